@@ -1,0 +1,21 @@
+/* Boot options, parsed once from the hypervisor command line. */
+#ifndef KEEL_OPTIONS_H
+#define KEEL_OPTIONS_H
+#include <keel/console.h>
+
+struct keel_options {
+    enum log_level loglvl;
+    u16 console_port; /* 0: no serial console */
+    u32 console_baud;
+    u64 dom0_mem;     /* bytes; 0 = builder's choice */
+    u32 maxcpus;      /* 0 = all */
+    u32 dom0_max_vcpus;
+    bool selftest;
+    bool debug_exit;
+};
+
+extern struct keel_options opts;
+
+/* Parses the command line into opts; returns the number of bad options. */
+int options_parse(const char *cmdline);
+#endif
