@@ -87,14 +87,40 @@ static void print_symbol(unsigned long addr, bool return_address)
         printk(KLOG_ERR "  [%016lx] ?\n", addr);
 }
 
+/*
+ * GCC gives no frame to functions that need no stack, and a function caught
+ * in its prologue has not linked its frame yet; in both cases its return
+ * address is still on top of the stack, not in the rbp chain.
+ */
+static unsigned long unlinked_return_address(unsigned long rip, unsigned long rsp,
+                                             unsigned long hi)
+{
+    static const u8 prologue[4] = {0x55, 0x48, 0x89, 0xe5}; /* push rbp; mov rsp,rbp */
+    unsigned long off, slot, ret;
+
+    if (!symbol_lookup(rip, &off))
+        return 0;
+    bool framed = !memcmp((const void *)(rip - off), prologue, sizeof(prologue));
+    if (framed && off >= sizeof(prologue))
+        return 0;
+    slot = rsp + (framed && off > 0 ? 8 : 0);
+    if (slot + 8 > hi)
+        return 0;
+    ret = *(const unsigned long *)slot;
+    return symbol_lookup(ret - 1, &off) ? ret : 0;
+}
+
 void show_backtrace(unsigned long rip, unsigned long rbp, unsigned long rsp)
 {
     /* Frames must lie in the stack that holds rsp, each above the last. */
     unsigned long lo = rsp;
     unsigned long hi = ALIGN_DOWN(rsp, STACK_SIZE) + STACK_SIZE;
+    unsigned long caller = unlinked_return_address(rip, rsp, hi);
 
     printk(KLOG_ERR "Backtrace:\n");
     print_symbol(rip, false);
+    if (caller)
+        print_symbol(caller, true);
     for (int i = 0; i < MAX_BACKTRACE_FRAMES; i++) {
         if (rbp < lo || rbp + 16 > hi || !IS_ALIGNED(rbp, 8))
             return;
@@ -253,9 +279,9 @@ static __attribute__((noinline)) void crash_ud(void)
 
 static __attribute__((noinline)) void crash_div(void)
 {
-    volatile unsigned int zero = 0;
-    volatile unsigned int q = 1 / zero;
-    (void)q;
+    unsigned int lo = 1, hi = 0, zero = 0;
+    /* In assembly: the compiler may legally rewrite a C division by zero. */
+    __asm__ __volatile__("divl %2" : "+a"(lo), "+d"(hi) : "r"(zero));
 }
 
 void crashtest(const char *kind)
