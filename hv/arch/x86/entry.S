@@ -99,17 +99,18 @@ entry_stubs:
  * to that CPU's stack and starts the frame an interrupt from ring 3 would
  * have left.  Interrupts are off on arrival (SYSCALL_MASK clears IF).
  */
-        .p2align 5
+        .balign SYSCALL_STUB_SIZE
         .globl  syscall_entry_stubs
 syscall_entry_stubs:
         .set    cpu, 0
         .rept   ASM_NR_CPUS
-        .p2align 5
         mov     %rsp, syscall_saved_rsp + 8 * cpu(%rip)
         mov     syscall_stack_top + 8 * cpu(%rip), %rsp
         pushq   $RING3_DS                               /* ss */
         pushq   syscall_saved_rsp + 8 * cpu(%rip)       /* rsp */
         jmp     syscall_common
+        /* Pads to the next slot; fails to assemble if the stub outgrew it. */
+        .org    syscall_entry_stubs + (cpu + 1) * SYSCALL_STUB_SIZE, 0xcc
         .set    cpu, cpu + 1
         .endr
 

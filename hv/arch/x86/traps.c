@@ -284,12 +284,19 @@ static __attribute__((noinline)) void crash_div(void)
     __asm__ __volatile__("divl %2" : "+a"(lo), "+d"(hi) : "r"(zero));
 }
 
+/* SYSCALL works from ring 0 too, which tests the LSTAR trampolines now. */
+static __attribute__((noinline)) void crash_syscall(void)
+{
+    __asm__ __volatile__("syscall" ::: "rcx", "r11", "memory");
+}
+
 void crashtest(const char *kind)
 {
     static const struct {
         const char *name;
         void (*fn)(void);
-    } tests[] = {{"pf", crash_pf}, {"gp", crash_gp}, {"ud", crash_ud}, {"div", crash_div}};
+    } tests[] = {{"pf", crash_pf}, {"gp", crash_gp}, {"ud", crash_ud}, {"div", crash_div},
+               {"syscall", crash_syscall}};
 
     for (size_t i = 0; i < ARRAY_SIZE(tests); i++)
         if (!strcmp(kind, tests[i].name)) {
@@ -298,5 +305,5 @@ void crashtest(const char *kind)
             printk(KLOG_ERR "crashtest: %s did not fault\n", kind);
             return;
         }
-    printk(KLOG_WARN "crashtest: unknown kind '%s' (pf, gp, ud, div)\n", kind);
+    printk(KLOG_WARN "crashtest: unknown kind '%s' (pf, gp, ud, div, syscall)\n", kind);
 }

@@ -2,6 +2,9 @@
  * Softirqs: work an interrupt handler defers until it is safe to run, done
  * on the way out of an interrupt that hit interruptible code, or by the idle
  * loop.  Pending bits are per CPU; a handler runs on the CPU that saw the bit.
+ * Handlers run with interrupts off, on top of whatever interrupts-enabled
+ * code was interrupted: a lock they share with such code must be taken with
+ * spin_lock_irqsave there.
  */
 #ifndef KEEL_SOFTIRQ_H
 #define KEEL_SOFTIRQ_H

@@ -28,6 +28,8 @@
 #define FIRST_IRQ_VECTOR 32
 /* Pseudo-vector recorded in the frame of a SYSCALL entry. */
 #define TRAP_SYSCALL 0x100
+/* Bytes per CPU of the SYSCALL trampolines in entry.S (LSTAR = base + cpu * size). */
+#define SYSCALL_STUB_SIZE 32
 
 /*
  * EXTABLE(insn, fixup): if the instruction at label insn faults in Keel (or,
@@ -73,7 +75,8 @@ void set_nmi_callback(void (*fn)(struct regs *regs));
 void show_registers(const struct regs *regs);
 /* Frame-pointer walk of the stack that holds regs->rsp. */
 void show_backtrace(unsigned long rip, unsigned long rbp, unsigned long rsp);
-/* Deliberately fault, to test the crash path ("pf", "ud", "gp", "div"). */
+/* Deliberately fault, to test the crash path ("pf", "ud", "gp", "div",
+ * "syscall"). */
 void crashtest(const char *kind);
 
 /* entry.S */
@@ -81,7 +84,6 @@ extern const unsigned long entry_stubs[256];
 void syscall_entry_stubs(void);
 void cstar_entry(void);
 extern unsigned long syscall_stack_top[];
-#define SYSCALL_STUB_SIZE 32
 #endif
 
 #endif
