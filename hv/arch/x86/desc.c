@@ -157,3 +157,9 @@ void traps_init_cpu(unsigned cpu)
     load_tables(cpu);
     init_syscall(cpu);
 }
+
+unsigned long ist_stack_top(unsigned cpu, unsigned ist)
+{
+    BUG_ON(cpu >= NR_CPUS || ist < 1 || ist > IST_COUNT);
+    return (unsigned long)&ist_blocks[cpu].stack[ist - 1][IST_STACK_SIZE];
+}

@@ -9,6 +9,7 @@
 #include <asm/cpu.h>
 #include <asm/percpu.h>
 #include <asm/traps.h>
+#include <asm/uaccess.h>
 #include <keel/console.h>
 #include <keel/shutdown.h>
 #include <keel/softirq.h>
@@ -87,6 +88,12 @@ static void print_symbol(unsigned long addr, bool return_address)
         printk(KLOG_ERR "  [%016lx] ?\n", addr);
 }
 
+/* The stack being walked may be the broken thing: read it through the fixup. */
+static bool read_stack_word(unsigned long addr, unsigned long *out)
+{
+    return copy_from_user_safe(out, (const void *)addr, sizeof(*out)) == 0;
+}
+
 /*
  * GCC gives no frame to functions that need no stack, and a function caught
  * in its prologue has not linked its frame yet; in both cases its return
@@ -104,9 +111,8 @@ static unsigned long unlinked_return_address(unsigned long rip, unsigned long rs
     if (framed && off >= sizeof(prologue))
         return 0;
     slot = rsp + (framed && off > 0 ? 8 : 0);
-    if (slot + 8 > hi)
+    if (slot + 8 > hi || !read_stack_word(slot, &ret))
         return 0;
-    ret = *(const unsigned long *)slot;
     return symbol_lookup(ret - 1, &off) ? ret : 0;
 }
 
@@ -117,19 +123,25 @@ void show_backtrace(unsigned long rip, unsigned long rbp, unsigned long rsp)
     unsigned long hi = ALIGN_DOWN(rsp, STACK_SIZE) + STACK_SIZE;
     unsigned long caller = unlinked_return_address(rip, rsp, hi);
 
+    /* A wild RSP (the usual cause of a #DF) says nothing about where the
+     * frames are: follow RBP's stack instead. */
+    if (ALIGN_DOWN(rbp, STACK_SIZE) != ALIGN_DOWN(rsp, STACK_SIZE)) {
+        lo = rbp;
+        hi = ALIGN_DOWN(rbp, STACK_SIZE) + STACK_SIZE;
+    }
+
     printk(KLOG_ERR "Backtrace:\n");
     print_symbol(rip, false);
     if (caller)
         print_symbol(caller, true);
     for (int i = 0; i < MAX_BACKTRACE_FRAMES; i++) {
-        if (rbp < lo || rbp + 16 > hi || !IS_ALIGNED(rbp, 8))
+        unsigned long next, ret;
+        if (rbp < lo || rbp + 16 > hi || !IS_ALIGNED(rbp, 8) ||
+            !read_stack_word(rbp, &next) || !read_stack_word(rbp + 8, &ret) || !ret)
             return;
-        const unsigned long *frame = (const unsigned long *)rbp;
-        if (!frame[1])
-            return;
-        print_symbol(frame[1], true);
+        print_symbol(ret, true);
         lo = rbp + 16;
-        rbp = frame[0];
+        rbp = next;
     }
     printk(KLOG_ERR "  ... (more frames)\n");
 }
@@ -284,6 +296,12 @@ static __attribute__((noinline)) void crash_div(void)
     __asm__ __volatile__("divl %2" : "+a"(lo), "+d"(hi) : "r"(zero));
 }
 
+/* A #PF that cannot push its frame becomes a #DF, taken on its IST stack. */
+static __attribute__((noinline)) void crash_df(void)
+{
+    __asm__ __volatile__("mov %0, %%rsp\n\tpushq $0" ::"r"(UNMAPPED_ADDR) : "memory");
+}
+
 /* SYSCALL works from ring 0 too, which tests the LSTAR trampolines now. */
 static __attribute__((noinline)) void crash_syscall(void)
 {
@@ -296,7 +314,7 @@ void crashtest(const char *kind)
         const char *name;
         void (*fn)(void);
     } tests[] = {{"pf", crash_pf}, {"gp", crash_gp}, {"ud", crash_ud}, {"div", crash_div},
-               {"syscall", crash_syscall}};
+               {"df", crash_df}, {"syscall", crash_syscall}};
 
     for (size_t i = 0; i < ARRAY_SIZE(tests); i++)
         if (!strcmp(kind, tests[i].name)) {
@@ -305,5 +323,5 @@ void crashtest(const char *kind)
             printk(KLOG_ERR "crashtest: %s did not fault\n", kind);
             return;
         }
-    printk(KLOG_WARN "crashtest: unknown kind '%s' (pf, gp, ud, div, syscall)\n", kind);
+    printk(KLOG_WARN "crashtest: unknown kind '%s' (pf, gp, ud, div, df, syscall)\n", kind);
 }

@@ -2,6 +2,7 @@
 #include <asm/apic.h>
 #include <asm/cpu.h>
 #include <asm/desc.h>
+#include <asm/percpu.h>
 #include <asm/traps.h>
 #include <asm/uaccess.h>
 #include <keel/console.h>
@@ -120,4 +121,30 @@ SELFTEST(irq_dispatch, "irq: self-IPIs reach their handler and are EOIed")
         return -1;
     }
     return 0;
+}
+
+static volatile int nmi_ok, nmi_seen;
+
+static void test_nmi(struct regs *r)
+{
+    unsigned long top = ist_stack_top(0, IST_NMI), at = (unsigned long)r;
+
+    nmi_seen++;
+    /* On the NMI stack, and still able to tell which CPU this is. */
+    nmi_ok = at < top && at >= top - IST_STACK_SIZE && smp_processor_id() == 0;
+}
+
+SELFTEST(nmi_ist, "traps: a self-NMI runs on the NMI stack and returns")
+{
+    unsigned long spins = 0;
+
+    if (smp_processor_id() != 0)
+        return 0;
+    nmi_seen = nmi_ok = 0;
+    set_nmi_callback(test_nmi);
+    lapic_send_icr(lapic_id(), ICR_NMI);
+    while (!nmi_seen && ++spins < 100000000)
+        __asm__ __volatile__("pause");
+    set_nmi_callback(NULL);
+    return nmi_seen == 1 && nmi_ok ? 0 : -1;
 }

@@ -65,6 +65,8 @@ struct gdt_page {
 void traps_init(void);              /* BSP, once: build the IDT */
 void traps_init_cpu(unsigned cpu);  /* each CPU: GDT, TSS, IDT, SYSCALL */
 
+/* Top of a CPU's interrupt stack (ist = IST_DF, IST_NMI or IST_MC). */
+unsigned long ist_stack_top(unsigned cpu, unsigned ist);
 /* For the self-tests: decode one IDT entry. */
 unsigned long idt_gate_target(unsigned vector, u16 *selector, u8 *ist, u8 *attr);
 #endif

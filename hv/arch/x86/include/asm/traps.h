@@ -75,7 +75,7 @@ void set_nmi_callback(void (*fn)(struct regs *regs));
 void show_registers(const struct regs *regs);
 /* Frame-pointer walk of the stack that holds regs->rsp. */
 void show_backtrace(unsigned long rip, unsigned long rbp, unsigned long rsp);
-/* Deliberately fault, to test the crash path ("pf", "ud", "gp", "div",
+/* Deliberately fault, to test the crash path ("pf", "ud", "gp", "div", "df",
  * "syscall"). */
 void crashtest(const char *kind);
 
