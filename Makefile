@@ -16,10 +16,14 @@ HV_CFLAGS := -std=gnu11 -O2 -g -ffreestanding -fno-stack-protector \
 	-Wno-missing-field-initializers \
 	-Ihv/include -Ihv/arch/x86/include -isystem $(BUILD)/xen-include \
 	-include hv/include/keel/visibility.h -MMD -MP
-HV_ASFLAGS := -Ihv/include -Ihv/arch/x86/include -D__ASSEMBLER__ -MMD -MP
+HV_ASFLAGS := -Ihv/include -Ihv/arch/x86/include -I$(BUILD)/include -D__ASSEMBLER__ -MMD -MP
+HV_LDFLAGS := -nostdlib -static -no-pie -z max-page-size=4096 -z noexecstack \
+	--no-warn-rwx-segments -T $(BUILD)/keel.lds
 
-HV_SRCS := $(sort $(wildcard hv/common/*.c) $(wildcard hv/arch/x86/*.c) \
-	$(wildcard hv/arch/x86/*.S) $(wildcard hv/arch/x86/boot/*.S))
+# asm-offsets.c is not part of Keel: it only feeds asm-offsets.h.
+ASM_OFFSETS_SRC := hv/arch/x86/asm-offsets.c
+HV_SRCS := $(sort $(filter-out $(ASM_OFFSETS_SRC),$(wildcard hv/common/*.c) \
+	$(wildcard hv/arch/x86/*.c)) $(wildcard hv/arch/x86/*.S) $(wildcard hv/arch/x86/boot/*.S))
 HV_OBJS := $(patsubst %,$(BUILD)/%.o,$(HV_SRCS))
 
 all: $(BUILD)/keel
@@ -33,17 +37,44 @@ $(BUILD)/hv/%.c.o: hv/%.c | $(BUILD)/xen-include/xen
 	@mkdir -p $(dir $@)
 	$(CC) $(HV_CFLAGS) -c $< -o $@
 
-$(BUILD)/hv/%.S.o: hv/%.S
+$(BUILD)/hv/%.S.o: hv/%.S | $(BUILD)/include/asm-offsets.h
 	@mkdir -p $(dir $@)
 	$(CC) $(HV_ASFLAGS) -c $< -o $@
+
+# Structure offsets for assembly, computed by the C compiler.
+$(BUILD)/include/asm-offsets.h: $(ASM_OFFSETS_SRC) | $(BUILD)/xen-include/xen
+	@mkdir -p $(dir $@)
+	$(CC) $(filter-out -MMD -MP -g,$(HV_CFLAGS)) -MMD -MP -MT $@ -MF $@.d -S $< -o $@.s
+	{ echo '/* Generated from $<: do not edit. */'; \
+	  sed -n 's/^@@asmoff \([A-Za-z0-9_]*\) \(.*\)$$/#define \1 \2/p' $@.s; } > $@.tmp
+	mv $@.tmp $@
 
 $(BUILD)/keel.lds: hv/keel.lds.S hv/arch/x86/include/asm/layout.h
 	@mkdir -p $(BUILD)
 	$(CC) -E -P -x c -D__ASSEMBLER__ -Ihv/arch/x86/include -Ihv/include $< -o $@
 
-$(BUILD)/keel-syms: $(HV_OBJS) $(BUILD)/keel.lds
-	$(LD) -nostdlib -static -no-pie -z max-page-size=4096 -z noexecstack \
-		--no-warn-rwx-segments -T $(BUILD)/keel.lds -o $@ $(HV_OBJS)
+# Two links: the first, with an empty symbol table, gives the addresses of
+# all text symbols; the second carries them.  The table sits after the text,
+# so no text may move between the passes; the check makes sure of it.
+$(BUILD)/syms-empty.S: scripts/gensyms.py
+	@mkdir -p $(dir $@)
+	$(PYTHON) scripts/gensyms.py empty > $@
+
+$(BUILD)/keel-pass1: $(HV_OBJS) $(BUILD)/syms-empty.o $(BUILD)/keel.lds
+	$(LD) $(HV_LDFLAGS) -o $@ $(HV_OBJS) $(BUILD)/syms-empty.o
+	nm -n -S --defined-only $@ > $@.nm
+
+$(BUILD)/syms.S: $(BUILD)/keel-pass1 scripts/gensyms.py
+	$(PYTHON) scripts/gensyms.py table $<.nm > $@
+
+$(BUILD)/syms.o $(BUILD)/syms-empty.o: $(BUILD)/%.o: $(BUILD)/%.S
+	$(CC) -c $< -o $@
+
+$(BUILD)/keel-syms: $(HV_OBJS) $(BUILD)/syms.o $(BUILD)/keel.lds
+	$(LD) $(HV_LDFLAGS) -o $@.tmp $(HV_OBJS) $(BUILD)/syms.o
+	nm -n -S --defined-only $@.tmp > $@.nm
+	$(PYTHON) scripts/gensyms.py check $(BUILD)/keel-pass1.nm $@.nm
+	mv $@.tmp $@
 
 # The loadable image: a flat memory image carrying Multiboot 1 and 2 headers.
 $(BUILD)/keel: $(BUILD)/keel-syms
@@ -51,7 +82,8 @@ $(BUILD)/keel: $(BUILD)/keel-syms
 
 # ---------------------------------------------------------------- host tests
 # Core sources that must also build and run on the host under ASan/UBSan.
-CORE_HOST_SRCS := hv/common/format.c hv/common/cmdline.c
+CORE_HOST_SRCS := hv/common/format.c hv/common/cmdline.c hv/common/timerq.c \
+	hv/common/time_scale.c hv/common/symbols.c
 
 HOST_CFLAGS := -std=gnu11 -O1 -g -DKEEL_HOST -fsanitize=address,undefined \
 	-fno-sanitize-recover=all -fno-omit-frame-pointer \

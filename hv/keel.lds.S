@@ -44,6 +44,13 @@ SECTIONS
         KEEP(*(.selftests))
         __selftests_end = .;
         . = ALIGN(8);
+        /* Exception fixups: faulting instruction -> continuation. */
+        __ex_table_start = .;
+        KEEP(*(.ex_table))
+        __ex_table_end = .;
+        . = ALIGN(8);
+        /* Last, so its size (which differs between the two link passes)
+         * moves nothing that the table itself describes. */
         KEEP(*(.symtab.keel))
     }
     . = ALIGN(4096);

@@ -87,6 +87,11 @@ static int opt_debug_exit(const struct cmdline_word *w)
     return w->value ? -1 : 0;
 }
 
+static int opt_crashtest(const struct cmdline_word *w)
+{
+    return w->value && cmdline_word_value(w, opts.crashtest, sizeof(opts.crashtest)) ? 0 : -1;
+}
+
 static const struct cmdline_opt table[] = {
     {"console", opt_console},
     {"loglvl", opt_loglvl},
@@ -95,6 +100,7 @@ static const struct cmdline_opt table[] = {
     {"dom0_max_vcpus", opt_dom0_max_vcpus},
     {"selftest", opt_selftest},
     {"debug-exit", opt_debug_exit},
+    {"crashtest", opt_crashtest},
 };
 
 static void report_unknown(const struct cmdline_word *w)

@@ -1,0 +1,133 @@
+/*
+ * Every way into Keel from an interrupt, exception or SYSCALL ends in the
+ * same frame, struct regs (asm/regs.h), and calls C with a pointer to it.
+ * Offsets come from the generated asm-offsets.h.
+ */
+#include <asm/desc.h>
+#include <asm/traps.h>
+#include <asm-offsets.h>
+
+        .text
+
+/* Save the general registers below the error-code word and call C. */
+.macro save_all_and_call fn
+        cld
+        sub     $REGS_error_code, %rsp
+        mov     %rdi, REGS_rdi(%rsp)
+        mov     %rsi, REGS_rsi(%rsp)
+        mov     %rdx, REGS_rdx(%rsp)
+        mov     %rcx, REGS_rcx(%rsp)
+        mov     %rax, REGS_rax(%rsp)
+        mov     %r8, REGS_r8(%rsp)
+        mov     %r9, REGS_r9(%rsp)
+        mov     %r10, REGS_r10(%rsp)
+        mov     %r11, REGS_r11(%rsp)
+        mov     %rbx, REGS_rbx(%rsp)
+        mov     %rbp, REGS_rbp(%rsp)
+        mov     %r12, REGS_r12(%rsp)
+        mov     %r13, REGS_r13(%rsp)
+        mov     %r14, REGS_r14(%rsp)
+        mov     %r15, REGS_r15(%rsp)
+        mov     %rsp, %rdi
+        /* The CPU 16-byte aligned the stack before its 5-word frame; with
+         * our 16 words the call needs one more to keep the ABI alignment. */
+        sub     $8, %rsp
+        call    \fn
+        add     $8, %rsp
+.endm
+
+.macro restore_all
+        mov     REGS_r15(%rsp), %r15
+        mov     REGS_r14(%rsp), %r14
+        mov     REGS_r13(%rsp), %r13
+        mov     REGS_r12(%rsp), %r12
+        mov     REGS_rbp(%rsp), %rbp
+        mov     REGS_rbx(%rsp), %rbx
+        mov     REGS_r11(%rsp), %r11
+        mov     REGS_r10(%rsp), %r10
+        mov     REGS_r9(%rsp), %r9
+        mov     REGS_r8(%rsp), %r8
+        mov     REGS_rax(%rsp), %rax
+        mov     REGS_rcx(%rsp), %rcx
+        mov     REGS_rdx(%rsp), %rdx
+        mov     REGS_rsi(%rsp), %rsi
+        mov     REGS_rdi(%rsp), %rdi
+        add     $REGS_rip, %rsp
+.endm
+
+common_entry:
+        save_all_and_call do_trap
+        restore_all
+        iretq
+
+/*
+ * One 16-byte stub per vector.  Vectors whose exceptions push no error code
+ * push a zero, so the frame is the same for all; the vector number goes in
+ * the upper half of that word.  Their addresses form entry_stubs[].
+ */
+#define HAS_ERROR_CODE(v) ((v) == 8 || ((v) >= 10 && (v) <= 14) || (v) == 17 || \
+                           (v) == 21 || (v) == 29 || (v) == 30)
+
+        .pushsection .rodata
+        .balign 8
+        .globl  entry_stubs
+entry_stubs:
+        .popsection
+
+.macro entry_stub vec
+        .p2align 4
+.Lstub_\@:
+        .if !HAS_ERROR_CODE(\vec)
+        pushq   $0
+        .endif
+        movl    $\vec, 4(%rsp)
+        jmp     common_entry
+        .pushsection .rodata
+        .quad   .Lstub_\@
+        .popsection
+.endm
+
+        .set    vec, 0
+        .rept   256
+        entry_stub vec
+        .set    vec, vec + 1
+        .endr
+
+/*
+ * SYSCALL leaves RSP as the caller's, so each CPU gets its own 32-byte
+ * trampoline (LSTAR points at its own) that parks the caller's RSP, moves
+ * to that CPU's stack and starts the frame an interrupt from ring 3 would
+ * have left.  Interrupts are off on arrival (SYSCALL_MASK clears IF).
+ */
+        .balign SYSCALL_STUB_SIZE
+        .globl  syscall_entry_stubs
+syscall_entry_stubs:
+        .set    cpu, 0
+        .rept   ASM_NR_CPUS
+        mov     %rsp, syscall_saved_rsp + 8 * cpu(%rip)
+        mov     syscall_stack_top + 8 * cpu(%rip), %rsp
+        pushq   $RING3_DS                               /* ss */
+        pushq   syscall_saved_rsp + 8 * cpu(%rip)       /* rsp */
+        jmp     syscall_common
+        /* Pads to the next slot; fails to assemble if the stub outgrew it. */
+        .org    syscall_entry_stubs + (cpu + 1) * SYSCALL_STUB_SIZE, 0xcc
+        .set    cpu, cpu + 1
+        .endr
+
+syscall_common:
+        push    %r11                                    /* rflags */
+        pushq   $RING3_CS64                             /* cs */
+        push    %rcx                                    /* rip */
+        pushq   $0
+        movl    $TRAP_SYSCALL, 4(%rsp)
+        save_all_and_call do_syscall
+        /* do_syscall does not return until PV guests exist. */
+        ud2
+
+        .bss
+        .balign 8
+        .globl  syscall_stack_top
+syscall_stack_top:
+        .fill   ASM_NR_CPUS, 8, 0
+syscall_saved_rsp:
+        .fill   ASM_NR_CPUS, 8, 0
