@@ -531,3 +531,18 @@ TEST(keel_test_guest)
     CHECK(ki.entry >= ki.virt_kstart && ki.entry < ki.virt_kend);
     free(buf);
 }
+
+TEST(keel_test_guest_with_hypercall_page)
+{
+    size_t size;
+    u8 *buf = read_file("build/guests/hypercall-page.elf", &size);
+    if (!buf) {
+        fprintf(stderr, "  skip: build/guests/hypercall-page.elf absent (make guests)\n");
+        return;
+    }
+    CHECK_EQ(elf_parse_pv_kernel(buf, size, &ki), 0);
+    CHECK(ki.has_hypercall_page);
+    CHECK_EQ(ki.hypercall_page & 0xfff, 0);
+    CHECK_EQ(pv_kernel_check(&ki, 0), 0);
+    free(buf);
+}
