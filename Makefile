@@ -128,6 +128,16 @@ fuzz-elf: $(BUILD)/fuzz/fuzz_elf
 	cd $(BUILD)/fuzz && ./fuzz_elf -max_total_time=$(FUZZ_TIME) -max_len=16384 \
 		-print_final_stats=1 corpus-elf
 
+$(BUILD)/fuzz/fuzz_evtchn: tests/fuzz/fuzz_evtchn.c hv/common/event_channel.c \
+		hv/include/keel/event.h | $(BUILD)/xen-include/xen
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) tests/fuzz/fuzz_evtchn.c hv/common/event_channel.c -o $@
+
+fuzz-evtchn: $(BUILD)/fuzz/fuzz_evtchn
+	@mkdir -p $(BUILD)/fuzz/corpus-evtchn
+	cd $(BUILD)/fuzz && ./fuzz_evtchn -max_total_time=$(FUZZ_TIME) -max_len=4096 \
+		-print_final_stats=1 corpus-evtchn
+
 # ---------------------------------------------------------------- workflows
 deps:
 	@scripts/deps.sh
@@ -142,5 +152,5 @@ run: deps all
 clean:
 	rm -rf $(BUILD)
 
-.PHONY: all deps check run clean unit-build guests fuzz-elf
+.PHONY: all deps check run clean unit-build guests fuzz-elf fuzz-evtchn
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
