@@ -8,7 +8,10 @@ OBJCOPY    := objcopy
 PYTHON     ?= python3
 
 # ---------------------------------------------------------------- hypervisor
-HV_CFLAGS := -std=gnu11 -O2 -g -ffreestanding -fno-stack-protector \
+# Xen's headers fall back to pre-3.0 hypercall numbers unless told otherwise.
+XEN_ABI := -D__XEN_INTERFACE_VERSION__=__XEN_LATEST_INTERFACE_VERSION__
+
+HV_CFLAGS := $(XEN_ABI) -std=gnu11 -O2 -g -ffreestanding -fno-stack-protector \
 	-fpie -fvisibility=hidden -mno-red-zone -mgeneral-regs-only \
 	-fno-asynchronous-unwind-tables -fno-omit-frame-pointer \
 	-fcf-protection=none -fno-common -fno-strict-aliasing \
@@ -82,10 +85,16 @@ $(BUILD)/keel: $(BUILD)/keel-syms
 
 # ---------------------------------------------------------------- host tests
 # Core sources that must also build and run on the host under ASan/UBSan.
-CORE_HOST_SRCS := hv/common/format.c hv/common/cmdline.c hv/common/timerq.c \
-	hv/common/time_scale.c hv/common/symbols.c
+# One per line, so parallel work merges cleanly.
+CORE_HOST_SRCS := hv/common/format.c
+CORE_HOST_SRCS += hv/common/cmdline.c
+CORE_HOST_SRCS += hv/common/timerq.c
+CORE_HOST_SRCS += hv/common/time_scale.c
+CORE_HOST_SRCS += hv/common/symbols.c
+CORE_HOST_SRCS += hv/common/elf.c
+CORE_HOST_SRCS += hv/common/event_channel.c
 
-HOST_CFLAGS := -std=gnu11 -O1 -g -DKEEL_HOST -fsanitize=address,undefined \
+HOST_CFLAGS := $(XEN_ABI) -std=gnu11 -O1 -g -DKEEL_HOST -fsanitize=address,undefined \
 	-fno-sanitize-recover=all -fno-omit-frame-pointer \
 	-Wall -Wextra -Werror -Wno-missing-field-initializers \
 	-Ihv/include -Itests/unit -isystem $(BUILD)/xen-include -MMD -MP
@@ -104,6 +113,71 @@ $(BUILD)/unit/%: tests/unit/%.c tests/unit/harness.c $(CORE_HOST_OBJS)
 
 unit-build: $(UNIT_BINS)
 
+# ---------------------------------------------------------------- PV test guests
+# Every tests/guests/<name>/ (except the runtime rt/) becomes
+# build/guests/<name>.elf: its C files linked with the runtime, plus the
+# compiler flags listed in an optional tests/guests/<name>/flags file.
+GUEST_NAMES := $(sort $(filter-out rt,$(notdir $(patsubst %/,%,$(dir \
+	$(wildcard tests/guests/*/*.c tests/guests/*/*.S))))))
+GUEST_ELFS := $(patsubst %,$(BUILD)/guests/%.elf,$(GUEST_NAMES))
+GUEST_RT := $(wildcard tests/guests/rt/*.c tests/guests/rt/*.S)
+# Without an interface version Xen's headers fall back to pre-3.0 hypercall
+# numbers (sched_op would become sched_op_compat).
+GUEST_CFLAGS := -std=gnu11 -O2 -g -ffreestanding -fno-pic -fno-pie \
+	-mcmodel=kernel -mno-red-zone -mgeneral-regs-only -fno-stack-protector \
+	-fno-asynchronous-unwind-tables -fcf-protection=none -fno-builtin \
+	-Wall -Wextra -Werror -Wno-missing-field-initializers \
+	-D__XEN_INTERFACE_VERSION__=__XEN_LATEST_INTERFACE_VERSION__ \
+	-Itests/guests/rt -isystem $(BUILD)/xen-include
+GUEST_LDFLAGS := -nostdlib -static -no-pie -Wl,-T,tests/guests/rt/guest.lds \
+	-Wl,--build-id=none -Wl,-z,max-page-size=4096 -Wl,-z,noexecstack
+
+define GUEST_RULE
+$(BUILD)/guests/$(1).elf: $(wildcard tests/guests/$(1)/*.c tests/guests/$(1)/*.S \
+		tests/guests/$(1)/flags) $(GUEST_RT) $(wildcard tests/guests/rt/*.h) \
+		tests/guests/rt/guest.lds | $(BUILD)/xen-include/xen
+	@mkdir -p $$(dir $$@)
+	$(CC) $(GUEST_CFLAGS) -DGUEST_NAME='"$(1)"' \
+		$$(shell cat tests/guests/$(1)/flags 2>/dev/null) $(GUEST_LDFLAGS) \
+		-o $$@ $(GUEST_RT) $(wildcard tests/guests/$(1)/*.c tests/guests/$(1)/*.S)
+endef
+$(foreach g,$(GUEST_NAMES),$(eval $(call GUEST_RULE,$(g))))
+
+guests: $(GUEST_ELFS)
+
+# ---------------------------------------------------------------- fuzzing
+# libFuzzer targets (clang).  FUZZ_TIME seconds per run; findings land in
+# $(BUILD)/fuzz/ and fail the rule.
+FUZZ_CC ?= clang
+FUZZ_TIME ?= 30
+FUZZ_CFLAGS := $(XEN_ABI) -std=gnu11 -O1 -g -DKEEL_HOST -fsanitize=fuzzer,address,undefined \
+	-fno-sanitize-recover=all -fno-omit-frame-pointer -Wall -Wextra -Werror \
+	-Wno-missing-field-initializers -Ihv/include -isystem $(BUILD)/xen-include
+
+$(BUILD)/fuzz/fuzz_elf: tests/fuzz/fuzz_elf.c hv/common/elf.c hv/common/format.c \
+		hv/include/keel/elf.h | $(BUILD)/xen-include/xen
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) tests/fuzz/fuzz_elf.c hv/common/elf.c \
+		hv/common/format.c -o $@
+
+# Seeds: the test guests (real notes), stripped to fit -max_len, when built.
+fuzz-elf: $(BUILD)/fuzz/fuzz_elf
+	@mkdir -p $(BUILD)/fuzz/corpus-elf
+	@for f in $(wildcard $(BUILD)/guests/*.elf); do \
+		strip -o $(BUILD)/fuzz/corpus-elf/seed-$$(basename $$f) $$f; done
+	cd $(BUILD)/fuzz && ./fuzz_elf -max_total_time=$(FUZZ_TIME) -max_len=16384 \
+		-print_final_stats=1 corpus-elf
+
+$(BUILD)/fuzz/fuzz_evtchn: tests/fuzz/fuzz_evtchn.c hv/common/event_channel.c \
+		hv/include/keel/event.h | $(BUILD)/xen-include/xen
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) tests/fuzz/fuzz_evtchn.c hv/common/event_channel.c -o $@
+
+fuzz-evtchn: $(BUILD)/fuzz/fuzz_evtchn
+	@mkdir -p $(BUILD)/fuzz/corpus-evtchn
+	cd $(BUILD)/fuzz && ./fuzz_evtchn -max_total_time=$(FUZZ_TIME) -max_len=4096 \
+		-print_final_stats=1 corpus-evtchn
+
 # ---------------------------------------------------------------- workflows
 deps:
 	@scripts/deps.sh
@@ -118,5 +192,5 @@ run: deps all
 clean:
 	rm -rf $(BUILD)
 
-.PHONY: all deps check run clean unit-build
+.PHONY: all deps check run clean unit-build guests fuzz-elf fuzz-evtchn
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

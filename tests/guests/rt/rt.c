@@ -1,0 +1,208 @@
+/*
+ * Runtime of Keel's PV test kernels: formatting, console output, verdict.
+ * Kept independent of Keel's own sources so a bug shared by both cannot
+ * hide itself.
+ */
+#include "rt.h"
+
+void *memset(void *d, int c, size_t n)
+{
+    unsigned char *p = d;
+    while (n--)
+        *p++ = (unsigned char)c;
+    return d;
+}
+
+void *memcpy(void *d, const void *s, size_t n)
+{
+    unsigned char *p = d;
+    const unsigned char *q = s;
+    while (n--)
+        *p++ = *q++;
+    return d;
+}
+
+int memcmp(const void *a, const void *b, size_t n)
+{
+    const unsigned char *p = a, *q = b;
+    for (; n; n--, p++, q++)
+        if (*p != *q)
+            return *p - *q;
+    return 0;
+}
+
+size_t strlen(const char *s)
+{
+    size_t n = 0;
+    while (s[n])
+        n++;
+    return n;
+}
+
+/* ---- a small vsnprintf: %[-0][width][l|ll|z](d|i|u|x|p|s|c|%) */
+
+struct out {
+    char *buf;
+    size_t size, len;
+};
+
+static void put(struct out *o, char c)
+{
+    if (o->len + 1 < o->size)
+        o->buf[o->len] = c;
+    o->len++;
+}
+
+static void put_padded(struct out *o, const char *s, size_t n, int width,
+                       bool left, char padc)
+{
+    int pad = width > (int)n ? width - (int)n : 0;
+    if (!left)
+        while (pad-- > 0)
+            put(o, padc);
+    while (n--)
+        put(o, *s++);
+    if (left)
+        while (pad-- > 0)
+            put(o, ' ');
+}
+
+static void put_num(struct out *o, unsigned long long v, bool neg, unsigned base,
+                    int width, bool left, bool zero)
+{
+    char tmp[24];
+    int n = 0;
+    do {
+        tmp[n++] = "0123456789abcdef"[v % base];
+        v /= base;
+    } while (v);
+    if (neg)
+        tmp[n++] = '-';
+    char rev[24];
+    for (int i = 0; i < n; i++)
+        rev[i] = tmp[n - 1 - i];
+    put_padded(o, rev, (size_t)n, width, left, zero && !left ? '0' : ' ');
+}
+
+int vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
+{
+    struct out o = {buf, size, 0};
+
+    for (; *fmt; fmt++) {
+        if (*fmt != '%') {
+            put(&o, *fmt);
+            continue;
+        }
+        bool left = false, zero = false;
+        int width = 0, lng = 0;
+        for (;; fmt++) {
+            if (fmt[1] == '-')
+                left = true;
+            else if (fmt[1] == '0')
+                zero = true;
+            else
+                break;
+        }
+        while (fmt[1] >= '0' && fmt[1] <= '9')
+            width = width * 10 + (*++fmt - '0');
+        while (fmt[1] == 'l' || fmt[1] == 'z')
+            lng++, fmt++;
+        fmt++;
+        unsigned long long u;
+        switch (*fmt) {
+        case 'd':
+        case 'i': {
+            long long s = lng ? va_arg(ap, long long) : va_arg(ap, int);
+            u = s < 0 ? 0ULL - (unsigned long long)s : (unsigned long long)s;
+            put_num(&o, u, s < 0, 10, width, left, zero);
+            break;
+        }
+        case 'u':
+        case 'x':
+            u = lng ? va_arg(ap, unsigned long long) : va_arg(ap, unsigned);
+            put_num(&o, u, false, *fmt == 'u' ? 10 : 16, width, left, zero);
+            break;
+        case 'p':
+            put(&o, '0');
+            put(&o, 'x');
+            put_num(&o, (uintptr_t)va_arg(ap, void *), false, 16, width, left, zero);
+            break;
+        case 's': {
+            const char *s = va_arg(ap, const char *);
+            s = s ? s : "(null)";
+            put_padded(&o, s, strlen(s), width, left, ' ');
+            break;
+        }
+        case 'c':
+            put(&o, (char)va_arg(ap, int));
+            break;
+        case '\0':
+            fmt--; /* a lone '%' at the end */
+            break;
+        default:
+            put(&o, *fmt);
+            break;
+        }
+    }
+    if (size)
+        buf[o.len < size ? o.len : size - 1] = '\0';
+    return (int)o.len;
+}
+
+int snprintf(char *buf, size_t size, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(buf, size, fmt, ap);
+    va_end(ap);
+    return n;
+}
+
+void rt_write(const char *s, size_t len)
+{
+    HYPERVISOR_console_io(CONSOLEIO_write, (int)len, s);
+}
+
+int printf(const char *fmt, ...)
+{
+    char buf[256];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(buf, sizeof(buf), fmt, ap);
+    va_end(ap);
+    rt_write(buf, strlen(buf));
+    return n;
+}
+
+static __attribute__((noreturn)) void shutdown(unsigned reason)
+{
+    struct sched_shutdown arg = {.reason = reason};
+    HYPERVISOR_sched_op(SCHEDOP_shutdown, &arg);
+    /* Still here: the hypervisor refused.  Try harder, then spin. */
+    arg.reason = SHUTDOWN_crash;
+    HYPERVISOR_sched_op(SCHEDOP_shutdown, &arg);
+    for (;;)
+        HYPERVISOR_sched_op(SCHEDOP_yield, NULL);
+}
+
+void test_verdict(bool pass, const char *fmt, ...)
+{
+    char why[160];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(why, sizeof(why), fmt, ap);
+    va_end(ap);
+    if (pass)
+        printf("TEST %s: PASS\n", GUEST_NAME);
+    else
+        printf("TEST %s: FAIL %s\n", GUEST_NAME, why[0] ? why : "(no reason)");
+    shutdown(pass ? SHUTDOWN_poweroff : SHUTDOWN_crash);
+}
+
+/* Called from head.S; a test that returns has passed. */
+__attribute__((noreturn)) void rt_main(start_info_t *si);
+void rt_main(start_info_t *si)
+{
+    test_main(si);
+    test_verdict(true, "%s", "");
+}

@@ -1,0 +1,365 @@
+/* Event-channel port state machine and 2-level signalling. */
+#include <keel/event.h>
+
+#include "harness.h"
+
+#define NPORTS 256
+
+static struct shared_info sh_a, sh_b;
+static struct evtchn ports_a[NPORTS], ports_b[EVTCHN_2L_PORTS];
+static struct evtchn_domain A, B;
+static struct evtchn_kick kick;
+
+/* Domain 1 with 2 vCPUs and 256 ports; domain 2 with 4 vCPUs, 4096 ports. */
+static void setup(void)
+{
+    memset(&sh_a, 0, sizeof(sh_a));
+    memset(&sh_b, 0, sizeof(sh_b));
+    CHECK_EQ(evtchn_domain_init(&A, 1, 2, &sh_a, ports_a, NPORTS), 0);
+    CHECK_EQ(evtchn_domain_init(&B, 2, 4, &sh_b, ports_b, EVTCHN_2L_PORTS), 0);
+}
+
+static bool pending(struct shared_info *s, evtchn_port_t p)
+{
+    return (s->evtchn_pending[p / 64] >> (p % 64)) & 1;
+}
+
+static void mask(struct shared_info *s, evtchn_port_t p)
+{
+    s->evtchn_mask[p / 64] |= 1UL << (p % 64);
+}
+
+static int status_of(struct evtchn_domain *d, evtchn_port_t p, struct evtchn_status *st)
+{
+    memset(st, 0xee, sizeof(*st));
+    st->port = p;
+    return evtchn_status(d, st);
+}
+
+TEST(init_rejects_bad_sizes)
+{
+    struct evtchn_domain d;
+    CHECK_EQ(evtchn_domain_init(&d, 0, 0, &sh_a, ports_a, NPORTS), -XEN_EINVAL);
+    CHECK_EQ(evtchn_domain_init(&d, 0, EVTCHN_MAX_VCPUS + 1, &sh_a, ports_a, NPORTS),
+             -XEN_EINVAL);
+    CHECK_EQ(evtchn_domain_init(&d, 0, 1, &sh_a, ports_a, EVTCHN_2L_PORTS + 1),
+             -XEN_EINVAL);
+    CHECK_EQ(evtchn_domain_init(&d, 0, 1, NULL, ports_a, NPORTS), -XEN_EINVAL);
+    CHECK_EQ(EVTCHN_2L_PORTS, 4096);
+}
+
+TEST(alloc_unbound_and_status)
+{
+    evtchn_port_t p, q;
+    struct evtchn_status st;
+    setup();
+    CHECK_EQ(evtchn_alloc_unbound(&A, 2, &p), 0);
+    CHECK_EQ(p, 1); /* port 0 is never handed out */
+    CHECK_EQ(evtchn_alloc_unbound(&A, DOMID_SELF, &q), 0);
+    CHECK_EQ(q, 2);
+    CHECK_EQ(status_of(&A, p, &st), 0);
+    CHECK_EQ(st.status, EVTCHNSTAT_unbound);
+    CHECK_EQ(st.vcpu, 0);
+    CHECK_EQ(st.u.unbound.dom, 2);
+    CHECK_EQ(status_of(&A, 0, &st), 0);
+    CHECK_EQ(st.status, EVTCHNSTAT_closed);
+    CHECK_EQ(status_of(&A, 77, &st), 0);
+    CHECK_EQ(st.status, EVTCHNSTAT_closed);
+    CHECK_EQ(status_of(&A, NPORTS, &st), -XEN_EINVAL);
+    CHECK_EQ(status_of(&A, 0xffffffffU, &st), -XEN_EINVAL);
+}
+
+TEST(ports_run_out)
+{
+    evtchn_port_t p;
+    setup();
+    for (int i = 1; i < NPORTS; i++)
+        CHECK_EQ(evtchn_alloc_unbound(&A, 0, &p), 0);
+    CHECK_EQ(p, NPORTS - 1);
+    CHECK_EQ(evtchn_alloc_unbound(&A, 0, &p), -XEN_ENOSPC);
+    CHECK_EQ(evtchn_bind_ipi(&A, 0, &p), -XEN_ENOSPC);
+    CHECK_EQ(evtchn_close(&A, 5), 0);
+    CHECK_EQ(evtchn_bind_ipi(&A, 1, &p), 0);
+    CHECK_EQ(p, 5); /* lowest free port is reused */
+}
+
+TEST(bind_interdomain_links_both_ends)
+{
+    evtchn_port_t rp, lp;
+    struct evtchn_status st;
+    setup();
+    CHECK_EQ(evtchn_alloc_unbound(&B, 1, &rp), 0);
+    CHECK_EQ(evtchn_bind_interdomain(&A, &B, rp, &lp, &kick), 0);
+    CHECK_EQ(status_of(&A, lp, &st), 0);
+    CHECK_EQ(st.status, EVTCHNSTAT_interdomain);
+    CHECK_EQ(st.u.interdomain.dom, 2);
+    CHECK_EQ(st.u.interdomain.port, rp);
+    CHECK_EQ(status_of(&B, rp, &st), 0);
+    CHECK_EQ(st.status, EVTCHNSTAT_interdomain);
+    CHECK_EQ(st.u.interdomain.dom, 1);
+    CHECK_EQ(st.u.interdomain.port, lp);
+    /* The new local end starts pending, and vCPU 0 of A is told. */
+    CHECK(pending(&sh_a, lp));
+    CHECK(kick.dom == &A && kick.vcpu == 0);
+    CHECK_EQ(sh_a.vcpu_info[0].evtchn_upcall_pending, 1);
+    /* Already bound: a second bind fails. */
+    CHECK_EQ(evtchn_bind_interdomain(&A, &B, rp, &lp, &kick), -XEN_EINVAL);
+}
+
+TEST(bind_interdomain_rejections)
+{
+    evtchn_port_t rp, lp;
+    setup();
+    CHECK_EQ(evtchn_alloc_unbound(&B, 7, &rp), 0); /* for someone else */
+    CHECK_EQ(evtchn_bind_interdomain(&A, &B, rp, &lp, &kick), -XEN_EINVAL);
+    CHECK_EQ(evtchn_bind_interdomain(&A, &B, 0, &lp, &kick), -XEN_EINVAL);
+    CHECK_EQ(evtchn_bind_interdomain(&A, &B, 99, &lp, &kick), -XEN_EINVAL);
+    CHECK_EQ(evtchn_bind_interdomain(&A, &B, EVTCHN_2L_PORTS, &lp, &kick), -XEN_EINVAL);
+    CHECK(kick.dom == NULL);
+}
+
+TEST(close_interdomain_leaves_peer_unbound)
+{
+    evtchn_port_t rp, lp, lp2;
+    struct evtchn_status st;
+    setup();
+    CHECK_EQ(evtchn_alloc_unbound(&B, 1, &rp), 0);
+    CHECK_EQ(evtchn_bind_interdomain(&A, &B, rp, &lp, &kick), 0);
+    CHECK_EQ(evtchn_close(&A, lp), 0);
+    CHECK(!pending(&sh_a, lp)); /* freed ports carry nothing pending */
+    CHECK_EQ(status_of(&A, lp, &st), 0);
+    CHECK_EQ(st.status, EVTCHNSTAT_closed);
+    CHECK_EQ(status_of(&B, rp, &st), 0);
+    CHECK_EQ(st.status, EVTCHNSTAT_unbound);
+    CHECK_EQ(st.u.unbound.dom, 1);
+    /* Sending on the now unbound end is silently dropped. */
+    CHECK_EQ(evtchn_send(&B, rp, &kick), 0);
+    CHECK(kick.dom == NULL);
+    /* ... and A can bind to it again. */
+    CHECK_EQ(evtchn_bind_interdomain(&A, &B, rp, &lp2, &kick), 0);
+    CHECK_EQ(lp2, lp); /* the lowest free port again */
+    CHECK_EQ(status_of(&B, rp, &st), 0);
+    CHECK_EQ(st.status, EVTCHNSTAT_interdomain);
+}
+
+TEST(loopback_interdomain)
+{
+    evtchn_port_t rp, lp;
+    setup();
+    CHECK_EQ(evtchn_alloc_unbound(&A, 1, &rp), 0);
+    CHECK_EQ(evtchn_bind_interdomain(&A, &A, rp, &lp, &kick), 0);
+    CHECK(lp != rp);
+    sh_a.evtchn_pending[0] = 0;
+    sh_a.vcpu_info[0].evtchn_pending_sel = 0;
+    sh_a.vcpu_info[0].evtchn_upcall_pending = 0;
+    CHECK_EQ(evtchn_send(&A, lp, &kick), 0);
+    CHECK(pending(&sh_a, rp) && !pending(&sh_a, lp));
+    CHECK(kick.dom == &A);
+    CHECK_EQ(evtchn_close(&A, rp), 0);
+    struct evtchn_status st;
+    CHECK_EQ(status_of(&A, lp, &st), 0);
+    CHECK_EQ(st.status, EVTCHNSTAT_unbound);
+}
+
+TEST(send_sets_bits_and_reports_upcall)
+{
+    evtchn_port_t rp, lp;
+    setup();
+    /* Use a high port on B so the selector bit is word 3. */
+    for (int i = 1; i < 200; i++)
+        CHECK_EQ(evtchn_alloc_unbound(&B, 9, &rp), 0);
+    CHECK_EQ(evtchn_alloc_unbound(&B, 1, &rp), 0);
+    CHECK_EQ(rp, 200);
+    CHECK_EQ(evtchn_bind_interdomain(&A, &B, rp, &lp, &kick), 0);
+    CHECK_EQ(evtchn_bind_vcpu(&B, rp, 3), 0);
+    CHECK_EQ(evtchn_send(&A, lp, &kick), 0);
+    CHECK(kick.dom == &B && kick.vcpu == 3);
+    CHECK_EQ(sh_b.evtchn_pending[3], 1UL << 8);
+    CHECK_EQ(sh_b.vcpu_info[3].evtchn_pending_sel, 1UL << 3);
+    CHECK_EQ(sh_b.vcpu_info[3].evtchn_upcall_pending, 1);
+    CHECK_EQ(sh_b.vcpu_info[0].evtchn_upcall_pending, 0);
+    /* Still pending: a second send changes nothing and asks for nothing. */
+    CHECK_EQ(evtchn_send(&A, lp, &kick), 0);
+    CHECK(kick.dom == NULL);
+    /* Guest consumed it but left the selector: no new upcall is due. */
+    sh_b.evtchn_pending[3] = 0;
+    sh_b.vcpu_info[3].evtchn_upcall_pending = 0;
+    CHECK_EQ(evtchn_send(&A, lp, &kick), 0);
+    CHECK(kick.dom == NULL && pending(&sh_b, rp));
+}
+
+TEST(top_port_uses_top_selector_bit)
+{
+    evtchn_port_t p = 0;
+    setup();
+    for (unsigned i = 1; i < EVTCHN_2L_PORTS; i++)
+        CHECK_EQ(evtchn_bind_ipi(&B, 1, &p), 0);
+    CHECK_EQ(p, 4095);
+    CHECK_EQ(evtchn_send(&B, p, &kick), 0);
+    CHECK(kick.dom == &B && kick.vcpu == 1);
+    CHECK_EQ(sh_b.evtchn_pending[63], 1UL << 63);
+    CHECK_EQ(sh_b.vcpu_info[1].evtchn_pending_sel, 1UL << 63);
+    CHECK_EQ(evtchn_send(&B, 4096, &kick), -XEN_EINVAL);
+}
+
+TEST(masking_rules)
+{
+    evtchn_port_t p;
+    setup();
+    CHECK_EQ(evtchn_bind_ipi(&A, 1, &p), 0);
+    mask(&sh_a, p);
+    CHECK_EQ(evtchn_send(&A, p, &kick), 0);
+    CHECK(pending(&sh_a, p));
+    CHECK(kick.dom == NULL);
+    CHECK_EQ(sh_a.vcpu_info[1].evtchn_pending_sel, 0);
+    CHECK_EQ(sh_a.vcpu_info[1].evtchn_upcall_pending, 0);
+    /* Unmask delivers what arrived while masked. */
+    CHECK_EQ(evtchn_unmask(&A, p, &kick), 0);
+    CHECK(kick.dom == &A && kick.vcpu == 1);
+    CHECK_EQ(sh_a.evtchn_mask[0], 0);
+    CHECK_EQ(sh_a.vcpu_info[1].evtchn_pending_sel, 1);
+    CHECK_EQ(sh_a.vcpu_info[1].evtchn_upcall_pending, 1);
+    /* Unmasking an unmasked or idle port does nothing. */
+    CHECK_EQ(evtchn_unmask(&A, p, &kick), 0);
+    CHECK(kick.dom == NULL);
+    mask(&sh_a, 9);
+    CHECK_EQ(evtchn_unmask(&A, 9, &kick), 0);
+    CHECK(kick.dom == NULL);
+    CHECK_EQ(sh_a.evtchn_mask[0], 0);
+    CHECK_EQ(evtchn_unmask(&A, NPORTS, &kick), -XEN_EINVAL);
+    /* An upcall already pending on the vCPU is not reported twice. */
+    sh_a.evtchn_pending[0] = 0;
+    sh_a.vcpu_info[1].evtchn_pending_sel = 0;
+    CHECK_EQ(evtchn_send(&A, p, &kick), 0);
+    CHECK(kick.dom == NULL);
+    CHECK_EQ(sh_a.vcpu_info[1].evtchn_pending_sel, 1);
+}
+
+TEST(virq_binding)
+{
+    evtchn_port_t t0, t1, con, p;
+    struct evtchn_status st;
+    setup();
+    CHECK_EQ(evtchn_bind_virq(&A, VIRQ_TIMER, 0, &t0), 0);
+    CHECK_EQ(evtchn_bind_virq(&A, VIRQ_TIMER, 1, &t1), 0);
+    CHECK_EQ(evtchn_bind_virq(&A, VIRQ_TIMER, 1, &p), -XEN_EEXIST);
+    CHECK_EQ(evtchn_bind_virq(&A, VIRQ_TIMER, 2, &p), -XEN_ENOENT);
+    CHECK_EQ(evtchn_bind_virq(&A, NR_VIRQS, 0, &p), -XEN_EINVAL);
+    CHECK_EQ(evtchn_bind_virq(&A, 0xffffffffU, 0, &p), -XEN_EINVAL);
+    CHECK_EQ(evtchn_bind_virq(&A, VIRQ_CONSOLE, 1, &p), -XEN_EINVAL);
+    CHECK_EQ(evtchn_bind_virq(&A, VIRQ_CONSOLE, 0, &con), 0);
+    CHECK_EQ(status_of(&A, t1, &st), 0);
+    CHECK_EQ(st.status, EVTCHNSTAT_virq);
+    CHECK_EQ(st.u.virq, VIRQ_TIMER);
+    CHECK_EQ(st.vcpu, 1);
+
+    CHECK(evtchn_send_virq(&A, VIRQ_TIMER, 1, &kick));
+    CHECK(pending(&sh_a, t1) && !pending(&sh_a, t0));
+    CHECK(kick.dom == &A && kick.vcpu == 1);
+    CHECK(!evtchn_send_virq(&A, VIRQ_DEBUG, 0, &kick));
+    CHECK(!evtchn_send_virq(&A, NR_VIRQS + 5, 0, &kick));
+    /* Sending on a VIRQ port from the guest is not allowed. */
+    CHECK_EQ(evtchn_send(&A, t0, &kick), -XEN_EINVAL);
+
+    /* Global VIRQs may move; per-vCPU ones may not. */
+    CHECK_EQ(evtchn_bind_vcpu(&A, con, 1), 0);
+    memset(&sh_a.vcpu_info[1], 0, sizeof(sh_a.vcpu_info[1])); /* guest acked */
+    CHECK(evtchn_send_virq(&A, VIRQ_CONSOLE, 0, &kick));
+    CHECK(kick.dom == &A && kick.vcpu == 1);
+    CHECK_EQ(evtchn_bind_vcpu(&A, t0, 1), -XEN_EINVAL);
+
+    /* Closing frees the binding for a later bind. */
+    CHECK_EQ(evtchn_close(&A, t1), 0);
+    CHECK(!evtchn_send_virq(&A, VIRQ_TIMER, 1, &kick));
+    CHECK_EQ(evtchn_bind_virq(&A, VIRQ_TIMER, 1, &p), 0);
+    CHECK_EQ(evtchn_close(&A, con), 0); /* bound on vCPU 1 by now */
+    CHECK_EQ(evtchn_bind_virq(&A, VIRQ_CONSOLE, 0, &p), 0);
+}
+
+TEST(ipi_binding)
+{
+    evtchn_port_t p;
+    struct evtchn_status st;
+    setup();
+    CHECK_EQ(evtchn_bind_ipi(&A, 2, &p), -XEN_ENOENT);
+    CHECK_EQ(evtchn_bind_ipi(&A, 1, &p), 0);
+    CHECK_EQ(status_of(&A, p, &st), 0);
+    CHECK_EQ(st.status, EVTCHNSTAT_ipi);
+    CHECK_EQ(st.vcpu, 1);
+    CHECK_EQ(evtchn_bind_vcpu(&A, p, 0), -XEN_EINVAL);
+    CHECK_EQ(evtchn_send(&A, p, &kick), 0);
+    CHECK(kick.dom == &A && kick.vcpu == 1);
+}
+
+TEST(bind_vcpu_rules)
+{
+    evtchn_port_t p;
+    struct evtchn_status st;
+    setup();
+    CHECK_EQ(evtchn_alloc_unbound(&A, 0, &p), 0);
+    CHECK_EQ(evtchn_bind_vcpu(&A, p, 1), 0);
+    CHECK_EQ(status_of(&A, p, &st), 0);
+    CHECK_EQ(st.vcpu, 1);
+    CHECK_EQ(evtchn_bind_vcpu(&A, p, 2), -XEN_ENOENT);
+    CHECK_EQ(evtchn_bind_vcpu(&A, 0, 0), -XEN_EINVAL);
+    CHECK_EQ(evtchn_bind_vcpu(&A, 50, 0), -XEN_EINVAL);
+    CHECK_EQ(evtchn_bind_vcpu(&A, NPORTS, 0), -XEN_EINVAL);
+}
+
+TEST(close_errors)
+{
+    setup();
+    CHECK_EQ(evtchn_close(&A, 0), -XEN_EINVAL);
+    CHECK_EQ(evtchn_close(&A, 3), -XEN_EINVAL);
+    CHECK_EQ(evtchn_close(&A, NPORTS), -XEN_EINVAL);
+    CHECK_EQ(evtchn_send(&A, 3, &kick), -XEN_EINVAL);
+}
+
+TEST(reset_closes_everything)
+{
+    evtchn_port_t rp, lp, p;
+    struct evtchn_status st;
+    setup();
+    CHECK_EQ(evtchn_alloc_unbound(&B, 1, &rp), 0);
+    CHECK_EQ(evtchn_bind_interdomain(&A, &B, rp, &lp, &kick), 0);
+    CHECK_EQ(evtchn_bind_virq(&A, VIRQ_TIMER, 0, &p), 0);
+    CHECK_EQ(evtchn_bind_ipi(&A, 0, &p), 0);
+    evtchn_reset(&A);
+    for (evtchn_port_t i = 0; i < 4; i++) {
+        CHECK_EQ(status_of(&A, i, &st), 0);
+        CHECK_EQ(st.status, EVTCHNSTAT_closed);
+    }
+    CHECK_EQ(sh_a.evtchn_pending[0], 0);
+    CHECK_EQ(status_of(&B, rp, &st), 0);
+    CHECK_EQ(st.status, EVTCHNSTAT_unbound);
+    CHECK_EQ(evtchn_bind_virq(&A, VIRQ_TIMER, 0, &p), 0);
+    CHECK_EQ(p, 1);
+}
+
+TEST(registered_vcpu_info)
+{
+    static struct vcpu_info vi;
+    evtchn_port_t p;
+    setup();
+    CHECK_EQ(evtchn_set_vcpu_info(&A, 2, &vi), -XEN_ENOENT);
+    CHECK_EQ(evtchn_set_vcpu_info(&A, 1, NULL), -XEN_EINVAL);
+    CHECK_EQ(evtchn_set_vcpu_info(&A, 1, &vi), 0);
+    CHECK_EQ(vi.evtchn_upcall_pending, 1); /* guest rescans after the move */
+    CHECK_EQ(vi.evtchn_pending_sel, ~0UL);
+    vi.evtchn_upcall_pending = 0;
+    vi.evtchn_pending_sel = 0;
+    CHECK_EQ(evtchn_bind_ipi(&A, 1, &p), 0);
+    CHECK_EQ(evtchn_send(&A, p, &kick), 0);
+    CHECK(kick.dom == &A && kick.vcpu == 1);
+    CHECK_EQ(vi.evtchn_upcall_pending, 1);
+    CHECK_EQ(sh_a.vcpu_info[1].evtchn_upcall_pending, 0);
+}
+
+TEST(layout_matches_the_abi)
+{
+    /* PV-ABI.md §2.6: the offsets the guest uses. */
+    CHECK_EQ(offsetof(struct shared_info, evtchn_pending), 0x800);
+    CHECK_EQ(offsetof(struct shared_info, evtchn_mask), 0xa00);
+    CHECK_EQ(offsetof(struct vcpu_info, evtchn_pending_sel), 8);
+    CHECK_EQ(sizeof(struct vcpu_info), 64);
+}
