@@ -13,6 +13,7 @@ void asm_offsets(void);
 
 void asm_offsets(void)
 {
+    DEFINE(REGS_size, sizeof(struct regs));
     OFFSET(REGS_r15, struct regs, r15);
     OFFSET(REGS_r14, struct regs, r14);
     OFFSET(REGS_r13, struct regs, r13);
