@@ -267,14 +267,24 @@ def main(argv=None):
         if o.interactive:
             return interactive(boot)
         boot.prepare()
-        res = run(boot.command(), o.timeout, on_line=lambda line: print(line, flush=True))
+        res = run(boot.command(), o.timeout, on_line=show_line)
     except RuntimeError as e:
         print(f"qemu.py: {e}", file=sys.stderr)
         return 2
     if res.timed_out:
         print(f"qemu.py: timed out after {o.timeout:g}s", file=sys.stderr)
         return 124
+    if res.status is None:
+        print("qemu.py: Keel halted; QEMU stopped (add debug-exit to get its status)",
+              file=sys.stderr)
+        return 0
     return res.status
+
+
+def show_line(line):
+    print(line, flush=True)
+    # After a halt nothing more comes: give QEMU a moment to exit, then stop it.
+    return "linger" if "Keel halted (status" in line else None
 
 
 if __name__ == "__main__":
