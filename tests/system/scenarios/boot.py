@@ -44,6 +44,14 @@ SCENARIOS = [
              args="debug-exit xyz",
              expect=[r"cmdline: unknown option 'xyz' ignored", HALTED_OK],
              forbid=DEFAULT_FORBID + (PATH_AS_OPTION,)),
+    # GRUB 2 (both protocols) passes the command line without the image
+    # path, QEMU's loader with it: the first word must count as an option.
+    Scenario("grub-mb2-cmdline", "GRUB Multiboot 2: the first word is an option, debug-exit honoured",
+             protocol="grub-mb2", args="xyz1 debug-exit console=com1",
+             expect=[r"cmdline: unknown option 'xyz1' ignored", HALTED_OK]),
+    Scenario("grub-mb1-cmdline", "GRUB Multiboot 1: the first word is an option, debug-exit honoured",
+             protocol="grub-mb1", args="xyz1 debug-exit console=com1",
+             expect=[r"cmdline: unknown option 'xyz1' ignored", HALTED_OK]),
     Scenario("no-dom0", "Without modules Keel says so and boots without dom0",
              args="debug-exit",
              expect=[STARTING, r"No dom0 kernel", HALTED_OK]),

@@ -12,7 +12,7 @@ def keel(rx):
     return r"(?i)^(?!.*mbshim:)" + rx
 
 
-MALFORMED = keel(r".*multiboot.*(malformed|invalid|bad|corrupt|truncat|too (small|short)|overrun|past|align)")
+MALFORMED = keel(r".*multiboot.*(malformed|invalid|bad|corrupt|absurd|truncat|too (small|short)|overrun|past|outside|align|no end tag)")
 HALTED_PANIC = r"Keel halted \(status 1\)"
 NO_CRASH = (CRASH, QEMU_ERROR, SHIM_ERROR)
 

@@ -44,6 +44,8 @@ struct mb1_info {
     u32 mods_count, mods_addr;
     u32 syms[4];
     u32 mmap_length, mmap_addr;
+    /* drives, config table, loader name, APM, VBE, framebuffer: left zero */
+    u32 unused[16];
 };
 
 struct mb1_module {
