@@ -178,19 +178,46 @@ fuzz-evtchn: $(BUILD)/fuzz/fuzz_evtchn
 	cd $(BUILD)/fuzz && ./fuzz_evtchn -max_total_time=$(FUZZ_TIME) -max_len=4096 \
 		-print_final_stats=1 corpus-evtchn
 
+# ---------------------------------------------------------------- test tools
+# mbshim: a 32-bit Multiboot 1 kernel that boots Keel with crafted boot
+# information (malformed structures, odd memory maps) for the system tests.
+SHIM_SRCS := tests/tools/mbshim/entry.S tests/tools/mbshim/shim.c
+SHIM_OBJS := $(patsubst %,$(BUILD)/%.o,$(SHIM_SRCS))
+SHIM_CFLAGS := -m32 -std=gnu11 -O2 -ffreestanding -fno-pic -fno-pie \
+	-fno-stack-protector -fno-asynchronous-unwind-tables -fcf-protection=none \
+	-mgeneral-regs-only -Wall -Wextra -Werror -MMD -MP
+
+$(BUILD)/tests/tools/mbshim/%.o: tests/tools/mbshim/%
+	@mkdir -p $(dir $@)
+	$(CC) $(SHIM_CFLAGS) -c $< -o $@
+
+$(BUILD)/mbshim: $(SHIM_OBJS) tests/tools/mbshim/shim.lds
+	$(LD) -m elf_i386 -nostdlib -static -no-pie -z noexecstack \
+		--no-warn-rwx-segments -T tests/tools/mbshim/shim.lds -o $@ $(SHIM_OBJS)
+
+shim: $(BUILD)/mbshim
+
 # ---------------------------------------------------------------- workflows
 deps:
 	@scripts/deps.sh
 
 check: deps
-	$(MAKE) all unit-build
+	$(MAKE) all unit-build shim
 	$(PYTHON) tests/run.py --build $(BUILD)
 
 run: deps all
 	$(PYTHON) tests/system/qemu.py --build $(BUILD) --interactive
 
+# A bootable GRUB CD image (Multiboot 2; a Multiboot 1 entry too), with the
+# dom0 from cache/ when one has been fetched.
+iso: deps all
+	$(PYTHON) tests/system/qemu.py --build $(BUILD) --make-iso $(BUILD)/keel.iso
+
 clean:
 	rm -rf $(BUILD)
 
-.PHONY: all deps check run clean unit-build guests fuzz-elf fuzz-evtchn
+# Keep intermediate objects (the host test objects), so reruns rebuild nothing.
+.SECONDARY:
+
+.PHONY: all deps check run iso clean unit-build shim guests fuzz-elf fuzz-evtchn
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
