@@ -51,7 +51,7 @@ $(BUILD)/keel: $(BUILD)/keel-syms
 
 # ---------------------------------------------------------------- host tests
 # Core sources that must also build and run on the host under ASan/UBSan.
-CORE_HOST_SRCS := hv/common/format.c hv/common/cmdline.c
+CORE_HOST_SRCS := hv/common/format.c hv/common/cmdline.c hv/common/acpi.c
 
 HOST_CFLAGS := -std=gnu11 -O1 -g -DKEEL_HOST -fsanitize=address,undefined \
 	-fno-sanitize-recover=all -fno-omit-frame-pointer \
@@ -72,6 +72,19 @@ $(BUILD)/unit/%: tests/unit/%.c tests/unit/harness.c $(CORE_HOST_OBJS)
 
 unit-build: $(UNIT_BINS)
 
+# ---------------------------------------------------------------- fuzzing
+# libFuzzer targets, one rule each: fuzz-build depends on all of them.
+FUZZ_CC := clang
+FUZZ_CFLAGS := -std=gnu11 -O1 -g -DKEEL_HOST -fsanitize=fuzzer,address,undefined \
+	-fno-sanitize-recover=all -Wall -Wextra -Werror -Wno-missing-field-initializers \
+	-Ihv/include -isystem $(BUILD)/xen-include
+
+$(BUILD)/fuzz/fuzz_acpi: tests/fuzz/fuzz_acpi.c hv/common/acpi.c | $(BUILD)/xen-include/xen
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $^ -o $@
+
+fuzz-build: $(BUILD)/fuzz/fuzz_acpi
+
 # ---------------------------------------------------------------- workflows
 deps:
 	@scripts/deps.sh
@@ -86,5 +99,5 @@ run: deps all
 clean:
 	rm -rf $(BUILD)
 
-.PHONY: all deps check run clean unit-build
+.PHONY: all deps check run clean unit-build fuzz-build
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
