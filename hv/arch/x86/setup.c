@@ -2,9 +2,12 @@
  * start_keel: the whole bring-up, in order, on one screen.  Each step may
  * rely on the ones above it; comments say where the order matters.
  */
+#include <asm/apic.h>
 #include <asm/cpu.h>
 #include <asm/layout.h>
 #include <asm/percpu.h>
+#include <asm/smp.h>
+#include <keel/acpi.h>
 #include <keel/console.h>
 #include <keel/options.h>
 #include <keel/selftest.h>
@@ -28,6 +31,23 @@ void __init start_keel(u32 magic, u32 mbi_pa)
     if (opts.console_port)
         serial_init(opts.console_port, opts.console_baud);
     printk("Keel hypervisor starting\n");
+
+    /*
+     * CPUs and interrupt controllers (smp).  Silence the legacy PICs and
+     * IO-APICs before the local APIC is enabled; per-CPU areas before any
+     * AP exists.  percpu_init has no dependencies and snapshots the per-CPU
+     * template, so it may move earlier.  TODO(mem): pass boot_info.rsdp_pa.
+     */
+    {
+        const struct acpi_info *acpi = acpi_init(0);
+
+        if (!acpi || (acpi->madt_flags & ACPI_MADT_PCAT_COMPAT))
+            pic_disable();
+        ioapic_mask_all(acpi);
+        lapic_init();
+        percpu_init();
+        smp_init();
+    }
 
     if (opts.selftest && selftests_run())
         machine_halt(KEEL_EXIT_SELFTEST_FAILED);
