@@ -118,6 +118,7 @@ ap_gdt_desc:
         .code64
 /* Still on the trampoline page tables, which also map Keel high. */
 ap_entry_high:
+        mov     ap_boot_stack(%rip), %rsp       /* the far return needs one */
         lgdt    ap_gdt_desc(%rip)
         pushq   $0x08
         lea     1f(%rip), %rax
@@ -134,7 +135,6 @@ ap_entry_high:
         mov     %rax, %cr3
         mov     ap_boot_cr4(%rip), %rax
         mov     %rax, %cr4
-        mov     ap_boot_stack(%rip), %rsp
         xor     %ebp, %ebp
         call    ap_start
 2:      cli
