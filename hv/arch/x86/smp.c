@@ -227,7 +227,7 @@ static bool skip_cpu(const struct acpi_cpu *c, unsigned int limit, unsigned int 
         why = "hot-pluggable only";
     else if (!lapic_x2apic_mode() && c->apic_id > 0xfe)
         why = "its APIC id needs x2APIC mode";
-    else if (num_online_cpus() >= limit && opts.maxcpus)
+    else if (num_online_cpus() >= limit && opts.maxcpus && opts.maxcpus <= NR_CPUS)
         printk("SMP: APIC id %u not started: maxcpus=%u\n", c->apic_id, opts.maxcpus);
     else if (num_online_cpus() >= limit || next >= NR_CPUS)
         why = "Keel's CPU limit reached";

@@ -86,9 +86,9 @@ park:   cli
         .align 16
 tramp_gdt:
         .quad   0
-        .quad   0x00cf9a000000ffff      /* 0x08: 32-bit code */
-        .quad   0x00cf92000000ffff      /* 0x10: data */
-        .quad   0x00af9a000000ffff      /* 0x18: 64-bit code */
+        .quad   0x00cf9b000000ffff      /* 0x08: 32-bit code */
+        .quad   0x00cf93000000ffff      /* 0x10: data */
+        .quad   0x00af9b000000ffff      /* 0x18: 64-bit code */
 tramp_gdt_end:
 tramp_gdt_desc:
         .short  tramp_gdt_end - tramp_gdt - 1
@@ -103,12 +103,14 @@ tramp_cr0:      .long 0
 trampoline_end:
 
         /* Keel's own GDT for the AP until traps_init_cpu: same selectors as
-         * the boot CPU's, reachable once the identity map is gone. */
+         * the boot CPU's, reachable once the identity map is gone.  The
+         * accessed bits are preset: this is read-only data, and the CPU
+         * would otherwise write them when the segments are loaded. */
         .align 16
 ap_gdt:
         .quad   0
-        .quad   0x00af9a000000ffff      /* 0x08: 64-bit code */
-        .quad   0x00cf92000000ffff      /* 0x10: data */
+        .quad   0x00af9b000000ffff      /* 0x08: 64-bit code */
+        .quad   0x00cf93000000ffff      /* 0x10: data */
 ap_gdt_end:
 ap_gdt_desc:
         .short  ap_gdt_end - ap_gdt - 1
