@@ -93,6 +93,7 @@ CORE_HOST_SRCS += hv/common/time_scale.c
 CORE_HOST_SRCS += hv/common/symbols.c
 CORE_HOST_SRCS += hv/common/elf.c
 CORE_HOST_SRCS += hv/common/event_channel.c
+CORE_HOST_SRCS += hv/common/acpi.c
 
 HOST_CFLAGS := $(XEN_ABI) -std=gnu11 -O1 -g -DKEEL_HOST -fsanitize=address,undefined \
 	-fno-sanitize-recover=all -fno-omit-frame-pointer \
@@ -146,51 +147,69 @@ $(foreach g,$(GUEST_NAMES),$(eval $(call GUEST_RULE,$(g))))
 guests: $(GUEST_ELFS)
 
 # ---------------------------------------------------------------- fuzzing
-# libFuzzer targets (clang).  FUZZ_TIME seconds per run; findings land in
-# $(BUILD)/fuzz/ and fail the rule.
+# libFuzzer targets (clang): every tests/fuzz/fuzz_<name>.c is linked with
+# all the host-buildable core sources.  `make fuzz-build` builds them all;
+# `make fuzz` runs each for FUZZ_TIME seconds (findings fail the rule).
 FUZZ_CC ?= clang
 FUZZ_TIME ?= 30
 FUZZ_CFLAGS := $(XEN_ABI) -std=gnu11 -O1 -g -DKEEL_HOST -fsanitize=fuzzer,address,undefined \
 	-fno-sanitize-recover=all -fno-omit-frame-pointer -Wall -Wextra -Werror \
 	-Wno-missing-field-initializers -Ihv/include -isystem $(BUILD)/xen-include
+FUZZ_SRCS := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
 
-$(BUILD)/fuzz/fuzz_elf: tests/fuzz/fuzz_elf.c hv/common/elf.c hv/common/format.c \
-		hv/include/keel/elf.h | $(BUILD)/xen-include/xen
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(CORE_HOST_SRCS) | $(BUILD)/xen-include/xen
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) tests/fuzz/fuzz_elf.c hv/common/elf.c \
-		hv/common/format.c -o $@
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $< $(CORE_HOST_SRCS) -o $@
 
-# Seeds: the test guests (real notes), stripped to fit -max_len, when built.
-fuzz-elf: $(BUILD)/fuzz/fuzz_elf
-	@mkdir -p $(BUILD)/fuzz/corpus-elf
-	@for f in $(wildcard $(BUILD)/guests/*.elf); do \
-		strip -o $(BUILD)/fuzz/corpus-elf/seed-$$(basename $$f) $$f; done
-	cd $(BUILD)/fuzz && ./fuzz_elf -max_total_time=$(FUZZ_TIME) -max_len=16384 \
-		-print_final_stats=1 corpus-elf
+fuzz-build: $(FUZZ_BINS)
 
-$(BUILD)/fuzz/fuzz_evtchn: tests/fuzz/fuzz_evtchn.c hv/common/event_channel.c \
-		hv/include/keel/event.h | $(BUILD)/xen-include/xen
+fuzz: $(FUZZ_BINS)
+	@for f in $(FUZZ_BINS); do \
+		mkdir -p $$f.corpus && echo "== $$f" && \
+		$$f -max_total_time=$(FUZZ_TIME) -max_len=16384 -print_final_stats=0 $$f.corpus \
+		|| exit 1; done
+
+# ---------------------------------------------------------------- test tools
+# mbshim: a 32-bit Multiboot 1 kernel that boots Keel with crafted boot
+# information (malformed structures, odd memory maps) for the system tests.
+SHIM_SRCS := tests/tools/mbshim/entry.S tests/tools/mbshim/shim.c
+SHIM_OBJS := $(patsubst %,$(BUILD)/%.o,$(SHIM_SRCS))
+SHIM_CFLAGS := -m32 -std=gnu11 -O2 -ffreestanding -fno-pic -fno-pie \
+	-fno-stack-protector -fno-asynchronous-unwind-tables -fcf-protection=none \
+	-mgeneral-regs-only -Wall -Wextra -Werror -MMD -MP
+
+$(BUILD)/tests/tools/mbshim/%.o: tests/tools/mbshim/%
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) tests/fuzz/fuzz_evtchn.c hv/common/event_channel.c -o $@
+	$(CC) $(SHIM_CFLAGS) -c $< -o $@
 
-fuzz-evtchn: $(BUILD)/fuzz/fuzz_evtchn
-	@mkdir -p $(BUILD)/fuzz/corpus-evtchn
-	cd $(BUILD)/fuzz && ./fuzz_evtchn -max_total_time=$(FUZZ_TIME) -max_len=4096 \
-		-print_final_stats=1 corpus-evtchn
+$(BUILD)/mbshim: $(SHIM_OBJS) tests/tools/mbshim/shim.lds
+	$(LD) -m elf_i386 -nostdlib -static -no-pie -z noexecstack \
+		--no-warn-rwx-segments -T tests/tools/mbshim/shim.lds -o $@ $(SHIM_OBJS)
+
+shim: $(BUILD)/mbshim
 
 # ---------------------------------------------------------------- workflows
 deps:
 	@scripts/deps.sh
 
 check: deps
-	$(MAKE) all unit-build
+	$(MAKE) all unit-build shim
 	$(PYTHON) tests/run.py --build $(BUILD)
 
 run: deps all
 	$(PYTHON) tests/system/qemu.py --build $(BUILD) --interactive
 
+# A bootable GRUB CD image (Multiboot 2; a Multiboot 1 entry too), with the
+# dom0 from cache/ when one has been fetched.
+iso: deps all
+	$(PYTHON) tests/system/qemu.py --build $(BUILD) --make-iso $(BUILD)/keel.iso
+
 clean:
 	rm -rf $(BUILD)
 
-.PHONY: all deps check run clean unit-build guests fuzz-elf fuzz-evtchn
+# Keep intermediate objects (the host test objects), so reruns rebuild nothing.
+.SECONDARY:
+
+.PHONY: all deps check run iso clean unit-build shim guests fuzz fuzz-build
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

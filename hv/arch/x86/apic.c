@@ -1,15 +1,19 @@
 /* Local APIC: mode selection, register access, EOI and IPIs. */
 #include <asm/apic.h>
+#include <asm/traps.h>
 #include <asm/cpu.h>
 #include <asm/layout.h>
+#include <asm/smp.h>
+#include <keel/console.h>
 
 #define APIC_BASE_ENABLE (1UL << 11)
 #define APIC_BASE_X2APIC (1UL << 10)
+#define APIC_BASE_ADDR_MASK 0x000ffffffffff000UL
 #define X2APIC_MSR(reg) (0x800 + ((reg) >> 4))
 
 static bool x2apic;
-/* xAPIC registers through the direct map: boot maps the low 4 GiB, and the
- * final tables map the APIC page uncached (see mm). */
+/* xAPIC registers: mapped once (uncached once mm provides ioremap), shared
+ * by all CPUs since every local APIC answers at the same address. */
 static volatile u32 *xapic_regs;
 
 bool lapic_x2apic_mode(void)
@@ -56,17 +60,30 @@ void lapic_send_icr(u32 apic_id, u32 icr_low)
     apic_write(APIC_ICR, icr_low);
 }
 
-void lapic_init(void)
+/* x2APIC may only be entered from enabled xAPIC mode: two steps. */
+static void lapic_enable(bool want_x2apic)
 {
     u64 base = rdmsr(MSR_APIC_BASE);
+
+    if (!(base & APIC_BASE_ENABLE)) {
+        base |= APIC_BASE_ENABLE;
+        wrmsr(MSR_APIC_BASE, base);
+    }
+    if (want_x2apic && !(base & APIC_BASE_X2APIC))
+        wrmsr(MSR_APIC_BASE, base | APIC_BASE_X2APIC);
+    if (!want_x2apic && !xapic_regs) {
+        xapic_regs = ioremap(base & APIC_BASE_ADDR_MASK, PAGE_SIZE);
+        if (!xapic_regs)
+            panic("local APIC at %#lx cannot be mapped", base & APIC_BASE_ADDR_MASK);
+    }
+}
+
+void lapic_init(void)
+{
     bool has_x2apic = cpuid(1).ecx & (1U << 21);
 
-    base |= APIC_BASE_ENABLE;
-    if (has_x2apic)
-        base |= APIC_BASE_X2APIC;
-    wrmsr(MSR_APIC_BASE, base);
+    lapic_enable(has_x2apic);
     x2apic = has_x2apic;
-    xapic_regs = __va(base & 0xfffff000UL);
 
     apic_write(APIC_TPR, 0);
     apic_write(APIC_LVT_TIMER, APIC_LVT_MASKED);
@@ -76,4 +93,20 @@ void lapic_init(void)
     apic_write(APIC_ESR, 0);
     apic_write(APIC_SVR, 0x100 | VECTOR_SPURIOUS); /* software enable */
     lapic_eoi();
+}
+
+/* traps.c ignores the spurious vector itself and EOIs the others. */
+static void lapic_error(struct regs *r)
+{
+    u32 esr;
+
+    (void)r;
+    apic_write(APIC_ESR, 0); /* latch the current errors */
+    esr = apic_read(APIC_ESR);
+    printk(KLOG_WARN "CPU%u: local APIC error %#x\n", smp_processor_id(), esr);
+}
+
+void lapic_register_vectors(void)
+{
+    set_irq_handler(VECTOR_APIC_ERROR, lapic_error);
 }

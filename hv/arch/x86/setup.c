@@ -7,6 +7,8 @@
 #include <asm/desc.h>
 #include <asm/layout.h>
 #include <asm/percpu.h>
+#include <asm/smp.h>
+#include <keel/acpi.h>
 #include <keel/console.h>
 #include <keel/options.h>
 #include <keel/selftest.h>
@@ -36,11 +38,23 @@ void __init start_keel(u32 magic, u32 mbi_pa)
     /* Exceptions are reported (not triple faults) from here on. */
     traps_init();
     traps_init_cpu(0);
+    /* Per-CPU template snapshot before anyone writes per-CPU data. */
+    percpu_init();
 
-    lapic_init(); /* masks LINT0, so the legacy PIC cannot interrupt */
+    /*
+     * Interrupt controllers: silence the legacy PICs and every IO-APIC pin
+     * before the local APIC is enabled; the LAPIC before its timer.
+     */
+    const struct acpi_info *acpi = acpi_init(0); /* TODO(mem): boot_info.rsdp_pa */
+    if (!acpi || (acpi->madt_flags & ACPI_MADT_PCAT_COMPAT))
+        pic_disable();
+    ioapic_mask_all(acpi);
+    lapic_init();
     timer_init();
     time_init(); /* needs the LAPIC and the IRQ table */
     local_irq_enable();
+
+    smp_init(); /* APs set up their own tables, LAPIC and timer */
 
     if (opts.selftest && selftests_run())
         machine_halt(KEEL_EXIT_SELFTEST_FAILED);

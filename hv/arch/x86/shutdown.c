@@ -1,5 +1,6 @@
 #include <asm/cpu.h>
 #include <asm/io.h>
+#include <asm/smp.h>
 #include <keel/console.h>
 #include <keel/options.h>
 #include <keel/shutdown.h>
@@ -9,7 +10,7 @@
 void machine_halt(enum keel_exit code)
 {
     local_irq_disable();
-    /* TODO(smp): stop the other CPUs with an NMI IPI before we go. */
+    smp_stop_others();
     printk("Keel halted (status %d)\n", code);
     if (opts.debug_exit)
         outl(DEBUG_EXIT_PORT, code);

@@ -9,6 +9,7 @@
 #include <asm/cpu.h>
 #include <asm/percpu.h>
 #include <asm/pv.h>
+#include <asm/smp.h>
 #include <asm/traps.h>
 #include <asm/uaccess.h>
 #include <keel/console.h>
@@ -192,6 +193,7 @@ __noreturn void fatal_trap(const struct regs *r, const char *why)
 
 static void do_nmi(struct regs *r)
 {
+    smp_nmi_stop_check(); /* machine_halt parks the other CPUs by NMI */
     if (nmi_callback)
         nmi_callback(r);
     else

@@ -40,6 +40,7 @@
 #define VECTOR_TIMER 0xf0
 #define VECTOR_IPI_EVENT 0xf1   /* "look at your softirqs" */
 #define VECTOR_IPI_CALL 0xf2    /* run a function on another CPU */
+#define VECTOR_IPI_STOP 0xf3    /* park for good (machine_halt) */
 #define VECTOR_APIC_ERROR 0xfe
 
 void lapic_init(void); /* per CPU: enable, mask LVTs, pick mode */
@@ -51,4 +52,12 @@ void lapic_eoi(void);
 /* Delivery: ICR low bits (vector | mode) to one APIC id. */
 void lapic_send_icr(u32 apic_id, u32 icr_low);
 static inline void lapic_send_ipi(u32 apic_id, u8 vector) { lapic_send_icr(apic_id, vector); }
+/* Spurious and APIC-error vectors (once, on the boot CPU). */
+void lapic_register_vectors(void);
+
+struct acpi_info;
+/* Legacy 8259s: moved to vectors 0x20-0x2f, then fully masked. */
+void pic_disable(void);
+/* Masks every pin of every IO-APIC the MADT lists (default one if none). */
+void ioapic_mask_all(const struct acpi_info *acpi);
 #endif

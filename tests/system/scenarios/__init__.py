@@ -1,0 +1,66 @@
+"""System test scenarios: each boots Keel once in QEMU and judges its console.
+
+A scenario says how to boot (protocol, Keel's arguments, modules, CPUs,
+memory) and what must happen: `expect` regexes must match console lines in
+order, no line may match a `forbid` regex, and QEMU must end with
+`expect_exit` (1 = clean halt through isa-debug-exit, 3 = panic,
+5 = selftest failure).  `expect_exit=None` means the run ends as soon as every
+expected line was seen (for outcomes that cannot reach the debug-exit port,
+such as a halt before the command line is read).
+
+Each module in this package defines SCENARIOS, a list of Scenario; add a
+module (or a scenario to an existing one) to add a test.  Module paths
+starting with "@" name generated test files (see testdata.py).
+"""
+
+import importlib
+import os
+import pkgutil
+import re
+from dataclasses import dataclass, field
+
+# Outcomes every scenario forbids unless it says otherwise.
+PANIC = r"\*\*\* Keel panic"
+CRASH = r"(?i)backtrace"
+QEMU_ERROR = r"^qemu-system-\S+: (?!terminating on signal)"
+SHIM_ERROR = r"mbshim: error"
+DEFAULT_FORBID = (PANIC, CRASH, QEMU_ERROR, SHIM_ERROR)
+
+STARTING = r"Keel hypervisor starting"
+HALTED_OK = r"Keel halted \(status 0\)"
+
+EXIT_MEANING = {1: "clean halt", 3: "panic", 5: "selftest failure", 0: "reset/triple fault"}
+
+
+@dataclass
+class Scenario:
+    name: str
+    doc: str
+    expect: list
+    protocol: str = "mb1"  # mb1 | grub-mb2 | grub-mb1 | shim
+    args: str = "debug-exit"
+    modules: list = field(default_factory=list)  # ("path or @testfile", "args")
+    shim_case: str = ""
+    smp: int = 1
+    mem: int = 256
+    cpu: str = "qemu64"
+    forbid: tuple = DEFAULT_FORBID
+    expect_exit: object = 1
+    timeout: float = 60
+
+    def __post_init__(self):
+        for rx in list(self.expect) + list(self.forbid):
+            re.compile(rx)
+
+
+def all_scenarios():
+    found, seen = [], set()
+    here = os.path.dirname(__file__)
+    for info in sorted(pkgutil.iter_modules([here]), key=lambda m: m.name):
+        mod = importlib.import_module(f"{__name__}.{info.name}")
+        for sc in getattr(mod, "SCENARIOS", []):
+            if sc.name in seen:
+                raise ValueError(f"two scenarios named {sc.name}")
+            seen.add(sc.name)
+            found.append(sc)
+    return found
