@@ -1,6 +1,7 @@
 /* The PV entry/exit path (hv/arch/x86/pv/). */
 #ifndef ASM_PV_H
 #define ASM_PV_H
+#include <asm/cpu.h>
 #include <asm/percpu.h>
 #include <asm/regs.h>
 #include <keel/domain.h>
@@ -36,6 +37,15 @@ unsigned long pv_active_cr3(const struct vcpu *v);
  * true when handled. */
 bool pv_emulate_privileged(struct regs *r);
 bool pv_emulate_forced_cpuid(struct regs *r);
+/* The CPUID a PV guest sees (forced emulation, hypervisor leaves). */
+void pv_cpuid(u32 leaf, u32 sub, struct cpuid_regs *r);
+/* Fill a page with hypercall stubs (ELF note, or the CPUID-advertised MSR). */
+void pv_fill_hypercall_page(void *page);
+int pv_write_hypercall_page_msr(struct vcpu *v, u64 val);
+/* Copy Keel's L4 slots 256-271 into a guest L4 (as a u64 array). */
+void pv_install_hypervisor_slots(u64 *l4);
+/* Wall clock at system time 0 into d's shared_info. */
+void pv_update_wallclock(struct domain *d);
 /* Bring the shared time info of v up to date (on every switch to it). */
 void pv_update_vcpu_time(struct vcpu *v);
 #endif
