@@ -51,7 +51,7 @@ $(BUILD)/keel: $(BUILD)/keel-syms
 
 # ---------------------------------------------------------------- host tests
 # Core sources that must also build and run on the host under ASan/UBSan.
-CORE_HOST_SRCS := hv/common/format.c hv/common/cmdline.c
+CORE_HOST_SRCS := hv/common/format.c hv/common/cmdline.c hv/common/multiboot.c
 
 HOST_CFLAGS := -std=gnu11 -O1 -g -DKEEL_HOST -fsanitize=address,undefined \
 	-fno-sanitize-recover=all -fno-omit-frame-pointer \
@@ -72,6 +72,20 @@ $(BUILD)/unit/%: tests/unit/%.c tests/unit/harness.c $(CORE_HOST_OBJS)
 
 unit-build: $(UNIT_BINS)
 
+# libFuzzer targets for the parsers (clang only); `make fuzz-build` builds
+# them, then e.g. `build/fuzz/fuzz_multiboot -max_total_time=10`.
+FUZZ_CFLAGS := -std=gnu11 -O1 -g -DKEEL_HOST -fsanitize=fuzzer,address,undefined \
+	-fno-sanitize-recover=all -Wall -Wextra -Werror -Wno-missing-field-initializers \
+	-Ihv/include -isystem $(BUILD)/xen-include
+FUZZ_SRCS := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
+
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(CORE_HOST_SRCS) | $(BUILD)/xen-include/xen
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_CFLAGS) $< $(CORE_HOST_SRCS) -o $@
+
+fuzz-build: $(FUZZ_BINS)
+
 # ---------------------------------------------------------------- workflows
 deps:
 	@scripts/deps.sh
@@ -86,5 +100,5 @@ run: deps all
 clean:
 	rm -rf $(BUILD)
 
-.PHONY: all deps check run clean unit-build
+.PHONY: all deps check run clean unit-build fuzz-build
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
