@@ -52,7 +52,7 @@ $(BUILD)/keel: $(BUILD)/keel-syms
 # ---------------------------------------------------------------- host tests
 # Core sources that must also build and run on the host under ASan/UBSan.
 CORE_HOST_SRCS := hv/common/format.c hv/common/cmdline.c hv/common/multiboot.c \
-	hv/common/memmap.c
+	hv/common/memmap.c hv/common/frametable.c hv/common/page_alloc.c
 
 HOST_CFLAGS := -std=gnu11 -O1 -g -DKEEL_HOST -fsanitize=address,undefined \
 	-fno-sanitize-recover=all -fno-omit-frame-pointer \
