@@ -2,14 +2,16 @@
 #include <asm/apic.h>
 #include <asm/cpu.h>
 #include <asm/layout.h>
+#include <asm/page.h>
+#include <keel/console.h>
 
 #define APIC_BASE_ENABLE (1UL << 11)
 #define APIC_BASE_X2APIC (1UL << 10)
 #define X2APIC_MSR(reg) (0x800 + ((reg) >> 4))
 
 static bool x2apic;
-/* xAPIC registers through the direct map: boot maps the low 4 GiB, and the
- * final tables map the APIC page uncached (see mm). */
+/* xAPIC registers: one uncached mapping, shared by every CPU (the APIC
+ * page is at the same physical address on each). */
 static volatile u32 *xapic_regs;
 
 bool lapic_x2apic_mode(void)
@@ -66,7 +68,9 @@ void lapic_init(void)
         base |= APIC_BASE_X2APIC;
     wrmsr(MSR_APIC_BASE, base);
     x2apic = has_x2apic;
-    xapic_regs = __va(base & 0xfffff000UL);
+    if (!x2apic && !xapic_regs)
+        xapic_regs = ioremap(base & 0xfffff000UL, PAGE_SIZE);
+    BUG_ON(!x2apic && !xapic_regs);
 
     apic_write(APIC_TPR, 0);
     apic_write(APIC_LVT_TIMER, APIC_LVT_MASKED);

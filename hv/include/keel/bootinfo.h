@@ -89,5 +89,11 @@ const char *boot_cmdline_args(const char *cmdline);
 
 /* The information Keel booted with (filled by start_keel). */
 extern struct boot_info boot_info;
+/* Module 0 / module 1 (NULL when absent).  The kernel's own command line is
+ * boot_cmdline_args(module->cmdline). */
+const struct boot_module *boot_dom0_kernel(void);
+const struct boot_module *boot_dom0_initrd(void);
+void boot_info_print(const struct boot_info *bi);
+void boot_modules_print(const struct boot_info *bi);
 
 #endif
