@@ -24,7 +24,7 @@ void boot_info_print(const struct boot_info *bi)
     printk("Boot loader: Multiboot %u%s%s%s\n", bi->protocol,
            bi->loader_name[0] ? " (" : "", bi->loader_name,
            bi->loader_name[0] ? ")" : "");
-    printk("Command line: %s\n", boot_cmdline_args(bi->cmdline));
+    printk("Command line: %s\n", boot_cmdline_args(bi, bi->cmdline));
     if (bi->rsdp_pa)
         printk("ACPI RSDP (v%u) from the loader at %#llx\n", bi->rsdp_len > 20 ? 2 : 1,
                (unsigned long long)bi->rsdp_pa);
@@ -51,6 +51,6 @@ void boot_modules_print(const struct boot_info *bi)
         printk("Module %u%s: [%#llx, %#llx) %llu KiB, command line '%s'\n", i,
                module_role(i), (unsigned long long)m->start, (unsigned long long)m->end,
                (unsigned long long)(m->end - m->start + 1023) >> 10,
-               boot_cmdline_args(m->cmdline));
+               boot_cmdline_args(bi, m->cmdline));
     }
 }

@@ -382,12 +382,19 @@ static bool is_blank(char c)
     return c == ' ' || c == '\t';
 }
 
-const char *boot_cmdline_args(const char *cmdline)
+static bool loader_passes_path(const struct boot_info *bi)
+{
+    return strncmp(bi->loader_name, "GRUB 2", 6) != 0;
+}
+
+const char *boot_cmdline_args(const struct boot_info *bi, const char *cmdline)
 {
     const char *s = cmdline;
 
     while (is_blank(*s))
         s++;
+    if (!loader_passes_path(bi))
+        return s;
     while (*s && !is_blank(*s))
         s++;
     while (is_blank(*s))

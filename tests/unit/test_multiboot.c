@@ -52,7 +52,7 @@ static void mb1_build(void)
     put32(MB1 + 44, 76);
     put32(MB1 + 48, MB1_MMAP);
     put32(MB1 + 64, MB1_STR + 0x300);
-    putstr(MB1_STR + 0x300, "GRUB 2.06");
+    putstr(MB1_STR + 0x300, "GRUB 0.97");
 }
 
 static int parse(u32 magic, u64 pa)
@@ -67,15 +67,15 @@ TEST(mb1_good)
     CHECK(bi.error == NULL);
     CHECK_EQ(bi.protocol, 1);
     CHECK_STR(bi.cmdline, "/boot/keel loglvl=debug selftest");
-    CHECK_STR(boot_cmdline_args(bi.cmdline), "loglvl=debug selftest");
-    CHECK_STR(bi.loader_name, "GRUB 2.06");
+    CHECK_STR(boot_cmdline_args(&bi, bi.cmdline), "loglvl=debug selftest");
+    CHECK_STR(bi.loader_name, "GRUB 0.97");
     CHECK_EQ(bi.nr_modules, 2);
     CHECK_EQ(bi.modules[0].start, 0x1000000);
     CHECK_EQ(bi.modules[0].end, 0x1234567);
     CHECK_STR(bi.modules[0].cmdline, "vmlinuz console=hvc0 root=/dev/xvda");
-    CHECK_STR(boot_cmdline_args(bi.modules[0].cmdline), "console=hvc0 root=/dev/xvda");
+    CHECK_STR(boot_cmdline_args(&bi, bi.modules[0].cmdline), "console=hvc0 root=/dev/xvda");
     CHECK_STR(bi.modules[1].cmdline, "initrd.img");
-    CHECK_STR(boot_cmdline_args(bi.modules[1].cmdline), "");
+    CHECK_STR(boot_cmdline_args(&bi, bi.modules[1].cmdline), "");
     CHECK(bi.has_mmap);
     CHECK_EQ(bi.nr_ranges, 3);
     CHECK_EQ(bi.ranges[1].start, 0x9fc00);
@@ -287,6 +287,9 @@ TEST(mb2_good)
     CHECK_EQ(bi.modules[0].start, 0x400000);
     CHECK_EQ(bi.modules[0].end, 0x500000);
     CHECK_STR(bi.modules[0].cmdline, "vmlinuz ro");
+    /* GRUB 2 passes no image path: nothing to strip. */
+    CHECK_STR(boot_cmdline_args(&bi, bi.cmdline), "keel.gz console=com1");
+    CHECK_STR(boot_cmdline_args(&bi, " ro quiet"), "ro quiet");
     CHECK(bi.has_basic_mem && bi.mem_upper_kb == 129920);
     CHECK(bi.has_mmap);
     CHECK_EQ(bi.nr_ranges, 3);

@@ -28,7 +28,9 @@ void __init start_keel(u32 magic, u32 mbi_pa)
     /* Boot information, then options: they say where the console is.
      * Messages wait in the console ring until a sink registers. */
     bad_boot_info = boot_info_parse(&boot_info, magic, mbi_pa, &loader_mem);
-    options_parse(bad_boot_info ? NULL : boot_cmdline_args(boot_info.cmdline));
+    /* Even when later parts were malformed, a command line read before the
+     * error is whole and checked: honour it (debug-exit, console). */
+    options_parse(boot_cmdline_args(&boot_info, boot_info.cmdline));
     console_set_loglevel(opts.loglvl);
     if (opts.console_port)
         serial_init(opts.console_port, opts.console_baud);

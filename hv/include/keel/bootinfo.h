@@ -82,15 +82,17 @@ int boot_info_parse(struct boot_info *bi, u32 magic, paddr_t info_pa,
                     const struct mem_window *w);
 
 /*
- * Multiboot loaders put the image's own path first on a command line (the
- * hypervisor's and each module's); these skip that first word.
+ * Most Multiboot loaders (QEMU's, GRUB legacy) put the image's own path
+ * first on each command line (the hypervisor's and every module's); GRUB 2
+ * passes only the arguments.  This returns the arguments of a command line
+ * that came from bi's loader.
  */
-const char *boot_cmdline_args(const char *cmdline);
+const char *boot_cmdline_args(const struct boot_info *bi, const char *cmdline);
 
 /* The information Keel booted with (filled by start_keel). */
 extern struct boot_info boot_info;
 /* Module 0 / module 1 (NULL when absent).  The kernel's own command line is
- * boot_cmdline_args(module->cmdline). */
+ * boot_cmdline_args(&boot_info, module->cmdline). */
 const struct boot_module *boot_dom0_kernel(void);
 const struct boot_module *boot_dom0_initrd(void);
 void boot_info_print(const struct boot_info *bi);
