@@ -382,9 +382,13 @@ static bool is_blank(char c)
     return c == ' ' || c == '\t';
 }
 
+/*
+ * Multiboot 1 loaders other than GRUB 2 (QEMU's, GRUB legacy) put the
+ * image path first; GRUB 2 does not, and Multiboot 2 has no such habit.
+ */
 static bool loader_passes_path(const struct boot_info *bi)
 {
-    return strncmp(bi->loader_name, "GRUB 2", 6) != 0;
+    return bi->protocol == 1 && strncmp(bi->loader_name, "GRUB 2", 6) != 0;
 }
 
 const char *boot_cmdline_args(const struct boot_info *bi, const char *cmdline)

@@ -290,6 +290,9 @@ TEST(mb2_good)
     /* GRUB 2 passes no image path: nothing to strip. */
     CHECK_STR(boot_cmdline_args(&bi, bi.cmdline), "keel.gz console=com1");
     CHECK_STR(boot_cmdline_args(&bi, " ro quiet"), "ro quiet");
+    /* Nor does any other Multiboot 2 loader. */
+    bi.loader_name[0] = '\0';
+    CHECK_STR(boot_cmdline_args(&bi, "debug-exit selftest"), "debug-exit selftest");
     CHECK(bi.has_basic_mem && bi.mem_upper_kb == 129920);
     CHECK(bi.has_mmap);
     CHECK_EQ(bi.nr_ranges, 3);
