@@ -94,6 +94,10 @@ CORE_HOST_SRCS += hv/common/symbols.c
 CORE_HOST_SRCS += hv/common/elf.c
 CORE_HOST_SRCS += hv/common/event_channel.c
 CORE_HOST_SRCS += hv/common/acpi.c
+CORE_HOST_SRCS += hv/common/multiboot.c
+CORE_HOST_SRCS += hv/common/memmap.c
+CORE_HOST_SRCS += hv/common/frametable.c
+CORE_HOST_SRCS += hv/common/page_alloc.c
 
 HOST_CFLAGS := $(XEN_ABI) -std=gnu11 -O1 -g -DKEEL_HOST -fsanitize=address,undefined \
 	-fno-sanitize-recover=all -fno-omit-frame-pointer \

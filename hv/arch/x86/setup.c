@@ -6,9 +6,11 @@
 #include <asm/cpu.h>
 #include <asm/desc.h>
 #include <asm/layout.h>
+#include <asm/page.h>
 #include <asm/percpu.h>
 #include <asm/smp.h>
 #include <keel/acpi.h>
+#include <keel/bootinfo.h>
 #include <keel/console.h>
 #include <keel/options.h>
 #include <keel/selftest.h>
@@ -25,12 +27,17 @@ void start_keel(u32 magic, u32 mbi_pa);
 
 void __init start_keel(u32 magic, u32 mbi_pa)
 {
+    /* The loader's data is reached through the boot direct map (low 4 GiB). */
+    const struct mem_window loader_mem = {__va(0), 0, 4UL << 30};
+    int bad_boot_info;
+
     BUILD_BUG_ON(sizeof(struct cpu_info) > CPU_INFO_RESERVE);
-    (void)magic;
-    (void)mbi_pa;
-    /* Options first: they say where the console is.  Warnings wait in the
-     * console ring until a sink registers. */
-    options_parse(NULL);
+    /* Boot information, then options: they say where the console is.
+     * Messages wait in the console ring until a sink registers. */
+    bad_boot_info = boot_info_parse(&boot_info, magic, mbi_pa, &loader_mem);
+    /* Even when later parts were malformed, a command line read before the
+     * error is whole and checked: honour it (debug-exit, console). */
+    options_parse(boot_cmdline_args(&boot_info, boot_info.cmdline));
     console_set_loglevel(opts.loglvl);
     if (opts.console_port)
         serial_init(opts.console_port, opts.console_baud);
@@ -38,6 +45,13 @@ void __init start_keel(u32 magic, u32 mbi_pa)
     /* Exceptions are reported (not triple faults) from here on. */
     traps_init();
     traps_init_cpu(0);
+    if (bad_boot_info)
+        panic("bad boot information from the loader: %s", boot_info.error);
+    boot_info_print(&boot_info);
+    /* Memory map -> page tables -> frame table -> allocator.  After this the
+     * boot tables (and the identity map) are gone. */
+    memory_init(&boot_info);
+    boot_modules_print(&boot_info);
     /* Per-CPU template snapshot before anyone writes per-CPU data. */
     percpu_init();
 
@@ -45,7 +59,7 @@ void __init start_keel(u32 magic, u32 mbi_pa)
      * Interrupt controllers: silence the legacy PICs and every IO-APIC pin
      * before the local APIC is enabled; the LAPIC before its timer.
      */
-    const struct acpi_info *acpi = acpi_init(0); /* TODO(mem): boot_info.rsdp_pa */
+    const struct acpi_info *acpi = acpi_init(boot_info.rsdp_pa);
     if (!acpi || (acpi->madt_flags & ACPI_MADT_PCAT_COMPAT))
         pic_disable();
     ioapic_mask_all(acpi);

@@ -11,6 +11,7 @@
 
 #ifndef __ASSEMBLER__
 #include <asm/percpu.h>
+#include <asm/page.h>
 #include <keel/types.h>
 
 BUILD_BUG_ON(NR_CPUS > 64); /* cpu_online_mask is one word */
@@ -63,8 +64,5 @@ void smp_nmi_stop_check(void);
 /* Busy-wait helpers (TSC calibrated against the PIT at smp_init). */
 void smp_udelay(unsigned long us);
 
-/* Provided by mem (weak stand-ins in smp_fallback.c until it lands). */
-void *alloc_cpu_stack(unsigned int cpu);
-void *ioremap(paddr_t pa, size_t size);
 #endif
 #endif
