@@ -1,9 +1,11 @@
 /*
  * Domain and vCPU lifetime: creation, the id table, pause, shutdown.
  */
+#include <asm/smp.h>
 #include <keel/console.h>
 #include <keel/domain.h>
 #include <keel/mm.h>
+#include <keel/page_alloc.h>
 #include <keel/sched.h>
 #include <keel/shutdown.h>
 #include <xen/sched.h>
@@ -54,15 +56,20 @@ struct domain *domain_create(domid_t id, bool privileged, unsigned int nr_vcpus)
     if (!d)
         return NULL;
     d->is_privileged = privileged;
-    d->shared_info = alloc_page_va();
-    if (!d->shared_info)
-        goto fail;
-    memset(d->shared_info, 0, PAGE_SIZE);
-    d->shared_info_mfn = virt_to_mfn(d->shared_info);
+    /* shared_info belongs to the guest, which maps it by machine address. */
+    {
+        struct page_info *pg = alloc_pages(0);
+        if (!pg)
+            goto fail;
+        page_assign(pg, d);
+        d->shared_info_mfn = page_to_mfn(pg);
+        d->shared_info = mfn_to_virt(d->shared_info_mfn);
+        memset(d->shared_info, 0, PAGE_SIZE);
+    }
     d->nr_vcpus = nr_vcpus;
     for (unsigned int i = 0; i < nr_vcpus; i++) {
         /* Spread vCPUs over CPUs; the scheduler may move them later. */
-        d->vcpus[i] = vcpu_alloc(d, i, i % nr_online_cpus());
+        d->vcpus[i] = vcpu_alloc(d, i, i % num_online_cpus());
         if (!d->vcpus[i])
             goto fail;
         d->vcpus[i]->vcpu_info = &d->shared_info->vcpu_info[i];
@@ -85,7 +92,7 @@ fail:
     for (unsigned int i = 0; i < nr_vcpus; i++)
         xfree(d->vcpus[i]);
     if (d->shared_info)
-        free_page_va(d->shared_info);
+        page_unassign(mfn_to_page(d->shared_info_mfn));
     xfree(d);
     return NULL;
 }

@@ -24,6 +24,8 @@
 #include <keel/options.h>
 #include <keel/page_alloc.h>
 #include <keel/sched.h>
+#include <keel/mm.h>
+#include <xen/elfnote.h>
 #include <xen/features.h>
 
 #define MB(x) ((u64)(x) << 20)

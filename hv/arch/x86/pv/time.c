@@ -92,7 +92,7 @@ void pv_update_wallclock(struct domain *d)
     __atomic_thread_fence(__ATOMIC_SEQ_CST);
     si->wc_sec = (u32)(boot_wall_ns / 1000000000ULL);
     si->wc_nsec = (u32)(boot_wall_ns % 1000000000ULL);
-    si->arch.wc_sec_hi = (u32)((boot_wall_ns / 1000000000ULL) >> 32);
+    si->xen_wc_sec_hi = (u32)((boot_wall_ns / 1000000000ULL) >> 32);
     __atomic_thread_fence(__ATOMIC_SEQ_CST);
     WRITE_ONCE(si->wc_version, (si->wc_version | 1) + 1);
 }
