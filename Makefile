@@ -26,7 +26,7 @@ HV_LDFLAGS := -nostdlib -static -no-pie -z max-page-size=4096 -z noexecstack \
 # asm-offsets.c is not part of Keel: it only feeds asm-offsets.h.
 ASM_OFFSETS_SRC := hv/arch/x86/asm-offsets.c
 HV_SRCS := $(sort $(filter-out $(ASM_OFFSETS_SRC),$(wildcard hv/common/*.c) \
-	$(wildcard hv/arch/x86/*.c)) $(wildcard hv/arch/x86/*.S) $(wildcard hv/arch/x86/boot/*.S))
+	$(wildcard hv/arch/x86/*.c)) $(wildcard hv/arch/x86/*.S) $(wildcard hv/arch/x86/pv/*.c) $(wildcard hv/arch/x86/pv/*.S) $(wildcard hv/arch/x86/boot/*.S))
 HV_OBJS := $(patsubst %,$(BUILD)/%.o,$(HV_SRCS))
 
 all: $(BUILD)/keel

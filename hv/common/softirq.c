@@ -37,9 +37,11 @@ bool softirq_pending(unsigned cpu)
     return __atomic_load_n(&per_cpu(pending, cpu), __ATOMIC_RELAXED) != 0;
 }
 
-void do_softirq(void)
+/* Runs pending handlers except those in `skip`, never re-entered. */
+static void run_softirqs(unsigned long skip)
 {
     bool *busy = &this_cpu(in_softirq);
+    unsigned long *pend = &this_cpu(pending);
 
     /* An interrupt during a handler must not start the handlers again:
      * they are not reentrant, and the outer loop will see the new bits. */
@@ -47,7 +49,7 @@ void do_softirq(void)
         return;
     *busy = true;
     for (;;) {
-        unsigned long bits = __atomic_exchange_n(&this_cpu(pending), 0, __ATOMIC_SEQ_CST);
+        unsigned long bits = __atomic_fetch_and(pend, skip, __ATOMIC_SEQ_CST) & ~skip;
         if (!bits)
             break;
         while (bits) {
@@ -58,6 +60,31 @@ void do_softirq(void)
         }
     }
     *busy = false;
+}
+
+void process_pending_softirqs(void)
+{
+    run_softirqs(1UL << SCHEDULE_SOFTIRQ);
+}
+
+/*
+ * The scheduler runs last and outside the busy section: it may switch to
+ * another vCPU, which resets the stack and never returns here.
+ */
+void do_softirq(void)
+{
+    unsigned long *pend = &this_cpu(pending);
+
+    for (;;) {
+        run_softirqs(1UL << SCHEDULE_SOFTIRQ);
+        if (this_cpu(in_softirq))
+            return;
+        if (!(__atomic_fetch_and(pend, ~(1UL << SCHEDULE_SOFTIRQ), __ATOMIC_SEQ_CST) &
+              (1UL << SCHEDULE_SOFTIRQ)))
+            return;
+        if (handlers[SCHEDULE_SOFTIRQ])
+            handlers[SCHEDULE_SOFTIRQ]();
+    }
 }
 
 #ifndef KEEL_HOST

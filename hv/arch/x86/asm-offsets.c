@@ -13,6 +13,7 @@ void asm_offsets(void);
 
 void asm_offsets(void)
 {
+    DEFINE(REGS_size, sizeof(struct regs));
     OFFSET(REGS_r15, struct regs, r15);
     OFFSET(REGS_r14, struct regs, r14);
     OFFSET(REGS_r13, struct regs, r13);
@@ -31,6 +32,7 @@ void asm_offsets(void)
     OFFSET(REGS_error_code, struct regs, error_code);
     OFFSET(REGS_entry_vector, struct regs, entry_vector);
     OFFSET(REGS_rip, struct regs, rip);
+    OFFSET(REGS_cs, struct regs, cs);
     OFFSET(REGS_ss, struct regs, ss);
     DEFINE(REGS_SIZE, sizeof(struct regs));
     OFFSET(CPUINFO_cpu_id, struct cpu_info, cpu_id);

@@ -149,9 +149,18 @@ static void init_syscall(unsigned cpu)
         wrmsr(MSR_SYSENTER_CS, 0);
 }
 
+/* Guests use SSE: FXSAVE/FXRSTOR and SSE exceptions must be enabled, and
+ * CR0.TS must raise #NM for the FPU as well as for WAIT (MP). */
+static void fpu_init_cpu(void)
+{
+    write_cr4(read_cr4() | X86_CR4_OSFXSR | X86_CR4_OSXMMEXCPT);
+    write_cr0((read_cr0() | X86_CR0_MP | X86_CR0_NE) & ~(X86_CR0_EM | X86_CR0_TS));
+}
+
 void traps_init_cpu(unsigned cpu)
 {
     BUG_ON(cpu >= NR_CPUS);
+    fpu_init_cpu();
     fill_gdt(cpu);
     fill_tss(cpu);
     load_tables(cpu);

@@ -4,6 +4,7 @@
  * Offsets come from the generated asm-offsets.h.
  */
 #include <asm/desc.h>
+#include <asm/layout.h>
 #include <asm/traps.h>
 #include <asm-offsets.h>
 
@@ -57,8 +58,44 @@
 
 common_entry:
         save_all_and_call do_trap
+        /* Back to a guest (ring 3): through the exit work. */
+        testb   $3, REGS_cs(%rsp)
+        jnz     ret_to_guest
         restore_all
         iretq
+
+/*
+ * The way into a guest: %rsp points at the guest frame at the top of this
+ * CPU's stack.  Softirqs and event delivery run first (pv_exit_work may
+ * switch vCPUs and never come back here).  If the CPU refuses the frame
+ * (a bad selector the guest gave us), the fault is fixed up into
+ * pv_bad_return instead of a Keel crash.
+ */
+        .globl  ret_to_guest
+ret_to_guest:
+        cli
+        mov     %rsp, %rdi
+        sub     $8, %rsp
+        call    pv_exit_work
+        add     $8, %rsp
+        restore_all
+.Liret_to_guest:
+        iretq
+.Lbad_return:
+        sub     $REGS_rip, %rsp
+        sub     $8, %rsp
+        call    pv_bad_return
+        ud2
+        ASM_EXTABLE(.Liret_to_guest, .Lbad_return)
+
+/* reset_stack_and_jump(fn): drop everything below the guest frame. */
+        .globl  reset_stack_and_jump
+reset_stack_and_jump:
+        mov     %rdi, %rax
+        mov     %rsp, %rdi
+        or      $(STACK_SIZE - 1), %rdi
+        lea     1 - CPU_INFO_RESERVE - REGS_size(%rdi), %rsp
+        jmp     *%rax
 
 /*
  * One 16-byte stub per vector.  Vectors whose exceptions push no error code
@@ -121,8 +158,7 @@ syscall_common:
         pushq   $0
         movl    $TRAP_SYSCALL, 4(%rsp)
         save_all_and_call do_syscall
-        /* do_syscall does not return until PV guests exist. */
-        ud2
+        jmp     ret_to_guest
 
         .bss
         .balign 8

@@ -11,6 +11,9 @@
 #include <asm/smp.h>
 #include <keel/acpi.h>
 #include <keel/bootinfo.h>
+#include <keel/dom0.h>
+#include <keel/m2p.h>
+#include <keel/sched.h>
 #include <keel/console.h>
 #include <keel/options.h>
 #include <keel/selftest.h>
@@ -68,11 +71,22 @@ void __init start_keel(u32 magic, u32 mbi_pa)
     time_init(); /* needs the LAPIC and the IRQ table */
     local_irq_enable();
 
+    /* The scheduler before any CPU can go idle into it. */
+    scheduler_init();
     smp_init(); /* APs set up their own tables, LAPIC and timer */
 
     if (opts.selftest && selftests_run())
         machine_halt(KEEL_EXIT_SELFTEST_FAILED);
     if (opts.crashtest[0])
         crashtest(opts.crashtest);
-    machine_halt(KEEL_EXIT_OK);
+
+    /* Domains: the M2P every PV guest maps, then dom0 from module 0. */
+    if (!boot_dom0_kernel()) {
+        /* Nothing to run: a hypervisor without dom0 has no more to do. */
+        machine_halt(KEEL_EXIT_OK);
+    }
+    m2p_init();
+    if (dom0_build(&boot_info))
+        panic("dom0 could not be built (see above)");
+    scheduler_start_cpu(0);
 }

@@ -18,6 +18,7 @@
 #include <asm/desc.h>
 #include <asm/traps.h>
 #include <keel/console.h>
+#include <keel/sched.h>
 #include <keel/softirq.h>
 #include <keel/time.h>
 #include <keel/options.h>
@@ -166,19 +167,6 @@ static enum boot_result boot_ap(unsigned int cpu, u32 apic_id)
     return BOOT_OK;
 }
 
-static void ap_idle(void)
-{
-    for (;;) {
-        local_irq_disable();
-        if (softirq_pending(smp_processor_id())) {
-            local_irq_enable();
-            do_softirq();
-            continue;
-        }
-        __asm__ __volatile__("sti; hlt" ::: "memory");
-    }
-}
-
 void ap_start(void)
 {
     unsigned int cpu = smp_processor_id();
@@ -188,7 +176,7 @@ void ap_start(void)
     time_init_cpu();
     __atomic_fetch_or(&cpu_online_mask, 1UL << cpu, __ATOMIC_SEQ_CST);
     local_irq_enable();
-    ap_idle();
+    scheduler_start_cpu(cpu);
     for (;;)
         halt();
 }

@@ -8,6 +8,7 @@
 #include <asm/apic.h>
 #include <asm/cpu.h>
 #include <asm/percpu.h>
+#include <asm/pv.h>
 #include <asm/smp.h>
 #include <asm/traps.h>
 #include <asm/uaccess.h>
@@ -164,7 +165,7 @@ void show_registers(const struct regs *r)
            read_cr2(), read_cr3(), read_cr4());
 }
 
-static __noreturn void fatal_trap(const struct regs *r, const char *why)
+__noreturn void fatal_trap(const struct regs *r, const char *why)
 {
     unsigned vec = r->entry_vector;
 
@@ -208,8 +209,10 @@ static void do_exception(struct regs *r)
         do_nmi(r);
         return;
     }
-    if (regs_from_guest(r))
-        fatal_trap(r, "from ring 3 (PV guests are not supported yet)");
+    if (regs_from_guest(r)) {
+        pv_do_exception(r);
+        return;
+    }
     /* A double fault or machine check has no trustworthy context to resume. */
     if (vec != TRAP_DF && vec != TRAP_MC && (fixup = search_extable(r->rip))) {
         struct fixup_info *fi = &this_cpu(fixup_info);
@@ -239,7 +242,7 @@ static void do_irq(struct regs *r)
     /* Interrupted code that had interrupts on holds no IRQ-safe lock, so
      * deferred work can run now, before we return to it. */
     if (r->rflags & X86_EFLAGS_IF)
-        do_softirq();
+        process_pending_softirqs();
 }
 
 void do_trap(struct regs *r);
@@ -251,11 +254,6 @@ void do_trap(struct regs *r)
         do_irq(r);
 }
 
-void do_syscall(struct regs *r);
-void do_syscall(struct regs *r)
-{
-    fatal_trap(r, "syscall from ring 3 not expected yet");
-}
 
 int set_irq_handler(u8 vector, irq_handler_t fn)
 {

@@ -11,6 +11,7 @@ enum keel_exit {
     KEEL_EXIT_OK = 0,
     KEEL_EXIT_PANIC = 1,
     KEEL_EXIT_SELFTEST_FAILED = 2,
+    KEEL_EXIT_DOM0_CRASH = 3, /* dom0 shut down with reason "crash" */
 };
 
 /* Stop every CPU; with debug-exit on the command line, end the QEMU run. */

@@ -24,7 +24,10 @@ void raise_softirq(enum softirq_nr nr);
 void cpu_raise_softirq(unsigned cpu, enum softirq_nr nr);
 bool softirq_pending(unsigned cpu);
 /* Runs this CPU's pending handlers; does nothing when already inside one. */
+/* At safe points (idle loop, way back into a guest): everything, the
+ * scheduler last.  From interrupt context: everything but the scheduler. */
 void do_softirq(void);
+void process_pending_softirqs(void);
 
 /* Makes a remote CPU notice new softirq bits.  The default does nothing
  * (one CPU); SMP supplies the IPI. */

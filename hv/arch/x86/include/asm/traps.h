@@ -73,6 +73,8 @@ int set_irq_handler(u8 vector, irq_handler_t fn);
 void set_nmi_callback(void (*fn)(struct regs *regs));
 
 void show_registers(const struct regs *regs);
+/* Registers, backtrace, panic. */
+__noreturn void fatal_trap(const struct regs *r, const char *why);
 /* Frame-pointer walk of the stack that holds regs->rsp. */
 void show_backtrace(unsigned long rip, unsigned long rbp, unsigned long rsp);
 /* Deliberately fault, to test the crash path ("pf", "ud", "gp", "div", "df",

@@ -1,0 +1,54 @@
+/*
+ * The x86 part of domains and vCPUs: what a 64-bit PV vCPU carries besides
+ * its registers — the guest's two page-table roots, trap table, callbacks,
+ * segment bases and FPU state.  Guest kernel and guest user both run in
+ * ring 3; `kernel_mode` is what tells them apart.
+ */
+#ifndef ASM_DOMAIN_H
+#define ASM_DOMAIN_H
+#include <asm/regs.h>
+#include <keel/types.h>
+#include <xen/xen.h>
+#include <xen/callback.h>
+
+/* A guest's registered handler: where to go, and whether to mask events. */
+struct pv_callback {
+    unsigned long eip;
+    bool mask_events;
+};
+
+/* trap_info flags: DPL in bits 0-1, "interrupt gate" (mask events) bit 2. */
+struct pv_trap {
+    unsigned long address; /* 0: not set, the guest gets crashed */
+    u8 dpl;
+    bool mask_events;
+};
+
+struct fpu_area {
+    u8 fxsave[512];
+} __aligned(16);
+
+struct arch_vcpu {
+    struct regs user_regs;    /* saved when the vCPU is not on a CPU */
+    bool kernel_mode;         /* guest kernel (true) or guest user */
+    mfn_t guest_table;        /* kernel L4 (MMUEXT_NEW_BASEPTR) */
+    mfn_t guest_table_user;   /* user L4 (0: none) */
+    unsigned long kernel_ss, kernel_sp; /* stack_switch */
+    unsigned long fs_base, gs_base_kernel, gs_base_user;
+    struct pv_trap traps[256];
+    struct pv_callback event_cb, failsafe_cb, syscall_cb, syscall32_cb,
+        sysenter_cb, nmi_cb;
+    unsigned long vcr0_ts;    /* virtual CR0.TS from fpu_taskswitch */
+    unsigned long vcr2;       /* last #PF address bounced */
+    unsigned int iopl;        /* virtual IOPL from PHYSDEVOP_set_iopl */
+    unsigned long debugreg[8];
+    bool fpu_initialised;
+    bool fpu_dirty;           /* state lives in the FPU, not in fpu */
+    struct fpu_area fpu;
+};
+
+struct arch_domain {
+    unsigned long vm_assist;
+};
+
+#endif

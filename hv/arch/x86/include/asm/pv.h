@@ -1,0 +1,51 @@
+/* The PV entry/exit path (hv/arch/x86/pv/). */
+#ifndef ASM_PV_H
+#define ASM_PV_H
+#include <asm/cpu.h>
+#include <asm/percpu.h>
+#include <asm/regs.h>
+#include <keel/domain.h>
+
+/* A guest's registers live at the top of its CPU's stack while it runs. */
+static inline struct regs *guest_regs(void)
+{
+    return (struct regs *)get_cpu_info() - 1;
+}
+
+/* Leave the current stack and continue at fn with an empty one (the guest
+ * frame at the top is kept). */
+__noreturn void reset_stack_and_jump(void (*fn)(void));
+void ret_to_guest(void);
+
+/*
+ * Deliver an exception or callback to the guest kernel: push Xen's bounce
+ * frame on the guest kernel stack and continue at `handler`.  Crashes the
+ * domain (and returns false) if the frame cannot be written.
+ */
+bool pv_bounce(struct regs *r, unsigned long handler, bool mask_events,
+               bool has_error_code, u32 error_code);
+/* Bounce hardware exception `vector` through the guest's trap table. */
+void pv_inject_exception(struct regs *r, unsigned vector, bool has_error_code,
+                         u32 error_code);
+/* Exceptions taken in guest context (ring 3). */
+void pv_do_exception(struct regs *r);
+/* Kernel <-> user: GS bases and page-table root flip together. */
+void pv_toggle_guest_mode(struct vcpu *v);
+/* The CR3 value for v's current mode. */
+unsigned long pv_active_cr3(const struct vcpu *v);
+/* Emulates what a PV kernel may do at CPL3 and hardware refuses (#GP/#UD);
+ * true when handled. */
+bool pv_emulate_privileged(struct regs *r);
+bool pv_emulate_forced_cpuid(struct regs *r);
+/* The CPUID a PV guest sees (forced emulation, hypervisor leaves). */
+void pv_cpuid(u32 leaf, u32 sub, struct cpuid_regs *r);
+/* Fill a page with hypercall stubs (ELF note, or the CPUID-advertised MSR). */
+void pv_fill_hypercall_page(void *page);
+int pv_write_hypercall_page_msr(struct vcpu *v, u64 val);
+/* Copy Keel's L4 slots 256-271 into a guest L4 (as a u64 array). */
+void pv_install_hypervisor_slots(u64 *l4);
+/* Wall clock at system time 0 into d's shared_info. */
+void pv_update_wallclock(struct domain *d);
+/* Bring the shared time info of v up to date (on every switch to it). */
+void pv_update_vcpu_time(struct vcpu *v);
+#endif

@@ -1,0 +1,88 @@
+/*
+ * Switching a CPU between vCPUs.  The running guest's registers sit in the
+ * frame at the top of the CPU's stack; a switch saves them into the old
+ * vCPU, loads the new vCPU's, swaps the per-vCPU CPU state (page-table
+ * root, segment bases, FPU) and restarts on an empty stack.
+ */
+#include <asm/cpu.h>
+#include <asm/page.h>
+#include <asm/pv.h>
+#include <keel/console.h>
+#include <keel/sched.h>
+#include <keel/softirq.h>
+
+static void fpu_save(struct vcpu *v)
+{
+    __asm__ __volatile__("clts; fxsave64 %0" : "=m"(v->arch.fpu));
+}
+
+static void fpu_restore(struct vcpu *v)
+{
+    __asm__ __volatile__("clts");
+    if (v->arch.fpu_initialised)
+        __asm__ __volatile__("fxrstor64 %0" ::"m"(v->arch.fpu));
+    else {
+        /* A fresh vCPU gets the power-on FPU state. */
+        u32 mxcsr = 0x1f80;
+        __asm__ __volatile__("fninit; ldmxcsr %0" ::"m"(mxcsr));
+        v->arch.fpu_initialised = true;
+    }
+    if (v->arch.vcr0_ts)
+        write_cr0(read_cr0() | X86_CR0_TS);
+}
+
+static void save_guest_state(struct vcpu *v)
+{
+    v->arch.user_regs = *guest_regs();
+    v->arch.fs_base = rdmsr(MSR_FS_BASE);
+    /* GS_BASE holds the active mode's base, KERNEL_GS_BASE the other. */
+    if (v->arch.kernel_mode) {
+        v->arch.gs_base_kernel = rdmsr(MSR_GS_BASE);
+        v->arch.gs_base_user = rdmsr(MSR_KERNEL_GS_BASE);
+    } else {
+        v->arch.gs_base_user = rdmsr(MSR_GS_BASE);
+        v->arch.gs_base_kernel = rdmsr(MSR_KERNEL_GS_BASE);
+    }
+    fpu_save(v);
+}
+
+static void load_guest_state(struct vcpu *v)
+{
+    *guest_regs() = v->arch.user_regs;
+    write_cr3(pv_active_cr3(v));
+    wrmsr(MSR_FS_BASE, v->arch.fs_base);
+    wrmsr(MSR_GS_BASE, v->arch.kernel_mode ? v->arch.gs_base_kernel : v->arch.gs_base_user);
+    wrmsr(MSR_KERNEL_GS_BASE, v->arch.kernel_mode ? v->arch.gs_base_user : v->arch.gs_base_kernel);
+    fpu_restore(v);
+    pv_update_vcpu_time(v);
+}
+
+void context_switch(struct vcpu *prev, struct vcpu *next)
+{
+    local_irq_disable();
+    if (prev != next && !prev->domain->is_idle)
+        save_guest_state(prev);
+    if (next->domain->is_idle) {
+        write_cr3(idle_pg_table_pa);
+        reset_stack_and_jump(idle_loop);
+    }
+    if (prev != next)
+        load_guest_state(next);
+    reset_stack_and_jump(ret_to_guest);
+}
+
+void idle_loop(void)
+{
+    unsigned cpu = smp_processor_id();
+
+    for (;;) {
+        local_irq_disable();
+        if (softirq_pending(cpu)) {
+            local_irq_enable();
+            do_softirq();
+            continue;
+        }
+        /* sti takes effect after hlt begins: no wake-up is lost. */
+        __asm__ __volatile__("sti; hlt" ::: "memory");
+    }
+}

@@ -1,0 +1,307 @@
+/*
+ * What a PV kernel does at CPL3 that hardware refuses, and Keel carries out
+ * on its behalf: the forced-emulation CPUID (ud2; .ascii "xen"; cpuid),
+ * MSR accesses, control-register reads, CLI/STI.  The guest's instruction
+ * bytes are read through the audited guest-access path; anything not
+ * understood is left to the caller, which bounces the fault to the guest.
+ */
+#include <asm/cpu.h>
+#include <asm/pv.h>
+#include <asm/traps.h>
+#include <keel/console.h>
+#include <keel/guest_access.h>
+#include <keel/hypercall.h>
+#include <keel/sched.h>
+#include <keel/version.h>
+
+#define XEN_CPUID_BASE 0x40000000U
+#define XEN_CPUID_LEAVES 5U /* 0x40000001 .. 0x40000005 */
+
+/* CPUID bits a PV guest must not believe it controls. */
+#define C1_ECX_HIDE ((1U << 3) | (1U << 5) | (1U << 6) | (1U << 7) | (1U << 8) |     \
+                     (1U << 17) | (1U << 18) | (1U << 21) | (1U << 24) |             \
+                     (1U << 26) | (1U << 27) | (1U << 28))
+#define C1_EDX_HIDE ((1U << 7) | (1U << 12) | (1U << 14) | (1U << 22) | (1U << 29) | \
+                     (1U << 31))
+#define C1_ECX_HYPERVISOR (1U << 31)
+/* Leaf 7 EBX: ordinary-instruction features only (BMI1, BMI2, ERMS, ADX,
+ * CLFLUSHOPT, SHA). */
+#define C7_EBX_KEEP ((1U << 3) | (1U << 8) | (1U << 9) | (1U << 19) | (1U << 23) | \
+                     (1U << 29))
+/* 0x80000001 ECX: hide SVM; EDX: hide 1 GiB pages and RDTSCP. */
+#define E1_ECX_HIDE (1U << 2)
+#define E1_EDX_HIDE ((1U << 26) | (1U << 27))
+
+static void xen_leaves(u32 leaf, struct cpuid_regs *r)
+{
+    u32 idx = leaf - XEN_CPUID_BASE;
+
+    *r = (struct cpuid_regs){0, 0, 0, 0};
+    switch (idx) {
+    case 0:
+        r->eax = XEN_CPUID_BASE + XEN_CPUID_LEAVES;
+        r->ebx = 0x566e6558; /* "XenV" */
+        r->ecx = 0x65584d4d; /* "MMXe" */
+        r->edx = 0x4d4d566e; /* "nVMM" */
+        break;
+    case 1:
+        r->eax = (KEEL_XEN_MAJOR << 16) | KEEL_XEN_MINOR;
+        break;
+    case 2:
+        r->eax = 1;              /* hypercall pages */
+        r->ebx = XEN_CPUID_BASE; /* the MSR that fills one */
+        break;
+    default:
+        break; /* 3: TSC mode (native); 4: HVM only; 5: nothing offered */
+    }
+}
+
+void pv_cpuid(u32 leaf, u32 sub, struct cpuid_regs *r)
+{
+    if ((leaf & 0xffff0000U) == XEN_CPUID_BASE) {
+        /* Only the first hypervisor range is Keel's; the rest are empty. */
+        if (leaf <= XEN_CPUID_BASE + XEN_CPUID_LEAVES)
+            xen_leaves(leaf, r);
+        else
+            *r = (struct cpuid_regs){0, 0, 0, 0};
+        return;
+    }
+    *r = cpuid_count(leaf, sub);
+    switch (leaf) {
+    case 1:
+        r->ecx = (r->ecx & ~C1_ECX_HIDE) | C1_ECX_HYPERVISOR;
+        r->edx &= ~C1_EDX_HIDE;
+        /* Logical processor count / initial APIC id mean nothing here. */
+        r->ebx &= 0x0000ffffU;
+        break;
+    case 5:  /* MONITOR/MWAIT */
+    case 6:  /* power management */
+    case 0xd: /* XSAVE: not offered yet */
+        *r = (struct cpuid_regs){0, 0, 0, 0};
+        break;
+    case 7:
+        if (sub == 0) {
+            r->eax = 0;
+            r->ebx &= C7_EBX_KEEP;
+        } else {
+            r->ebx = 0;
+        }
+        r->ecx = r->edx = 0;
+        break;
+    case 0xb:
+        r->ebx = 0;
+        break;
+    case 0x80000001:
+        r->ecx &= ~E1_ECX_HIDE;
+        r->edx &= ~E1_EDX_HIDE;
+        break;
+    case 0x8000000a: /* SVM */
+        *r = (struct cpuid_regs){0, 0, 0, 0};
+        break;
+    default:
+        break;
+    }
+}
+
+static const u8 forced_cpuid[] = {0x0f, 0x0b, 'x', 'e', 'n', 0x0f, 0xa2};
+
+bool pv_emulate_forced_cpuid(struct regs *r)
+{
+    u8 insn[sizeof(forced_cpuid)];
+    struct cpuid_regs c;
+
+    if (copy_from_guest(insn, r->rip, sizeof(insn)) ||
+        memcmp(insn, forced_cpuid, sizeof(insn)))
+        return false;
+    pv_cpuid((u32)r->rax, (u32)r->rcx, &c);
+    r->rax = c.eax;
+    r->rbx = c.ebx;
+    r->rcx = c.ecx;
+    r->rdx = c.edx;
+    r->rip += sizeof(forced_cpuid);
+    return true;
+}
+
+/* -------------------------------------------------------------- MSRs */
+
+#define MSR_IA32_APIC_BASE 0x1b
+#define MSR_IA32_PAT 0x277
+#define MSR_IA32_MISC_ENABLE 0x1a0
+#define MSR_IA32_MCG_CAP 0x179
+#define MSR_IA32_MCG_STATUS 0x17a
+#define MSR_UCODE_REV 0x8b
+
+static bool read_msr(struct vcpu *v, u32 msr, u64 *val)
+{
+    switch (msr) {
+    case MSR_FS_BASE:
+        *val = rdmsr(MSR_FS_BASE);
+        return true;
+    case MSR_GS_BASE:
+        *val = v->arch.kernel_mode ? rdmsr(MSR_GS_BASE) : rdmsr(MSR_KERNEL_GS_BASE);
+        return true;
+    case MSR_KERNEL_GS_BASE:
+        *val = v->arch.kernel_mode ? rdmsr(MSR_KERNEL_GS_BASE) : rdmsr(MSR_GS_BASE);
+        return true;
+    case MSR_EFER:
+        *val = rdmsr(MSR_EFER) & (EFER_SCE | EFER_LME | EFER_NXE | (1UL << 10));
+        return true;
+    case MSR_IA32_APIC_BASE:
+        /* xAPIC enabled at the usual address; vCPU 0 is the BSP. */
+        *val = 0xfee00000UL | (1UL << 11) | (v->vcpu_id == 0 ? 1UL << 8 : 0);
+        return true;
+    case MSR_IA32_PAT:
+        *val = 0x0007040600070406UL; /* the power-on value */
+        return true;
+    case MSR_IA32_MISC_ENABLE:
+        *val = 1; /* fast strings */
+        return true;
+    case MSR_IA32_MCG_CAP:
+    case MSR_IA32_MCG_STATUS:
+    case MSR_UCODE_REV:
+        *val = 0;
+        return true;
+    default:
+        /* Machine-check bank registers read as zero (no banks). */
+        if (msr >= 0x400 && msr < 0x480) {
+            *val = 0;
+            return true;
+        }
+        return false;
+    }
+}
+
+static bool write_msr(struct vcpu *v, u32 msr, u64 val)
+{
+    switch (msr) {
+    case MSR_FS_BASE:
+        if (!guest_range_ok(val, 1))
+            return false;
+        v->arch.fs_base = val;
+        wrmsr(MSR_FS_BASE, val);
+        return true;
+    case MSR_GS_BASE:
+        if (!guest_range_ok(val, 1))
+            return false;
+        /* The guest writes the base of the mode it runs in. */
+        wrmsr(MSR_GS_BASE, val);
+        if (v->arch.kernel_mode)
+            v->arch.gs_base_kernel = val;
+        else
+            v->arch.gs_base_user = val;
+        return true;
+    case MSR_KERNEL_GS_BASE:
+        if (!guest_range_ok(val, 1))
+            return false;
+        wrmsr(MSR_KERNEL_GS_BASE, val);
+        if (v->arch.kernel_mode)
+            v->arch.gs_base_user = val;
+        else
+            v->arch.gs_base_kernel = val;
+        return true;
+    case XEN_CPUID_BASE:
+        return pv_write_hypercall_page_msr(v, val) == 0;
+    default:
+        /* Writes that change nothing a PV guest owns are dropped. */
+        if (msr >= 0x400 && msr < 0x480)
+            return true;
+        return false;
+    }
+}
+
+/* --------------------------------------------------------- decoding */
+
+static unsigned long virtual_cr0(const struct vcpu *v)
+{
+    return X86_CR0_PE | X86_CR0_MP | X86_CR0_NE | X86_CR0_WP | X86_CR0_PG |
+           (1UL << 18) /* AM */ | (v->arch.vcr0_ts ? X86_CR0_TS : 0);
+}
+
+static unsigned long virtual_cr4(void)
+{
+    return X86_CR4_PAE | (1UL << 6) /* MCE */ | X86_CR4_OSFXSR | X86_CR4_OSXMMEXCPT;
+}
+
+static u64 *gpr(struct regs *r, unsigned n)
+{
+    u64 *tab[16] = {&r->rax, &r->rcx, &r->rdx, &r->rbx, &r->rsp, &r->rbp,
+                    &r->rsi, &r->rdi, &r->r8,  &r->r9,  &r->r10, &r->r11,
+                    &r->r12, &r->r13, &r->r14, &r->r15};
+    return tab[n & 15];
+}
+
+static bool emulate_mov_from_cr(struct vcpu *v, struct regs *r, u8 rex, u8 modrm)
+{
+    unsigned cr = ((modrm >> 3) & 7) | (rex & 4 ? 8 : 0);
+    unsigned reg = (modrm & 7) | (rex & 1 ? 8 : 0);
+    unsigned long val;
+
+    if ((modrm >> 6) != 3)
+        return false;
+    switch (cr) {
+    case 0: val = virtual_cr0(v); break;
+    case 2: val = v->arch.vcr2; break;
+    case 3: val = pv_active_cr3(v); break;
+    case 4: val = virtual_cr4(); break;
+    default: return false;
+    }
+    *gpr(r, reg) = val;
+    return true;
+}
+
+bool pv_emulate_privileged(struct regs *r)
+{
+    struct vcpu *v = current;
+    u8 insn[4] = {0}, rex = 0;
+    unsigned len = 0;
+    u64 val;
+
+    /* A fault near the end of a mapped range may leave bytes unreadable. */
+    if (copy_from_guest(insn, r->rip, 2) || (copy_from_guest(insn, r->rip, 4) &&
+                                             copy_from_guest(insn, r->rip, 3)))
+        return false;
+    if ((insn[0] & 0xf0) == 0x40) {
+        rex = insn[0];
+        len = 1;
+    }
+    switch (insn[len]) {
+    case 0xfa: /* cli */
+    case 0xfb: /* sti */
+        /* With virtual IOPL >= 1 they do nothing; events are masked through
+         * vcpu_info, never with the real IF. */
+        if (v->arch.iopl < 1)
+            return false;
+        r->rip += len + 1;
+        return true;
+    case 0x0f:
+        break;
+    default:
+        return false;
+    }
+    switch (insn[len + 1]) {
+    case 0x30: /* wrmsr */
+        if (!write_msr(v, (u32)r->rcx, ((r->rdx & 0xffffffffUL) << 32) | (u32)r->rax))
+            return false;
+        r->rip += len + 2;
+        return true;
+    case 0x32: /* rdmsr */
+        if (!read_msr(v, (u32)r->rcx, &val))
+            return false;
+        r->rax = (u32)val;
+        r->rdx = val >> 32;
+        r->rip += len + 2;
+        return true;
+    case 0x20: /* mov %crN, reg */
+        if (!emulate_mov_from_cr(v, r, rex, insn[len + 2]))
+            return false;
+        r->rip += len + 3;
+        return true;
+    case 0x06: /* clts: the virtual TS */
+        v->arch.vcr0_ts = 0;
+        write_cr0(read_cr0() & ~X86_CR0_TS);
+        r->rip += len + 2;
+        return true;
+    default:
+        return false;
+    }
+}

@@ -1,0 +1,177 @@
+/*
+ * PV guests entering and leaving Keel: SYSCALL (hypercalls from the guest
+ * kernel, system calls from guest user space), exception bounces, the iret
+ * hypercall, and the work done on every way back into a guest.
+ */
+#include <asm/cpu.h>
+#include <asm/pv.h>
+#include <asm/traps.h>
+#include <keel/console.h>
+#include <keel/guest_access.h>
+#include <keel/hypercall.h>
+#include <keel/sched.h>
+#include <keel/softirq.h>
+
+#define EFLAGS_IOPL (3UL << 12)
+#define EFLAGS_RF (1UL << 16)
+#define EFLAGS_VM (1UL << 17)
+
+unsigned long pv_active_cr3(const struct vcpu *v)
+{
+    mfn_t root = v->arch.kernel_mode || !v->arch.guest_table_user
+                     ? v->arch.guest_table : v->arch.guest_table_user;
+    return root << PAGE_SHIFT;
+}
+
+void pv_toggle_guest_mode(struct vcpu *v)
+{
+    v->arch.kernel_mode = !v->arch.kernel_mode;
+    /* The inactive GS base always waits in KERNEL_GS_BASE. */
+    __asm__ __volatile__("swapgs" ::: "memory");
+    write_cr3(pv_active_cr3(v));
+}
+
+bool pv_bounce(struct regs *r, unsigned long handler, bool mask_events,
+               bool has_error_code, u32 error_code)
+{
+    struct vcpu *v = current;
+    u8 saved_mask = v->vcpu_info->evtchn_upcall_mask;
+    bool from_kernel = v->arch.kernel_mode;
+    unsigned long sp, frame[8];
+    unsigned n = 0;
+
+    if (!from_kernel)
+        pv_toggle_guest_mode(v);
+    sp = (from_kernel ? r->rsp : v->arch.kernel_sp) & ~0xfUL;
+
+    frame[n++] = r->rcx;
+    frame[n++] = r->r11;
+    if (has_error_code)
+        frame[n++] = error_code;
+    frame[n++] = r->rip;
+    /* The guest kernel sees its own CS with RPL 0, and the event mask it
+     * had, in the upper half of the CS slot. */
+    frame[n++] = (from_kernel ? (r->cs & ~3UL) : r->cs) | ((unsigned long)saved_mask << 32);
+    frame[n++] = (r->rflags & ~X86_EFLAGS_IF) | (saved_mask ? 0 : X86_EFLAGS_IF);
+    frame[n++] = r->rsp;
+    frame[n++] = r->ss;
+    sp -= n * 8;
+    if (copy_to_guest(sp, frame, n * 8)) {
+        domain_crash(v->domain, "cannot write an exception frame on the guest kernel stack");
+        return false;
+    }
+    r->rsp = sp;
+    r->rip = handler;
+    r->cs = FLAT_KERNEL_CS;
+    r->ss = FLAT_KERNEL_SS;
+    r->rflags &= ~(X86_EFLAGS_TF | X86_EFLAGS_NT | EFLAGS_RF | EFLAGS_VM |
+                   X86_EFLAGS_AC | EFLAGS_IOPL);
+    r->rflags |= X86_EFLAGS_IF;
+    if (mask_events)
+        v->vcpu_info->evtchn_upcall_mask = 1;
+    return true;
+}
+
+/* SYSCALL from guest user space goes to the guest kernel's handler. */
+static void user_syscall(struct regs *r)
+{
+    struct vcpu *v = current;
+
+    if (!v->arch.syscall_cb.eip) {
+        pv_inject_exception(r, TRAP_UD, false, 0);
+        return;
+    }
+    r->rflags &= ~X86_EFLAGS_DF;
+    pv_bounce(r, v->arch.syscall_cb.eip, v->arch.syscall_cb.mask_events, false, 0);
+}
+
+void do_syscall(struct regs *r);
+void do_syscall(struct regs *r)
+{
+    struct hcall h = {{r->rdi, r->rsi, r->rdx, r->r10, r->r8}, false};
+    long ret;
+
+    if (!current || current->domain->is_idle)
+        fatal_trap(r, "syscall while no guest is running");
+    if (!current->arch.kernel_mode) {
+        user_syscall(r);
+        return;
+    }
+    local_irq_enable();
+    ret = hypercall_run(r->rax, &h);
+    local_irq_disable();
+    r->rax = (unsigned long)ret;
+}
+
+/* The guest asked to return from an exception or callback frame. */
+long do_iret(struct hcall *h)
+{
+    struct vcpu *v = current;
+    struct regs *r = guest_regs();
+    struct iret_context c;
+
+    (void)h;
+    if (copy_from_guest(&c, r->rsp, sizeof(c))) {
+        domain_crash(v->domain, "iret: frame not readable");
+        return 0;
+    }
+    if ((c.cs & 3) == 3 && v->arch.kernel_mode) {
+        if (!v->arch.guest_table_user) {
+            domain_crash(v->domain, "iret to user mode without a user page table");
+            return 0;
+        }
+        pv_toggle_guest_mode(v);
+    }
+    r->rip = c.rip;
+    r->cs = c.cs | 3;
+    r->rsp = c.rsp;
+    r->ss = c.ss | 3;
+    r->rflags = (c.rflags & ~(EFLAGS_IOPL | EFLAGS_VM)) | X86_EFLAGS_IF;
+    if (!(c.flags & VGCF_in_syscall)) {
+        r->rcx = c.rcx;
+        r->r11 = c.r11;
+    }
+    v->vcpu_info->evtchn_upcall_mask = !(c.rflags & X86_EFLAGS_IF);
+    return (long)c.rax;
+}
+
+/* Pending, unmasked events become an upcall before the guest runs again. */
+static void deliver_events(struct vcpu *v, struct regs *r)
+{
+    struct vcpu_info *vi = v->vcpu_info;
+
+    if (!READ_ONCE(vi->evtchn_upcall_pending) || READ_ONCE(vi->evtchn_upcall_mask))
+        return;
+    if (!v->arch.event_cb.eip)
+        return; /* nothing registered yet: it stays pending */
+    pv_bounce(r, v->arch.event_cb.eip, true, false, 0);
+}
+
+/* Called with interrupts off, right before the guest frame is restored. */
+void pv_exit_work(struct regs *r);
+void pv_exit_work(struct regs *r)
+{
+    unsigned cpu = smp_processor_id();
+
+    while (softirq_pending(cpu)) {
+        local_irq_enable();
+        do_softirq(); /* may switch to another vCPU and not come back */
+        local_irq_disable();
+    }
+    deliver_events(current, r);
+}
+
+/* The frame restored on the way into the guest was refused by the CPU
+ * (bad selector or address from the guest): the guest dies, Keel goes on. */
+void pv_bad_return(void);
+void pv_bad_return(void)
+{
+    struct regs *r = guest_regs();
+
+    printk(KLOG_ERR "d%u: return to guest refused: rip %016lx cs %lx ss %lx rsp %016lx\n",
+           current->domain->domid, r->rip, r->cs, r->ss, r->rsp);
+    domain_crash(current->domain, "bad guest context");
+    local_irq_enable();
+    do_softirq();
+    panic("crashed vCPU still scheduled");
+}

@@ -1,0 +1,256 @@
+/*
+ * Exceptions raised while a PV guest runs, and the guest's trap table and
+ * callbacks.  Most exceptions are the guest's own business and bounce to
+ * its handler; a few are Keel's (emulation, lazy FPU).  A guest that faults
+ * with no handler registered is crashed with the reason logged.
+ */
+#include <asm/cpu.h>
+#include <asm/pv.h>
+#include <asm/traps.h>
+#include <keel/console.h>
+#include <keel/guest_access.h>
+#include <keel/hypercall.h>
+#include <keel/sched.h>
+
+#define PF_USER (1U << 2)
+
+static bool has_error_code(unsigned vector)
+{
+    return vector == TRAP_DF || (vector >= TRAP_TS && vector <= TRAP_PF) ||
+           vector == TRAP_AC || vector == TRAP_CP;
+}
+
+void pv_inject_exception(struct regs *r, unsigned vector, bool with_err, u32 err)
+{
+    struct vcpu *v = current;
+    const struct pv_trap *t = &v->arch.traps[vector & 0xff];
+
+    if (!t->address) {
+        printk(KLOG_ERR "d%u v%u: exception %u (error %#x) at %016lx with no handler\n",
+               v->domain->domid, v->vcpu_id, vector, err, r->rip);
+        domain_crash(v->domain, "unhandled exception");
+        return;
+    }
+    pv_bounce(r, t->address, t->mask_events, with_err, err);
+}
+
+static void guest_page_fault(struct regs *r)
+{
+    struct vcpu *v = current;
+    unsigned long cr2 = read_cr2();
+    u32 err = r->error_code;
+
+    /* Both guest modes run in ring 3: the guest learns which one faulted
+     * from the U/S bit, so Keel rewrites it. */
+    err = v->arch.kernel_mode ? err & ~PF_USER : err | PF_USER;
+    v->arch.vcr2 = cr2;
+    v->vcpu_info->arch.cr2 = cr2;
+    pv_inject_exception(r, TRAP_PF, true, err);
+}
+
+static void guest_no_device(struct regs *r)
+{
+    struct vcpu *v = current;
+
+    /* Keel set CR0.TS for the guest's virtual TS: the guest's #NM, and its
+     * virtual TS is cleared as the bounce happens. */
+    write_cr0(read_cr0() & ~X86_CR0_TS);
+    if (v->arch.vcr0_ts) {
+        v->arch.vcr0_ts = 0;
+        pv_inject_exception(r, TRAP_NM, false, 0);
+    }
+}
+
+void pv_do_exception(struct regs *r)
+{
+    unsigned vec = r->entry_vector;
+
+    switch (vec) {
+    case TRAP_PF:
+        guest_page_fault(r);
+        return;
+    case TRAP_NM:
+        guest_no_device(r);
+        return;
+    case TRAP_UD:
+        if (pv_emulate_forced_cpuid(r))
+            return;
+        break;
+    case TRAP_GP:
+        if (pv_emulate_privileged(r))
+            return;
+        break;
+    case TRAP_NMI:
+    case TRAP_MC:
+        /* Keel's own business, never the guest's (handled by traps.c). */
+        return;
+    default:
+        break;
+    }
+    pv_inject_exception(r, vec, has_error_code(vec), r->error_code);
+}
+
+/* ------------------------------------------------------- trap table */
+
+long do_set_trap_table(struct hcall *h)
+{
+    struct vcpu *v = current;
+    unsigned long gva = h->arg[0];
+    struct trap_info ti;
+
+    if (!gva) {
+        /* A NULL table clears every entry. */
+        memset(v->arch.traps, 0, sizeof(v->arch.traps));
+        return 0;
+    }
+    for (unsigned i = 0; i < 256; i++, gva += sizeof(ti)) {
+        if (copy_from_guest_obj(&ti, gva))
+            return -XEN_EFAULT;
+        if (!ti.address)
+            return 0;
+        if (!guest_range_ok(ti.address, 1))
+            return -XEN_EPERM;
+        v->arch.traps[ti.vector].address = ti.address;
+        v->arch.traps[ti.vector].dpl = ti.flags & 3;
+        v->arch.traps[ti.vector].mask_events = ti.flags & 4;
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------- callbacks */
+
+static long register_callback(struct vcpu *v, const struct callback_register *cb)
+{
+    struct pv_callback *slot;
+
+    switch (cb->type) {
+    case CALLBACKTYPE_event: slot = &v->arch.event_cb; break;
+    case CALLBACKTYPE_failsafe: slot = &v->arch.failsafe_cb; break;
+    case CALLBACKTYPE_syscall: slot = &v->arch.syscall_cb; break;
+    case CALLBACKTYPE_syscall32: slot = &v->arch.syscall32_cb; break;
+    case CALLBACKTYPE_sysenter: slot = &v->arch.sysenter_cb; break;
+    case CALLBACKTYPE_nmi: slot = &v->arch.nmi_cb; break;
+    default: return -XEN_EINVAL;
+    }
+    if (cb->address && !guest_range_ok(cb->address, 1))
+        return -XEN_EINVAL;
+    slot->eip = cb->address;
+    slot->mask_events = cb->flags & CALLBACKF_mask_events;
+    return 0;
+}
+
+long do_callback_op(struct hcall *h)
+{
+    union {
+        struct callback_register reg;
+        struct callback_unregister unreg;
+    } u;
+    struct vcpu *v = current;
+
+    switch (h->arg[0]) {
+    case CALLBACKOP_register:
+        if (copy_from_guest_obj(&u.reg, h->arg[1]))
+            return -XEN_EFAULT;
+        return register_callback(v, &u.reg);
+    case CALLBACKOP_unregister:
+        if (copy_from_guest_obj(&u.unreg, h->arg[1]))
+            return -XEN_EFAULT;
+        if (u.unreg.type == CALLBACKTYPE_event || u.unreg.type == CALLBACKTYPE_failsafe)
+            return -XEN_EINVAL; /* a PV guest cannot live without these */
+        {
+            struct callback_register r = {.type = u.unreg.type};
+            return register_callback(v, &r);
+        }
+    default:
+        return -XEN_ENOSYS;
+    }
+}
+
+/* The old interface: event, failsafe and syscall in one go. */
+long do_set_callbacks(struct hcall *h)
+{
+    struct vcpu *v = current;
+    struct callback_register cb[3] = {
+        {.type = CALLBACKTYPE_event, .flags = 0, .address = h->arg[0]},
+        {.type = CALLBACKTYPE_failsafe, .flags = 0, .address = h->arg[1]},
+        {.type = CALLBACKTYPE_syscall, .flags = CALLBACKF_mask_events, .address = h->arg[2]},
+    };
+
+    for (unsigned i = 0; i < 3; i++)
+        if (cb[i].address && !guest_range_ok(cb[i].address, 1))
+            return -XEN_EINVAL;
+    for (unsigned i = 0; i < 3; i++)
+        register_callback(v, &cb[i]);
+    return 0;
+}
+
+long do_stack_switch(struct hcall *h)
+{
+    struct vcpu *v = current;
+
+    /* Only flat ring-3 data selectors make sense for a 64-bit guest. */
+    if ((h->arg[0] & 3) != 3 && h->arg[0] != 0)
+        h->arg[0] |= 3;
+    v->arch.kernel_ss = h->arg[0];
+    v->arch.kernel_sp = h->arg[1];
+    return 0;
+}
+
+long do_fpu_taskswitch(struct hcall *h)
+{
+    struct vcpu *v = current;
+
+    v->arch.vcr0_ts = h->arg[0] ? 1 : 0;
+    if (v->arch.vcr0_ts)
+        write_cr0(read_cr0() | X86_CR0_TS);
+    else
+        write_cr0(read_cr0() & ~X86_CR0_TS);
+    return 0;
+}
+
+long do_set_segment_base(struct hcall *h)
+{
+    struct vcpu *v = current;
+    unsigned long base = h->arg[1];
+
+    switch (h->arg[0]) {
+    case SEGBASE_FS:
+        if (!guest_range_ok(base, 1))
+            return -XEN_EINVAL;
+        v->arch.fs_base = base;
+        wrmsr(MSR_FS_BASE, base);
+        return 0;
+    case SEGBASE_GS_USER:
+        if (!guest_range_ok(base, 1))
+            return -XEN_EINVAL;
+        v->arch.gs_base_user = base;
+        /* In guest kernel mode the user base waits in KERNEL_GS_BASE. */
+        wrmsr(v->arch.kernel_mode ? MSR_KERNEL_GS_BASE : MSR_GS_BASE, base);
+        return 0;
+    case SEGBASE_GS_KERNEL:
+        if (!guest_range_ok(base, 1))
+            return -XEN_EINVAL;
+        v->arch.gs_base_kernel = base;
+        wrmsr(v->arch.kernel_mode ? MSR_GS_BASE : MSR_KERNEL_GS_BASE, base);
+        return 0;
+    case SEGBASE_GS_USER_SEL: {
+        /* Load a user %gs selector without losing the kernel GS base. */
+        unsigned long f = irq_save();
+        u16 sel = (u16)base;
+        __asm__ __volatile__("swapgs\n\t"
+                             "1: mov %w0, %%gs\n\t"
+                             "2: swapgs\n\t"
+                             ".pushsection .fixup_gs, \"ax\"\n"
+                             "3: xor %k0, %k0\n\t"
+                             "mov %w0, %%gs\n\t"
+                             "jmp 2b\n\t"
+                             ".popsection\n\t" EXTABLE(1b, 3b)
+                             : "+r"(sel)::"memory");
+        irq_restore(f);
+        v->arch.gs_base_user = rdmsr(MSR_KERNEL_GS_BASE);
+        return 0;
+    }
+    default:
+        return -XEN_EINVAL;
+    }
+}

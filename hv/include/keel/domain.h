@@ -1,0 +1,97 @@
+/*
+ * Domains and vCPUs: the objects everything else hangs off.  A vCPU may
+ * run when its pause count is zero and no pause flag is set; the scheduler
+ * is told whenever that changes (vcpu_wake / vcpu_sleep).
+ */
+#ifndef KEEL_DOMAIN_H
+#define KEEL_DOMAIN_H
+
+#include <asm/domain.h>
+#include <keel/event.h>
+#include <keel/spinlock.h>
+#include <keel/timer.h>
+#include <xen/vcpu.h>
+#include <xen/xen.h>
+
+#define MAX_VIRT_CPUS XEN_LEGACY_MAX_VCPUS
+#define MAX_DOMAINS 256
+#define DOMAIN_EVTCHN_PORTS 1024
+#define NR_CPUS_SCHED 64 /* = NR_CPUS; kept here so core code needs no arch header */
+
+/* vcpu->pause_flags bits: reasons a vCPU is not runnable. */
+#define VPF_blocked 0   /* SCHEDOP_block: waits for an event */
+#define VPF_down 1      /* not initialised / VCPUOP_down */
+#define VPF_polling 2   /* SCHEDOP_poll */
+
+struct domain;
+
+struct vcpu {
+    unsigned int vcpu_id;
+    struct domain *domain;
+    unsigned int processor;      /* the CPU it runs or waits on */
+    bool is_running;             /* on its CPU right now */
+    unsigned long pause_flags;   /* VPF_* */
+    int pause_count;             /* domain_pause and friends */
+    struct vcpu *rq_next;        /* scheduler run-queue link */
+    bool on_runqueue;
+    s_time_t slice_end;
+
+    struct vcpu_info *vcpu_info; /* shared_info slot or registered area */
+    bool vcpu_info_registered;
+    struct timer singleshot_timer;
+    struct timer periodic_timer;
+    s_time_t periodic_period;
+    struct timer poll_timer;
+    evtchn_port_t poll_port;     /* SCHEDOP_poll: one port, or ~0 for "any" */
+
+    struct vcpu_runstate_info runstate;
+    unsigned long runstate_guest; /* guest VA of its copy, 0 = none */
+
+    struct arch_vcpu arch;
+};
+
+struct domain {
+    domid_t domid;
+    bool is_privileged;          /* dom0: may use privileged hypercalls */
+    bool is_idle;                /* the per-CPU idle vCPUs' domain */
+    bool is_shutting_down;
+    bool is_dying;
+    unsigned int shutdown_code;  /* SHUTDOWN_* reason */
+    spinlock_t lock;
+
+    unsigned int nr_vcpus;
+    struct vcpu *vcpus[MAX_VIRT_CPUS];
+
+    struct shared_info *shared_info; /* Keel's mapping of the shared page */
+    mfn_t shared_info_mfn;
+    unsigned long vm_assist;     /* VMASST_TYPE_* bits enabled */
+    unsigned long tot_pages, max_pages;
+
+    spinlock_t evtchn_lock;
+    struct evtchn_domain evtchn;
+    struct evtchn ports[DOMAIN_EVTCHN_PORTS];
+
+    struct domain *next;         /* in the domain list */
+    struct arch_domain arch;
+};
+
+/* Look-ups; NULL when there is no such domain. */
+struct domain *domain_by_id(domid_t id);
+struct domain *domain_create(domid_t id, bool privileged, unsigned int nr_vcpus);
+void domain_shutdown(struct domain *d, unsigned int reason);
+void domain_crash(struct domain *d, const char *why);
+void domain_pause(struct domain *d);
+void domain_unpause(struct domain *d);
+/* The idle domain: one idle vCPU per CPU, running idle_loop. */
+extern struct domain *idle_domain;
+struct vcpu *idle_vcpu_create(unsigned int cpu);
+
+/* Events for `v` are pending and unmasked: make sure it notices. */
+void vcpu_kick(struct vcpu *v);
+/* Deliver what an evtchn worker asked for. */
+void evtchn_do_kick(const struct evtchn_kick *k);
+/* Send a VIRQ to vCPU v (timer, console ...). */
+void send_guest_vcpu_virq(struct vcpu *v, u32 virq);
+void send_guest_global_virq(struct domain *d, u32 virq);
+
+#endif
