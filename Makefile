@@ -186,11 +186,16 @@ check: deps
 	$(MAKE) all unit-build
 	$(PYTHON) tests/run.py --build $(BUILD)
 
+# Benchmarks (not tests, so not part of check): bench/run.sh compares Keel
+# with Xen 4.17 on the benchmark guest tests/guests/bench.
+bench: all guests
+	bench/run.sh
+
 run: deps all
 	$(PYTHON) tests/system/qemu.py --build $(BUILD) --interactive
 
 clean:
 	rm -rf $(BUILD)
 
-.PHONY: all deps check run clean unit-build guests fuzz-elf fuzz-evtchn
+.PHONY: all deps check run bench clean unit-build guests fuzz-elf fuzz-evtchn
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -34,7 +34,7 @@ boot_one() {
         </dev/null >"$4" 2>&1 &
     qpid=$!
     while kill -0 "$qpid" 2>/dev/null; do
-        if grep -qE '^TEST [^:]*: |Dom0 (halted|crashed)|Panic on CPU' "$4"; then
+        if grep -qE '^TEST [^:]*: |Dom0 (halted|crashed)|Panic on CPU|Keel halted|[Pp]anic' "$4"; then
             sleep 1     # let the rest of the line (and Xen's reaction) arrive
             kill "$qpid" 2>/dev/null
             break
