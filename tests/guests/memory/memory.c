@@ -114,6 +114,7 @@ static void m2p(start_info_t *si)
 
 void test_main(start_info_t *si)
 {
+    rt_shared_info();       /* cr2 of bounced #PFs */
     rt_install_traps();
     memory_maps(si);
     reservations(si);

@@ -76,7 +76,6 @@ extern char rt_event_entry[], rt_failsafe_entry[];
 void rt_install_traps(void)
 {
     static struct trap_info table[33];
-    rt_shared_info();   /* #PF handling reads cr2 from vcpu_info */
     for (unsigned v = 0; v < 32; v++) {
         table[v].vector = (uint8_t)v;
         /* DPL 3 for #BP/#OF as Linux; bit 2: mask events like an

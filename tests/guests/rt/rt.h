@@ -172,7 +172,11 @@ extern start_info_t *rt_start_info;
 /* The vcpu_info in use: shared_info's slot 0 until a test registers one. */
 extern vcpu_info_t *volatile rt_vcpu;
 
-/* Installs handlers for vectors 0-31 (set_trap_table). */
+/*
+ * Installs handlers for vectors 0-31 (set_trap_table).  rt_last_trap.cr2
+ * comes from vcpu_info, so a test that checks #PF addresses must map
+ * shared_info (rt_shared_info()) first; without it cr2 reads as 0.
+ */
 void rt_install_traps(void);
 /* Registers event + failsafe callbacks through callback_op. */
 void rt_install_events(void);

@@ -250,6 +250,7 @@ static void cpuid_checks(void)
 void test_main(start_info_t *si)
 {
     (void)si;
+    rt_shared_info();       /* cr2 of bounced #PFs */
     rt_install_traps();
     callbacks();
     exceptions();
