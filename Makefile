@@ -201,6 +201,11 @@ check: deps
 	$(MAKE) all unit-build shim
 	$(PYTHON) tests/run.py --build $(BUILD)
 
+# Benchmarks (not tests, so not part of check): bench/run.sh compares Keel
+# with Xen 4.17 on the benchmark guest tests/guests/bench.
+bench: all guests
+	bench/run.sh
+
 run: deps all
 	$(PYTHON) tests/system/qemu.py --build $(BUILD) --interactive
 
@@ -215,5 +220,5 @@ clean:
 # Keep intermediate objects (the host test objects), so reruns rebuild nothing.
 .SECONDARY:
 
-.PHONY: all deps check run iso clean unit-build shim guests fuzz fuzz-build
+.PHONY: all deps check run iso bench clean unit-build shim guests fuzz fuzz-build
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -203,6 +203,9 @@ void test_verdict(bool pass, const char *fmt, ...)
 __attribute__((noreturn)) void rt_main(start_info_t *si);
 void rt_main(start_info_t *si)
 {
+    rt_start_info = si;
     test_main(si);
+    if (rt_failures)
+        test_verdict(false, "%u check(s) failed", rt_failures);
     test_verdict(true, "%s", "");
 }
