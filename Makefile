@@ -198,7 +198,7 @@ deps:
 	@scripts/deps.sh
 
 check: deps
-	$(MAKE) all unit-build shim
+	$(MAKE) all unit-build shim guests
 	$(PYTHON) tests/run.py --build $(BUILD)
 
 # Benchmarks (not tests, so not part of check): bench/run.sh compares Keel

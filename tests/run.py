@@ -156,6 +156,8 @@ def make_boot(sc, build):
     for path, args in sc.modules:
         if path.startswith("@"):
             path = testdata.path(build, path[1:])
+        elif path.startswith("build:"):
+            path = os.path.join(build, path[len("build:"):])
         mods.append(qemu.Module(path, args))
     return qemu.Boot(protocol=sc.protocol, args=sc.args, modules=mods, smp=sc.smp,
                      mem=sc.mem, cpu=sc.cpu, shim_case=sc.shim_case, build=build,

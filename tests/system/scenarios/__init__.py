@@ -10,7 +10,8 @@ such as a halt before the command line is read).
 
 Each module in this package defines SCENARIOS, a list of Scenario; add a
 module (or a scenario to an existing one) to add a test.  Module paths
-starting with "@" name generated test files (see testdata.py).
+starting with "@" name generated test files (see testdata.py); "build:x"
+is x in the build directory (e.g. "build:guests/hello.elf").
 """
 
 import importlib

@@ -1,0 +1,43 @@
+"""PV test guests (tests/guests/) booted as dom0 on Keel.
+
+tests/guests/MANIFEST lists every guest with its verdict; each one passes on
+Xen 4.17 (tests/guests/run-on-xen.sh), and must pass on Keel the same way:
+its verdict line, then dom0's power-off ending the run cleanly.
+
+KEEL_READY names the guests whose hypercall families Keel implements; a
+family's work adds its guest here in the same commit.
+"""
+import os
+
+from . import DEFAULT_FORBID, HALTED_OK, Scenario
+
+KEEL_READY = {
+    "hello",
+    "console",
+}
+
+HERE = os.path.dirname(__file__)
+MANIFEST = os.path.join(HERE, "..", "..", "guests", "MANIFEST")
+BASE_ARGS = "debug-exit console=com1 dom0_mem=64M loglvl=all"
+
+
+def _manifest():
+    with open(MANIFEST) as f:
+        for line in f:
+            line = line.split("#", 1)[0].strip()
+            if not line:
+                continue
+            name, extra, cmdline, verdict = [c.strip() for c in line.split("|")]
+            yield name, "" if extra == "-" else extra, "" if cmdline == "-" else cmdline, verdict
+
+
+SCENARIOS = [
+    Scenario(f"guest-{name}", f"PV test guest '{name}' as dom0 reports PASS and powers off",
+             args=f"{BASE_ARGS} {extra}".strip(),
+             modules=[(f"build:guests/{name}.elf", cmdline)],
+             expect=[verdict.replace("$", r"\s*$"), r"Domain 0 shut down: poweroff", HALTED_OK],
+             forbid=DEFAULT_FORBID + (r"^TEST .*: FAIL", r"^check failed"),
+             timeout=90)
+    for name, extra, cmdline, verdict in _manifest()
+    if name in KEEL_READY
+]
