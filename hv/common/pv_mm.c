@@ -106,7 +106,77 @@ void pv_lnext_put(u64 e)
         put_page_and_type(pg);
 }
 
+/* ---------------------------------------------------------- entry updates */
+
+static u64 adjust(u64 e, unsigned int level)
+{
+    return level == 1 ? pv_l1e_adjust(e) : pv_ltable_adjust(e);
+}
+
+static int entry_get(struct domain *d, u64 e, unsigned int level);
+static void entry_put(u64 e, unsigned int level);
+
+int pv_entry_replace(struct domain *d, u64 *slot, unsigned int level, unsigned int index,
+                     u64 old, u64 nval, bool preserve_ad)
+{
+    int rc;
+
+    if (level < 1 || level > 4 || index >= PT_SLOTS)
+        return -XEN_EINVAL;
+    if (level == 4 && l4_slot_is_keel(index))
+        return -XEN_EINVAL; /* Keel's own slots: never the guest's */
+    rc = entry_get(d, nval, level);
+    if (rc)
+        return rc;
+    nval = adjust(nval, level);
+    if (preserve_ad)
+        nval |= old & (PTE_A | PTE_D);
+    if (!__atomic_compare_exchange_n(slot, &old, nval, false, __ATOMIC_SEQ_CST,
+                                     __ATOMIC_SEQ_CST)) {
+        entry_put(nval, level);
+        return -XEN_EAGAIN;
+    }
+    entry_put(old, level);
+    return 0;
+}
+
+int pv_entry_update(struct domain *d, u64 *slot, unsigned int level, unsigned int index,
+                    u64 nval, bool preserve_ad)
+{
+    int rc;
+
+    do
+        rc = pv_entry_replace(d, slot, level, index, READ_ONCE(*slot), nval, preserve_ad);
+    while (rc == -XEN_EAGAIN);
+    return rc;
+}
+
+unsigned int pv_table_level(const struct page_info *pg)
+{
+    unsigned long t = READ_ONCE(pg->u.type_info);
+
+    if (!(t & PGT_validated) || !(t & PGT_count_mask))
+        return 0;
+    return pgt_level(t);
+}
+
 /* ------------------------------------------------------------ type hooks */
+
+#ifdef KEEL_HOST
+/* Unit tests that do not exercise these still link this file. */
+__attribute__((weak)) bool pv_mm_arch_privileged(const struct domain *d)
+{
+    (void)d;
+    return false;
+}
+__attribute__((weak)) bool pv_mm_arch_io_frame(mfn_t mfn)
+{
+    (void)mfn;
+    return false;
+}
+__attribute__((weak)) void pv_mm_arch_keel_slots(u64 *l4) { (void)l4; }
+__attribute__((weak)) void pv_mm_arch_flush_all(void) {}
+#endif
 
 static int entry_get(struct domain *d, u64 e, unsigned int level)
 {
@@ -148,6 +218,8 @@ static int validate_table(struct page_info *pg, unsigned long type)
         return 0; /* descriptor pages: checked by their own hypercalls */
     if (!d)
         return -XEN_EINVAL;
+    /* It may have been writable a moment ago: no CPU may keep that. */
+    pv_mm_arch_flush_all();
     t = mfn_to_virt(page_to_mfn(pg));
     for (unsigned int i = 0; i < PT_SLOTS; i++) {
         u64 e = READ_ONCE(t[i]);
@@ -173,8 +245,11 @@ static void release_table(struct page_info *pg, unsigned long type)
 {
     unsigned int level = pgt_level(type);
 
-    if (level)
-        release_entries(mfn_to_virt(page_to_mfn(pg)), level, PT_SLOTS);
+    if (!level)
+        return;
+    release_entries(mfn_to_virt(page_to_mfn(pg)), level, PT_SLOTS);
+    /* Before it can become writable, no CPU may still walk through it. */
+    pv_mm_arch_flush_all();
 }
 
 static const struct page_type_ops pv_type_ops = {

@@ -61,6 +61,10 @@ bool pv_mm_arch_privileged(const struct domain *d);
 bool pv_mm_arch_io_frame(mfn_t mfn);
 /* Copy Keel's slots 256-271 into a guest L4. */
 void pv_mm_arch_keel_slots(u64 *l4);
+/* Flush every CPU's TLB and paging-structure caches.  Needed whenever a
+ * frame changes between "page table" and "anything else": a CPU may still
+ * cache a writable mapping of it, or a walk through it. */
+void pv_mm_arch_flush_all(void);
 
 /* ---- the rules */
 /* What is actually written for a guest L1 entry: 64-bit PV kernels run in
@@ -80,6 +84,21 @@ void pv_l1e_put(u64 e);
  * validated table of level-1. */
 int pv_lnext_get(struct domain *d, u64 e, unsigned int level);
 void pv_lnext_put(u64 e);
+
+/*
+ * Replace entry `index` of a validated level-`level` table (slot points at
+ * it) with nval for domain d: validated, references taken, swapped in
+ * atomically only if the slot still holds `old`, old references dropped.
+ * Returns 0, -XEN_EAGAIN if the slot changed meanwhile (nothing done), or
+ * the refusal.  With preserve_ad the A/D bits of `old` are kept.
+ */
+int pv_entry_replace(struct domain *d, u64 *slot, unsigned int level, unsigned int index,
+                     u64 old, u64 nval, bool preserve_ad);
+/* The same, retrying until the swap happens (a CPU may set A/D bits). */
+int pv_entry_update(struct domain *d, u64 *slot, unsigned int level, unsigned int index,
+                    u64 nval, bool preserve_ad);
+/* Level (1..4) of frame pg if it is a validated page table in use, else 0. */
+unsigned int pv_table_level(const struct page_info *pg);
 
 /* Type hooks for the frame table; call once before any guest exists. */
 void pv_mm_init(void);

@@ -7,6 +7,7 @@
 #include <asm/cpu.h>
 #include <asm/page.h>
 #include <asm/pv.h>
+#include <asm/pv_mm.h>
 #include <asm/smp.h>
 #include <keel/console.h>
 #include <keel/guest_access.h>
@@ -58,25 +59,27 @@ void pv_mm_arch_keel_slots(u64 *l4)
     pv_install_hypervisor_slots(l4);
 }
 
-/* ------------------------------------------------------- finding entries */
-
-static bool domain_table(mfn_t mfn, const struct domain *d)
+void pv_mm_arch_flush_all(void)
 {
-    const struct page_info *pg;
-
-    if (!mfn_valid(mfn))
-        return false;
-    pg = mfn_to_page(mfn);
-    return page_state(pg) == PGC_state_inuse && READ_ONCE(pg->owner) == d;
+    pv_flush(UVMF_TLB_FLUSH, 0, true);
 }
 
-/*
- * The L1 table mapping `va` in v's current tables, with a general and an
- * L1 type reference held for the caller (so it stays an L1 while the
- * caller writes it), and the slot in it; NULL if `va` is not mapped
- * through an L1 of v's domain.
- */
-static struct page_info *find_l1(struct vcpu *v, unsigned long va, u64 **slot)
+/* ------------------------------------------------------- finding entries */
+
+struct page_info *pv_domain_page(mfn_t mfn, const struct domain *d)
+{
+    struct page_info *pg;
+
+    if (!mfn_valid(mfn))
+        return NULL;
+    pg = mfn_to_page(mfn);
+    if (page_state(pg) != PGC_state_inuse || READ_ONCE(pg->owner) != d)
+        return NULL;
+    return pg;
+}
+
+/* The type reference keeps it an L1 while the caller writes the slot. */
+struct page_info *pv_find_l1(struct vcpu *v, unsigned long va, u64 **slot)
 {
     static const unsigned int shift[] = {0, L1_SHIFT, L2_SHIFT, L3_SHIFT, L4_SHIFT};
     struct domain *d = v->domain;
@@ -85,34 +88,34 @@ static struct page_info *find_l1(struct vcpu *v, unsigned long va, u64 **slot)
 
     for (unsigned int level = 4; level > 1; level--) {
         u64 e;
-        if (!domain_table(mfn, d))
+        if (!pv_domain_page(mfn, d))
             return NULL;
         e = READ_ONCE(((u64 *)mfn_to_virt(mfn))[PT_INDEX(va, shift[level])]);
         if (!(e & PTE_P) || (e & PTE_PSE))
             return NULL;
         mfn = pte_mfn(e);
     }
-    if (!domain_table(mfn, d))
-        return NULL;
-    pg = mfn_to_page(mfn);
-    if (!get_page_and_type(pg, d, PGT_l1_page_table))
+    pg = pv_domain_page(mfn, d);
+    if (!pg || !get_page_and_type(pg, d, PGT_l1_page_table))
         return NULL;
     *slot = (u64 *)mfn_to_virt(mfn) + PT_INDEX(va, L1_SHIFT);
     return pg;
 }
 
-/* Validate nl1e, take its references, swap it in, drop the old entry's.
- * The caller holds an L1 type reference on the slot's frame. */
-static int write_l1e(struct domain *d, u64 *slot, u64 nl1e)
+struct domain *pv_pg_owner(unsigned long domid, long *err)
 {
-    int rc = pv_l1e_get(d, nl1e);
-    u64 old;
+    struct domain *d = current->domain, *o;
 
-    if (rc)
-        return rc;
-    old = __atomic_exchange_n(slot, pv_l1e_adjust(nl1e), __ATOMIC_SEQ_CST);
-    pv_l1e_put(old);
-    return 0;
+    if (domid == DOMID_SELF || domid == d->domid)
+        return d;
+    if (!d->is_privileged) {
+        *err = -XEN_EPERM;
+        return NULL;
+    }
+    o = domid < DOMID_FIRST_RESERVED ? domain_by_id((domid_t)domid) : NULL;
+    if (!o)
+        *err = -XEN_ESRCH;
+    return o;
 }
 
 /* ---------------------------------------------------------------- flushes */
@@ -132,27 +135,34 @@ static void flush_here(void *data)
         write_cr3(read_cr3()); /* Keel runs without global pages */
 }
 
-/* Other CPUs may hold v's domain's translations: over-flushing is safe. */
-static void flush_everywhere(struct flush_req *f)
+/* Other CPUs may hold the domain's translations; over-flushing is safe,
+ * so "some vCPUs" means every CPU. */
+void pv_flush(unsigned int type, unsigned long va, bool everywhere)
 {
-    flush_here(f);
-    if (f->type != UVMF_NONE && num_online_cpus() > 1)
-        smp_call_function(flush_here, f, true);
+    struct flush_req f = {.type = type, .va = va};
+
+    flush_here(&f);
+    if (everywhere && type != UVMF_NONE && num_online_cpus() > 1)
+        smp_call_function(flush_here, &f, true);
 }
 
-/*
- * The scope bits of UVMF flags (above the flush type): local, all, or a
- * pointer to a guest bitmap of vCPUs.  The bitmap is read only to check
- * it is valid; every CPU is flushed for it.
- */
+int pv_check_vcpumask(unsigned long gva)
+{
+    unsigned long mask;
+
+    return copy_from_guest(&mask, gva, sizeof(mask));
+}
+
+/* The scope bits of UVMF flags (above the flush type): local, all, or a
+ * pointer to a guest bitmap of vCPUs. */
 static int flush_scope(unsigned long flags, bool *all)
 {
-    unsigned long scope = flags & ~(unsigned long)UVMF_FLUSHTYPE_MASK, mask;
+    unsigned long scope = flags & ~(unsigned long)UVMF_FLUSHTYPE_MASK;
 
     *all = scope != UVMF_LOCAL;
     if (scope == UVMF_LOCAL || scope == UVMF_ALL)
         return 0;
-    return copy_from_guest(&mask, scope, sizeof(mask));
+    return pv_check_vcpumask(scope);
 }
 
 /* ----------------------------------------------------- update_va_mapping */
@@ -161,7 +171,6 @@ long do_update_va_mapping(struct hcall *h)
 {
     unsigned long va = h->arg[0], flags = h->arg[2];
     struct vcpu *v = current;
-    struct flush_req f = {.type = flags & UVMF_FLUSHTYPE_MASK, .va = va};
     struct page_info *l1pg;
     u64 *slot;
     bool all;
@@ -172,16 +181,13 @@ long do_update_va_mapping(struct hcall *h)
     rc = flush_scope(flags, &all);
     if (rc)
         return rc;
-    l1pg = find_l1(v, va, &slot);
+    l1pg = pv_find_l1(v, va, &slot);
     if (!l1pg)
         return -XEN_EINVAL;
-    rc = write_l1e(v->domain, slot, h->arg[1]);
+    rc = pv_entry_update(v->domain, slot, 1, PT_INDEX(va, L1_SHIFT), h->arg[1], false);
     put_page_and_type(l1pg);
     if (rc)
         return rc;
-    if (all)
-        flush_everywhere(&f);
-    else
-        flush_here(&f);
+    pv_flush(flags & UVMF_FLUSHTYPE_MASK, va, all);
     return 0;
 }
