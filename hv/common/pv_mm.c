@@ -61,7 +61,9 @@ int pv_l1e_get(struct domain *d, u64 e)
     pg = ram_page(pte_mfn(e));
     if (!pg) {
         if (!pv_mm_arch_io_frame(pte_mfn(e)))
-            return -XEN_EINVAL; /* free RAM, Keel's RAM, or beyond the machine */
+            /* Free or Keel's RAM is someone else's frame (as Xen says);
+             * past the frame table it is no frame at all. */
+            return mfn_valid(pte_mfn(e)) ? -XEN_EBUSY : -XEN_EINVAL;
         return priv ? 0 : -XEN_EPERM;
     }
     if (!get_page(pg, d))

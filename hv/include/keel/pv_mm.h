@@ -37,8 +37,9 @@ struct domain;
 #define PTE_G (1UL << 8)
 #define PTE_NX (1UL << 63)
 #define PTE_MFN_MASK 0x000ffffffffff000UL
-/* Bits 52-62: software and protection-key bits a guest may not set. */
-#define PTE_HIGH_RSVD 0x7ff0000000000000UL
+/* Bits 59-62: protection keys, which Keel does not offer.  (52-58 are the
+ * guest's own: the CPU ignores them, and Xen accepts them too.) */
+#define PTE_HIGH_RSVD 0x7800000000000000UL
 /* Cache attributes in a leaf: only domains with I/O access choose them. */
 #define PTE_CACHE_ATTRS (PTE_PWT | PTE_PCD | PTE_PSE)
 /* Non-leaf entries: no superpages, no caching tricks, no global. */
@@ -75,9 +76,9 @@ u64 pv_l1e_adjust(u64 e);
 u64 pv_ltable_adjust(u64 e);
 
 /* Check an L1 entry for domain d and take what it holds: 0, or -XEN_EINVAL
- * (bad bits, frame not d's or not RAM), -XEN_EPERM (I/O frame for an
- * unprivileged domain), -XEN_EBUSY (writable mapping of a frame typed as
- * a table or descriptor page). */
+ * (bad bits, no such frame), -XEN_EPERM (I/O frame for an unprivileged
+ * domain), -XEN_EBUSY (RAM that is not d's, or a writable mapping of a
+ * frame typed as a table or descriptor page). */
 int pv_l1e_get(struct domain *d, u64 e);
 void pv_l1e_put(u64 e);
 /* Same for an entry of a table at `level` (2..4): the child must become a

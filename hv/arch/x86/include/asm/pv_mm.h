@@ -21,4 +21,7 @@ int pv_check_vcpumask(unsigned long gva);
 /* The domain whose frames a batch names (`foreigndom`): the caller's own,
  * or for a privileged caller any domain.  NULL with *err set otherwise. */
 struct domain *pv_pg_owner(unsigned long domid, long *err);
+/* A #PF from a guest store into one of its read-only, validated L1 tables
+ * (writable_pagetables): emulated, true; otherwise false (bounce it). */
+bool pv_ptwr_fault(struct regs *r, unsigned long cr2);
 #endif
