@@ -8,6 +8,7 @@
 #include <keel/page_alloc.h>
 #include <keel/sched.h>
 #include <keel/shutdown.h>
+#include <keel/vtime.h>
 #include <xen/sched.h>
 
 static struct domain *domain_table[MAX_DOMAINS];
@@ -30,6 +31,8 @@ static struct vcpu *vcpu_alloc(struct domain *d, unsigned int id, unsigned int c
     v->pause_flags = 1UL << VPF_down;
     v->poll_port = ~0U;
     sched_add_vcpu(v, cpu);
+    if (!d->is_idle)
+        vcpu_timers_init(v);
     return v;
 }
 
