@@ -14,6 +14,10 @@ from . import DEFAULT_FORBID, HALTED_OK, Scenario
 KEEL_READY = {
     "hello",
     "console",
+    "sched",
+    "evtchn",
+    "timer",
+    "vcpu",
 }
 
 HERE = os.path.dirname(__file__)
