@@ -140,8 +140,11 @@ void domain_shutdown(struct domain *d, unsigned int reason)
     d->shutdown_code = reason;
     spin_unlock(&d->lock);
     printk("Domain %u shut down: %s (reason %u)\n", d->domid, shutdown_name(reason), reason);
-    for (unsigned int i = 0; i < d->nr_vcpus; i++)
+    for (unsigned int i = 0; i < d->nr_vcpus; i++) {
         vcpu_sleep(d->vcpus[i]);
+        vcpu_set_periodic(d->vcpus[i], 0); /* no more ticks for the dead */
+        vcpu_timers_stop(d->vcpus[i]);
+    }
     if (d->domid == 0)
         machine_halt(reason == SHUTDOWN_crash ? KEEL_EXIT_DOM0_CRASH : KEEL_EXIT_OK);
 }

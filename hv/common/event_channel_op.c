@@ -115,6 +115,8 @@ void vcpu_kick(struct vcpu *v)
     bool running = READ_ONCE(v->is_running);
 
     vcpu_unblock(v);
+    /* As on Xen, an event that warrants an upcall also ends a poll. */
+    vcpu_poll_wake(v);
     /* Delivery happens on the way into the guest; a guest running on
      * another CPU only takes that way after an interrupt. */
     if (running && v->processor != smp_processor_id())
