@@ -93,13 +93,17 @@ static struct domain *peer_of(struct domain *d, evtchn_port_t port)
 /*
  * Locks d and the peer of `port`.  The peer can change until d's lock is
  * held, so it is read again under both locks and the pair retaken if it
- * moved.
+ * moved.  A port local to d (the common case) needs d's lock only.
  */
 static void lock_port(struct lock_pair *lp, struct domain *d, evtchn_port_t port)
 {
     for (;;) {
         unsigned long f = spin_lock_irqsave(&d->evtchn_lock);
         struct domain *peer = peer_of(d, port);
+        if (peer == d) {
+            *lp = (struct lock_pair){d, NULL, f};
+            return;
+        }
         spin_unlock_irqrestore(&d->evtchn_lock, f);
         lock_two(lp, d, peer);
         if (peer_of(d, port) == peer)
@@ -113,10 +117,16 @@ static void lock_port(struct lock_pair *lp, struct domain *d, evtchn_port_t port
 void vcpu_kick(struct vcpu *v)
 {
     bool running = READ_ONCE(v->is_running);
+    unsigned long waiting = (1UL << VPF_blocked) | (1UL << VPF_polling);
 
-    vcpu_unblock(v);
-    /* As on Xen, an event that warrants an upcall also ends a poll. */
-    vcpu_poll_wake(v);
+    /* The caller made the event visible (a seq_cst write) before this
+     * read; a vCPU about to wait sets its flag before it looks for events,
+     * so one of the two always sees the other. */
+    if (__atomic_load_n(&v->pause_flags, __ATOMIC_SEQ_CST) & waiting) {
+        vcpu_unblock(v);
+        /* As on Xen, an event that warrants an upcall also ends a poll. */
+        vcpu_poll_wake(v);
+    }
     /* Delivery happens on the way into the guest; a guest running on
      * another CPU only takes that way after an interrupt. */
     if (running && v->processor != smp_processor_id())
