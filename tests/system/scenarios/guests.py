@@ -14,6 +14,9 @@ from . import DEFAULT_FORBID, HALTED_OK, Scenario
 KEEL_READY = {
     "hello",
     "console",
+    "version",
+    "multicall",
+    "hypercall-page",
 }
 
 HERE = os.path.dirname(__file__)
