@@ -157,9 +157,14 @@ static long gnttab_setup_table(unsigned long uop)
 
     if (copy_from_guest_obj(&op, uop))
         return -XEN_EFAULT;
-    op.status = (s16)gnttab_target(op.dom, &d);
-    if (op.status == GNTST_okay && op.nr_frames > GNTTAB_MAX_FRAMES)
+    /* Checked in Xen's order: size, then the list, then the domain. */
+    if (op.nr_frames > GNTTAB_MAX_FRAMES) {
         op.status = GNTST_general_error;
+        return copy_to_guest_obj(uop, &op);
+    }
+    if (!guest_range_ok((unsigned long)op.frame_list.p, op.nr_frames * sizeof(xen_pfn_t)))
+        return -XEN_EFAULT;
+    op.status = (s16)gnttab_target(op.dom, &d);
     if (op.status == GNTST_okay && !gnttab_frames(d, op.nr_frames, frames))
         op.status = GNTST_general_error;
     for (unsigned int i = 0; op.status == GNTST_okay && i < op.nr_frames; i++) {

@@ -87,8 +87,9 @@ static void balloon(void)
     EXPECT_EQ(reservation(XENMEM_populate_physmap, NULL, 1, 0, DOMID_SELF), 0);
     EXPECT_EQ(reservation(XENMEM_populate_physmap, &x, 0, 0, DOMID_SELF), 0);
     EXPECT_EQ(reservation(XENMEM_populate_physmap, &x, 1, 30, DOMID_SELF), 0);
-    EXPECT_EQ(reservation(XENMEM_populate_physmap, &x, 1, 0, 1234), -XEN_ESRCH);
-    EXPECT_EQ(mem(XENMEM_decrease_reservation, NULL), -XEN_EFAULT);
+    /* Xen reports refusals as "0 extents done", even these. */
+    EXPECT_EQ(reservation(XENMEM_populate_physmap, &x, 1, 0, 1234), 0);
+    EXPECT_EQ(mem(XENMEM_decrease_reservation, NULL), 0);
     EXPECT_EQ(cur(), cur0);
 }
 
@@ -130,17 +131,21 @@ static void grants(void)
     set_xen_guest_handle(st.frame_list, &again);
     EXPECT_EQ(gnttab(GNTTABOP_setup_table, &st, 1), 0);
     EXPECT_EQ(again, frame);
-    /* The frame cannot be ballooned away. */
+    /* Xen lets the guest give its grant frame back (1); Keel keeps using
+     * the frame, so it refuses (0).  Either way the call must not hurt. */
     again = frame;
-    EXPECT_EQ(reservation(XENMEM_decrease_reservation, &again, 1, 0, DOMID_SELF), 0);
+    long r = reservation(XENMEM_decrease_reservation, &again, 1, 0, DOMID_SELF);
+    printf("grants: decrease_reservation of the grant frame = %ld\n", r);
+    EXPECT(r == 0 || r == 1);
 
     st.nr_frames = 100000;
     EXPECT_EQ(gnttab(GNTTABOP_setup_table, &st, 1), 0);
     EXPECT_EQ(st.status, GNTST_general_error);
     st.nr_frames = 1;
     set_xen_guest_handle(st.frame_list, (xen_pfn_t *)0xffff830000000000UL);
-    EXPECT_EQ(gnttab(GNTTABOP_setup_table, &st, 1), 0);
-    EXPECT_EQ(st.status, GNTST_bad_virt_addr);
+    /* A list in the hypervisor's area is refused before anything else. */
+    EXPECT_EQ(gnttab(GNTTABOP_setup_table, &st, 1), -XEN_EFAULT);
+    set_xen_guest_handle(st.frame_list, &again);
     st.dom = 1234;
     EXPECT_EQ(gnttab(GNTTABOP_setup_table, &st, 1), 0);
     EXPECT_EQ(st.status, GNTST_bad_domain);
