@@ -17,6 +17,9 @@ KEEL_READY = {
     "version",
     "multicall",
     "hypercall-page",
+    "mmu",
+    "memory",
+    "balloon",
 }
 
 HERE = os.path.dirname(__file__)
