@@ -15,6 +15,13 @@
 #define EFLAGS_IOPL (3UL << 12)
 #define EFLAGS_RF (1UL << 16)
 #define EFLAGS_VM (1UL << 17)
+#define EFLAGS_FIXED1 (1UL << 1)
+#define EFLAGS_DEFINED 0x3f7fd5UL /* the flags that exist; others read 0 */
+
+static bool is_canonical(unsigned long va)
+{
+    return (unsigned long)((long)(va << 16) >> 16) == va;
+}
 
 unsigned long pv_active_cr3(const struct vcpu *v)
 {
@@ -115,6 +122,15 @@ long do_iret(struct hcall *h)
         domain_crash(v->domain, "iret: frame not readable");
         return 0;
     }
+    /* Whether the CPU faults on a non-canonical RIP/RSP at the IRETQ or
+     * only in the guest differs between vendors: refuse it here, so it is
+     * the same (a crashed guest, as on Xen) everywhere. */
+    if (!is_canonical(c.rip) || !is_canonical(c.rsp)) {
+        printk(KLOG_ERR "d%u v%u: iret to non-canonical rip %016lx rsp %016lx\n",
+               v->domain->domid, v->vcpu_id, c.rip, c.rsp);
+        domain_crash(v->domain, "iret: non-canonical address");
+        return 0;
+    }
     if ((c.cs & 3) == 3 && v->arch.kernel_mode) {
         if (!v->arch.guest_table_user) {
             domain_crash(v->domain, "iret to user mode without a user page table");
@@ -126,7 +142,8 @@ long do_iret(struct hcall *h)
     r->cs = c.cs | 3;
     r->rsp = c.rsp;
     r->ss = c.ss | 3;
-    r->rflags = (c.rflags & ~(EFLAGS_IOPL | EFLAGS_VM)) | X86_EFLAGS_IF;
+    r->rflags = (c.rflags & EFLAGS_DEFINED & ~(EFLAGS_IOPL | EFLAGS_VM)) |
+                X86_EFLAGS_IF | EFLAGS_FIXED1;
     if (!(c.flags & VGCF_in_syscall)) {
         r->rcx = c.rcx;
         r->r11 = c.r11;
