@@ -14,6 +14,7 @@ from . import DEFAULT_FORBID, HALTED_OK, Scenario
 KEEL_READY = {
     "hello",
     "console",
+    "privops",
 }
 
 HERE = os.path.dirname(__file__)

@@ -72,9 +72,9 @@ static bool is_prefix(u8 b)
     return false;
 }
 
-/* Length of the `int n` at rip (prefixes allowed), 0 if that is not what
- * is there. */
-static unsigned int_insn_len(unsigned long rip, u8 n)
+/* The `int n` at rip (prefixes allowed): its length, and n in *vec;
+ * 0 if that is not what is there. */
+static unsigned int_insn(unsigned long rip, unsigned *vec)
 {
     u8 insn[15];
     unsigned avail = pv_fetch_insn(rip, insn), i = 0;
@@ -83,30 +83,35 @@ static unsigned int_insn_len(unsigned long rip, u8 n)
         i++;
     if (i < avail && (insn[i] & 0xf0) == 0x40) /* REX */
         i++;
-    if (i + 2 > avail || insn[i] != 0xcd || insn[i + 1] != n)
+    if (i + 2 > avail || insn[i] != 0xcd)
         return 0;
+    *vec = insn[i + 1];
     return i + 2;
 }
 
 /*
  * `int n` from the guest: Keel's IDT gates are DPL 0, so the CPU raised
- * #GP with error code (n << 3) | 2.  The guest's trap table decides: a
- * gate whose DPL the current guest mode meets (kernel counts as ring 1,
- * user as ring 3) gets the interrupt, as a trap after the instruction.
+ * #GP with the IDT bit in the error code.  The vector comes from the
+ * instruction, not the error code's index: QEMU's TCG scales that by the
+ * 16-byte gate size, hardware does not.  The guest's trap table decides:
+ * a gate whose DPL the current guest mode meets (kernel counts as ring 1,
+ * user as ring 3) gets the interrupt, as a trap after the instruction;
+ * otherwise the guest gets #GP with the architectural (n << 3) | 2.
  */
 static bool guest_soft_interrupt(struct regs *r)
 {
     struct vcpu *v = current;
-    unsigned vec = (r->error_code >> 3) & 0xff;
-    const struct pv_trap *t = &v->arch.traps[vec];
+    const struct pv_trap *t;
     unsigned ring = v->arch.kernel_mode ? 1 : 3;
-    unsigned len;
+    unsigned vec, len;
 
-    if ((r->error_code & 3) != 2 || !t->address || t->dpl < ring)
+    if ((r->error_code & 3) != 2 || !(len = int_insn(r->rip, &vec)))
         return false;
-    len = int_insn_len(r->rip, (u8)vec);
-    if (!len)
-        return false;
+    t = &v->arch.traps[vec];
+    if (!t->address || t->dpl < ring) {
+        pv_inject_exception(r, TRAP_GP, true, (vec << 3) | 2);
+        return true;
+    }
     r->rip += len;
     pv_bounce(r, t->address, t->mask_events, false, 0);
     return true;
