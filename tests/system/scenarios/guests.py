@@ -15,6 +15,7 @@ KEEL_READY = {
     "hello",
     "console",
     "privops",
+    "badiret",
 }
 
 HERE = os.path.dirname(__file__)
