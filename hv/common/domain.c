@@ -8,6 +8,7 @@
 #include <keel/page_alloc.h>
 #include <keel/sched.h>
 #include <keel/shutdown.h>
+#include <keel/vtime.h>
 #include <xen/sched.h>
 
 static struct domain *domain_table[MAX_DOMAINS];
@@ -30,6 +31,8 @@ static struct vcpu *vcpu_alloc(struct domain *d, unsigned int id, unsigned int c
     v->pause_flags = 1UL << VPF_down;
     v->poll_port = ~0U;
     sched_add_vcpu(v, cpu);
+    if (!d->is_idle)
+        vcpu_timers_init(v);
     return v;
 }
 
@@ -137,8 +140,11 @@ void domain_shutdown(struct domain *d, unsigned int reason)
     d->shutdown_code = reason;
     spin_unlock(&d->lock);
     printk("Domain %u shut down: %s (reason %u)\n", d->domid, shutdown_name(reason), reason);
-    for (unsigned int i = 0; i < d->nr_vcpus; i++)
+    for (unsigned int i = 0; i < d->nr_vcpus; i++) {
         vcpu_sleep(d->vcpus[i]);
+        vcpu_set_periodic(d->vcpus[i], 0); /* no more ticks for the dead */
+        vcpu_timers_stop(d->vcpus[i]);
+    }
     if (d->domid == 0)
         machine_halt(reason == SHUTDOWN_crash ? KEEL_EXIT_DOM0_CRASH : KEEL_EXIT_OK);
 }

@@ -360,3 +360,37 @@ bool evtchn_send_virq(struct evtchn_domain *d, u32 virq, u32 vcpu,
     evtchn_raise(d, d->vcpu[vcpu].virq[virq], kick);
     return true;
 }
+
+struct evtchn_domain *evtchn_send_target(struct evtchn_domain *d, evtchn_port_t port,
+                                         evtchn_port_t *target)
+{
+    if (!port_valid(d, port))
+        return NULL;
+    const struct evtchn *chn = &d->ports[port];
+    switch (chn->state) {
+    case ECS_INTERDOMAIN:
+        *target = chn->u.peer.port;
+        return chn->u.peer.dom;
+    case ECS_IPI:
+        *target = port;
+        return d;
+    default:
+        return NULL;
+    }
+}
+
+bool evtchn_is_pending(const struct evtchn_domain *d, evtchn_port_t port)
+{
+    if (!port_valid(d, port))
+        return false;
+    return test_bit(&d->shared->evtchn_pending[port / BITS_PER_WORD], port_bit(port));
+}
+
+evtchn_port_t evtchn_virq_port(const struct evtchn_domain *d, u32 virq, u32 vcpu)
+{
+    if (virq >= NR_VIRQS)
+        return 0;
+    if (evtchn_virq_is_global(virq))
+        vcpu = 0;
+    return vcpu_valid(d, vcpu) ? d->vcpu[vcpu].virq[virq] : 0;
+}

@@ -363,3 +363,50 @@ TEST(layout_matches_the_abi)
     CHECK_EQ(offsetof(struct vcpu_info, evtchn_pending_sel), 8);
     CHECK_EQ(sizeof(struct vcpu_info), 64);
 }
+
+TEST(send_target_names_the_far_end)
+{
+    evtchn_port_t a, b, ipi, t = 0;
+    setup();
+    CHECK_EQ(evtchn_alloc_unbound(&B, 1, &a), 0);
+    CHECK(evtchn_send_target(&B, a, &t) == NULL);   /* unbound: nobody */
+    CHECK_EQ(evtchn_bind_interdomain(&A, &B, a, &b, &kick), 0);
+    CHECK(evtchn_send_target(&A, b, &t) == &B);
+    CHECK_EQ(t, a);
+    CHECK(evtchn_send_target(&B, a, &t) == &A);
+    CHECK_EQ(t, b);
+    CHECK_EQ(evtchn_bind_ipi(&A, 1, &ipi), 0);
+    CHECK(evtchn_send_target(&A, ipi, &t) == &A);
+    CHECK_EQ(t, ipi);
+    CHECK(evtchn_send_target(&A, 0, &t) == NULL);     /* reserved */
+    CHECK(evtchn_send_target(&A, NPORTS, &t) == NULL); /* out of range */
+    CHECK(evtchn_send_target(&A, 100, &t) == NULL);    /* free */
+}
+
+TEST(is_pending_follows_the_bitmap_even_masked)
+{
+    evtchn_port_t ipi;
+    setup();
+    CHECK_EQ(evtchn_bind_ipi(&A, 0, &ipi), 0);
+    CHECK(!evtchn_is_pending(&A, ipi));
+    mask(&sh_a, ipi);
+    CHECK_EQ(evtchn_send(&A, ipi, &kick), 0);
+    CHECK(kick.dom == NULL);            /* masked: no upcall ... */
+    CHECK(evtchn_is_pending(&A, ipi));  /* ... but pending, which poll sees */
+    CHECK(!evtchn_is_pending(&A, NPORTS));
+    CHECK(!evtchn_is_pending(&A, 0xffffffffu));
+}
+
+TEST(virq_port_lookup)
+{
+    evtchn_port_t p, g;
+    setup();
+    CHECK_EQ(evtchn_virq_port(&A, VIRQ_TIMER, 1), 0);
+    CHECK_EQ(evtchn_bind_virq(&A, VIRQ_TIMER, 1, &p), 0);
+    CHECK_EQ(evtchn_virq_port(&A, VIRQ_TIMER, 1), p);
+    CHECK_EQ(evtchn_virq_port(&A, VIRQ_TIMER, 0), 0);  /* per-vCPU */
+    CHECK_EQ(evtchn_bind_virq(&A, VIRQ_CONSOLE, 0, &g), 0);
+    CHECK_EQ(evtchn_virq_port(&A, VIRQ_CONSOLE, 1), g); /* global: vCPU 0's table */
+    CHECK_EQ(evtchn_virq_port(&A, NR_VIRQS, 0), 0);
+    CHECK_EQ(evtchn_virq_port(&A, VIRQ_TIMER, 2), 0);   /* no such vCPU */
+}

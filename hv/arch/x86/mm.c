@@ -503,3 +503,14 @@ SELFTEST(mm_frametable, "frame table sanity")
                  "frame table too small");
     return rc;
 }
+
+/* ------------------------------------------------------------- queries */
+
+bool paddr_is_ram(paddr_t pa)
+{
+    for (unsigned int i = 0; i < sanitized.nr; i++)
+        if (sanitized.r[i].type == E820_RAM && pa >= sanitized.r[i].start &&
+            pa < range_end(&sanitized.r[i]))
+            return true;
+    return false;
+}

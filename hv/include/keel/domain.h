@@ -93,5 +93,9 @@ void evtchn_do_kick(const struct evtchn_kick *k);
 /* Send a VIRQ to vCPU v (timer, console ...). */
 void send_guest_vcpu_virq(struct vcpu *v, u32 virq);
 void send_guest_global_virq(struct domain *d, u32 virq);
+/* Port `port` of d became pending: wake SCHEDOP_poll waiters on it. */
+void evtchn_check_pollers(struct domain *d, evtchn_port_t port);
+/* End v's SCHEDOP_poll (event or timeout); no-op if it is not polling. */
+void vcpu_poll_wake(struct vcpu *v);
 
 #endif

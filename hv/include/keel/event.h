@@ -108,6 +108,14 @@ bool evtchn_virq_is_global(u32 virq);
  * returns false when nothing is bound. */
 bool evtchn_send_virq(struct evtchn_domain *d, u32 virq, u32 vcpu,
                       struct evtchn_kick *kick);
+/* Which domain and port EVTCHNOP_send on `port` raises (NULL: none, e.g.
+ * unbound or closed).  For finding SCHEDOP_poll waiters on the far end. */
+struct evtchn_domain *evtchn_send_target(struct evtchn_domain *d, evtchn_port_t port,
+                                         evtchn_port_t *target);
+/* The port's pending bit (false for ports beyond the domain's range). */
+bool evtchn_is_pending(const struct evtchn_domain *d, evtchn_port_t port);
+/* The port a VIRQ raises for `vcpu` (0: not bound). */
+evtchn_port_t evtchn_virq_port(const struct evtchn_domain *d, u32 virq, u32 vcpu);
 /* Marks `port` pending; true when the notified vCPU needs an upcall. */
 bool evtchn_raise(struct evtchn_domain *d, evtchn_port_t port,
                   struct evtchn_kick *kick);

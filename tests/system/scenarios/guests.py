@@ -16,6 +16,13 @@ KEEL_READY = {
     "console",
     "privops",
     "badiret",
+    "usermode",
+    "mmu",
+    "sched",
+    "evtchn",
+    "timer",
+    "vcpu",
+    "smp",
 }
 
 HERE = os.path.dirname(__file__)
@@ -39,6 +46,8 @@ SCENARIOS = [
              modules=[(f"build:guests/{name}.elf", cmdline)],
              expect=[verdict.replace("$", r"\s*$"), r"Domain 0 shut down: poweroff", HALTED_OK],
              forbid=DEFAULT_FORBID + (r"^TEST .*: FAIL", r"^check failed"),
+             # Guests with several vCPUs get as many CPUs: cross-CPU wake-ups.
+             smp=2 if "dom0_max_vcpus" in extra else 1,
              timeout=90)
     for name, extra, cmdline, verdict in _manifest()
     if name in KEEL_READY

@@ -10,8 +10,8 @@
  *   unmapped  -> the initrd (MOD_START_PFN), then the rest of dom0's pages
  *
  * Guest pseudo-physical frame N is mapped at VIRT_BASE + N pages.  Every
- * page-table frame is mapped read-only and typed in the frame table; the
- * L4 is pinned and becomes the vCPU's CR3.
+ * page-table frame is mapped read-only; pinning the L4 validates (and so
+ * types) every table below it, and the L4 becomes the vCPU's CR3.
  */
 #include <asm/page.h>
 #include <asm/pv.h>
@@ -23,6 +23,7 @@
 #include <keel/m2p.h>
 #include <keel/options.h>
 #include <keel/page_alloc.h>
+#include <keel/pv_mm.h>
 #include <keel/sched.h>
 #include <keel/mm.h>
 #include <xen/elfnote.h>
@@ -222,30 +223,6 @@ static bool is_pt_pfn(const struct builder *b, u64 pfn)
     return pfn >= first && pfn < first + b->l.nr_pt;
 }
 
-/*
- * Type every page-table frame reachable from `table` at `level`, children
- * first, and pin the L4.  (Once the PV MMU supplies validation hooks, the
- * L4's validation takes these references itself and this walk goes.)
- */
-static bool type_tables(struct builder *b, mfn_t mfn, unsigned int level)
-{
-    static const unsigned long types[] = {0, PGT_l1_page_table, PGT_l2_page_table,
-                                          PGT_l3_page_table, PGT_l4_page_table};
-    pte_t *t = mfn_to_virt(mfn);
-
-    if (level > 1)
-        for (unsigned int i = 0; i < PT_ENTRIES; i++) {
-            if (level == 4 && i >= 256 && i < 272)
-                continue; /* Keel's slots */
-            if ((t[i] & _PAGE_PRESENT) &&
-                !type_tables(b, (t[i] & PTE_ADDR_MASK) >> PAGE_SHIFT, level - 1))
-                return false;
-        }
-    if (level == 4)
-        return page_pin(mfn_to_page(mfn), b->d, types[4]);
-    return get_page_and_type(mfn_to_page(mfn), b->d, types[level]);
-}
-
 static int build_page_tables(struct builder *b, mfn_t *l4_mfn)
 {
     struct layout *l = &b->l;
@@ -269,8 +246,9 @@ static int build_page_tables(struct builder *b, mfn_t *l4_mfn)
         /* Those table frames must be read-only wherever they are mapped:
          * they are not in the initial mapping, so nothing to change. */
     }
-    if (!type_tables(b, *l4_mfn, 4)) {
-        printk(KLOG_ERR "dom0: typing the initial page tables failed\n");
+    /* Validating the L4 types every table below it (pv_mm's hooks). */
+    if (!page_pin(mfn_to_page(*l4_mfn), b->d, PGT_l4_page_table)) {
+        printk(KLOG_ERR "dom0: the initial page tables do not validate\n");
         return -1;
     }
     return 0;
@@ -396,6 +374,7 @@ int dom0_build(const struct boot_info *bi)
                         "(XENFEAT_dom0 missing from its notes)\n");
         return -1;
     }
+    pv_mm_init();
     b.nr_pages = dom0_pages();
     b.d = domain_create(0, true, opts.dom0_max_vcpus ? opts.dom0_max_vcpus : 1);
     if (!b.d) {

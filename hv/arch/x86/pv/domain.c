@@ -7,6 +7,7 @@
 #include <asm/cpu.h>
 #include <asm/page.h>
 #include <asm/pv.h>
+#include <asm/pv_vcpu.h>
 #include <keel/console.h>
 #include <keel/sched.h>
 #include <keel/softirq.h>
@@ -60,14 +61,18 @@ static void load_guest_state(struct vcpu *v)
 void context_switch(struct vcpu *prev, struct vcpu *next)
 {
     local_irq_disable();
-    if (prev != next && !prev->domain->is_idle)
+    if (prev != next && !prev->domain->is_idle) {
+        pv_write_runstate(prev); /* its page tables are still loaded */
         save_guest_state(prev);
+    }
     if (next->domain->is_idle) {
         write_cr3(idle_pg_table_pa);
         reset_stack_and_jump(idle_loop);
     }
-    if (prev != next)
+    if (prev != next) {
         load_guest_state(next);
+        pv_vcpu_switched_in(next);
+    }
     reset_stack_and_jump(ret_to_guest);
 }
 

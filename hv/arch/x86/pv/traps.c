@@ -6,6 +6,7 @@
  */
 #include <asm/cpu.h>
 #include <asm/pv.h>
+#include <asm/pv_mm.h>
 #include <asm/traps.h>
 #include <keel/console.h>
 #include <keel/guest_access.h>
@@ -56,6 +57,8 @@ static void guest_page_fault(struct regs *r)
     unsigned long cr2 = read_cr2();
     u32 err = r->error_code;
 
+    if (pv_ptwr_fault(r, cr2))
+        return;
     /* Both guest modes run in ring 3: the guest learns which one faulted
      * from the U/S bit, so Keel rewrites it. */
     err = v->arch.kernel_mode ? err & ~PF_USER : err | PF_USER;

@@ -34,6 +34,8 @@ struct arch_vcpu {
     mfn_t guest_table;        /* kernel L4 (MMUEXT_NEW_BASEPTR) */
     mfn_t guest_table_user;   /* user L4 (0: none) */
     unsigned long kernel_ss, kernel_sp; /* stack_switch */
+    unsigned long ldt_base;   /* MMUEXT_SET_LDT: guest linear address */
+    unsigned int ldt_ents;    /* 0: no LDT */
     unsigned long fs_base, gs_base_kernel, gs_base_user;
     struct pv_trap traps[256];
     struct pv_callback event_cb, failsafe_cb, syscall_cb, syscall32_cb,

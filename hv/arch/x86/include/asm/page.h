@@ -63,6 +63,10 @@ extern bool smap_enabled;
 void *alloc_cpu_stack(unsigned int cpu);
 void free_cpu_stack(void *base);
 
+/* Whether the firmware's memory map calls pa RAM (PV guests may map
+ * only RAM they own; dom0 also device memory). */
+bool paddr_is_ram(paddr_t pa);
+
 /* Memory bring-up: memory map -> page tables -> frame table -> allocator. */
 void memory_init(const struct boot_info *bi);
 #endif

@@ -1,0 +1,27 @@
+/* Helpers the PV memory hypercalls share (hv/arch/x86/pv/mm.c). */
+#ifndef ASM_PV_MM_H
+#define ASM_PV_MM_H
+#include <keel/domain.h>
+#include <keel/pv_mm.h>
+
+/*
+ * The L1 table mapping `va` in v's current tables, held with a general and
+ * an L1 type reference (put_page_and_type when done), and the slot in it;
+ * NULL if `va` is not mapped through an L1 table of v's domain.
+ */
+struct page_info *pv_find_l1(struct vcpu *v, unsigned long va, u64 **slot);
+/* A frame of d that is in use (RAM with an owner); NULL otherwise. */
+struct page_info *pv_domain_page(mfn_t mfn, const struct domain *d);
+
+/* TLB flushes: UVMF_TLB_FLUSH (all of this CPU's), UVMF_INVLPG (one va),
+ * UVMF_NONE; here or on every CPU. */
+void pv_flush(unsigned int type, unsigned long va, bool everywhere);
+/* A guest vCPU bitmap pointer (UVMF_MULTI / MMUEXT_*_MULTI): 0 if readable. */
+int pv_check_vcpumask(unsigned long gva);
+/* The domain whose frames a batch names (`foreigndom`): the caller's own,
+ * or for a privileged caller any domain.  NULL with *err set otherwise. */
+struct domain *pv_pg_owner(unsigned long domid, long *err);
+/* A #PF from a guest store into one of its read-only, validated L1 tables
+ * (writable_pagetables): emulated, true; otherwise false (bounce it). */
+bool pv_ptwr_fault(struct regs *r, unsigned long cr2);
+#endif

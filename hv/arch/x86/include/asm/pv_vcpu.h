@@ -1,0 +1,15 @@
+/* The x86 part of vcpu_op (hv/arch/x86/pv/vcpu_state.c). */
+#ifndef ASM_PV_VCPU_H
+#define ASM_PV_VCPU_H
+#include <keel/domain.h>
+
+/* Write v's registered runstate area, if any, from v->runstate. */
+void pv_write_runstate(struct vcpu *v);
+/* context_switch, once v's state is loaded on this CPU. */
+void pv_vcpu_switched_in(struct vcpu *v);
+/* VCPUOP_initialise: 0, or -XEN_EINVAL with v unchanged. */
+long pv_vcpu_initialise(struct vcpu *v, const struct vcpu_guest_context *c);
+/* Load a guest GDT for v from machine frames (weak: ignored until
+ * descriptor tables land). */
+long pv_vcpu_set_gdt(struct vcpu *v, const unsigned long *frames, unsigned int entries);
+#endif

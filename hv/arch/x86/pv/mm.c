@@ -1,0 +1,193 @@
+/*
+ * PV memory management, the arch side: finding a guest's page-table
+ * entries through its live tables, writing them, and flushing TLBs.  The
+ * rules each entry obeys (and the references it holds) are the core's,
+ * hv/common/pv_mm.c; this file supplies the machine facts it needs.
+ */
+#include <asm/cpu.h>
+#include <asm/page.h>
+#include <asm/pv.h>
+#include <asm/pv_mm.h>
+#include <asm/smp.h>
+#include <keel/console.h>
+#include <keel/guest_access.h>
+#include <keel/hypercall.h>
+#include <keel/pv_mm.h>
+#include <keel/sched.h>
+
+#define LAPIC_MMIO_START 0xfee00000UL
+#define IOAPIC_MMIO_START 0xfec00000UL
+#define APIC_MMIO_LEN 0x100000UL
+
+/* ------------------------------------------------- hooks for the core */
+
+bool pv_mm_arch_privileged(const struct domain *d)
+{
+    return d->is_privileged;
+}
+
+static unsigned int paddr_bits(void)
+{
+    static unsigned int bits;
+
+    if (!bits) {
+        unsigned int b = 36;
+        if (cpuid(0x80000000).eax >= 0x80000008)
+            b = cpuid(0x80000008).eax & 0xff;
+        bits = b;
+    }
+    return bits;
+}
+
+bool pv_mm_arch_io_frame(mfn_t mfn)
+{
+    paddr_t pa = (paddr_t)mfn << PAGE_SHIFT;
+    paddr_t lapic = rdmsr(MSR_APIC_BASE) & PTE_MFN_MASK;
+
+    if (mfn >> (paddr_bits() - PAGE_SHIFT))
+        return false; /* the CPU would fault on the entry */
+    /* Interrupt controllers are Keel's; dom0 must not program them. */
+    if ((pa >= IOAPIC_MMIO_START && pa < IOAPIC_MMIO_START + APIC_MMIO_LEN) ||
+        (pa >= LAPIC_MMIO_START && pa < LAPIC_MMIO_START + APIC_MMIO_LEN) ||
+        pa == lapic)
+        return false;
+    return !paddr_is_ram(pa);
+}
+
+void pv_mm_arch_keel_slots(u64 *l4)
+{
+    pv_install_hypervisor_slots(l4);
+}
+
+void pv_mm_arch_flush_all(void)
+{
+    pv_flush(UVMF_TLB_FLUSH, 0, true);
+}
+
+/* ------------------------------------------------------- finding entries */
+
+struct page_info *pv_domain_page(mfn_t mfn, const struct domain *d)
+{
+    struct page_info *pg;
+
+    if (!mfn_valid(mfn))
+        return NULL;
+    pg = mfn_to_page(mfn);
+    if (page_state(pg) != PGC_state_inuse || READ_ONCE(pg->owner) != d)
+        return NULL;
+    return pg;
+}
+
+/* The type reference keeps it an L1 while the caller writes the slot. */
+struct page_info *pv_find_l1(struct vcpu *v, unsigned long va, u64 **slot)
+{
+    static const unsigned int shift[] = {0, L1_SHIFT, L2_SHIFT, L3_SHIFT, L4_SHIFT};
+    struct domain *d = v->domain;
+    mfn_t mfn = pv_active_cr3(v) >> PAGE_SHIFT;
+    struct page_info *pg;
+
+    for (unsigned int level = 4; level > 1; level--) {
+        u64 e;
+        if (!pv_domain_page(mfn, d))
+            return NULL;
+        e = READ_ONCE(((u64 *)mfn_to_virt(mfn))[PT_INDEX(va, shift[level])]);
+        if (!(e & PTE_P) || (e & PTE_PSE))
+            return NULL;
+        mfn = pte_mfn(e);
+    }
+    pg = pv_domain_page(mfn, d);
+    if (!pg || !get_page_and_type(pg, d, PGT_l1_page_table))
+        return NULL;
+    *slot = (u64 *)mfn_to_virt(mfn) + PT_INDEX(va, L1_SHIFT);
+    return pg;
+}
+
+struct domain *pv_pg_owner(unsigned long domid, long *err)
+{
+    struct domain *d = current->domain, *o;
+
+    if (domid == DOMID_SELF || domid == d->domid)
+        return d;
+    if (!d->is_privileged) {
+        *err = -XEN_EPERM;
+        return NULL;
+    }
+    o = domid < DOMID_FIRST_RESERVED ? domain_by_id((domid_t)domid) : NULL;
+    if (!o)
+        *err = -XEN_ESRCH;
+    return o;
+}
+
+/* ---------------------------------------------------------------- flushes */
+
+struct flush_req {
+    unsigned int type; /* UVMF_TLB_FLUSH / UVMF_INVLPG; anything else: none */
+    unsigned long va;
+};
+
+static void flush_here(void *data)
+{
+    const struct flush_req *f = data;
+
+    if (f->type == UVMF_INVLPG)
+        __asm__ __volatile__("invlpg (%0)" ::"r"(f->va) : "memory");
+    else if (f->type != UVMF_NONE)
+        write_cr3(read_cr3()); /* Keel runs without global pages */
+}
+
+/* Other CPUs may hold the domain's translations; over-flushing is safe,
+ * so "some vCPUs" means every CPU. */
+void pv_flush(unsigned int type, unsigned long va, bool everywhere)
+{
+    struct flush_req f = {.type = type, .va = va};
+
+    flush_here(&f);
+    if (everywhere && type != UVMF_NONE && num_online_cpus() > 1)
+        smp_call_function(flush_here, &f, true);
+}
+
+int pv_check_vcpumask(unsigned long gva)
+{
+    unsigned long mask;
+
+    return copy_from_guest(&mask, gva, sizeof(mask));
+}
+
+/* The scope bits of UVMF flags (above the flush type): local, all, or a
+ * pointer to a guest bitmap of vCPUs. */
+static int flush_scope(unsigned long flags, bool *all)
+{
+    unsigned long scope = flags & ~(unsigned long)UVMF_FLUSHTYPE_MASK;
+
+    *all = scope != UVMF_LOCAL;
+    if (scope == UVMF_LOCAL || scope == UVMF_ALL)
+        return 0;
+    return pv_check_vcpumask(scope);
+}
+
+/* ----------------------------------------------------- update_va_mapping */
+
+long do_update_va_mapping(struct hcall *h)
+{
+    unsigned long va = h->arg[0], flags = h->arg[2];
+    struct vcpu *v = current;
+    struct page_info *l1pg;
+    u64 *slot;
+    bool all;
+    int rc;
+
+    if (!guest_range_ok(va, 1))
+        return -XEN_EINVAL;
+    rc = flush_scope(flags, &all);
+    if (rc)
+        return rc;
+    l1pg = pv_find_l1(v, va, &slot);
+    if (!l1pg)
+        return -XEN_EINVAL;
+    rc = pv_entry_update(v->domain, slot, 1, PT_INDEX(va, L1_SHIFT), h->arg[1], false);
+    put_page_and_type(l1pg);
+    if (rc)
+        return rc;
+    pv_flush(flags & UVMF_FLUSHTYPE_MASK, va, all);
+    return 0;
+}

@@ -1,0 +1,103 @@
+/*
+ * mmu_update: a batch of checked writes into the guest's own page tables
+ * (by machine address) and into the M2P.  Each request is validated before
+ * it changes anything; the batch stops at the first refusal, with `done`
+ * telling the guest how far it got.  Batches finish in one go (no
+ * continuation), so MMU_UPDATE_PREEMPTED in the count is simply ignored.
+ */
+#include <asm/page.h>
+#include <asm/pv.h>
+#include <asm/pv_mm.h>
+#include <keel/console.h>
+#include <keel/guest_access.h>
+#include <keel/hypercall.h>
+#include <keel/m2p.h>
+#include <keel/sched.h>
+
+/* Xen marks its own continuations with this bit of the count (not part of
+ * the public headers); Keel makes none, so it is only ever cleared. */
+#define MMU_UPDATE_PREEMPTED (1UL << 31)
+
+static long pt_update(struct domain *d, struct domain *pg_owner, u64 ptr, u64 val);
+static long machphys_update(struct domain *pg_owner, u64 ptr, u64 val);
+
+long do_mmu_update(struct hcall *h)
+{
+    unsigned long reqs = h->arg[0], done_ptr = h->arg[2];
+    unsigned long count = h->arg[1] & ~(unsigned long)MMU_UPDATE_PREEMPTED;
+    struct domain *d = current->domain, *pg_owner;
+    unsigned long done = 0;
+    long rc = 0;
+
+    pg_owner = pv_pg_owner(h->arg[3], &rc);
+    if (!pg_owner)
+        return rc;
+    for (; done < count; done++) {
+        struct mmu_update req;
+
+        if (copy_from_guest_obj(&req, reqs + done * sizeof(req))) {
+            rc = -XEN_EFAULT;
+            break;
+        }
+        switch (req.ptr & 3) {
+        case MMU_NORMAL_PT_UPDATE:
+        case MMU_PT_UPDATE_PRESERVE_AD:
+            rc = pt_update(d, pg_owner, req.ptr, req.val);
+            break;
+        case MMU_MACHPHYS_UPDATE:
+            rc = machphys_update(pg_owner, req.ptr, req.val);
+            break;
+        default:
+            rc = -XEN_ENOSYS;
+        }
+        if (rc)
+            break;
+    }
+    if (done_ptr && copy_to_guest_obj(done_ptr, &done))
+        return rc ? rc : -XEN_EFAULT;
+    return rc;
+}
+
+/* A plain write into a frame that is not a page table right now. */
+static long plain_update(struct page_info *pg, u64 *slot, u64 val)
+{
+    if (!get_page_type(pg, PGT_writable_page))
+        return -XEN_EINVAL;
+    WRITE_ONCE(*slot, val);
+    put_page_type(pg);
+    return 0;
+}
+
+static long pt_update(struct domain *d, struct domain *pg_owner, u64 ptr, u64 val)
+{
+    bool preserve_ad = (ptr & 3) == MMU_PT_UPDATE_PRESERVE_AD;
+    unsigned int index = (ptr & (PAGE_SIZE - 1)) >> 3;
+    struct page_info *pg = pv_domain_page(ptr >> PAGE_SHIFT, d);
+    u64 *slot;
+    unsigned int level;
+    long rc;
+
+    /* Tables are d's own; pg_owner only says whose frames entries name. */
+    if (!pg || !get_page(pg, d))
+        return -XEN_EINVAL;
+    slot = (u64 *)mfn_to_virt(page_to_mfn(pg)) + index;
+    level = pv_table_level(pg);
+    if (level && get_page_type(pg, pgt_of_level(level))) {
+        rc = pv_entry_update(level == 1 ? pg_owner : d, slot, level, index, val, preserve_ad);
+        put_page_type(pg);
+    } else {
+        rc = plain_update(pg, slot, val);
+    }
+    put_page(pg);
+    return rc;
+}
+
+static long machphys_update(struct domain *pg_owner, u64 ptr, u64 val)
+{
+    struct page_info *pg = pv_domain_page(ptr >> PAGE_SHIFT, pg_owner);
+
+    if (!pg)
+        return -XEN_EINVAL;
+    m2p_set(ptr >> PAGE_SHIFT, val);
+    return 0;
+}

@@ -1,0 +1,186 @@
+/*
+ * mmuext_op: the page-table operations that are not entry writes — pinning
+ * and unpinning tables, switching the kernel/user page-table roots, TLB
+ * flushes, the LDT, and whole-page clear/copy.  Like mmu_update, a batch
+ * stops at the first refusal and `done` counts the operations performed.
+ */
+#include <asm/cpu.h>
+#include <asm/page.h>
+#include <asm/pv.h>
+#include <asm/pv_mm.h>
+#include <keel/console.h>
+#include <keel/guest_access.h>
+#include <keel/hypercall.h>
+#include <keel/sched.h>
+
+#define LDT_MAX_ENTS 8192
+
+static long one_op(struct vcpu *v, struct domain *pg_owner, const struct mmuext_op *op);
+
+long do_mmuext_op(struct hcall *h)
+{
+    unsigned long ops = h->arg[0], done_ptr = h->arg[2];
+    unsigned long count = h->arg[1] & 0x7fffffffUL; /* bit 31: Xen's continuations */
+    struct domain *pg_owner;
+    unsigned long done = 0;
+    long rc = 0;
+
+    pg_owner = pv_pg_owner(h->arg[3], &rc);
+    if (!pg_owner)
+        return rc;
+    for (; done < count; done++) {
+        struct mmuext_op op;
+
+        if (copy_from_guest_obj(&op, ops + done * sizeof(op))) {
+            rc = -XEN_EFAULT;
+            break;
+        }
+        rc = one_op(current, pg_owner, &op);
+        if (rc)
+            break;
+    }
+    if (done_ptr && copy_to_guest_obj(done_ptr, &done))
+        return rc ? rc : -XEN_EFAULT;
+    return rc;
+}
+
+/* ------------------------------------------------------------- pinning */
+
+static long pin(struct domain *pg_owner, mfn_t mfn, unsigned int level)
+{
+    struct page_info *pg = pv_domain_page(mfn, pg_owner);
+
+    if (!pg || !page_pin(pg, pg_owner, pgt_of_level(level)))
+        return -XEN_EINVAL;
+    return 0;
+}
+
+static long unpin(struct domain *pg_owner, mfn_t mfn)
+{
+    struct page_info *pg = pv_domain_page(mfn, pg_owner);
+
+    if (!pg || !pv_table_level(pg) || !page_unpin(pg))
+        return -XEN_EINVAL;
+    return 0;
+}
+
+/* --------------------------------------------------- page-table roots */
+
+/* Make *root point at L4 `mfn` (0: none, if allowed): take the new
+ * reference before dropping the old, so re-loading the same root works. */
+static long set_root(struct vcpu *v, mfn_t *root, mfn_t mfn, bool zero_ok)
+{
+    struct domain *d = v->domain;
+    struct page_info *pg = NULL;
+    mfn_t old = *root;
+
+    if (mfn || !zero_ok) {
+        pg = pv_domain_page(mfn, d);
+        if (!pg || !get_page_and_type(pg, d, PGT_l4_page_table))
+            return -XEN_EINVAL;
+    }
+    *root = mfn;
+    write_cr3(pv_active_cr3(v));
+    if (old)
+        put_page_and_type(mfn_to_page(old));
+    return 0;
+}
+
+/* --------------------------------------------------------- flushes, LDT */
+
+static long flush_multi(unsigned int type, unsigned long va, unsigned long mask_gva)
+{
+    if (pv_check_vcpumask(mask_gva))
+        return -XEN_EFAULT;
+    pv_flush(type, va, true);
+    return 0;
+}
+
+static long set_ldt(struct vcpu *v, unsigned long base, unsigned long ents)
+{
+    if (ents > LDT_MAX_ENTS || (base & (PAGE_SIZE - 1)) ||
+        (ents && !guest_range_ok(base, ents * 8)))
+        return -XEN_EINVAL;
+    /* Mapped lazily on the first descriptor fault, as the ABI allows. */
+    v->arch.ldt_base = ents ? base : 0;
+    v->arch.ldt_ents = (unsigned int)ents;
+    return 0;
+}
+
+/* ------------------------------------------------------ page contents */
+
+static long clear_page(struct domain *d, mfn_t mfn)
+{
+    struct page_info *pg = pv_domain_page(mfn, d);
+
+    if (!pg || !get_page_and_type(pg, d, PGT_writable_page))
+        return -XEN_EINVAL;
+    memset(mfn_to_virt(mfn), 0, PAGE_SIZE);
+    put_page_and_type(pg);
+    return 0;
+}
+
+static long copy_page(struct domain *d, mfn_t dst, mfn_t src)
+{
+    struct page_info *dpg = pv_domain_page(dst, d), *spg = pv_domain_page(src, d);
+
+    if (!spg || !get_page(spg, d))
+        return -XEN_EINVAL;
+    if (!dpg || !get_page_and_type(dpg, d, PGT_writable_page)) {
+        put_page(spg);
+        return -XEN_EINVAL;
+    }
+    memcpy(mfn_to_virt(dst), mfn_to_virt(src), PAGE_SIZE);
+    put_page_and_type(dpg);
+    put_page(spg);
+    return 0;
+}
+
+static long one_op(struct vcpu *v, struct domain *pg_owner, const struct mmuext_op *op)
+{
+    unsigned long a1 = op->arg1.mfn;
+
+    switch (op->cmd) {
+    case MMUEXT_PIN_L1_TABLE:
+    case MMUEXT_PIN_L2_TABLE:
+    case MMUEXT_PIN_L3_TABLE:
+    case MMUEXT_PIN_L4_TABLE:
+        return pin(pg_owner, a1, op->cmd - MMUEXT_PIN_L1_TABLE + 1);
+    case MMUEXT_UNPIN_TABLE:
+        return unpin(pg_owner, a1);
+    case MMUEXT_NEW_BASEPTR:
+        return set_root(v, &v->arch.guest_table, a1, false);
+    case MMUEXT_NEW_USER_BASEPTR:
+        return set_root(v, &v->arch.guest_table_user, a1, true);
+    case MMUEXT_TLB_FLUSH_LOCAL:
+        pv_flush(UVMF_TLB_FLUSH, 0, false);
+        return 0;
+    case MMUEXT_INVLPG_LOCAL:
+        if (guest_range_ok(a1, 1))
+            pv_flush(UVMF_INVLPG, a1, false);
+        return 0;
+    case MMUEXT_TLB_FLUSH_MULTI:
+        return flush_multi(UVMF_TLB_FLUSH, 0, (unsigned long)op->arg2.vcpumask.p);
+    case MMUEXT_INVLPG_MULTI:
+        return flush_multi(guest_range_ok(a1, 1) ? UVMF_INVLPG : UVMF_NONE, a1,
+                           (unsigned long)op->arg2.vcpumask.p);
+    case MMUEXT_TLB_FLUSH_ALL:
+        pv_flush(UVMF_TLB_FLUSH, 0, true);
+        return 0;
+    case MMUEXT_INVLPG_ALL:
+        if (guest_range_ok(a1, 1))
+            pv_flush(UVMF_INVLPG, a1, true);
+        return 0;
+    case MMUEXT_SET_LDT:
+        return set_ldt(v, op->arg1.linear_addr, op->arg2.nr_ents);
+    case MMUEXT_CLEAR_PAGE:
+        return clear_page(pg_owner, a1);
+    case MMUEXT_COPY_PAGE:
+        return copy_page(pg_owner, a1, op->arg2.src_mfn);
+    case MMUEXT_MARK_SUPER:
+    case MMUEXT_UNMARK_SUPER:
+        return -XEN_EOPNOTSUPP;
+    default:
+        return -XEN_ENOSYS;
+    }
+}

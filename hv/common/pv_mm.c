@@ -1,0 +1,265 @@
+/*
+ * PV direct paging rules (see keel/pv_mm.h): per-entry checks and the
+ * frame-table type hooks that apply them to whole tables.
+ *
+ * Recursion through the type system terminates and cannot wait on itself:
+ * validating a level-n table only asks for level n-1 types (or the
+ * writable type), never its own, so a table that maps itself fails the
+ * type check instead of waiting for its own validation to finish.
+ */
+#include <keel/console.h>
+#include <keel/pv_mm.h>
+#include <xen/errno.h>
+
+unsigned int pgt_level(unsigned long type)
+{
+    switch (type & PGT_type_mask) {
+    case PGT_l1_page_table: return 1;
+    case PGT_l2_page_table: return 2;
+    case PGT_l3_page_table: return 3;
+    case PGT_l4_page_table: return 4;
+    default: return 0;
+    }
+}
+
+unsigned long pgt_of_level(unsigned int level)
+{
+    static const unsigned long types[] = {PGT_none, PGT_l1_page_table, PGT_l2_page_table,
+                                          PGT_l3_page_table, PGT_l4_page_table};
+    return level < ARRAY_SIZE(types) ? types[level] : PGT_none;
+}
+
+u64 pv_l1e_adjust(u64 e)
+{
+    return (e & PTE_P) ? (e | PTE_US) & ~PTE_G : e;
+}
+
+u64 pv_ltable_adjust(u64 e)
+{
+    return (e & PTE_P) ? e | PTE_US : e;
+}
+
+/* A RAM frame that references may be taken on (allocated, not free or
+ * reserved).  Frames never move between this and "I/O". */
+static struct page_info *ram_page(mfn_t mfn)
+{
+    if (!mfn_valid(mfn))
+        return NULL;
+    struct page_info *pg = mfn_to_page(mfn);
+    return page_state(pg) == PGC_state_inuse ? pg : NULL;
+}
+
+int pv_l1e_get(struct domain *d, u64 e)
+{
+    struct page_info *pg;
+    bool priv = pv_mm_arch_privileged(d);
+
+    if (!(e & PTE_P))
+        return 0;
+    if ((e & PTE_HIGH_RSVD) || ((e & PTE_CACHE_ATTRS) && !priv))
+        return -XEN_EINVAL;
+    pg = ram_page(pte_mfn(e));
+    if (!pg) {
+        if (!pv_mm_arch_io_frame(pte_mfn(e)))
+            /* Free or Keel's RAM is someone else's frame (as Xen says);
+             * past the frame table it is no frame at all. */
+            return mfn_valid(pte_mfn(e)) ? -XEN_EBUSY : -XEN_EINVAL;
+        return priv ? 0 : -XEN_EPERM;
+    }
+    if (!get_page(pg, d))
+        return -XEN_EBUSY;
+    if ((e & PTE_RW) && !get_page_type(pg, PGT_writable_page)) {
+        put_page(pg);
+        return -XEN_EBUSY;
+    }
+    return 0;
+}
+
+void pv_l1e_put(u64 e)
+{
+    struct page_info *pg;
+
+    if (!(e & PTE_P) || !(pg = ram_page(pte_mfn(e))))
+        return;
+    if (e & PTE_RW)
+        put_page_type(pg);
+    put_page(pg);
+}
+
+int pv_lnext_get(struct domain *d, u64 e, unsigned int level)
+{
+    struct page_info *pg;
+
+    if (!(e & PTE_P))
+        return 0;
+    if (level < 2 || level > 4 || (e & PTE_TABLE_DISALLOW))
+        return -XEN_EINVAL;
+    pg = ram_page(pte_mfn(e));
+    if (!pg || !get_page_and_type(pg, d, pgt_of_level(level - 1)))
+        return -XEN_EINVAL;
+    return 0;
+}
+
+void pv_lnext_put(u64 e)
+{
+    struct page_info *pg;
+
+    if ((e & PTE_P) && (pg = ram_page(pte_mfn(e))))
+        put_page_and_type(pg);
+}
+
+/* ---------------------------------------------------------- entry updates */
+
+static u64 adjust(u64 e, unsigned int level)
+{
+    return level == 1 ? pv_l1e_adjust(e) : pv_ltable_adjust(e);
+}
+
+static int entry_get(struct domain *d, u64 e, unsigned int level);
+static void entry_put(u64 e, unsigned int level);
+
+int pv_entry_replace(struct domain *d, u64 *slot, unsigned int level, unsigned int index,
+                     u64 old, u64 nval, bool preserve_ad)
+{
+    int rc;
+
+    if (level < 1 || level > 4 || index >= PT_SLOTS)
+        return -XEN_EINVAL;
+    if (level == 4 && l4_slot_is_keel(index))
+        return -XEN_EINVAL; /* Keel's own slots: never the guest's */
+    rc = entry_get(d, nval, level);
+    if (rc)
+        return rc;
+    nval = adjust(nval, level);
+    if (preserve_ad)
+        nval |= old & (PTE_A | PTE_D);
+    if (!__atomic_compare_exchange_n(slot, &old, nval, false, __ATOMIC_SEQ_CST,
+                                     __ATOMIC_SEQ_CST)) {
+        entry_put(nval, level);
+        return -XEN_EAGAIN;
+    }
+    entry_put(old, level);
+    return 0;
+}
+
+int pv_entry_update(struct domain *d, u64 *slot, unsigned int level, unsigned int index,
+                    u64 nval, bool preserve_ad)
+{
+    int rc;
+
+    do
+        rc = pv_entry_replace(d, slot, level, index, READ_ONCE(*slot), nval, preserve_ad);
+    while (rc == -XEN_EAGAIN);
+    return rc;
+}
+
+unsigned int pv_table_level(const struct page_info *pg)
+{
+    unsigned long t = READ_ONCE(pg->u.type_info);
+
+    if (!(t & PGT_validated) || !(t & PGT_count_mask))
+        return 0;
+    return pgt_level(t);
+}
+
+/* ------------------------------------------------------------ type hooks */
+
+#ifdef KEEL_HOST
+/* Unit tests that do not exercise these still link this file. */
+__attribute__((weak)) bool pv_mm_arch_privileged(const struct domain *d)
+{
+    (void)d;
+    return false;
+}
+__attribute__((weak)) bool pv_mm_arch_io_frame(mfn_t mfn)
+{
+    (void)mfn;
+    return false;
+}
+__attribute__((weak)) void pv_mm_arch_keel_slots(u64 *l4) { (void)l4; }
+__attribute__((weak)) void pv_mm_arch_flush_all(void) {}
+#endif
+
+static int entry_get(struct domain *d, u64 e, unsigned int level)
+{
+    return level == 1 ? pv_l1e_get(d, e) : pv_lnext_get(d, e, level);
+}
+
+static void entry_put(u64 e, unsigned int level)
+{
+    if (level == 1)
+        pv_l1e_put(e);
+    else
+        pv_lnext_put(e);
+}
+
+static bool slot_is_guests(unsigned int level, unsigned int i)
+{
+    return level != 4 || !l4_slot_is_keel(i);
+}
+
+static void release_entries(u64 *t, unsigned int level, unsigned int upto)
+{
+    for (unsigned int i = 0; i < upto; i++)
+        if (slot_is_guests(level, i))
+            entry_put(READ_ONCE(t[i]), level);
+}
+
+/*
+ * The frame has no writable mapping and is reachable by no live table
+ * (its type count was 0), so nothing but Keel changes it meanwhile; the
+ * entries are rewritten in their adjusted form as they are accepted.
+ */
+static int validate_table(struct page_info *pg, unsigned long type)
+{
+    unsigned int level = pgt_level(type);
+    struct domain *d = pg->owner;
+    u64 *t;
+
+    if (!level)
+        return 0; /* descriptor pages: checked by their own hypercalls */
+    if (!d)
+        return -XEN_EINVAL;
+    /* It may have been writable a moment ago: no CPU may keep that. */
+    pv_mm_arch_flush_all();
+    t = mfn_to_virt(page_to_mfn(pg));
+    for (unsigned int i = 0; i < PT_SLOTS; i++) {
+        u64 e = READ_ONCE(t[i]);
+        int rc;
+
+        if (!slot_is_guests(level, i))
+            continue;
+        rc = entry_get(d, e, level);
+        if (rc) {
+            printk(KLOG_DEBUG "pv_mm: mfn %lx as L%u: entry %u (%016lx) refused (%d)\n",
+                   (unsigned long)page_to_mfn(pg), level, i, (unsigned long)e, rc);
+            release_entries(t, level, i);
+            return rc;
+        }
+        WRITE_ONCE(t[i], level == 1 ? pv_l1e_adjust(e) : pv_ltable_adjust(e));
+    }
+    if (level == 4)
+        pv_mm_arch_keel_slots(t);
+    return 0;
+}
+
+static void release_table(struct page_info *pg, unsigned long type)
+{
+    unsigned int level = pgt_level(type);
+
+    if (!level)
+        return;
+    release_entries(mfn_to_virt(page_to_mfn(pg)), level, PT_SLOTS);
+    /* Before it can become writable, no CPU may still walk through it. */
+    pv_mm_arch_flush_all();
+}
+
+static const struct page_type_ops pv_type_ops = {
+    .validate = validate_table,
+    .release = release_table,
+};
+
+void pv_mm_init(void)
+{
+    page_type_set_ops(&pv_type_ops);
+}

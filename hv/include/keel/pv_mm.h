@@ -1,0 +1,109 @@
+/*
+ * PV direct paging: the rules a guest's page-table entries must obey, and
+ * the references each entry holds while it sits in a validated table.
+ *
+ * A frame a guest uses as a page table is typed L1..L4 in the frame table;
+ * the type hooks below (installed with pv_mm_init) check every entry when
+ * a frame gains its type and drop what the entries held when it loses it.
+ * Per entry:
+ *  - L1, present: a RAM frame the domain owns (one general reference, plus
+ *    a PGT_writable_page type reference when the entry is writable), or,
+ *    for a privileged domain only, a non-RAM (I/O) frame (no reference).
+ *  - L2/L3/L4, present: a frame of this domain that can be typed one level
+ *    down (general + type reference).  No superpages.
+ *  - L4 slots 256-271 belong to Keel, whatever the guest wrote there.
+ * Whether an existing entry holds references is derived from the frame's
+ * state (in use = RAM with references), never stored, so validation and
+ * release always agree.
+ *
+ * Core logic only: it compiles on the host for unit tests.  The arch code
+ * supplies the three pv_mm_arch_* functions.
+ */
+#ifndef KEEL_PV_MM_H
+#define KEEL_PV_MM_H
+#include <keel/frametable.h>
+
+struct domain;
+
+/* x86-64 page-table entry bits the rules talk about. */
+#define PTE_P (1UL << 0)
+#define PTE_RW (1UL << 1)
+#define PTE_US (1UL << 2)
+#define PTE_PWT (1UL << 3)
+#define PTE_PCD (1UL << 4)
+#define PTE_A (1UL << 5)
+#define PTE_D (1UL << 6)
+#define PTE_PSE (1UL << 7) /* L2/L3: superpage; L1: PAT */
+#define PTE_G (1UL << 8)
+#define PTE_NX (1UL << 63)
+#define PTE_MFN_MASK 0x000ffffffffff000UL
+/* Bits 59-62: protection keys, which Keel does not offer.  (52-58 are the
+ * guest's own: the CPU ignores them, and Xen accepts them too.) */
+#define PTE_HIGH_RSVD 0x7800000000000000UL
+/* Cache attributes in a leaf: only domains with I/O access choose them. */
+#define PTE_CACHE_ATTRS (PTE_PWT | PTE_PCD | PTE_PSE)
+/* Non-leaf entries: no superpages, no caching tricks, no global. */
+#define PTE_TABLE_DISALLOW (PTE_HIGH_RSVD | PTE_PWT | PTE_PCD | PTE_PSE | PTE_G)
+
+#define PT_SLOTS 512
+#define L4_KEEL_FIRST 256 /* L4 slots 256..271 are Keel's */
+#define L4_KEEL_END 272
+
+static inline mfn_t pte_mfn(u64 e) { return (e & PTE_MFN_MASK) >> PAGE_SHIFT; }
+static inline bool l4_slot_is_keel(unsigned int i)
+{
+    return i >= L4_KEEL_FIRST && i < L4_KEEL_END;
+}
+
+/* ---- supplied by the arch code (or by the unit tests) */
+bool pv_mm_arch_privileged(const struct domain *d);
+/* A frame that is not RAM and that a privileged guest may map (device
+ * memory, firmware tables), i.e. not Keel's own hardware (APICs). */
+bool pv_mm_arch_io_frame(mfn_t mfn);
+/* Copy Keel's slots 256-271 into a guest L4. */
+void pv_mm_arch_keel_slots(u64 *l4);
+/* Flush every CPU's TLB and paging-structure caches.  Needed whenever a
+ * frame changes between "page table" and "anything else": a CPU may still
+ * cache a writable mapping of it, or a walk through it. */
+void pv_mm_arch_flush_all(void);
+
+/* ---- the rules */
+/* What is actually written for a guest L1 entry: 64-bit PV kernels run in
+ * ring 3, so every mapping must be user-accessible; global mappings would
+ * survive the CR3 switch between guest kernel and user, so none. */
+u64 pv_l1e_adjust(u64 e);
+/* Non-leaf entries: user-accessible too (the walk needs U at every level). */
+u64 pv_ltable_adjust(u64 e);
+
+/* Check an L1 entry for domain d and take what it holds: 0, or -XEN_EINVAL
+ * (bad bits, no such frame), -XEN_EPERM (I/O frame for an unprivileged
+ * domain), -XEN_EBUSY (RAM that is not d's, or a writable mapping of a
+ * frame typed as a table or descriptor page). */
+int pv_l1e_get(struct domain *d, u64 e);
+void pv_l1e_put(u64 e);
+/* Same for an entry of a table at `level` (2..4): the child must become a
+ * validated table of level-1. */
+int pv_lnext_get(struct domain *d, u64 e, unsigned int level);
+void pv_lnext_put(u64 e);
+
+/*
+ * Replace entry `index` of a validated level-`level` table (slot points at
+ * it) with nval for domain d: validated, references taken, swapped in
+ * atomically only if the slot still holds `old`, old references dropped.
+ * Returns 0, -XEN_EAGAIN if the slot changed meanwhile (nothing done), or
+ * the refusal.  With preserve_ad the A/D bits of `old` are kept.
+ */
+int pv_entry_replace(struct domain *d, u64 *slot, unsigned int level, unsigned int index,
+                     u64 old, u64 nval, bool preserve_ad);
+/* The same, retrying until the swap happens (a CPU may set A/D bits). */
+int pv_entry_update(struct domain *d, u64 *slot, unsigned int level, unsigned int index,
+                    u64 nval, bool preserve_ad);
+/* Level (1..4) of frame pg if it is a validated page table in use, else 0. */
+unsigned int pv_table_level(const struct page_info *pg);
+
+/* Type hooks for the frame table; call once before any guest exists. */
+void pv_mm_init(void);
+/* Level (1..4) of a page-table type, 0 for anything else. */
+unsigned int pgt_level(unsigned long type);
+unsigned long pgt_of_level(unsigned int level);
+#endif

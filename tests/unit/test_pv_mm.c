@@ -1,0 +1,194 @@
+/* PV page-table rules: per-entry checks, references, and whole-table
+ * validation through the frame table's type hooks. */
+#include <keel/page_alloc.h>
+#include <keel/pv_mm.h>
+#include <xen/errno.h>
+
+#include "harness.h"
+
+#define NR 64
+#define IO_MFN 0x1000 /* past the frame table: "device memory" */
+#define KEEL_MARK 0xabc000UL
+static struct page_info table[NR];
+static struct domain *dom_a = (struct domain *)0x1000, *dom_b = (struct domain *)0x2000;
+static struct domain *dom_priv = (struct domain *)0x3000;
+static int flushes;
+
+bool pv_mm_arch_privileged(const struct domain *d) { return d == dom_priv; }
+bool pv_mm_arch_io_frame(mfn_t mfn) { return mfn >= IO_MFN && mfn < IO_MFN + 16; }
+void pv_mm_arch_keel_slots(u64 *l4)
+{
+    for (unsigned int i = L4_KEEL_FIRST; i < L4_KEEL_END; i++)
+        l4[i] = KEEL_MARK | PTE_P;
+}
+void pv_mm_arch_flush_all(void) { flushes++; }
+
+static void setup(void)
+{
+    if (!host_directmap)
+        host_directmap = aligned_alloc(PAGE_SIZE, (size_t)NR * PAGE_SIZE);
+    heap_reset();
+    frametable_init(table, NR);
+    heap_add_range(0, NR);
+    pv_mm_init();
+    flushes = 0;
+}
+
+/* A zeroed frame owned by d. */
+static mfn_t page_of(struct domain *d)
+{
+    struct page_info *pg = alloc_pages(0);
+    page_assign(pg, d);
+    memset(mfn_to_virt(page_to_mfn(pg)), 0, PAGE_SIZE);
+    return page_to_mfn(pg);
+}
+
+static u64 *tab(mfn_t m) { return mfn_to_virt(m); }
+static u64 ent(mfn_t m, u64 flags) { return ((u64)m << PAGE_SHIFT) | flags; }
+#define COUNT(m) (table[m].count_info & PGC_count_mask)
+#define TCOUNT(m) (table[m].u.type_info & PGT_count_mask)
+#define TYPE(m) (table[m].u.type_info & PGT_type_mask)
+
+TEST(l1_entry_references)
+{
+    setup();
+    mfn_t p = page_of(dom_a);
+    CHECK_EQ(pv_l1e_get(dom_a, 0), 0); /* not present: nothing */
+    CHECK_EQ(pv_l1e_get(dom_a, ent(p, PTE_P)), 0);
+    CHECK_EQ(COUNT(p), 2);
+    CHECK_EQ(TCOUNT(p), 0);
+    CHECK_EQ(pv_l1e_get(dom_a, ent(p, PTE_P | PTE_RW)), 0);
+    CHECK_EQ(COUNT(p), 3);
+    CHECK_EQ(TYPE(p), PGT_writable_page);
+    CHECK_EQ(TCOUNT(p), 1);
+    pv_l1e_put(ent(p, PTE_P | PTE_RW));
+    pv_l1e_put(ent(p, PTE_P));
+    CHECK_EQ(COUNT(p), 1);
+    CHECK_EQ(TCOUNT(p), 0);
+}
+
+TEST(l1_entry_refusals)
+{
+    setup();
+    mfn_t mine = page_of(dom_a), theirs = page_of(dom_b);
+    CHECK_EQ(pv_l1e_get(dom_a, ent(theirs, PTE_P)), -XEN_EBUSY);
+    CHECK_EQ(COUNT(theirs), 1);
+    CHECK_EQ(pv_l1e_get(dom_a, ent(NR - 1, PTE_P)), -XEN_EBUSY); /* free frame */
+    CHECK_EQ(pv_l1e_get(dom_a, ent(0x100000, PTE_P)), -XEN_EINVAL); /* no such frame */
+    CHECK_EQ(pv_l1e_get(dom_a, ent(IO_MFN, PTE_P)), -XEN_EPERM);
+    CHECK_EQ(pv_l1e_get(dom_priv, ent(IO_MFN, PTE_P | PTE_RW | PTE_PCD)), 0);
+    pv_l1e_put(ent(IO_MFN, PTE_P | PTE_RW)); /* holds nothing: no effect */
+    CHECK_EQ(pv_l1e_get(dom_a, ent(mine, PTE_P | (1UL << 60))), -XEN_EINVAL);
+    CHECK_EQ(pv_l1e_get(dom_a, ent(mine, PTE_P | PTE_PCD)), -XEN_EINVAL);
+    CHECK_EQ(pv_l1e_get(dom_a, ent(mine, PTE_P | (1UL << 55))), 0); /* guest-available */
+    pv_l1e_put(ent(mine, PTE_P));
+    CHECK_EQ(COUNT(mine), 1);
+}
+
+TEST(adjust_forces_user_and_drops_global)
+{
+    CHECK_EQ(pv_l1e_adjust(PTE_P | PTE_G), PTE_P | PTE_US);
+    CHECK_EQ(pv_l1e_adjust(PTE_RW), PTE_RW); /* not present: untouched */
+    CHECK_EQ(pv_ltable_adjust(PTE_P), PTE_P | PTE_US);
+}
+
+TEST(l1_table_validates_and_releases)
+{
+    setup();
+    mfn_t l1 = page_of(dom_a), p = page_of(dom_a), q = page_of(dom_a);
+    tab(l1)[0] = ent(p, PTE_P | PTE_RW | PTE_G);
+    tab(l1)[7] = ent(q, PTE_P);
+    tab(l1)[8] = ent(l1, PTE_P); /* itself, read-only: fine */
+    CHECK(get_page_and_type(&table[l1], dom_a, PGT_l1_page_table));
+    CHECK_EQ(tab(l1)[0], ent(p, PTE_P | PTE_RW | PTE_US));
+    CHECK_EQ(TYPE(p), PGT_writable_page);
+    CHECK_EQ(COUNT(q), 2);
+    CHECK_EQ(COUNT(l1), 3); /* ours + its own entry */
+    CHECK(flushes >= 1);
+    /* A table may not be mapped writable while it is one. */
+    CHECK_EQ(pv_l1e_get(dom_a, ent(l1, PTE_P | PTE_RW)), -XEN_EBUSY);
+    put_page_and_type(&table[l1]);
+    CHECK_EQ(COUNT(p), 1);
+    CHECK_EQ(TCOUNT(p), 0);
+    CHECK_EQ(COUNT(q), 1);
+    CHECK_EQ(COUNT(l1), 1);
+}
+
+TEST(bad_entry_fails_validation_without_leaks)
+{
+    setup();
+    mfn_t l1 = page_of(dom_a), p = page_of(dom_a), theirs = page_of(dom_b);
+    tab(l1)[0] = ent(p, PTE_P | PTE_RW);
+    tab(l1)[1] = ent(theirs, PTE_P);
+    CHECK(!get_page_and_type(&table[l1], dom_a, PGT_l1_page_table));
+    CHECK_EQ(COUNT(p), 1);
+    CHECK_EQ(TCOUNT(p), 0);
+    CHECK_EQ(TCOUNT(l1), 0);
+    CHECK_EQ(COUNT(l1), 1);
+    /* Writable self-mapping: refused, no wait on itself. */
+    tab(l1)[1] = ent(l1, PTE_P | PTE_RW);
+    CHECK(!get_page_and_type(&table[l1], dom_a, PGT_l1_page_table));
+    CHECK_EQ(COUNT(l1), 1);
+}
+
+TEST(levels_recurse_and_refuse_loops_and_superpages)
+{
+    setup();
+    mfn_t l2 = page_of(dom_a), l1 = page_of(dom_a), p = page_of(dom_a);
+    tab(l1)[3] = ent(p, PTE_P | PTE_RW);
+    tab(l2)[0] = ent(l1, PTE_P | PTE_RW);
+    CHECK(get_page_and_type(&table[l2], dom_a, PGT_l2_page_table));
+    CHECK_EQ(TYPE(l1), PGT_l1_page_table);
+    CHECK_EQ(TCOUNT(l1), 1);
+    CHECK_EQ(tab(l2)[0] & PTE_US, PTE_US);
+    put_page_and_type(&table[l2]);
+    CHECK_EQ(TCOUNT(l1), 0); /* released all the way down */
+    CHECK_EQ(TCOUNT(p), 0);
+    tab(l2)[1] = ent(l2, PTE_P); /* an L2 as its own L1 */
+    CHECK(!get_page_and_type(&table[l2], dom_a, PGT_l2_page_table));
+    tab(l2)[1] = ent(l1, PTE_P | PTE_PSE);
+    CHECK(!get_page_and_type(&table[l2], dom_a, PGT_l2_page_table));
+    CHECK_EQ(TCOUNT(l1), 0);
+    CHECK_EQ(COUNT(l1), 1);
+}
+
+TEST(l4_keel_slots)
+{
+    setup();
+    mfn_t l4 = page_of(dom_a), l3 = page_of(dom_a), theirs = page_of(dom_b);
+    tab(l4)[260] = ent(theirs, PTE_P); /* ignored and overwritten */
+    tab(l4)[511] = ent(l3, PTE_P | PTE_RW);
+    CHECK(page_pin(&table[l4], dom_a, PGT_l4_page_table));
+    CHECK_EQ(tab(l4)[260], KEEL_MARK | PTE_P);
+    CHECK_EQ(COUNT(theirs), 1);
+    CHECK_EQ(TYPE(l3), PGT_l3_page_table);
+    CHECK_EQ(pv_entry_update(dom_a, &tab(l4)[256], 4, 256, ent(l3, PTE_P), false), -XEN_EINVAL);
+    CHECK_EQ(tab(l4)[256], KEEL_MARK | PTE_P);
+    CHECK(page_unpin(&table[l4]));
+    CHECK_EQ(TCOUNT(l3), 0);
+}
+
+TEST(entry_update_swaps_references)
+{
+    setup();
+    mfn_t l1 = page_of(dom_a), p = page_of(dom_a), q = page_of(dom_a);
+    CHECK(get_page_and_type(&table[l1], dom_a, PGT_l1_page_table));
+    u64 *s = &tab(l1)[9];
+    CHECK_EQ(pv_entry_update(dom_a, s, 1, 9, ent(p, PTE_P | PTE_RW), false), 0);
+    CHECK_EQ(TCOUNT(p), 1);
+    *s |= PTE_A | PTE_D; /* as the CPU would */
+    CHECK_EQ(pv_entry_update(dom_a, s, 1, 9, ent(q, PTE_P), true), 0);
+    CHECK_EQ(*s, ent(q, PTE_P | PTE_US | PTE_A | PTE_D));
+    CHECK_EQ(TCOUNT(p), 0);
+    CHECK_EQ(COUNT(p), 1);
+    CHECK_EQ(COUNT(q), 2);
+    /* A stale expectation changes nothing and leaks nothing. */
+    CHECK_EQ(pv_entry_replace(dom_a, s, 1, 9, 0, ent(p, PTE_P), false), -XEN_EAGAIN);
+    CHECK_EQ(COUNT(p), 1);
+    /* A refused entry leaves the old one in place. */
+    CHECK_EQ(pv_entry_update(dom_a, s, 1, 9, ent(l1, PTE_P | PTE_RW), false), -XEN_EBUSY);
+    CHECK_EQ(*s & PTE_MFN_MASK, ent(q, 0));
+    CHECK_EQ(pv_entry_update(dom_a, s, 1, 9, 0, false), 0);
+    CHECK_EQ(COUNT(q), 1);
+    put_page_and_type(&table[l1]);
+}
