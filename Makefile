@@ -98,6 +98,7 @@ CORE_HOST_SRCS += hv/common/multiboot.c
 CORE_HOST_SRCS += hv/common/memmap.c
 CORE_HOST_SRCS += hv/common/frametable.c
 CORE_HOST_SRCS += hv/common/page_alloc.c
+CORE_HOST_SRCS += hv/common/xz.c
 
 HOST_CFLAGS := $(XEN_ABI) -std=gnu11 -O1 -g -DKEEL_HOST -fsanitize=address,undefined \
 	-fno-sanitize-recover=all -fno-omit-frame-pointer \
