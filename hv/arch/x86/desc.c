@@ -4,6 +4,7 @@
  */
 #include <asm/cpu.h>
 #include <asm/desc.h>
+#include <asm/page.h>
 #include <asm/percpu.h>
 #include <asm/traps.h>
 #include <keel/console.h>
@@ -28,17 +29,21 @@ static struct gdt_page gdt_pages[NR_CPUS];
 static struct tss64 tss[NR_CPUS] __aligned(128);
 
 /*
- * Interrupt stacks sit in a STACK_SIZE-aligned block whose top holds a copy
- * of the CPU's struct cpu_info, so get_cpu_info() still works from an NMI,
- * #DF or #MC handler.
+ * Each interrupt stack (#DF, NMI, #MC) is a STACK_SIZE-aligned block of its
+ * own, laid out like a CPU stack: an unmapped guard page at the bottom, and
+ * at the top a copy of the CPU's struct cpu_info, so get_cpu_info() still
+ * works from those handlers.  The boot CPU's come from .bss (its guard pages
+ * are unmapped once Keel's page tables exist); the others' from the vmap
+ * area through alloc_cpu_stack, guard included.
  */
 struct ist_block {
-    u8 stack[IST_COUNT][IST_STACK_SIZE];
-    u8 unused[STACK_SIZE - IST_COUNT * IST_STACK_SIZE - CPU_INFO_RESERVE];
+    u8 guard[PAGE_SIZE];
+    u8 stack[IST_STACK_SIZE];
     u8 info[CPU_INFO_RESERVE];
 };
 _Static_assert(sizeof(struct ist_block) == STACK_SIZE, "IST block size");
-static struct ist_block ist_blocks[NR_CPUS] __aligned(STACK_SIZE);
+static struct ist_block bsp_ist[IST_COUNT] __aligned(STACK_SIZE);
+static struct ist_block *ist_blocks[NR_CPUS][IST_COUNT];
 
 static void set_gate(unsigned vec, unsigned long target, u8 ist, u8 attr)
 {
@@ -96,15 +101,19 @@ static void fill_gdt(unsigned cpu)
 static void fill_tss(unsigned cpu)
 {
     struct tss64 *t = &tss[cpu];
-    struct ist_block *b = &ist_blocks[cpu];
 
     memset(t, 0, sizeof(*t));
     /* Entries from ring 3 land just below this CPU's struct cpu_info. */
     t->rsp[0] = (unsigned long)get_cpu_info();
-    for (unsigned i = 0; i < IST_COUNT; i++)
-        t->ist[i] = (unsigned long)&b->stack[i][IST_STACK_SIZE];
+    for (unsigned i = 0; i < IST_COUNT; i++) {
+        struct ist_block *b = cpu == 0 ? &bsp_ist[i] : alloc_cpu_stack(cpu);
+        if (!b)
+            panic("CPU%u: no memory for its interrupt stacks", cpu);
+        ist_blocks[cpu][i] = b;
+        memcpy(b->info, get_cpu_info(), sizeof(struct cpu_info));
+        t->ist[i] = (unsigned long)b->info;
+    }
     t->iomap_base = sizeof(struct tss64);
-    memcpy(b->info, get_cpu_info(), sizeof(struct cpu_info));
 }
 
 static void load_tables(unsigned cpu)
@@ -170,5 +179,18 @@ void traps_init_cpu(unsigned cpu)
 unsigned long ist_stack_top(unsigned cpu, unsigned ist)
 {
     BUG_ON(cpu >= NR_CPUS || ist < 1 || ist > IST_COUNT);
-    return (unsigned long)&ist_blocks[cpu].stack[ist - 1][IST_STACK_SIZE];
+    return (unsigned long)ist_blocks[cpu][ist - 1]->info;
+}
+
+/* Once Keel's own page tables exist: the boot CPU's IST guard pages. */
+void traps_protect_boot_stacks(void)
+{
+    for (unsigned i = 0; i < IST_COUNT; i++)
+        unmap_pages((unsigned long)bsp_ist[i].guard, PAGE_SIZE);
+}
+
+unsigned long ist_stack_guard(unsigned cpu, unsigned ist)
+{
+    BUG_ON(cpu >= NR_CPUS || ist < 1 || ist > IST_COUNT || !ist_blocks[cpu][ist - 1]);
+    return (unsigned long)ist_blocks[cpu][ist - 1]->guard;
 }

@@ -303,6 +303,8 @@ static void map_frame_table(unsigned long nr_frames)
            (unsigned long long)bytes >> 10, (unsigned long long)pa);
 }
 
+bool smap_enabled;
+
 static void cpu_protections(void)
 {
     struct cpuid_regs r = cpuid(0);
@@ -317,6 +319,7 @@ static void cpu_protections(void)
             cr4 |= X86_CR4_SMAP;
     }
     write_cr4(cr4);
+    smap_enabled = cr4 & X86_CR4_SMAP;
     printk("Paging: NX %s, SMEP %s, SMAP %s\n", nx_mask ? "on" : "off (CPU lacks it)",
            cr4 & X86_CR4_SMEP ? "on" : "off", cr4 & X86_CR4_SMAP ? "on" : "off");
 }

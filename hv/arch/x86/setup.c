@@ -54,6 +54,7 @@ void __init start_keel(u32 magic, u32 mbi_pa)
     /* Memory map -> page tables -> frame table -> allocator.  After this the
      * boot tables (and the identity map) are gone. */
     memory_init(&boot_info);
+    traps_protect_boot_stacks();
     boot_modules_print(&boot_info);
     /* Per-CPU template snapshot before anyone writes per-CPU data. */
     percpu_init();

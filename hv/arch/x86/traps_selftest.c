@@ -2,7 +2,9 @@
 #include <asm/apic.h>
 #include <asm/cpu.h>
 #include <asm/desc.h>
+#include <asm/page.h>
 #include <asm/percpu.h>
+#include <asm/smp.h>
 #include <asm/traps.h>
 #include <asm/uaccess.h>
 #include <keel/console.h>
@@ -147,4 +149,24 @@ SELFTEST(nmi_ist, "traps: a self-NMI runs on the NMI stack and returns")
         __asm__ __volatile__("pause");
     set_nmi_callback(NULL);
     return nmi_seen == 1 && nmi_ok ? 0 : -1;
+}
+
+SELFTEST(ist_guards, "traps: every CPU's interrupt stacks have a guard page")
+{
+    for (unsigned cpu = 0; cpu < NR_CPUS; cpu++) {
+        if (!cpu_online(cpu))
+            continue;
+        for (unsigned ist = 1; ist <= IST_COUNT; ist++) {
+            unsigned long g = ist_stack_guard(cpu, ist);
+            if (lookup_pte(g, NULL) & _PAGE_PRESENT) {
+                printk("traps: CPU%u IST%u guard page %#lx is mapped\n", cpu, ist, g);
+                return -1;
+            }
+            if (!(lookup_pte(g + PAGE_SIZE, NULL) & _PAGE_PRESENT)) {
+                printk("traps: CPU%u IST%u stack %#lx is not mapped\n", cpu, ist, g + PAGE_SIZE);
+                return -1;
+            }
+        }
+    }
+    return 0;
 }

@@ -41,3 +41,13 @@ SCENARIOS = [
     for name, extra, cmdline, verdict in _manifest()
     if name in KEEL_READY
 ]
+
+# With SMEP and SMAP on, Keel must still reach guest memory (stac/clac
+# around every copy) and never run guest code in ring 0.
+SCENARIOS.append(
+    Scenario("guest-console-smap", "PV guest I/O with SMEP and SMAP enabled in Keel",
+             args=BASE_ARGS, cpu="qemu64,+smep,+smap",
+             modules=[("build:guests/console.elf", "")],
+             expect=[r"Paging: NX on, SMEP on, SMAP on", r"^TEST console: PASS\s*$",
+                     HALTED_OK],
+             forbid=DEFAULT_FORBID + (r"^TEST .*: FAIL",), timeout=90))

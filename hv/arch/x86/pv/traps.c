@@ -20,6 +20,20 @@ static bool has_error_code(unsigned vector)
            vector == TRAP_AC || vector == TRAP_CP;
 }
 
+/* What a guest looked like when Keel gave up on it. */
+void pv_show_guest_state(struct vcpu *v, const struct regs *r)
+{
+    unsigned long stack[8];
+
+    printk(KLOG_ERR "d%u v%u %s mode, cr2 %016lx, cr3 %016lx\n", v->domain->domid, v->vcpu_id,
+           v->arch.kernel_mode ? "kernel" : "user", v->arch.vcr2, pv_active_cr3(v));
+    show_registers(r);
+    if (!copy_from_guest(stack, r->rsp, sizeof(stack)))
+        printk(KLOG_ERR "guest stack: %016lx %016lx %016lx %016lx\n"
+                        "             %016lx %016lx %016lx %016lx\n",
+               stack[0], stack[1], stack[2], stack[3], stack[4], stack[5], stack[6], stack[7]);
+}
+
 void pv_inject_exception(struct regs *r, unsigned vector, bool with_err, u32 err)
 {
     struct vcpu *v = current;
@@ -28,6 +42,7 @@ void pv_inject_exception(struct regs *r, unsigned vector, bool with_err, u32 err
     if (!t->address) {
         printk(KLOG_ERR "d%u v%u: exception %u (error %#x) at %016lx with no handler\n",
                v->domain->domid, v->vcpu_id, vector, err, r->rip);
+        pv_show_guest_state(v, r);
         domain_crash(v->domain, "unhandled exception");
         return;
     }

@@ -10,6 +10,8 @@
 #ifndef ASM_DESC_H
 #define ASM_DESC_H
 
+#include <asm/layout.h>
+
 #define GDT_RESERVED_BYTE 0xe000 /* FIRST_RESERVED_GDT_BYTE in the ABI */
 #define GDT_LIMIT 0xefff         /* guest pages + Keel's page */
 
@@ -27,7 +29,9 @@
 #define IST_NMI 2
 #define IST_MC 3
 #define IST_COUNT 3
-#define IST_STACK_SIZE 8192
+/* Usable bytes of each interrupt stack (a STACK_SIZE block less its guard
+ * page and the cpu_info copy). */
+#define IST_STACK_SIZE (STACK_SIZE - 4096 - CPU_INFO_RESERVE)
 
 #ifndef __ASSEMBLER__
 #include <keel/types.h>
@@ -67,6 +71,8 @@ void traps_init_cpu(unsigned cpu);  /* each CPU: GDT, TSS, IDT, SYSCALL */
 
 /* Top of a CPU's interrupt stack (ist = IST_DF, IST_NMI or IST_MC). */
 unsigned long ist_stack_top(unsigned cpu, unsigned ist);
+unsigned long ist_stack_guard(unsigned cpu, unsigned ist);
+void traps_protect_boot_stacks(void);
 /* For the self-tests: decode one IDT entry. */
 unsigned long idt_gate_target(unsigned vector, u16 *selector, u8 *ist, u8 *attr);
 #endif

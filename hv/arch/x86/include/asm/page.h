@@ -56,6 +56,8 @@ pte_t lookup_pte(unsigned long va, unsigned int *level);
 
 /* Uncached, non-executable mapping of device memory in the vmap area. */
 void *ioremap(paddr_t pa, size_t size);
+/* SMAP is on: Keel must open user-page access (stac/clac) around copies. */
+extern bool smap_enabled;
 /* A STACK_SIZE-aligned stack for a CPU (NULL if out of memory); its lowest
  * page is an unmapped guard.  The stack top is the returned base + STACK_SIZE. */
 void *alloc_cpu_stack(unsigned int cpu);

@@ -27,6 +27,8 @@ bool pv_bounce(struct regs *r, unsigned long handler, bool mask_events,
 /* Bounce hardware exception `vector` through the guest's trap table. */
 void pv_inject_exception(struct regs *r, unsigned vector, bool has_error_code,
                          u32 error_code);
+/* Registers and top of stack of a guest about to be crashed. */
+void pv_show_guest_state(struct vcpu *v, const struct regs *r);
 /* Exceptions taken in guest context (ring 3). */
 void pv_do_exception(struct regs *r);
 /* Kernel <-> user: GS bases and page-table root flip together. */
