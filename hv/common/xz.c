@@ -366,8 +366,11 @@ static const char *lzma_chunk(struct lzma *s, struct rc *rcp, u8 *out, size_t *p
             u8 *dst = out + pos;
             pos += len;
             /* Overlapping copies repeat the pattern: byte by byte. */
-            while (len--)
-                *dst++ = *src++;
+            if (rep0 + 1 >= len)
+                memcpy(dst, src, len);
+            else
+                while (len--)
+                    *dst++ = *src++;
         }
     }
     *ppos = pos;
