@@ -133,6 +133,9 @@ long pv_vcpu_initialise(struct vcpu *v, const struct vcpu_guest_context *c)
         return -XEN_EINVAL;
     }
     load_regs(&v->arch.user_regs, &c->user_regs);
+    /* As on Xen, the IOPL field of the new context is the vCPU's virtual
+     * IOPL (Linux starts secondary vCPUs with 1, for port I/O). */
+    v->arch.iopl = (c->user_regs.rflags >> 12) & 3;
     load_traps(v, c->trap_ctxt);
     v->arch.kernel_mode = true;
     v->arch.kernel_ss = c->kernel_ss | 3;
