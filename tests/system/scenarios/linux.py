@@ -80,4 +80,22 @@ SCENARIOS = [
                      HALTED_OK],
              forbid=LINUX_FORBID + (r"SMOKE: .*FAIL",),
              timeout=300),
+    Scenario("linux-dom0-console",
+             "Typed input reaches dom0's shell on hvc0 (UART poll, VIRQ_CONSOLE, CONSOLEIO_read)",
+             args="debug-exit console=com1 dom0_mem=512M loglvl=all",
+             modules=[(KERNEL, DOM0_ARGS), (INITRD, "")],
+             mem=1024,
+             expect=[STARTING,
+                     r"KEEL-INIT: starting shell",
+                     # The shell expands what it was sent: only a command
+                     # typed through the console prints 42.
+                     r"^KEEL-TYPED-42$",
+                     r"dom0 asked for ACPI S5",
+                     HALTED_OK],
+             forbid=LINUX_FORBID,
+             # Typed once the shell sits idle at its prompt: then only
+             # VIRQ_CONSOLE can tell Linux that input arrived.
+             typing=[(r"Enter 'help' for a list", "echo KEEL-TYPED-$((6*7))\r", 3.0),
+                     (r"^KEEL-TYPED-42$", "poweroff -f\r", 0.5)],
+             timeout=300),
 ] if _enabled() else []
