@@ -10,6 +10,7 @@
 #include <keel/hypercall.h>
 #include <keel/ioport.h>
 #include <keel/options.h>
+#include <keel/physdev.h>
 #include <keel/sched.h>
 #include <xen/physdev.h>
 
@@ -26,7 +27,7 @@ long do_physdev_op(struct hcall *h)
         current->arch.iopl = iopl.iopl;
         return 0;
     default:
-        return -XEN_ENOSYS;
+        return physdev_irq_op(h->arg[0], h->arg[1]);
     }
 }
 
