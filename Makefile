@@ -99,6 +99,7 @@ CORE_HOST_SRCS += hv/common/memmap.c
 CORE_HOST_SRCS += hv/common/frametable.c
 CORE_HOST_SRCS += hv/common/page_alloc.c
 CORE_HOST_SRCS += hv/common/pv_mm.c
+CORE_HOST_SRCS += hv/common/desc_check.c
 CORE_HOST_SRCS += hv/common/vtime.c
 
 HOST_CFLAGS := $(XEN_ABI) -std=gnu11 -O1 -g -DKEEL_HOST -fsanitize=address,undefined \
