@@ -20,6 +20,7 @@ KEEL_READY = {
     "timer",
     "vcpu",
     "smp",
+    "gdt",
 }
 
 HERE = os.path.dirname(__file__)
