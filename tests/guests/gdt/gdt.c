@@ -5,7 +5,8 @@
  * the hypervisor's selectors, system descriptors, a writable frame, too
  * many entries); update_descriptor of a TLS entry then used through %fs;
  * an LDT through MMUEXT_SET_LDT and TI=1 selectors; selectors surviving a
- * block/wake-up.
+ * block/wake-up; a second vCPU (dom0_max_vcpus=2) started by
+ * VCPUOP_initialise on our GDT with Linux's kernel CS/SS (0x10/0x18).
  */
 #include <rt.h>
 
@@ -350,9 +351,71 @@ static void ldts(void)
     ldt[0] = 0;
 }
 
+/* ---- vCPU 1: started on our GDT; never prints (the console is vCPU 0's) */
+
+static char stack1[8192] __attribute__((aligned(16)));
+static struct vcpu_guest_context ctxt;
+static volatile uint16_t seen1[4];
+static volatile unsigned done1;
+extern char rt_event_entry[], rt_failsafe_entry[];
+
+void secondary(void);
+void secondary(void)
+{
+    uint16_t cs, ss, ds, ds2 = 0;
+    __asm__ volatile("mov %%cs, %0\n\tmov %%ss, %1\n\tmov %%ds, %2"
+                     : "=r"(cs), "=r"(ss), "=r"(ds));
+    /* Its GDT is ours: our user data selector loads there too. */
+    __asm__ volatile("mov %w1, %%ds\n\tmov %%ds, %0\n\tmov %w2, %%ds"
+                     : "=r"(ds2) : "r"(G_DS * 8 + 3), "r"(0));
+    seen1[0] = cs;
+    seen1[1] = ss;
+    seen1[2] = ds;
+    seen1[3] = ds2;
+    done1 = 1;
+    for (;;)
+        HYPERVISOR_vcpu_op(VCPUOP_down, 1, NULL);
+}
+
+static void second_vcpu(start_info_t *si)
+{
+    long r;
+
+    ctxt.flags = VGCF_in_kernel;
+    ctxt.user_regs.rip = (uintptr_t)secondary;
+    ctxt.user_regs.rsp = (uintptr_t)(stack1 + sizeof(stack1) - 8);
+    ctxt.user_regs.cs = G_KCS * 8; /* as Linux: __KERNEL_CS, RPL 0 */
+    ctxt.user_regs.ss = G_KDS * 8;
+    ctxt.user_regs.ds = ctxt.user_regs.es = G_DS * 8 + 3;
+    ctxt.user_regs.rflags = 0x202;
+    ctxt.kernel_ss = G_KDS * 8;
+    ctxt.kernel_sp = (uintptr_t)(stack1 + sizeof(stack1));
+    ctxt.ctrlreg[3] = xen_pfn_to_cr3(rt_virt_to_mfn((void *)si->pt_base));
+    ctxt.event_callback_eip = (uintptr_t)rt_event_entry;
+    ctxt.failsafe_callback_eip = (uintptr_t)rt_failsafe_entry;
+    /* A writable frame as its GDT: refused, the vCPU stays uninitialised. */
+    ctxt.gdt_frames[0] = mfn_of(plain);
+    ctxt.gdt_ents = G_ENTS;
+    r = HYPERVISOR_vcpu_op(VCPUOP_initialise, 1, &ctxt);
+    printf("gdt: VCPUOP_initialise with a writable GDT frame = %ld\n", r);
+    EXPECT_EQ(r, -XEN_EINVAL);
+    ctxt.gdt_frames[0] = mfn_of(gdt);
+    CHECK(HYPERVISOR_vcpu_op(VCPUOP_initialise, 1, &ctxt) == 0);
+    CHECK(HYPERVISOR_vcpu_op(VCPUOP_up, 1, NULL) == 0);
+    uint64_t end = rt_system_time() + 2000000000ULL;
+    while (!done1 && rt_system_time() < end)
+        HYPERVISOR_sched_op(SCHEDOP_yield, NULL);
+    CHECK(done1);
+    printf("gdt: vCPU 1 ran with cs %x ss %x ds %x, loaded %x\n", seen1[0], seen1[1],
+           seen1[2], seen1[3]);
+    EXPECT_EQ(seen1[0], G_KCS * 8 + 3);
+    EXPECT_EQ(seen1[1], G_KDS * 8 + 3);
+    EXPECT_EQ(seen1[2], G_DS * 8 + 3);
+    EXPECT_EQ(seen1[3], G_DS * 8 + 3);
+}
+
 void test_main(start_info_t *si)
 {
-    (void)si;
     rt_shared_info();
     rt_install_traps();
     rt_install_events();
@@ -366,4 +429,5 @@ void test_main(start_info_t *si)
     use_gdt();
     descriptors();
     ldts();
+    second_vcpu(si);
 }
