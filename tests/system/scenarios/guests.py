@@ -14,12 +14,17 @@ from . import DEFAULT_FORBID, HALTED_OK, Scenario
 KEEL_READY = {
     "hello",
     "console",
+    "version",
+    "multicall",
+    "hypercall-page",
     "mmu",
     "sched",
     "evtchn",
     "timer",
     "vcpu",
     "smp",
+    "memory",
+    "balloon",
 }
 
 HERE = os.path.dirname(__file__)

@@ -48,6 +48,8 @@ int pv_write_hypercall_page_msr(struct vcpu *v, u64 val);
 void pv_install_hypervisor_slots(u64 *l4);
 /* Wall clock at system time 0 into d's shared_info. */
 void pv_update_wallclock(struct domain *d);
+/* Set the wall clock at system time 0 and tell every domain. */
+void pv_set_wallclock(u64 wall_at_boot_ns);
 /* Bring the shared time info of v up to date (on every switch to it). */
 void pv_update_vcpu_time(struct vcpu *v);
 #endif
