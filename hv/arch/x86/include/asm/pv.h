@@ -39,8 +39,16 @@ unsigned long pv_active_cr3(const struct vcpu *v);
  * true when handled. */
 bool pv_emulate_privileged(struct regs *r);
 bool pv_emulate_forced_cpuid(struct regs *r);
+/* Up to 15 guest instruction bytes at rip into buf; returns how many could
+ * be read (0: none). */
+unsigned pv_fetch_insn(unsigned long rip, u8 *buf);
 /* The CPUID a PV guest sees (forced emulation, hypervisor leaves). */
 void pv_cpuid(u32 leaf, u32 sub, struct cpuid_regs *r);
+/* Virtual IOPL (PHYSDEVOP_set_iopl) lets v's current mode do port I/O and
+ * CLI/STI; denied ports read all-ones and drop writes (pv/physdev.c). */
+bool pv_iopl_allows(const struct vcpu *v);
+u32 pv_port_in(const struct vcpu *v, unsigned port, unsigned bytes);
+void pv_port_out(const struct vcpu *v, unsigned port, unsigned bytes, u32 val);
 /* Fill a page with hypercall stubs (ELF note, or the CPUID-advertised MSR). */
 void pv_fill_hypercall_page(void *page);
 int pv_write_hypercall_page_msr(struct vcpu *v, u64 val);
