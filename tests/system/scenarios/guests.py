@@ -21,6 +21,7 @@ KEEL_READY = {
     "badiret",
     "usermode",
     "traps",
+    "hostile",
     "mmu",
     "sched",
     "evtchn",
