@@ -101,6 +101,9 @@ CORE_HOST_SRCS += hv/common/page_alloc.c
 CORE_HOST_SRCS += hv/common/ioport.c
 CORE_HOST_SRCS += hv/common/pv_mm.c
 CORE_HOST_SRCS += hv/common/vtime.c
+CORE_HOST_SRCS += hv/common/xz.c
+CORE_HOST_SRCS += hv/common/inflate.c
+CORE_HOST_SRCS += hv/common/bzimage.c
 
 HOST_CFLAGS := $(XEN_ABI) -std=gnu11 -O1 -g -DKEEL_HOST -fsanitize=address,undefined \
 	-fno-sanitize-recover=all -fno-omit-frame-pointer \
