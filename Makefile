@@ -204,7 +204,7 @@ deps:
 	@scripts/deps.sh
 
 check: deps
-	$(MAKE) all unit-build shim guests
+	$(MAKE) all unit-build shim guests fuzz-build
 	$(PYTHON) tests/run.py --build $(BUILD)
 
 # Benchmarks (not tests, so not part of check): bench/run.sh compares Keel
