@@ -30,6 +30,7 @@ KEEL_READY = {
     "smp",
     "memory",
     "balloon",
+    "gdt",
 }
 
 HERE = os.path.dirname(__file__)

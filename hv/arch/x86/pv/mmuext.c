@@ -91,7 +91,10 @@ static long set_ldt(struct vcpu *v, unsigned long base, unsigned long ents)
     if (ents > LDT_MAX_ENTS || (base & (PAGE_SIZE - 1)) ||
         (ents && !guest_range_ok(base, ents * 8)))
         return -XEN_EINVAL;
-    /* Mapped lazily on the first descriptor fault, as the ABI allows. */
+    long rc = pv_vcpu_set_ldt(v, ents ? base : 0, (unsigned int)ents);
+
+    if (rc)
+        return rc;
     v->arch.ldt_base = ents ? base : 0;
     v->arch.ldt_ents = (unsigned int)ents;
     return 0;
