@@ -98,8 +98,12 @@ CORE_HOST_SRCS += hv/common/multiboot.c
 CORE_HOST_SRCS += hv/common/memmap.c
 CORE_HOST_SRCS += hv/common/frametable.c
 CORE_HOST_SRCS += hv/common/page_alloc.c
+CORE_HOST_SRCS += hv/common/ioport.c
 CORE_HOST_SRCS += hv/common/pv_mm.c
 CORE_HOST_SRCS += hv/common/vtime.c
+CORE_HOST_SRCS += hv/common/xz.c
+CORE_HOST_SRCS += hv/common/inflate.c
+CORE_HOST_SRCS += hv/common/bzimage.c
 
 HOST_CFLAGS := $(XEN_ABI) -std=gnu11 -O1 -g -DKEEL_HOST -fsanitize=address,undefined \
 	-fno-sanitize-recover=all -fno-omit-frame-pointer \
@@ -200,7 +204,7 @@ deps:
 	@scripts/deps.sh
 
 check: deps
-	$(MAKE) all unit-build shim guests
+	$(MAKE) all unit-build shim guests fuzz-build
 	$(PYTHON) tests/run.py --build $(BUILD)
 
 # Benchmarks (not tests, so not part of check): bench/run.sh compares Keel

@@ -24,6 +24,7 @@
 #define VPF_polling 2   /* SCHEDOP_poll */
 
 struct domain;
+struct grant_table;
 
 struct vcpu {
     unsigned int vcpu_id;
@@ -72,6 +73,7 @@ struct domain {
     struct evtchn ports[DOMAIN_EVTCHN_PORTS];
 
     struct domain *next;         /* in the domain list */
+    struct grant_table *grant_table; /* grant_table.c; NULL until first used */
     struct arch_domain arch;
 };
 

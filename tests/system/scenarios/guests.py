@@ -14,12 +14,22 @@ from . import DEFAULT_FORBID, HALTED_OK, Scenario
 KEEL_READY = {
     "hello",
     "console",
+    "version",
+    "multicall",
+    "hypercall-page",
+    "privops",
+    "badiret",
+    "usermode",
+    "traps",
+    "hostile",
     "mmu",
     "sched",
     "evtchn",
     "timer",
     "vcpu",
     "smp",
+    "memory",
+    "balloon",
 }
 
 HERE = os.path.dirname(__file__)

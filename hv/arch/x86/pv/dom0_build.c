@@ -363,10 +363,14 @@ int dom0_build(const struct boot_info *bi)
     size_t size = kmod->end - kmod->start;
     static struct pv_kernel_info ki;
     struct builder b = {.ki = &ki};
+    struct dom0_unpacked unpacked;
     mfn_t l4_mfn;
 
+    if (dom0_unpack_kernel(&img, &size, &unpacked))
+        return -1;
     if (elf_parse_pv_kernel(img, size, &ki) || pv_kernel_check(&ki, pv_offered_features)) {
         printk(KLOG_ERR "dom0: kernel rejected: %s\n", ki.why);
+        dom0_unpack_release(&unpacked);
         return -1;
     }
     if (!(ki.features_supported & (1U << XENFEAT_dom0))) {
@@ -394,8 +398,10 @@ int dom0_build(const struct boot_info *bi)
         return -1;
     if (pv_kernel_load(img, size, &ki, copy_to_dom0, &b)) {
         printk(KLOG_ERR "dom0: loading the kernel failed: %s\n", ki.why);
+        dom0_unpack_release(&unpacked);
         return -1;
     }
+    dom0_unpack_release(&unpacked);
     if (initrd) {
         const u8 *src = __va(initrd->start);
         if (ki.mod_start_pfn)

@@ -11,6 +11,7 @@
 #include <keel/console.h>
 #include <keel/guest_access.h>
 #include <keel/hypercall.h>
+#include <keel/ioport.h>
 #include <keel/sched.h>
 #include <keel/version.h>
 
@@ -213,7 +214,7 @@ static bool write_msr(struct vcpu *v, u32 msr, u64 val)
 
 static unsigned long virtual_cr0(const struct vcpu *v)
 {
-    return X86_CR0_PE | X86_CR0_MP | X86_CR0_NE | X86_CR0_WP | X86_CR0_PG |
+    return X86_CR0_PE | X86_CR0_MP | (1UL << 4) /* ET */ | X86_CR0_NE | X86_CR0_WP | X86_CR0_PG |
            (1UL << 18) /* AM */ | (v->arch.vcr0_ts ? X86_CR0_TS : 0);
 }
 
@@ -249,35 +250,59 @@ static bool emulate_mov_from_cr(struct vcpu *v, struct regs *r, u8 rex, u8 modrm
     return true;
 }
 
-bool pv_emulate_privileged(struct regs *r)
+/* Up to 15 instruction bytes at rip (fewer when the next page is not
+ * readable); 0 when not even the first page is. */
+unsigned pv_fetch_insn(unsigned long rip, u8 *buf)
 {
-    struct vcpu *v = current;
-    u8 insn[4] = {0}, rex = 0;
+    unsigned first = MIN(15UL, PAGE_SIZE - (rip & (PAGE_SIZE - 1)));
+
+    if (copy_from_guest(buf, rip, first))
+        return 0;
+    if (first < 15 && !copy_from_guest(buf + first, rip + first, 15 - first))
+        return 15;
+    return first;
+}
+
+/* IN/OUT: needs the virtual IOPL; the port itself may be a dummy. */
+static bool emulate_port_io(struct vcpu *v, struct regs *r, const u8 *insn, unsigned n)
+{
+    struct port_io io;
+    unsigned port;
+
+    if (!decode_port_io(insn, n, &io) || !pv_iopl_allows(v))
+        return false;
+    port = io.use_dx ? (u16)r->rdx : io.port;
+    if (io.out) {
+        pv_port_out(v, port, io.bytes, (u32)r->rax);
+    } else {
+        u32 val = pv_port_in(v, port, io.bytes);
+        /* As on hardware: 32-bit results zero-extend, narrower ones merge. */
+        if (io.bytes == 4)
+            r->rax = val;
+        else if (io.bytes == 2)
+            r->rax = (r->rax & ~0xffffUL) | val;
+        else
+            r->rax = (r->rax & ~0xffUL) | val;
+    }
+    r->rip += io.len;
+    return true;
+}
+
+/* What only the guest kernel may do: MSRs, control registers, CLTS. */
+static bool emulate_kernel_op(struct vcpu *v, struct regs *r, const u8 *insn, unsigned n)
+{
     unsigned len = 0;
+    u8 rex = 0;
     u64 val;
 
-    /* A fault near the end of a mapped range may leave bytes unreadable. */
-    if (copy_from_guest(insn, r->rip, 2) || (copy_from_guest(insn, r->rip, 4) &&
-                                             copy_from_guest(insn, r->rip, 3)))
+    if (!v->arch.kernel_mode)
         return false;
-    if ((insn[0] & 0xf0) == 0x40) {
+    if (n >= 1 && (insn[0] & 0xf0) == 0x40) {
         rex = insn[0];
         len = 1;
     }
-    switch (insn[len]) {
-    case 0xfa: /* cli */
-    case 0xfb: /* sti */
-        /* With virtual IOPL >= 1 they do nothing; events are masked through
-         * vcpu_info, never with the real IF. */
-        if (v->arch.iopl < 1)
-            return false;
-        r->rip += len + 1;
-        return true;
-    case 0x0f:
-        break;
-    default:
+    if (n < len + 2 || insn[len] != 0x0f)
         return false;
-    }
     switch (insn[len + 1]) {
     case 0x30: /* wrmsr */
         if (!write_msr(v, (u32)r->rcx, ((r->rdx & 0xffffffffUL) << 32) | (u32)r->rax))
@@ -292,7 +317,7 @@ bool pv_emulate_privileged(struct regs *r)
         r->rip += len + 2;
         return true;
     case 0x20: /* mov %crN, reg */
-        if (!emulate_mov_from_cr(v, r, rex, insn[len + 2]))
+        if (n < len + 3 || !emulate_mov_from_cr(v, r, rex, insn[len + 2]))
             return false;
         r->rip += len + 3;
         return true;
@@ -304,4 +329,27 @@ bool pv_emulate_privileged(struct regs *r)
     default:
         return false;
     }
+}
+
+bool pv_emulate_privileged(struct regs *r)
+{
+    struct vcpu *v = current;
+    u8 insn[15];
+    unsigned n = pv_fetch_insn(r->rip, insn);
+
+    if (!n)
+        return false;
+    switch (insn[0]) {
+    case 0xfa: /* cli */
+    case 0xfb: /* sti */
+        /* Allowed by the virtual IOPL they do nothing: events are masked
+         * through vcpu_info, never with the real IF. */
+        if (!pv_iopl_allows(v))
+            return false;
+        r->rip += 1;
+        return true;
+    default:
+        break;
+    }
+    return emulate_port_io(v, r, insn, n) || emulate_kernel_op(v, r, insn, n);
 }

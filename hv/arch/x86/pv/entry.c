@@ -15,6 +15,13 @@
 #define EFLAGS_IOPL (3UL << 12)
 #define EFLAGS_RF (1UL << 16)
 #define EFLAGS_VM (1UL << 17)
+#define EFLAGS_FIXED1 (1UL << 1)
+#define EFLAGS_DEFINED 0x3f7fd5UL /* the flags that exist; others read 0 */
+
+static bool is_canonical(unsigned long va)
+{
+    return (unsigned long)((long)(va << 16) >> 16) == va;
+}
 
 unsigned long pv_active_cr3(const struct vcpu *v)
 {
@@ -57,6 +64,8 @@ bool pv_bounce(struct regs *r, unsigned long handler, bool mask_events,
     frame[n++] = r->ss;
     sp -= n * 8;
     if (copy_to_guest(sp, frame, n * 8)) {
+        printk(KLOG_ERR "d%u v%u: no exception frame at guest rsp %016lx (rip %016lx)\n",
+               v->domain->domid, v->vcpu_id, sp, r->rip);
         domain_crash(v->domain, "cannot write an exception frame on the guest kernel stack");
         return false;
     }
@@ -88,7 +97,7 @@ static void user_syscall(struct regs *r)
 void do_syscall(struct regs *r);
 void do_syscall(struct regs *r)
 {
-    struct hcall h = {{r->rdi, r->rsi, r->rdx, r->r10, r->r8}, false};
+    struct hcall h = {{r->rdi, r->rsi, r->rdx, r->r10, r->r8}, false, false};
     long ret;
 
     if (!current || current->domain->is_idle)
@@ -100,6 +109,22 @@ void do_syscall(struct regs *r)
     local_irq_enable();
     ret = hypercall_run(r->rax, &h);
     local_irq_disable();
+    if (h.continuation) {
+        static bool reported;
+        if (!reported) {
+            reported = true;
+            printk(KLOG_DEBUG "d%u: hypercall %lu preempted, continues (first continuation)\n",
+                   current->domain->domid, r->rax);
+        }
+        /* Back onto the SYSCALL (2 bytes), same number, what is left. */
+        r->rip -= 2;
+        r->rdi = h.arg[0];
+        r->rsi = h.arg[1];
+        r->rdx = h.arg[2];
+        r->r10 = h.arg[3];
+        r->r8 = h.arg[4];
+        return;
+    }
     r->rax = (unsigned long)ret;
 }
 
@@ -126,12 +151,23 @@ long do_iret(struct hcall *h)
     r->cs = c.cs | 3;
     r->rsp = c.rsp;
     r->ss = c.ss | 3;
-    r->rflags = (c.rflags & ~(EFLAGS_IOPL | EFLAGS_VM)) | X86_EFLAGS_IF;
+    r->rflags = (c.rflags & EFLAGS_DEFINED & ~(EFLAGS_IOPL | EFLAGS_VM)) |
+                X86_EFLAGS_IF | EFLAGS_FIXED1;
     if (!(c.flags & VGCF_in_syscall)) {
         r->rcx = c.rcx;
         r->r11 = c.r11;
     }
     v->vcpu_info->evtchn_upcall_mask = !(c.rflags & X86_EFLAGS_IF);
+    /* A non-canonical RIP/RSP faults at the IRETQ on some CPUs and only in
+     * the guest on others; Xen's guest sees #GP(0) at the bad RIP either
+     * way, so give it that directly. */
+    if (!is_canonical(c.rip) || !is_canonical(c.rsp)) {
+        printk(KLOG_WARN "d%u v%u: iret to non-canonical rip %016lx rsp %016lx: #GP\n",
+               v->domain->domid, v->vcpu_id, c.rip, c.rsp);
+        r->rax = c.rax;
+        pv_inject_exception(r, TRAP_GP, true, 0);
+        return (long)r->rax;
+    }
     return (long)c.rax;
 }
 
@@ -161,17 +197,32 @@ void pv_exit_work(struct regs *r)
     deliver_events(current, r);
 }
 
-/* The frame restored on the way into the guest was refused by the CPU
- * (bad selector or address from the guest): the guest dies, Keel goes on. */
+/*
+ * The frame restored on the way into the guest was refused by the CPU (a
+ * selector from the guest's iret that is not usable): as on Xen, the
+ * guest gets the fault (#GP with the selector, usually) at the place it
+ * asked to return to.  Without a handler, or without a writable stack for
+ * the exception frame, the guest dies; Keel goes on either way.
+ */
 void pv_bad_return(void);
 void pv_bad_return(void)
 {
     struct regs *r = guest_regs();
+    const struct fixup_info *fi = last_fixup();
 
-    printk(KLOG_ERR "d%u: return to guest refused: rip %016lx cs %lx ss %lx rsp %016lx\n",
-           current->domain->domid, r->rip, r->cs, r->ss, r->rsp);
-    domain_crash(current->domain, "bad guest context");
-    local_irq_enable();
-    do_softirq();
-    panic("crashed vCPU still scheduled");
+    printk(KLOG_WARN "d%u v%u: return to guest refused (vector %u error %#x): "
+           "rip %016lx cs %lx ss %lx rsp %016lx\n",
+           current->domain->domid, current->vcpu_id, fi->vector, fi->error_code,
+           r->rip, r->cs, r->ss, r->rsp);
+    if (fi->vector == TRAP_NP || fi->vector == TRAP_SS || fi->vector == TRAP_GP)
+        pv_inject_exception(r, fi->vector, true, fi->error_code);
+    else
+        domain_crash(current->domain, "bad guest context");
+    if (current->domain->is_shutting_down) {
+        /* Never back into this guest: the scheduler picks another. */
+        local_irq_enable();
+        do_softirq();
+        panic("crashed vCPU still scheduled");
+    }
+    reset_stack_and_jump(ret_to_guest);
 }

@@ -81,9 +81,12 @@ static u64 rtc_seconds(void)
     return days * 86400 + hour * 3600 + bcd(t[1], is_bcd) * 60 + bcd(t[0], is_bcd);
 }
 
+/* Wall clock at system time 0, in ns since the epoch (0: not read yet). */
+static u64 boot_wall_ns;
+static spinlock_t wallclock_lock = SPINLOCK_INIT;
+
 void pv_update_wallclock(struct domain *d)
 {
-    static u64 boot_wall_ns;
     struct shared_info *si = d->shared_info;
 
     if (!boot_wall_ns)
@@ -95,4 +98,17 @@ void pv_update_wallclock(struct domain *d)
     si->xen_wc_sec_hi = (u32)((boot_wall_ns / 1000000000ULL) >> 32);
     __atomic_thread_fence(__ATOMIC_SEQ_CST);
     WRITE_ONCE(si->wc_version, (si->wc_version | 1) + 1);
+}
+
+/* dom0 set the clock (XENPF_settime): every domain sees the new one. */
+void pv_set_wallclock(u64 wall_at_boot_ns)
+{
+    spin_lock(&wallclock_lock);
+    boot_wall_ns = wall_at_boot_ns ? wall_at_boot_ns : 1;
+    for (unsigned int id = 0; id < MAX_DOMAINS; id++) {
+        struct domain *d = domain_by_id((domid_t)id);
+        if (d && d->shared_info)
+            pv_update_wallclock(d);
+    }
+    spin_unlock(&wallclock_lock);
 }

@@ -14,6 +14,7 @@
 #include <keel/sched.h>
 
 #define PF_USER (1U << 2)
+#define DR6_INIT 0xffff0ff0UL /* no cause recorded */
 
 static bool has_error_code(unsigned vector)
 {
@@ -79,11 +80,81 @@ static void guest_no_device(struct regs *r)
     }
 }
 
+static bool is_prefix(u8 b)
+{
+    static const u8 prefixes[] = {0x26, 0x2e, 0x36, 0x3e, 0x64, 0x65,
+                                  0x66, 0x67, 0xf0, 0xf2, 0xf3};
+    for (size_t i = 0; i < sizeof(prefixes); i++)
+        if (prefixes[i] == b)
+            return true;
+    return false;
+}
+
+/* The `int n` at rip (prefixes allowed): its length, and n in *vec;
+ * 0 if that is not what is there. */
+static unsigned int_insn(unsigned long rip, unsigned *vec)
+{
+    u8 insn[15];
+    unsigned avail = pv_fetch_insn(rip, insn), i = 0;
+
+    while (i < avail && is_prefix(insn[i]))
+        i++;
+    if (i < avail && (insn[i] & 0xf0) == 0x40) /* REX */
+        i++;
+    if (i + 2 > avail || insn[i] != 0xcd)
+        return 0;
+    *vec = insn[i + 1];
+    return i + 2;
+}
+
+/*
+ * `int n` from the guest: Keel's IDT gates are DPL 0, so the CPU raised
+ * #GP with the IDT bit in the error code.  The vector comes from the
+ * instruction, not the error code's index: QEMU's TCG scales that by the
+ * 16-byte gate size, hardware does not.  The guest's trap table decides:
+ * a gate whose DPL the current guest mode meets (kernel counts as ring 1,
+ * user as ring 3) gets the interrupt, as a trap after the instruction;
+ * otherwise the guest gets #GP with the architectural (n << 3) | 2.
+ */
+static bool guest_soft_interrupt(struct regs *r)
+{
+    struct vcpu *v = current;
+    const struct pv_trap *t;
+    unsigned ring = v->arch.kernel_mode ? 1 : 3;
+    unsigned vec, len;
+
+    if ((r->error_code & 3) != 2 || !(len = int_insn(r->rip, &vec)))
+        return false;
+    t = &v->arch.traps[vec];
+    if (!t->address || t->dpl < ring) {
+        pv_inject_exception(r, TRAP_GP, true, (vec << 3) | 2);
+        return true;
+    }
+    r->rip += len;
+    pv_bounce(r, t->address, t->mask_events, false, 0);
+    return true;
+}
+
+/* #DB: the guest reads the cause back with get_debugreg(6). */
+static void guest_debug(struct regs *r)
+{
+    unsigned long dr6;
+
+    __asm__ __volatile__("mov %%db6, %0" : "=r"(dr6));
+    current->arch.debugreg[6] = dr6;
+    /* The CPU never clears DR6 itself. */
+    __asm__ __volatile__("mov %0, %%db6" ::"r"(DR6_INIT));
+    pv_inject_exception(r, TRAP_DB, false, 0);
+}
+
 void pv_do_exception(struct regs *r)
 {
     unsigned vec = r->entry_vector;
 
     switch (vec) {
+    case TRAP_DB:
+        guest_debug(r);
+        return;
     case TRAP_PF:
         guest_page_fault(r);
         return;
@@ -95,7 +166,7 @@ void pv_do_exception(struct regs *r)
             return;
         break;
     case TRAP_GP:
-        if (pv_emulate_privileged(r))
+        if (guest_soft_interrupt(r) || pv_emulate_privileged(r))
             return;
         break;
     case TRAP_NMI:
@@ -126,8 +197,9 @@ long do_set_trap_table(struct hcall *h)
             return -XEN_EFAULT;
         if (!ti.address)
             return 0;
+        /* Non-canonical (Xen's check too) or inside Keel: never runnable. */
         if (!guest_range_ok(ti.address, 1))
-            return -XEN_EPERM;
+            return -XEN_EINVAL;
         v->arch.traps[ti.vector].address = ti.address;
         v->arch.traps[ti.vector].dpl = ti.flags & 3;
         v->arch.traps[ti.vector].mask_events = ti.flags & 4;
@@ -148,7 +220,7 @@ static long register_callback(struct vcpu *v, const struct callback_register *cb
     case CALLBACKTYPE_syscall32: slot = &v->arch.syscall32_cb; break;
     case CALLBACKTYPE_sysenter: slot = &v->arch.sysenter_cb; break;
     case CALLBACKTYPE_nmi: slot = &v->arch.nmi_cb; break;
-    default: return -XEN_EINVAL;
+    default: return -XEN_ENOSYS; /* as Xen: unknown type is "no such call" */
     }
     if (cb->address && !guest_range_ok(cb->address, 1))
         return -XEN_EINVAL;
@@ -173,11 +245,19 @@ long do_callback_op(struct hcall *h)
     case CALLBACKOP_unregister:
         if (copy_from_guest_obj(&u.unreg, h->arg[1]))
             return -XEN_EFAULT;
-        if (u.unreg.type == CALLBACKTYPE_event || u.unreg.type == CALLBACKTYPE_failsafe)
-            return -XEN_EINVAL; /* a PV guest cannot live without these */
-        {
-            struct callback_register r = {.type = u.unreg.type};
-            return register_callback(v, &r);
+        switch (u.unreg.type) {
+        case CALLBACKTYPE_nmi:
+            v->arch.nmi_cb.eip = 0;
+            return 0;
+        case CALLBACKTYPE_event:
+        case CALLBACKTYPE_failsafe:
+        case CALLBACKTYPE_syscall:
+        case CALLBACKTYPE_syscall32:
+        case CALLBACKTYPE_sysenter:
+            /* Xen keeps these for the vCPU's life: replace, never remove. */
+            return -XEN_EINVAL;
+        default:
+            return -XEN_ENOSYS;
         }
     default:
         return -XEN_ENOSYS;
@@ -206,10 +286,9 @@ long do_stack_switch(struct hcall *h)
 {
     struct vcpu *v = current;
 
-    /* Only flat ring-3 data selectors make sense for a 64-bit guest. */
-    if ((h->arg[0] & 3) != 3 && h->arg[0] != 0)
-        h->arg[0] |= 3;
-    v->arch.kernel_ss = h->arg[0];
+    /* The guest kernel runs in ring 3: its stack selector's RPL says so.
+     * The stack itself is checked when a bounce writes to it. */
+    v->arch.kernel_ss = h->arg[0] ? (h->arg[0] | 3) & 0xffff : 0;
     v->arch.kernel_sp = h->arg[1];
     return 0;
 }
@@ -255,14 +334,16 @@ long do_set_segment_base(struct hcall *h)
         /* Load a user %gs selector without losing the kernel GS base. */
         unsigned long f = irq_save();
         u16 sel = (u16)base;
+        /* A selector the CPU refuses (not a usable data segment) loads
+         * the null selector instead. */
         __asm__ __volatile__("swapgs\n\t"
                              "1: mov %w0, %%gs\n\t"
                              "2: swapgs\n\t"
-                             ".pushsection .fixup_gs, \"ax\"\n"
+                             "jmp 4f\n\t"
                              "3: xor %k0, %k0\n\t"
                              "mov %w0, %%gs\n\t"
                              "jmp 2b\n\t"
-                             ".popsection\n\t" EXTABLE(1b, 3b)
+                             "4:\n\t" EXTABLE(1b, 3b)
                              : "+r"(sel)::"memory");
         irq_restore(f);
         v->arch.gs_base_user = rdmsr(MSR_KERNEL_GS_BASE);
@@ -270,5 +351,76 @@ long do_set_segment_base(struct hcall *h)
     }
     default:
         return -XEN_EINVAL;
+    }
+}
+
+/* ------------------------------------------------------- debug registers */
+
+/*
+ * The values are the guest's view only: Keel does not load them into the
+ * hardware yet (a breakpoint hit inside Keel while it copies guest memory
+ * would need its own #DB handling), so guest breakpoints do not fire.
+ * Single-stepping (RFLAGS.TF) works, and #DB records DR6 here.
+ */
+#define DR6_WRITABLE 0xe00fUL    /* B0-B3, BD, BS, BT */
+#define DR7_ONES (1UL << 10)
+#define DR7_ZEROES 0xd800UL      /* bits 11, 12, 14, 15 */
+#define DR7_IO_BP 2U             /* R/W encoding of an I/O breakpoint */
+
+static bool dr7_has_io_breakpoint(unsigned long dr7)
+{
+    for (unsigned i = 0; i < 4; i++)
+        if ((dr7 & (3UL << (i * 2))) && ((dr7 >> (16 + i * 4)) & 3) == DR7_IO_BP)
+            return true;
+    return false;
+}
+
+long do_set_debugreg(struct hcall *h)
+{
+    struct vcpu *v = current;
+    unsigned long reg = h->arg[0], val = h->arg[1];
+
+    switch (reg) {
+    case 0: case 1: case 2: case 3:
+        /* A breakpoint on Keel's own addresses is not the guest's to set. */
+        if (!guest_range_ok(val, 1))
+            return -XEN_EPERM;
+        break;
+    case 4: case 6:
+        if (val >> 32)
+            return -XEN_EINVAL;
+        reg = 6;
+        val = (val & DR6_WRITABLE) | DR6_INIT;
+        break;
+    case 5: case 7:
+        if (val >> 32)
+            return -XEN_EINVAL;
+        /* I/O breakpoints need CR4.DE, which a PV guest cannot set. */
+        if (dr7_has_io_breakpoint(val))
+            return -XEN_EPERM;
+        reg = 7;
+        val = (val & ~DR7_ZEROES) | DR7_ONES;
+        break;
+    default:
+        return -XEN_ENODEV;
+    }
+    v->arch.debugreg[reg] = val;
+    return 0;
+}
+
+long do_get_debugreg(struct hcall *h)
+{
+    struct vcpu *v = current;
+    unsigned long reg = h->arg[0];
+
+    switch (reg) {
+    case 0: case 1: case 2: case 3:
+        return (long)v->arch.debugreg[reg];
+    case 4: case 6:
+        return (long)(v->arch.debugreg[6] ? v->arch.debugreg[6] : DR6_INIT);
+    case 5: case 7:
+        return (long)(v->arch.debugreg[7] | DR7_ONES);
+    default:
+        return -XEN_ENODEV;
     }
 }

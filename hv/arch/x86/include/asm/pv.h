@@ -39,8 +39,16 @@ unsigned long pv_active_cr3(const struct vcpu *v);
  * true when handled. */
 bool pv_emulate_privileged(struct regs *r);
 bool pv_emulate_forced_cpuid(struct regs *r);
+/* Up to 15 guest instruction bytes at rip into buf; returns how many could
+ * be read (0: none). */
+unsigned pv_fetch_insn(unsigned long rip, u8 *buf);
 /* The CPUID a PV guest sees (forced emulation, hypervisor leaves). */
 void pv_cpuid(u32 leaf, u32 sub, struct cpuid_regs *r);
+/* Virtual IOPL (PHYSDEVOP_set_iopl) lets v's current mode do port I/O and
+ * CLI/STI; denied ports read all-ones and drop writes (pv/physdev.c). */
+bool pv_iopl_allows(const struct vcpu *v);
+u32 pv_port_in(const struct vcpu *v, unsigned port, unsigned bytes);
+void pv_port_out(const struct vcpu *v, unsigned port, unsigned bytes, u32 val);
 /* Fill a page with hypercall stubs (ELF note, or the CPUID-advertised MSR). */
 void pv_fill_hypercall_page(void *page);
 int pv_write_hypercall_page_msr(struct vcpu *v, u64 val);
@@ -48,6 +56,12 @@ int pv_write_hypercall_page_msr(struct vcpu *v, u64 val);
 void pv_install_hypervisor_slots(u64 *l4);
 /* Wall clock at system time 0 into d's shared_info. */
 void pv_update_wallclock(struct domain *d);
+/* Set the wall clock at system time 0 and tell every domain. */
+void pv_set_wallclock(u64 wall_at_boot_ns);
+/* A guest batch (mmu_update, mmuext_op) with continuations; see batch.c. */
+struct hcall;
+long pv_run_batch(struct hcall *h, size_t size, void *item,
+                  long (*one)(void *ctx, const void *item), void *ctx);
 /* Bring the shared time info of v up to date (on every switch to it). */
 void pv_update_vcpu_time(struct vcpu *v);
 #endif

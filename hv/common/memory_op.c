@@ -1,0 +1,422 @@
+/*
+ * memory_op: what a PV guest may learn about memory (maps, reservations,
+ * where the M2P is) and how it gives frames back and takes new ones
+ * (ballooning, dom0's repair of its pfns that overlap host holes).
+ *
+ * A PV guest is not translated: the "GMFNs" of the reservation calls are
+ * machine frames, and Keel keeps no p2m of its own.  What Keel keeps
+ * consistent is frame ownership (frame table), the M2P and tot_pages.
+ * Every reservation call runs to completion and returns the number of
+ * extents done; the first extent that cannot be done ends it.
+ */
+#include <keel/bootinfo.h>
+#include <keel/console.h>
+#include <keel/domain.h>
+#include <keel/frametable.h>
+#include <keel/grant_table.h>
+#include <keel/guest_access.h>
+#include <keel/hypercall.h>
+#include <keel/m2p.h>
+#include <keel/memmap.h>
+#include <keel/memory_op.h>
+#include <keel/page_alloc.h>
+#include <keel/sched.h>
+#include <keel/spinlock.h>
+#include <xen/memory.h>
+
+/* Xen reuses the bits of `cmd` above the sub-op to resume a reservation
+ * call at an extent (a private convention; Keel accepts it too). */
+#define MEMOP_EXTENT_SHIFT 6
+#define MEMOP_CMD_MASK ((1UL << MEMOP_EXTENT_SHIFT) - 1)
+/* dom0's reservation has no limit of its own, as with Xen. */
+#define DOM0_MAX_RESERVATION 0xffffffffUL
+/* Frames Keel keeps for itself whatever guests ask for. */
+#define KEEL_RESERVE_FRAMES 1024
+/* Largest extents, as Xen: 2 MiB for guests, 16 MiB for dom0. */
+#define DOMU_MAX_ORDER 9
+#define DOM0_MAX_ORDER 12
+
+static long memop_domain_query(unsigned int op, unsigned long arg);
+static long memop_reservation(unsigned int op, unsigned long start, unsigned long arg);
+static long memop_machphys_mapping(unsigned long arg);
+static long memop_memory_map(unsigned long arg);
+static long memop_machine_memory_map(unsigned long arg);
+
+long do_memory_op(struct hcall *h)
+{
+    unsigned int op = h->arg[0] & MEMOP_CMD_MASK;
+    unsigned long start = h->arg[0] >> MEMOP_EXTENT_SHIFT;
+    unsigned long arg = h->arg[1];
+
+    switch (op) {
+    case XENMEM_increase_reservation:
+    case XENMEM_decrease_reservation:
+    case XENMEM_populate_physmap:
+        return memop_reservation(op, start, arg);
+    case XENMEM_maximum_ram_page:
+        return start ? -XEN_EINVAL : (long)frame_table_nr;
+    case XENMEM_current_reservation:
+    case XENMEM_maximum_reservation:
+    case XENMEM_maximum_gpfn:
+        return start ? -XEN_EINVAL : memop_domain_query(op, arg);
+    case XENMEM_machphys_mapping:
+        return memop_machphys_mapping(arg);
+    case XENMEM_memory_map:
+        return memop_memory_map(arg);
+    case XENMEM_machine_memory_map:
+        return memop_machine_memory_map(arg);
+    case XENMEM_exchange:
+        /* Linux (swiotlb-xen) copes: it shrinks or drops its bounce buffer. */
+        return -XEN_ENOSYS;
+    default:
+        return -XEN_ENOSYS;
+    }
+}
+
+/* ------------------------------------------------------------ queries */
+
+/* The domain a call names: itself, or (dom0 only) any existing one. */
+static long memop_target(domid_t id, struct domain **out)
+{
+    struct domain *self = current->domain;
+    struct domain *d;
+
+    if (id == DOMID_SELF || id == self->domid) {
+        *out = self;
+        return 0;
+    }
+    d = domain_by_id(id);
+    if (!d)
+        return -XEN_ESRCH;
+    if (!self->is_privileged)
+        return -XEN_EPERM;
+    *out = d;
+    return 0;
+}
+
+unsigned long memop_reservation_limit(const struct domain *d)
+{
+    return d->is_privileged ? DOM0_MAX_RESERVATION : d->max_pages;
+}
+
+/*
+ * A PV guest's highest pfn is whatever it wrote into shared_info (Linux
+ * does, for the toolstack); Xen reports it minus one, 0 until written.
+ */
+static long max_gpfn(const struct domain *d)
+{
+    unsigned long n = READ_ONCE(d->shared_info->arch.max_pfn);
+
+    return (long)((n ? n : 1) - 1) & 0x7fffffffffffffffL;
+}
+
+static long memop_domain_query(unsigned int op, unsigned long arg)
+{
+    domid_t id;
+    struct domain *d;
+    long rc;
+
+    if (copy_from_guest_obj(&id, arg))
+        return -XEN_EFAULT;
+    rc = memop_target(id, &d);
+    if (rc)
+        return rc;
+    switch (op) {
+    case XENMEM_current_reservation:
+        return (long)READ_ONCE(d->tot_pages);
+    case XENMEM_maximum_reservation:
+        return (long)memop_reservation_limit(d);
+    default:
+        return max_gpfn(d);
+    }
+}
+
+static long memop_machphys_mapping(unsigned long arg)
+{
+    /* Exactly what is mapped: reads past it would fault. */
+    unsigned long n = m2p_nr_entries();
+    struct xen_machphys_mapping m = {
+        .v_start = MACH2PHYS_VIRT_START,
+        .v_end = MACH2PHYS_VIRT_START + n * sizeof(unsigned long),
+        .max_mfn = n ? n - 1 : 0,
+    };
+
+    return copy_to_guest_obj(arg, &m);
+}
+
+/* ------------------------------------------------------------- maps */
+
+/* The BIOS E820 entry layout: 20 bytes, packed. */
+struct e820entry {
+    u64 addr;
+    u64 size;
+    u32 type;
+} __packed;
+
+/*
+ * A domU's pseudo-physical map: one RAM range as big as it may grow.
+ * dom0 has no pseudo-physical map of its own (it uses the host's): Xen
+ * answers -ENOSYS, and Linux accepts that only from a domU... which is why
+ * dom0 never asks.
+ */
+static long memop_memory_map(unsigned long arg)
+{
+    const struct domain *d = current->domain;
+    struct xen_memory_map mm;
+    struct e820entry ram = {0, 0, E820_RAM};
+
+    if (copy_from_guest_obj(&mm, arg))
+        return -XEN_EFAULT;
+    if (d->is_privileged)
+        return -XEN_ENOSYS;
+    ram.size = (u64)memop_reservation_limit(d) << PAGE_SHIFT;
+    mm.nr_entries = MIN(mm.nr_entries, 1U);
+    if (mm.nr_entries &&
+        copy_to_guest((unsigned long)mm.buffer.p, &ram, sizeof(ram)))
+        return -XEN_EFAULT;
+    return copy_to_guest_obj(arg, &mm);
+}
+
+/* The host map, sanitized once (sorted, no overlaps) from the loader's. */
+static const struct memmap *host_map(void)
+{
+    static struct memmap map;
+    static bool ready;
+    static spinlock_t lock = SPINLOCK_INIT;
+
+    spin_lock(&lock);
+    if (!ready) {
+        struct memmap_report rep;
+        memmap_sanitize(&map, boot_info.ranges, boot_info.nr_ranges, &rep);
+        ready = true;
+    }
+    spin_unlock(&lock);
+    return &map;
+}
+
+/*
+ * nr_entries is the buffer's capacity in, the count out.  A NULL buffer is
+ * a size query; a buffer too small is -EINVAL (both as Xen).
+ */
+static long memop_machine_memory_map(unsigned long arg)
+{
+    const struct memmap *map;
+    struct xen_memory_map mm;
+    unsigned long buf;
+
+    if (!current->domain->is_privileged)
+        return -XEN_EPERM;
+    if (copy_from_guest_obj(&mm, arg))
+        return -XEN_EFAULT;
+    map = host_map();
+    buf = (unsigned long)mm.buffer.p;
+    if (buf) {
+        if (mm.nr_entries < map->nr)
+            return -XEN_EINVAL;
+        for (unsigned int i = 0; i < map->nr; i++) {
+            struct e820entry e = {map->r[i].start, map->r[i].len, map->r[i].type};
+            if (copy_to_guest(buf + i * sizeof(e), &e, sizeof(e)))
+                return -XEN_EFAULT;
+        }
+    }
+    mm.nr_entries = map->nr;
+    return copy_to_guest_obj(arg, &mm);
+}
+
+/* ------------------------------------------------------- reservations */
+
+/* Serialises every change of frame ownership made here, and tot_pages. */
+static spinlock_t reservation_lock = SPINLOCK_INIT;
+
+struct resv {
+    struct domain *d;
+    unsigned int op;
+    unsigned int order;
+    unsigned int address_bits; /* 0: anywhere */
+    unsigned long list;        /* guest array of xen_pfn_t, 0: none */
+    bool released;             /* some frame went back: TLBs need a flush */
+};
+
+static long resv_increase(struct resv *r, unsigned long i);
+static long resv_populate(struct resv *r, unsigned long i);
+static long resv_decrease(struct resv *r, unsigned long i);
+
+static long memop_reservation(unsigned int op, unsigned long start, unsigned long arg)
+{
+    struct xen_memory_reservation mr;
+    struct resv r = {.op = op};
+    unsigned long i;
+    long rc;
+
+    /* Xen answers every refusal here with "no extent done", even an
+     * unreadable argument or an unknown domain. */
+    if (copy_from_guest_obj(&mr, arg) || memop_target(mr.domid, &r.d))
+        return (long)start;
+    r.order = mr.extent_order;
+    r.address_bits = XENMEMF_get_address_bits(mr.mem_flags);
+    r.list = (unsigned long)mr.extent_start.p;
+    /* Populate-on-demand and virtual NUMA nodes are HVM things: nothing done. */
+    if (r.order > (r.d->is_privileged ? DOM0_MAX_ORDER : DOMU_MAX_ORDER) ||
+        (mr.mem_flags & (XENMEMF_populate_on_demand | XENMEMF_vnode)) ||
+        start >= mr.nr_extents)
+        return (long)start;
+    for (i = start; i < mr.nr_extents; i++) {
+        if (op == XENMEM_increase_reservation)
+            rc = resv_increase(&r, i);
+        else if (op == XENMEM_populate_physmap)
+            rc = resv_populate(&r, i);
+        else
+            rc = resv_decrease(&r, i);
+        if (rc)
+            break;
+    }
+    if (r.released)
+        memop_arch_flush_released(r.d);
+    return (long)i;
+}
+
+static bool resv_read(const struct resv *r, unsigned long i, xen_pfn_t *v)
+{
+    return !copy_from_guest(v, r->list + i * sizeof(*v), sizeof(*v));
+}
+
+static bool resv_write(const struct resv *r, unsigned long i, xen_pfn_t v)
+{
+    return !copy_to_guest(r->list + i * sizeof(v), &v, sizeof(v));
+}
+
+/* Give the domain one extent of fresh zeroed frames, M2P entries from pfn
+ * (INVALID_M2P_ENTRY: none).  NULL when over its limit or out of memory. */
+static struct page_info *extent_alloc(struct resv *r, unsigned long pfn)
+{
+    unsigned long n = 1UL << r->order;
+    struct page_info *pg;
+
+    spin_lock(&reservation_lock);
+    if (r->d->is_shutting_down || r->d->tot_pages + n > memop_reservation_limit(r->d) ||
+        heap_free_frames() < KEEL_RESERVE_FRAMES + n) {
+        spin_unlock(&reservation_lock);
+        return NULL;
+    }
+    pg = alloc_pages(r->order);
+    if (pg && r->address_bits && r->address_bits < 64 &&
+        ((page_to_mfn(pg) + n) << PAGE_SHIFT) > (1ULL << r->address_bits)) {
+        /* The allocator takes no address limit: a block too high fails. */
+        free_pages(pg, r->order);
+        pg = NULL;
+    }
+    if (pg) {
+        for (unsigned long j = 0; j < n; j++) {
+            memset(mfn_to_virt(page_to_mfn(pg + j)), 0, PAGE_SIZE);
+            m2p_set(page_to_mfn(pg + j), pfn == INVALID_M2P_ENTRY ? pfn : pfn + j);
+            page_assign(pg + j, r->d);
+        }
+        r->d->tot_pages += n;
+    }
+    spin_unlock(&reservation_lock);
+    return pg;
+}
+
+/* Take back an extent the guest never learnt about. */
+static void extent_undo(struct resv *r, struct page_info *pg)
+{
+    unsigned long n = 1UL << r->order;
+
+    spin_lock(&reservation_lock);
+    for (unsigned long j = 0; j < n; j++) {
+        m2p_set(page_to_mfn(pg + j), INVALID_M2P_ENTRY);
+        page_unassign(pg + j);
+    }
+    r->d->tot_pages -= n;
+    spin_unlock(&reservation_lock);
+}
+
+/* New frames anywhere; the guest learns their MFNs (if it gave a list). */
+static long resv_increase(struct resv *r, unsigned long i)
+{
+    struct page_info *pg = extent_alloc(r, INVALID_M2P_ENTRY);
+
+    if (!pg)
+        return -XEN_ENOMEM;
+    if (r->list && !resv_write(r, i, page_to_mfn(pg))) {
+        extent_undo(r, pg);
+        return -XEN_EFAULT;
+    }
+    return 0;
+}
+
+/* Pseudo-physical pfns a guest may name: below the 52-bit machine limit. */
+#define MAX_GUEST_PFN (1UL << (PADDR_BITS - PAGE_SHIFT))
+
+/* New frames for the pfns the guest names; the M2P maps them back. */
+static long resv_populate(struct resv *r, unsigned long i)
+{
+    xen_pfn_t pfn;
+    struct page_info *pg;
+
+    if (!resv_read(r, i, &pfn))
+        return -XEN_EFAULT;
+    if (pfn >= MAX_GUEST_PFN || pfn + (1UL << r->order) > MAX_GUEST_PFN)
+        return -XEN_EINVAL;
+    pg = extent_alloc(r, pfn);
+    if (!pg)
+        return -XEN_ENOMEM;
+    if (!resv_write(r, i, page_to_mfn(pg))) {
+        extent_undo(r, pg);
+        return -XEN_EFAULT;
+    }
+    return 0;
+}
+
+/*
+ * May frame mfn of d go back to the allocator?  Only a frame d owns as
+ * ordinary memory: not one Keel itself writes into (shared_info, grant
+ * frames, registered vcpu_info areas), and not one pinned as a page table.
+ * Frames still mapped are fine: their references keep them alive until
+ * the last mapping goes, and only then are they freed.
+ */
+static bool frame_releasable(const struct domain *d, mfn_t mfn)
+{
+    const struct page_info *pg;
+    unsigned long count;
+
+    if (!mfn_valid(mfn))
+        return false;
+    pg = mfn_to_page(mfn);
+    count = READ_ONCE(pg->count_info);
+    if (READ_ONCE(pg->owner) != d || (count & PGC_state_mask) != PGC_state_inuse ||
+        !(count & PGC_allocated) || (READ_ONCE(pg->u.type_info) & PGT_pinned))
+        return false;
+    if (mfn == d->shared_info_mfn || gnttab_is_frame(d, mfn))
+        return false;
+    for (unsigned int v = 0; v < d->nr_vcpus; v++)
+        if (d->vcpus[v] && virt_to_mfn(d->vcpus[v]->vcpu_info) == mfn)
+            return false;
+    return true;
+}
+
+static long resv_decrease(struct resv *r, unsigned long i)
+{
+    unsigned long n = 1UL << r->order;
+    xen_pfn_t first;
+
+    if (!resv_read(r, i, &first))
+        return -XEN_EFAULT;
+    if (first >= MAX_GUEST_PFN || first + n > MAX_GUEST_PFN)
+        return -XEN_EINVAL;
+    spin_lock(&reservation_lock);
+    /* All of the extent or none of it. */
+    for (unsigned long j = 0; j < n; j++)
+        if (!frame_releasable(r->d, first + j)) {
+            spin_unlock(&reservation_lock);
+            return -XEN_EINVAL;
+        }
+    for (unsigned long j = 0; j < n; j++) {
+        m2p_set(first + j, INVALID_M2P_ENTRY);
+        page_unassign(mfn_to_page(first + j));
+    }
+    r->d->tot_pages -= n;
+    r->released = true;
+    spin_unlock(&reservation_lock);
+    return 0;
+}
