@@ -9,8 +9,8 @@
 # does not reach /init is reported with the last line of its console.
 #   bench/boot.sh           (or: make bench)
 # Environment: BUILD (build), XEN (cache/xen-4.17.elf), KEEL ($BUILD/keel),
-#   KERNEL (cache/vmlinuz; native and Xen), KEEL_KERNEL (cache/vmlinux: the
-#   same kernel's ELF, as Keel does not unpack a bzImage),
+#   KERNEL (cache/vmlinuz, the same bzImage for all three; KEEL_KERNEL
+#   overrides Keel's, e.g. cache/vmlinux, the unpacked ELF),
 #   ICOUNT (shift=0,sleep=off; see bench/README.md), RUNS (1: boots per
 #   system; with more, every value is printed and the spread reported),
 #   ONLY (e.g. "native xen": a subset), TIMEOUT per boot in seconds (300).
@@ -21,7 +21,7 @@ CACHE=${KEEL_CACHE:-cache}
 XEN=${XEN:-$CACHE/xen-4.17.elf}
 KEEL=${KEEL:-$BUILD/keel}
 KERNEL=${KERNEL:-$CACHE/vmlinuz}
-KEEL_KERNEL=${KEEL_KERNEL:-$CACHE/vmlinux}
+KEEL_KERNEL=${KEEL_KERNEL:-$KERNEL}
 INITRD=$CACHE/initrd-bench.gz
 ICOUNT=${ICOUNT:-shift=0,sleep=off}
 RTC=${RTC:-base=2026-01-01T00:00:00,clock=vm}
@@ -63,10 +63,22 @@ boot() {
     grep -aoE 'BOOT-TSC [0-9]+' "$log" | head -n 1 | cut -d' ' -f2
 }
 
-# The last line of a console log that has something printable on it.
-last_line() {
+# The console log's printable lines, without QEMU's own messages.
+console_lines() {
     tr -d '\r' <"$1" | sed 's/\x1b\[[0-9;?]*[a-zA-Z]//g' | grep -a '[[:graph:]]' |
-        grep -av '^qemu-system-x86_64: terminating' | tail -n 1 | cut -c1-120
+        grep -av '^qemu-system-x86_64: terminating' | cut -c1-120
+}
+
+# "last line: ..." and, when one precedes it, the first line that reports an
+# error (the last line is often only the exit status).
+why_stopped() {
+    last=$(console_lines "$1" | tail -n 1)
+    first_err=$(console_lines "$1" | grep -aE '[Ee]xception|[Pp]anic([^=]|$)|[Cc]rash|[Ff]atal|BUG:|Oops' | head -n 1)
+    if [ -n "$first_err" ] && [ "$first_err" != "$last" ]; then
+        echo "last line: $last; first error: $first_err"
+    else
+        echo "last line: $last"
+    fi
 }
 
 # run SYSTEM: RUNS boots; sets <system>_ticks (first run) and <system>_all.
@@ -96,7 +108,7 @@ run() {
             "-device isa-debug-exit,iobase=0xf4,iosize=4") ;;
         esac
         if [ -z "$t" ]; then
-            eval "${sys}_why=\"did not reach /init (last line: \$(last_line \"\$log\"))\""
+            eval "${sys}_why=\"did not reach /init (\$(why_stopped \"\$log\"))\""
             break
         fi
         all="$all $t"
