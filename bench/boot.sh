@@ -15,7 +15,7 @@
 #   system; with more, every value is printed and the spread reported),
 #   ONLY (e.g. "native xen": a subset), TIMEOUT per boot in seconds (300).
 set -u
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 2
 BUILD=${BUILD:-build}
 CACHE=${KEEL_CACHE:-cache}
 XEN=${XEN:-$CACHE/xen-4.17.elf}

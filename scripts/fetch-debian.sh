@@ -234,17 +234,22 @@ build_bench_initrd() {
         return
     fi
     command -v gcc >/dev/null 2>&1 || die "--bench needs gcc to build $src"
-    stage="$CACHE/initrd-bench.root"
-    rm -rf "$stage"
+    # Private scratch space: two benchmark runs may build at the same time.
+    work=$(mktemp -d "$CACHE/initrd-bench.XXXXXX") || die "mktemp failed"
+    stage="$work/root"
     mkdir -p "$stage"
     gcc -static -O2 -nostdlib -ffreestanding -fno-pie -no-pie -fno-stack-protector \
-        -Wall -Wextra -Werror -o "$stage/init" "$src" || die "cannot build $src"
+        -Wall -Wextra -Werror -o "$stage/init" "$src" || { rm -rf "$work"; die "cannot build $src"; }
     write_init "$stage/init.sh"
-    (cd "$stage" && find . | LC_ALL=C sort | cpio -o -H newc --quiet -R 0:0) |
-        gzip -9 >"$CACHE/initrd-bench.overlay.gz"
-    cat "$CACHE/initrd.gz" "$CACHE/initrd-bench.overlay.gz" >"$out.tmp"
-    mv "$out.tmp" "$out"
-    rm -rf "$stage" "$CACHE/initrd-bench.overlay.gz"
+    # Byte-identical rebuilds (fixed times, no inode numbers): the benchmark
+    # counts the instructions that unpack this archive too.
+    find "$stage" -exec touch -h -d @0 {} +
+    (cd "$stage" && find . | LC_ALL=C sort |
+        cpio -o -H newc --quiet -R 0:0 --reproducible) |
+        gzip -9 -n >"$work/overlay.gz"
+    cat "$CACHE/initrd.gz" "$work/overlay.gz" >"$work/initrd-bench.gz"
+    mv "$work/initrd-bench.gz" "$out"
+    rm -rf "$work"
     log "cache/initrd-bench.gz built ($(wc -c <"$out") bytes)"
 }
 
