@@ -91,6 +91,37 @@ def tail(text, n):
     return "\n".join(text.splitlines()[-n:])
 
 
+# ---------------------------------------------------------------- fuzz smoke
+
+FUZZ_SECONDS = int(os.environ.get("KEEL_FUZZ_SECONDS", "5"))
+
+
+def run_fuzz(build, pattern, tally):
+    """Each libFuzzer target runs briefly from its corpus: it must start, find
+    nothing and exit 0 (a finding or a crash fails).  Longer campaigns:
+    `make fuzz FUZZ_TIME=...`."""
+    fuzz_dir = os.path.join(build, "fuzz")
+    names = sorted(os.listdir(fuzz_dir)) if os.path.isdir(fuzz_dir) else []
+    for name in names:
+        path = os.path.join(fuzz_dir, name)
+        test = f"fuzz/{name}"
+        if not (name.startswith("fuzz_") and os.path.isfile(path) and os.access(path, os.X_OK)):
+            continue
+        if pattern is not None and not re.search(pattern, test):
+            continue
+        corpus = path + ".corpus"
+        os.makedirs(corpus, exist_ok=True)
+        try:
+            res = subprocess.run([path, f"-max_total_time={FUZZ_SECONDS}", "-max_len=16384",
+                                  f"-artifact_prefix={path}-", corpus],
+                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                 errors="replace", timeout=FUZZ_SECONDS + 60)
+            ok, out = res.returncode == 0, res.stdout
+        except subprocess.TimeoutExpired:
+            ok, out = False, "fuzzer did not stop in time\n"
+        tally.report(ok, test, "" if ok else indent(tail(out, TAIL)))
+
+
 # ---------------------------------------------------------------- system tests
 
 class Judge:
@@ -221,12 +252,17 @@ def main():
     if o.list:
         for _, name in unit_binaries(build):
             print(f"unit/{name}")
+        fuzz_dir = os.path.join(build, "fuzz")
+        for name in sorted(os.listdir(fuzz_dir)) if os.path.isdir(fuzz_dir) else []:
+            if name.startswith("fuzz_") and "." not in name and "-" not in name:
+                print(f"fuzz/{name}")
         for sc in all_scenarios():
             print(f"system/{sc.name:24} {sc.doc}")
         return 0
 
     tally = Tally()
     run_unit(build, o.pattern, tally)
+    run_fuzz(build, o.pattern, tally)
     run_system(build, o.pattern, jobs, tally)
     print(f"{tally.passed} passed, {tally.failed} failed", flush=True)
     return 1 if tally.failed or tally.passed == 0 else 0

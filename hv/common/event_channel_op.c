@@ -401,9 +401,14 @@ static long evtchn_op(unsigned cmd, unsigned long arg)
         return op_bind_vcpu(arg);
     case EVTCHNOP_reset:
         return op_reset(arg);
-    case EVTCHNOP_init_control:
-        /* No FIFO: any error makes Linux fall back to 2-level. */
+    case EVTCHNOP_init_control: {
+        /* No FIFO: any error makes Linux fall back to 2-level.  The
+         * argument is still read first, as Xen does (bad pointer: EFAULT). */
+        struct evtchn_init_control c;
+        if (copy_from_guest_obj(&c, arg))
+            return -XEN_EFAULT;
         return -XEN_ENOSYS;
+    }
     case EVTCHNOP_expand_array:
         return -XEN_EOPNOTSUPP; /* what Xen says on a 2-level domain */
     case EVTCHNOP_set_priority:

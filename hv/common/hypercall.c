@@ -6,6 +6,8 @@
 #include <keel/domain.h>
 #include <keel/hypercall.h>
 #include <keel/sched.h>
+#include <keel/softirq.h>
+#include <asm/percpu.h>
 
 /* Weak fallbacks, so a family can land without touching this file. */
 #define WEAK_HYPERCALL(name)                                                   \
@@ -84,6 +86,18 @@ static long not_implemented(unsigned long nr)
                current->domain->domid, nr,
                idx == NR_HYPERCALLS ? "; further unknown numbers not reported" : "");
     return -XEN_ENOSYS;
+}
+
+bool hypercall_preempt_check(const struct hcall *h)
+{
+    /* Inside a multicall the entry cannot be re-issued on its own. */
+    return !h->in_multicall && softirq_pending(smp_processor_id());
+}
+
+long hypercall_continue(struct hcall *h)
+{
+    h->continuation = true;
+    return 0;
 }
 
 long hypercall_run(unsigned long nr, struct hcall *h)

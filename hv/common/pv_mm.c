@@ -8,6 +8,7 @@
  * type check instead of waiting for its own validation to finish.
  */
 #include <keel/console.h>
+#include <keel/desc_check.h>
 #include <keel/pv_mm.h>
 #include <xen/errno.h>
 
@@ -216,8 +217,8 @@ static int validate_table(struct page_info *pg, unsigned long type)
     struct domain *d = pg->owner;
     u64 *t;
 
-    if (!level)
-        return 0; /* descriptor pages: checked by their own hypercalls */
+    if (!level) /* a GDT/LDT page: every descriptor must be safe */
+        return desc_page_check(mfn_to_virt(page_to_mfn(pg)));
     if (!d)
         return -XEN_EINVAL;
     /* It may have been writable a moment ago: no CPU may keep that. */

@@ -192,3 +192,21 @@ TEST(entry_update_swaps_references)
     CHECK_EQ(COUNT(q), 1);
     put_page_and_type(&table[l1]);
 }
+
+/* Descriptor pages are checked when they gain their type, like tables. */
+TEST(seg_desc_pages_validated)
+{
+    setup();
+    mfn_t g = page_of(dom_a);
+    tab(g)[2] = 0x00af9b000000ffffULL; /* DPL 0 code: fixed */
+    CHECK(get_page_and_type(&table[g], dom_a, PGT_seg_desc_page));
+    CHECK_EQ(tab(g)[2], 0x00affb000000ffffULL);
+    put_page_and_type(&table[g]);
+
+    tab(g)[7] = 0x0000ec00e0080000ULL; /* call gate into Keel's CS */
+    CHECK(!get_page_and_type(&table[g], dom_a, PGT_seg_desc_page));
+    CHECK_EQ(TCOUNT(g), 0);
+    /* Refused: still an ordinary page. */
+    CHECK(get_page_and_type(&table[g], dom_a, PGT_writable_page));
+    put_page_and_type(&table[g]);
+}

@@ -8,6 +8,7 @@
 #include <asm/layout.h>
 #include <asm/page.h>
 #include <asm/percpu.h>
+#include <asm/pv_desc.h>
 #include <asm/smp.h>
 #include <keel/acpi.h>
 #include <keel/bootinfo.h>
@@ -75,6 +76,7 @@ void __init start_keel(u32 magic, u32 mbi_pa)
     /* The scheduler before any CPU can go idle into it. */
     scheduler_init();
     smp_init(); /* APs set up their own tables, LAPIC and timer */
+    pv_desc_init(); /* before any guest L4 copies Keel's slots */
 
     if (opts.selftest && selftests_run())
         machine_halt(KEEL_EXIT_SELFTEST_FAILED);

@@ -20,6 +20,8 @@ KEEL_READY = {
     "privops",
     "badiret",
     "usermode",
+    "traps",
+    "hostile",
     "mmu",
     "sched",
     "evtchn",
@@ -28,6 +30,7 @@ KEEL_READY = {
     "smp",
     "memory",
     "balloon",
+    "gdt",
 }
 
 HERE = os.path.dirname(__file__)

@@ -35,6 +35,7 @@ static void fpu_restore(struct vcpu *v)
 static void save_guest_state(struct vcpu *v)
 {
     v->arch.user_regs = *guest_regs();
+    pv_desc_save(v);
     v->arch.fs_base = rdmsr(MSR_FS_BASE);
     /* GS_BASE holds the active mode's base, KERNEL_GS_BASE the other. */
     if (v->arch.kernel_mode) {
@@ -51,6 +52,7 @@ static void load_guest_state(struct vcpu *v)
 {
     *guest_regs() = v->arch.user_regs;
     write_cr3(pv_active_cr3(v));
+    pv_desc_switch_in(v); /* selectors first: loading one resets its base */
     wrmsr(MSR_FS_BASE, v->arch.fs_base);
     wrmsr(MSR_GS_BASE, v->arch.kernel_mode ? v->arch.gs_base_kernel : v->arch.gs_base_user);
     wrmsr(MSR_KERNEL_GS_BASE, v->arch.kernel_mode ? v->arch.gs_base_user : v->arch.gs_base_kernel);

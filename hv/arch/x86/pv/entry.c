@@ -97,7 +97,7 @@ static void user_syscall(struct regs *r)
 void do_syscall(struct regs *r);
 void do_syscall(struct regs *r)
 {
-    struct hcall h = {{r->rdi, r->rsi, r->rdx, r->r10, r->r8}, false};
+    struct hcall h = {{r->rdi, r->rsi, r->rdx, r->r10, r->r8}, false, false};
     long ret;
 
     if (!current || current->domain->is_idle)
@@ -109,6 +109,22 @@ void do_syscall(struct regs *r)
     local_irq_enable();
     ret = hypercall_run(r->rax, &h);
     local_irq_disable();
+    if (h.continuation) {
+        static bool reported;
+        if (!reported) {
+            reported = true;
+            printk(KLOG_DEBUG "d%u: hypercall %lu preempted, continues (first continuation)\n",
+                   current->domain->domid, r->rax);
+        }
+        /* Back onto the SYSCALL (2 bytes), same number, what is left. */
+        r->rip -= 2;
+        r->rdi = h.arg[0];
+        r->rsi = h.arg[1];
+        r->rdx = h.arg[2];
+        r->r10 = h.arg[3];
+        r->r8 = h.arg[4];
+        return;
+    }
     r->rax = (unsigned long)ret;
 }
 

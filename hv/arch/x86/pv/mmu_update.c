@@ -2,8 +2,7 @@
  * mmu_update: a batch of checked writes into the guest's own page tables
  * (by machine address) and into the M2P.  Each request is validated before
  * it changes anything; the batch stops at the first refusal, with `done`
- * telling the guest how far it got.  Batches finish in one go (no
- * continuation), so MMU_UPDATE_PREEMPTED in the count is simply ignored.
+ * telling the guest how far it got (pv_run_batch: long batches continue).
  */
 #include <asm/page.h>
 #include <asm/pv.h>
@@ -14,48 +13,40 @@
 #include <keel/m2p.h>
 #include <keel/sched.h>
 
-/* Xen marks its own continuations with this bit of the count (not part of
- * the public headers); Keel makes none, so it is only ever cleared. */
-#define MMU_UPDATE_PREEMPTED (1UL << 31)
 
 static long pt_update(struct domain *d, struct domain *pg_owner, u64 ptr, u64 val);
 static long machphys_update(struct domain *pg_owner, u64 ptr, u64 val);
 
+struct update_ctx {
+    struct domain *d, *pg_owner;
+};
+
+static long one_update(void *c, const void *item)
+{
+    const struct update_ctx *ctx = c;
+    const struct mmu_update *req = item;
+
+    switch (req->ptr & 3) {
+    case MMU_NORMAL_PT_UPDATE:
+    case MMU_PT_UPDATE_PRESERVE_AD:
+        return pt_update(ctx->d, ctx->pg_owner, req->ptr, req->val);
+    case MMU_MACHPHYS_UPDATE:
+        return machphys_update(ctx->pg_owner, req->ptr, req->val);
+    default:
+        return -XEN_ENOSYS;
+    }
+}
+
 long do_mmu_update(struct hcall *h)
 {
-    unsigned long reqs = h->arg[0], done_ptr = h->arg[2];
-    unsigned long count = h->arg[1] & ~(unsigned long)MMU_UPDATE_PREEMPTED;
-    struct domain *d = current->domain, *pg_owner;
-    unsigned long done = 0;
+    struct update_ctx ctx = {current->domain, NULL};
+    struct mmu_update req;
     long rc = 0;
 
-    pg_owner = pv_pg_owner(h->arg[3], &rc);
-    if (!pg_owner)
+    ctx.pg_owner = pv_pg_owner(h->arg[3], &rc);
+    if (!ctx.pg_owner)
         return rc;
-    for (; done < count; done++) {
-        struct mmu_update req;
-
-        if (copy_from_guest_obj(&req, reqs + done * sizeof(req))) {
-            rc = -XEN_EFAULT;
-            break;
-        }
-        switch (req.ptr & 3) {
-        case MMU_NORMAL_PT_UPDATE:
-        case MMU_PT_UPDATE_PRESERVE_AD:
-            rc = pt_update(d, pg_owner, req.ptr, req.val);
-            break;
-        case MMU_MACHPHYS_UPDATE:
-            rc = machphys_update(pg_owner, req.ptr, req.val);
-            break;
-        default:
-            rc = -XEN_ENOSYS;
-        }
-        if (rc)
-            break;
-    }
-    if (done_ptr && copy_to_guest_obj(done_ptr, &done))
-        return rc ? rc : -XEN_EFAULT;
-    return rc;
+    return pv_run_batch(h, sizeof(req), &req, one_update, &ctx);
 }
 
 /* A plain write into a frame that is not a page table right now. */

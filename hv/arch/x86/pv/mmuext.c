@@ -17,31 +17,21 @@
 
 static long one_op(struct vcpu *v, struct domain *pg_owner, const struct mmuext_op *op);
 
+static long one_ext_op(void *pg_owner, const void *op)
+{
+    return one_op(current, pg_owner, op);
+}
+
 long do_mmuext_op(struct hcall *h)
 {
-    unsigned long ops = h->arg[0], done_ptr = h->arg[2];
-    unsigned long count = h->arg[1] & 0x7fffffffUL; /* bit 31: Xen's continuations */
     struct domain *pg_owner;
-    unsigned long done = 0;
+    struct mmuext_op op;
     long rc = 0;
 
     pg_owner = pv_pg_owner(h->arg[3], &rc);
     if (!pg_owner)
         return rc;
-    for (; done < count; done++) {
-        struct mmuext_op op;
-
-        if (copy_from_guest_obj(&op, ops + done * sizeof(op))) {
-            rc = -XEN_EFAULT;
-            break;
-        }
-        rc = one_op(current, pg_owner, &op);
-        if (rc)
-            break;
-    }
-    if (done_ptr && copy_to_guest_obj(done_ptr, &done))
-        return rc ? rc : -XEN_EFAULT;
-    return rc;
+    return pv_run_batch(h, sizeof(op), &op, one_ext_op, pg_owner);
 }
 
 /* ------------------------------------------------------------- pinning */
@@ -101,7 +91,10 @@ static long set_ldt(struct vcpu *v, unsigned long base, unsigned long ents)
     if (ents > LDT_MAX_ENTS || (base & (PAGE_SIZE - 1)) ||
         (ents && !guest_range_ok(base, ents * 8)))
         return -XEN_EINVAL;
-    /* Mapped lazily on the first descriptor fault, as the ABI allows. */
+    long rc = pv_vcpu_set_ldt(v, ents ? base : 0, (unsigned int)ents);
+
+    if (rc)
+        return rc;
     v->arch.ldt_base = ents ? base : 0;
     v->arch.ldt_ents = (unsigned int)ents;
     return 0;

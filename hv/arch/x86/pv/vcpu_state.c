@@ -96,17 +96,6 @@ static void load_traps(struct vcpu *v, const struct trap_info *t)
     }
 }
 
-/* Until descriptor tables land, a vCPU runs on Keel's flat selectors,
- * which is all a 64-bit PV kernel's code and stack segments need. */
-__attribute__((weak)) long pv_vcpu_set_gdt(struct vcpu *v, const unsigned long *frames,
-                                           unsigned int entries)
-{
-    (void)v;
-    (void)frames;
-    (void)entries;
-    return 0;
-}
-
 long pv_vcpu_initialise(struct vcpu *v, const struct vcpu_guest_context *c)
 {
     struct domain *d = v->domain;
@@ -136,6 +125,8 @@ long pv_vcpu_initialise(struct vcpu *v, const struct vcpu_guest_context *c)
     /* As on Xen, the IOPL field of the new context is the vCPU's virtual
      * IOPL (Linux starts secondary vCPUs with 1, for port I/O). */
     v->arch.iopl = (c->user_regs.rflags >> 12) & 3;
+    pv_desc_set_selectors(v, c->user_regs.ds, c->user_regs.es, c->user_regs.fs,
+                          c->user_regs.gs);
     load_traps(v, c->trap_ctxt);
     v->arch.kernel_mode = true;
     v->arch.kernel_ss = c->kernel_ss | 3;

@@ -6,6 +6,7 @@
  */
 #ifndef ASM_DOMAIN_H
 #define ASM_DOMAIN_H
+#include <asm/pv_desc.h>
 #include <asm/regs.h>
 #include <keel/types.h>
 #include <xen/xen.h>
@@ -36,6 +37,7 @@ struct arch_vcpu {
     unsigned long kernel_ss, kernel_sp; /* stack_switch */
     unsigned long ldt_base;   /* MMUEXT_SET_LDT: guest linear address */
     unsigned int ldt_ents;    /* 0: no LDT */
+    struct pv_desc desc;      /* GDT/LDT frames in use, saved selectors */
     unsigned long fs_base, gs_base_kernel, gs_base_user;
     struct pv_trap traps[256];
     struct pv_callback event_cb, failsafe_cb, syscall_cb, syscall32_cb,

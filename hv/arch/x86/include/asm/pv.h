@@ -58,6 +58,10 @@ void pv_install_hypervisor_slots(u64 *l4);
 void pv_update_wallclock(struct domain *d);
 /* Set the wall clock at system time 0 and tell every domain. */
 void pv_set_wallclock(u64 wall_at_boot_ns);
+/* A guest batch (mmu_update, mmuext_op) with continuations; see batch.c. */
+struct hcall;
+long pv_run_batch(struct hcall *h, size_t size, void *item,
+                  long (*one)(void *ctx, const void *item), void *ctx);
 /* Bring the shared time info of v up to date (on every switch to it). */
 void pv_update_vcpu_time(struct vcpu *v);
 #endif

@@ -9,7 +9,7 @@ void pv_write_runstate(struct vcpu *v);
 void pv_vcpu_switched_in(struct vcpu *v);
 /* VCPUOP_initialise: 0, or -XEN_EINVAL with v unchanged. */
 long pv_vcpu_initialise(struct vcpu *v, const struct vcpu_guest_context *c);
-/* Load a guest GDT for v from machine frames (weak: ignored until
- * descriptor tables land). */
+/* Give v a GDT of `entries` descriptors in machine frames (set_gdt;
+ * pv/descriptor.c): 0 or -XEN_EINVAL with v's old GDT kept. */
 long pv_vcpu_set_gdt(struct vcpu *v, const unsigned long *frames, unsigned int entries);
 #endif

@@ -1,0 +1,46 @@
+/*
+ * The loop behind mmu_update and mmuext_op: `count` requests at h->arg[0],
+ * a running total at h->arg[2] (may be NULL), stop at the first refusal.
+ * A long batch yields to pending work with a continuation: what is left is
+ * re-issued with BATCH_PREEMPTED in the count (bit 31, as Xen and Linux
+ * agree), and the total keeps counting from what the guest's `done` says.
+ */
+#include <asm/pv.h>
+#include <keel/guest_access.h>
+#include <keel/hypercall.h>
+
+#define BATCH_PREEMPTED (1UL << 31)
+#define PREEMPT_EVERY 64 /* requests between two looks at pending work */
+
+long pv_run_batch(struct hcall *h, size_t size, void *item,
+                  long (*one)(void *ctx, const void *item), void *ctx)
+{
+    unsigned long reqs = h->arg[0], done_ptr = h->arg[2];
+    unsigned long count = h->arg[1] & ~BATCH_PREEMPTED;
+    unsigned long base = 0, i;
+    long rc = 0;
+
+    if ((h->arg[1] & BATCH_PREEMPTED) && done_ptr && copy_from_guest_obj(&base, done_ptr))
+        return -XEN_EFAULT;
+    for (i = 0; i < count; i++) {
+        if (i && i % PREEMPT_EVERY == 0 && hypercall_preempt_check(h)) {
+            unsigned long done = base + i;
+            if (done_ptr && copy_to_guest_obj(done_ptr, &done))
+                return -XEN_EFAULT;
+            h->arg[0] = reqs + i * size;
+            h->arg[1] = (count - i) | BATCH_PREEMPTED;
+            return hypercall_continue(h);
+        }
+        if (copy_from_guest(item, reqs + i * size, size)) {
+            rc = -XEN_EFAULT;
+            break;
+        }
+        rc = one(ctx, item);
+        if (rc)
+            break;
+    }
+    base += i;
+    if (done_ptr && copy_to_guest_obj(done_ptr, &base))
+        return rc ? rc : -XEN_EFAULT;
+    return rc;
+}
