@@ -246,7 +246,8 @@ def interactive(boot):
     cmd = boot.command(interactive=True)
     print("Booting Keel in QEMU: " + " ".join(cmd), flush=True)
     print("(Ctrl-A X quits QEMU; Ctrl-A C toggles its monitor.)", flush=True)
-    return subprocess.call(cmd)
+    status = subprocess.call(cmd)
+    return 0 if status == 1 else status  # 1: Keel halted cleanly (debug-exit)
 
 
 def main(argv=None):
@@ -274,7 +275,8 @@ def main(argv=None):
         modules = find_dom0(o.cache)
         if not modules:
             print(dom0_hint(os.path.relpath(o.cache)), flush=True)
-    default_args = "console=com1" + (" dom0_mem=512M" if modules else "")
+    # debug-exit: when dom0 powers off (or Keel halts), QEMU ends too.
+    default_args = "debug-exit console=com1" + (" dom0_mem=512M" if modules else "")
     boot = Boot(protocol=o.protocol, args=" ".join(o.args) or default_args, modules=modules,
                 smp=o.smp or (2 if o.interactive else 1),
                 mem=o.mem or (1024 if modules else 256), cpu=o.cpu,
