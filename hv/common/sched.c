@@ -17,11 +17,6 @@ struct sched_cpu {
 static struct sched_cpu sched_cpus[NR_CPUS];
 static const struct sched_policy *policy = &sched_rr_policy;
 
-struct vcpu *current_vcpu(void)
-{
-    return sched_cpus[smp_processor_id()].curr;
-}
-
 bool vcpu_runnable(const struct vcpu *v)
 {
     return !READ_ONCE(v->pause_flags) && !READ_ONCE(v->pause_count) &&

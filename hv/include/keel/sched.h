@@ -30,7 +30,17 @@ bool vcpu_runnable(const struct vcpu *v);
 void vcpu_wake(struct vcpu *v);   /* maybe runnable now */
 void vcpu_sleep(struct vcpu *v);  /* maybe not runnable any more */
 void vcpu_yield(void);
+#ifdef KEEL_HOST
 struct vcpu *current_vcpu(void);
+#else
+#include <asm/percpu.h>
+/* schedule() keeps this copy in step with its own: reading it is a few
+ * instructions, and every hypercall and exit asks for it several times. */
+static inline struct vcpu *current_vcpu(void)
+{
+    return get_cpu_info()->current_vcpu;
+}
+#endif
 #define current (current_vcpu())
 
 /* Set/clear a pause flag and tell the scheduler. */
