@@ -18,6 +18,8 @@ struct sched_policy {
     void (*dequeue)(unsigned cpu, struct vcpu *v);
     /* The next vCPU to run on `cpu`, removed from the queue, or NULL. */
     struct vcpu *(*pick_next)(unsigned cpu);
+    /* Whether any vCPU waits in `cpu`'s queue (a slice is only needed then). */
+    bool (*has_waiting)(unsigned cpu);
     s_time_t slice;
 };
 
