@@ -8,13 +8,17 @@
 # tail of its log, and the other one's numbers are still printed.
 #   bench/run.sh            (or: make bench)
 # Environment: BUILD (build), XEN (cache/xen-4.17.elf), KEEL ($BUILD/keel),
-# TIMEOUT per boot in seconds (150).
+# TIMEOUT per boot in seconds (150), ICOUNT (shift=0,sleep=off) and RTC
+# (base=2026-01-01T00:00:00,clock=vm): the same choices as bench/boot.sh,
+# which make repeat runs agree exactly (bench/README.md).
 set -u
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
 XEN=${XEN:-cache/xen-4.17.elf}
 KEEL=${KEEL:-$BUILD/keel}
 TIMEOUT=${TIMEOUT:-150}
+ICOUNT=${ICOUNT:-shift=0,sleep=off}
+RTC=${RTC:-base=2026-01-01T00:00:00,clock=vm}
 GUEST=$BUILD/guests/bench.elf
 LOGS=$BUILD/bench
 HV_ARGS="console=com1 dom0_mem=64M"
@@ -31,7 +35,7 @@ run() {
         return 1
     fi
     timeout "$TIMEOUT" qemu-system-x86_64 -accel tcg -cpu qemu64 -m 512 -smp 1 \
-        -nographic -no-reboot -monitor none -serial stdio -icount shift=0 $4 \
+        -nographic -no-reboot -monitor none -serial stdio -icount "$ICOUNT" -rtc "$RTC" $4 \
         -kernel "$2" -append "$HV_ARGS $3" -initrd "$GUEST" \
         </dev/null >"$log" 2>&1 &
     qpid=$!
@@ -73,4 +77,4 @@ for b in null_hypercall evtchn_upcall timer_late; do
     printf '%-16s %12s %12s %12s %12s %8s\n' $b "${xm:--}" "${xd:--}" \
         "${km:--}" "${kd:--}" "$ratio"
 done
-echo "(ticks; ratio = keel median / xen median; logs in $LOGS/)"
+echo "(ticks, qemu -icount $ICOUNT; ratio = keel median / xen median; logs in $LOGS/)"

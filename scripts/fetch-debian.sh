@@ -9,6 +9,10 @@
 #   cache/vmlinux        the ELF inside cache/vmlinuz (bzImage payload, unpacked)
 #   cache/initrd.gz      busybox initramfs; /init prints "KEEL-INIT: /init reached"
 #   cache/xen-4.17.elf   (--xen) Xen 4.17, gunzipped: a Multiboot1 ELF for QEMU -kernel
+#   cache/initrd-bench.gz (--bench) cache/initrd.gz plus a second archive in
+#                        which /init is bench/keel-rdtsc.c (built here with the
+#                        host gcc): it prints "BOOT-TSC <ticks>", then runs the
+#                        usual init script, installed as /init.sh
 #   cache/debs/, cache/pkg/<name>/   the .deb files and their dpkg -x trees
 #
 # The script is idempotent: what is already there is kept.  --force rebuilds
@@ -24,16 +28,18 @@ set -eu
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 CACHE=${KEEL_CACHE:-$ROOT/cache}
 WANT_XEN=0
+WANT_BENCH=0
 FORCE=0
 
 usage() {
-    echo "usage: $0 [--xen] [--force]" >&2
+    echo "usage: $0 [--xen] [--bench] [--force]" >&2
     exit 2
 }
 
 for arg in "$@"; do
     case "$arg" in
     --xen) WANT_XEN=1 ;;
+    --bench) WANT_BENCH=1 ;;
     --force) FORCE=1 ;;
     -h | --help) usage ;;
     *) echo "fetch-debian: unknown argument '$arg'" >&2; usage ;;
@@ -217,9 +223,40 @@ build_initrd() {
     log "cache/initrd.gz built ($(wc -c <"$CACHE/initrd.gz") bytes)"
 }
 
+# The boot benchmark's initramfs: the kernel unpacks concatenated archives
+# in order and a later file replaces an earlier one, so a small second
+# archive swaps /init for the TSC reader and keeps everything else equal.
+build_bench_initrd() {
+    src="$ROOT/bench/keel-rdtsc.c"
+    out="$CACHE/initrd-bench.gz"
+    if [ -f "$out" ] && [ "$FORCE" -eq 0 ] && [ "$out" -nt "$CACHE/initrd.gz" ] &&
+        [ "$out" -nt "$src" ]; then
+        return
+    fi
+    command -v gcc >/dev/null 2>&1 || die "--bench needs gcc to build $src"
+    # Private scratch space: two benchmark runs may build at the same time.
+    work=$(mktemp -d "$CACHE/initrd-bench.XXXXXX") || die "mktemp failed"
+    stage="$work/root"
+    mkdir -p "$stage"
+    gcc -static -O2 -nostdlib -ffreestanding -fno-pie -no-pie -fno-stack-protector \
+        -Wall -Wextra -Werror -o "$stage/init" "$src" || { rm -rf "$work"; die "cannot build $src"; }
+    write_init "$stage/init.sh"
+    # Byte-identical rebuilds (fixed times, no inode numbers): the benchmark
+    # counts the instructions that unpack this archive too.
+    find "$stage" -exec touch -h -d @0 {} +
+    (cd "$stage" && find . | LC_ALL=C sort |
+        cpio -o -H newc --quiet -R 0:0 --reproducible) |
+        gzip -9 -n >"$work/overlay.gz"
+    cat "$CACHE/initrd.gz" "$work/overlay.gz" >"$work/initrd-bench.gz"
+    mv "$work/initrd-bench.gz" "$out"
+    rm -rf "$work"
+    log "cache/initrd-bench.gz built ($(wc -c <"$out") bytes)"
+}
+
 ensure_lists
 fetch_kernel
 unpack_vmlinux
 build_initrd
+[ "$WANT_BENCH" -eq 1 ] && build_bench_initrd
 [ "$WANT_XEN" -eq 1 ] && fetch_xen
-log "done: $(cd "$CACHE" && ls vmlinuz vmlinux initrd.gz xen-4.17.elf 2>/dev/null | tr '\n' ' ')"
+log "done: $(cd "$CACHE" && ls vmlinuz vmlinux initrd.gz initrd-bench.gz xen-4.17.elf 2>/dev/null | tr '\n' ' ')"
