@@ -93,9 +93,12 @@ static struct domain *peer_of(struct domain *d, evtchn_port_t port)
 /*
  * Locks d and the peer of `port`.  The peer can change until d's lock is
  * held, so it is read again under both locks and the pair retaken if it
- * moved.  A port local to d (the common case) needs d's lock only.
+ * moved.  A port local to d (the common case) needs d's lock only, and
+ * takes the short way in lock_port.
  */
-static void lock_port(struct lock_pair *lp, struct domain *d, evtchn_port_t port)
+static __attribute__((noinline)) void lock_port_pair(struct lock_pair *lp,
+                                                     struct domain *d,
+                                                     evtchn_port_t port)
 {
     for (;;) {
         unsigned long f = spin_lock_irqsave(&d->evtchn_lock);
@@ -110,6 +113,18 @@ static void lock_port(struct lock_pair *lp, struct domain *d, evtchn_port_t port
             return;
         unlock_two(lp);
     }
+}
+
+static inline void lock_port(struct lock_pair *lp, struct domain *d, evtchn_port_t port)
+{
+    unsigned long f = spin_lock_irqsave(&d->evtchn_lock);
+
+    if (peer_of(d, port) == d) {
+        *lp = (struct lock_pair){d, NULL, f};
+        return;
+    }
+    spin_unlock_irqrestore(&d->evtchn_lock, f);
+    lock_port_pair(lp, d, port);
 }
 
 /* ------------------------------------------------------- notification */
@@ -148,6 +163,11 @@ void evtchn_do_kick(const struct evtchn_kick *k)
  */
 void evtchn_check_pollers(struct domain *d, evtchn_port_t port)
 {
+    /* The caller's pending bit went up (seq_cst) before this read, and a
+     * poller counts itself before it looks at its ports: one of the two
+     * sees the other, so "nobody polls" is safe to believe. */
+    if (!__atomic_load_n(&d->nr_polling, __ATOMIC_SEQ_CST))
+        return;
     for (unsigned i = 0; i < d->nr_vcpus; i++) {
         struct vcpu *v = d->vcpus[i];
         if (!v || !(READ_ONCE(v->pause_flags) & (1UL << VPF_polling)))
@@ -173,11 +193,13 @@ void send_guest_vcpu_virq(struct vcpu *v, u32 virq)
     struct domain *d = v->domain;
     struct evtchn_kick k = {NULL, 0};
     unsigned long f = spin_lock_irqsave(&d->evtchn_lock);
+    /* What evtchn_send_virq does, with the port kept for the pollers. */
     evtchn_port_t port = evtchn_virq_port(&d->evtchn, virq, v->vcpu_id);
-    bool sent = evtchn_send_virq(&d->evtchn, virq, v->vcpu_id, &k);
 
+    if (port)
+        evtchn_raise(&d->evtchn, port, &k);
     spin_unlock_irqrestore(&d->evtchn_lock, f);
-    if (sent)
+    if (port)
         notify(&k, &d->evtchn, port);
 }
 
@@ -280,8 +302,15 @@ static long op_send(unsigned long arg)
     if (copy_from_guest_obj(&s, arg))
         return -XEN_EFAULT;
     lock_port(&lp, d, s.port);
+    /* A bound port raises its target (what evtchn_send would look up
+     * again); the rest (unbound, closed, bad) is evtchn_send's to answer. */
     target = evtchn_send_target(&d->evtchn, s.port, &tport);
-    rc = evtchn_send(&d->evtchn, s.port, &k);
+    if (target) {
+        evtchn_raise(target, tport, &k);
+        rc = 0;
+    } else {
+        rc = evtchn_send(&d->evtchn, s.port, &k);
+    }
     unlock_two(&lp);
     if (rc)
         return rc;

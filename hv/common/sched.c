@@ -17,11 +17,6 @@ struct sched_cpu {
 static struct sched_cpu sched_cpus[NR_CPUS];
 static const struct sched_policy *policy = &sched_rr_policy;
 
-struct vcpu *current_vcpu(void)
-{
-    return sched_cpus[smp_processor_id()].curr;
-}
-
 bool vcpu_runnable(const struct vcpu *v)
 {
     return !READ_ONCE(v->pause_flags) && !READ_ONCE(v->pause_count) &&
@@ -51,9 +46,12 @@ void vcpu_wake(struct vcpu *v)
     if (vcpu_runnable(v) && !v->is_running && !v->on_runqueue) {
         runstate_change(v, RUNSTATE_runnable, NOW());
         policy->enqueue(cpu, v);
-        /* An idle CPU should notice at once; a busy one at its slice end. */
+        /* An idle CPU should notice at once; a busy one at its slice end,
+         * and a guest that ran alone had no slice yet: it starts now. */
         if (sc->curr == sc->idle)
             cpu_raise_softirq(cpu, SCHEDULE_SOFTIRQ);
+        else if (!timer_is_active(&sc->slice_timer))
+            set_timer(&sc->slice_timer, NOW() + policy->slice);
     }
     spin_unlock_irqrestore(&sc->lock, f);
 }
@@ -102,9 +100,11 @@ static void schedule(void)
     next = policy->pick_next(cpu);
     if (!next)
         next = sc->idle;
-    if (next != sc->idle)
+    /* Slices only share the CPU: a guest running alone (or the idle vCPU)
+     * needs no timer; vcpu_wake starts one when someone queues up. */
+    if (next != sc->idle && policy->has_waiting(cpu))
         set_timer(&sc->slice_timer, now + policy->slice);
-    else
+    else if (timer_is_active(&sc->slice_timer))
         stop_timer(&sc->slice_timer);
     if (next == prev) {
         if (prev != sc->idle)

@@ -77,10 +77,20 @@ static long sched_block(void)
     return 0;
 }
 
-void vcpu_poll_wake(struct vcpu *v)
+/* Whoever clears VPF_polling (it is set only with nr_polling counted)
+ * takes the vCPU off the count; true if that was this caller. */
+static bool poll_end(struct vcpu *v)
 {
     if (!(__atomic_fetch_and(&v->pause_flags, ~(1UL << VPF_polling), __ATOMIC_SEQ_CST) &
           (1UL << VPF_polling)))
+        return false;
+    __atomic_fetch_sub(&v->domain->nr_polling, 1, __ATOMIC_SEQ_CST);
+    return true;
+}
+
+void vcpu_poll_wake(struct vcpu *v)
+{
+    if (!poll_end(v))
         return;
     vcpu_stop_poll_timeout(v);
     vcpu_wake(v);
@@ -118,10 +128,12 @@ static long sched_poll(unsigned long arg)
             return -XEN_EINVAL;
 
     WRITE_ONCE(v->poll_port, p.nr_ports == 1 ? ports[0] : ~0U);
+    /* Counted first: senders skip the poller scan while the count is 0. */
+    __atomic_fetch_add(&d->nr_polling, 1, __ATOMIC_SEQ_CST);
     __atomic_fetch_or(&v->pause_flags, 1UL << VPF_polling, __ATOMIC_SEQ_CST);
     if (any_pending(d, ports, p.nr_ports) ||
         (p.timeout && vtime_deadline(p.timeout, NOW()) <= NOW())) {
-        __atomic_fetch_and(&v->pause_flags, ~(1UL << VPF_polling), __ATOMIC_SEQ_CST);
+        poll_end(v);
         return 0;
     }
     if (p.timeout)

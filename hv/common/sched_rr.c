@@ -54,10 +54,16 @@ static struct vcpu *rr_pick_next(unsigned cpu)
     return v;
 }
 
+static bool rr_has_waiting(unsigned cpu)
+{
+    return queues[cpu].head != NULL;
+}
+
 const struct sched_policy sched_rr_policy = {
     .name = "round-robin",
     .enqueue = rr_enqueue,
     .dequeue = rr_dequeue,
     .pick_next = rr_pick_next,
+    .has_waiting = rr_has_waiting,
     .slice = MILLISECS(10),
 };

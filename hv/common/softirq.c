@@ -4,7 +4,7 @@
 #include <keel/softirq.h>
 
 static softirq_handler_t handlers[NR_SOFTIRQS];
-static DEFINE_PER_CPU(unsigned long, pending);
+DEFINE_PER_CPU(unsigned long, softirq_pending_bits);
 static DEFINE_PER_CPU(bool, in_softirq);
 
 void open_softirq(enum softirq_nr nr, softirq_handler_t fn)
@@ -15,7 +15,7 @@ void open_softirq(enum softirq_nr nr, softirq_handler_t fn)
 
 void raise_softirq(enum softirq_nr nr)
 {
-    __atomic_fetch_or(&this_cpu(pending), 1UL << nr, __ATOMIC_SEQ_CST);
+    __atomic_fetch_or(&this_cpu(softirq_pending_bits), 1UL << nr, __ATOMIC_SEQ_CST);
 }
 
 __attribute__((weak)) void smp_send_event_check(unsigned cpu)
@@ -25,23 +25,18 @@ __attribute__((weak)) void smp_send_event_check(unsigned cpu)
 
 void cpu_raise_softirq(unsigned cpu, enum softirq_nr nr)
 {
-    unsigned long old = __atomic_fetch_or(&per_cpu(pending, cpu), 1UL << nr,
+    unsigned long old = __atomic_fetch_or(&per_cpu(softirq_pending_bits, cpu), 1UL << nr,
                                           __ATOMIC_SEQ_CST);
     /* Only the first bit needs a kick; later ones ride along with it. */
     if (cpu != smp_processor_id() && !(old & (1UL << nr)))
         smp_send_event_check(cpu);
 }
 
-bool softirq_pending(unsigned cpu)
-{
-    return __atomic_load_n(&per_cpu(pending, cpu), __ATOMIC_RELAXED) != 0;
-}
-
 /* Runs pending handlers except those in `skip`, never re-entered. */
 static void run_softirqs(unsigned long skip)
 {
     bool *busy = &this_cpu(in_softirq);
-    unsigned long *pend = &this_cpu(pending);
+    unsigned long *pend = &this_cpu(softirq_pending_bits);
 
     /* An interrupt during a handler must not start the handlers again:
      * they are not reentrant, and the outer loop will see the new bits. */
@@ -73,7 +68,7 @@ void process_pending_softirqs(void)
  */
 void do_softirq(void)
 {
-    unsigned long *pend = &this_cpu(pending);
+    unsigned long *pend = &this_cpu(softirq_pending_bits);
 
     for (;;) {
         run_softirqs(1UL << SCHEDULE_SOFTIRQ);

@@ -25,7 +25,11 @@ long do_set_timer_op(struct hcall *h)
 
 static void fire_virq_timer(struct vcpu *v)
 {
-    pv_update_vcpu_time(v);
+    /* A vCPU that is not running gets a fresh clock when it is switched
+     * in (load_guest_state), before it can look; only a running one needs
+     * it now.  Timers sit on the vCPU's CPU, so this cannot race a switch. */
+    if (READ_ONCE(v->is_running))
+        pv_update_vcpu_time(v);
     send_guest_vcpu_virq(v, VIRQ_TIMER);
 }
 

@@ -69,6 +69,7 @@ struct domain {
     unsigned long tot_pages, max_pages;
 
     spinlock_t evtchn_lock;
+    unsigned int nr_polling;     /* vCPUs in SCHEDOP_poll (senders skip the scan at 0) */
     struct evtchn_domain evtchn;
     struct evtchn ports[DOMAIN_EVTCHN_PORTS];
 

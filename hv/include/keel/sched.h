@@ -18,6 +18,8 @@ struct sched_policy {
     void (*dequeue)(unsigned cpu, struct vcpu *v);
     /* The next vCPU to run on `cpu`, removed from the queue, or NULL. */
     struct vcpu *(*pick_next)(unsigned cpu);
+    /* Whether any vCPU waits in `cpu`'s queue (a slice is only needed then). */
+    bool (*has_waiting)(unsigned cpu);
     s_time_t slice;
 };
 
@@ -30,7 +32,17 @@ bool vcpu_runnable(const struct vcpu *v);
 void vcpu_wake(struct vcpu *v);   /* maybe runnable now */
 void vcpu_sleep(struct vcpu *v);  /* maybe not runnable any more */
 void vcpu_yield(void);
+#ifdef KEEL_HOST
 struct vcpu *current_vcpu(void);
+#else
+#include <asm/percpu.h>
+/* schedule() keeps this copy in step with its own: reading it is a few
+ * instructions, and every hypercall and exit asks for it several times. */
+static inline struct vcpu *current_vcpu(void)
+{
+    return get_cpu_info()->current_vcpu;
+}
+#endif
 #define current (current_vcpu())
 
 /* Set/clear a pause flag and tell the scheduler. */

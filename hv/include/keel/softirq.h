@@ -22,7 +22,17 @@ typedef void (*softirq_handler_t)(void);
 void open_softirq(enum softirq_nr nr, softirq_handler_t fn);
 void raise_softirq(enum softirq_nr nr);
 void cpu_raise_softirq(unsigned cpu, enum softirq_nr nr);
+#ifdef KEEL_HOST
 bool softirq_pending(unsigned cpu);
+#else
+#include <asm/percpu.h>
+DECLARE_PER_CPU(unsigned long, softirq_pending_bits);
+/* Inline: every way back into a guest and every idle pass asks. */
+static inline bool softirq_pending(unsigned cpu)
+{
+    return __atomic_load_n(&per_cpu(softirq_pending_bits, cpu), __ATOMIC_RELAXED) != 0;
+}
+#endif
 /* Runs this CPU's pending handlers; does nothing when already inside one. */
 /* At safe points (idle loop, way back into a guest): everything, the
  * scheduler last.  From interrupt context: everything but the scheduler. */

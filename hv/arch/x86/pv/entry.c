@@ -42,28 +42,31 @@ bool pv_bounce(struct regs *r, unsigned long handler, bool mask_events,
                bool has_error_code, u32 error_code)
 {
     struct vcpu *v = current;
-    u8 saved_mask = v->vcpu_info->evtchn_upcall_mask;
+    struct vcpu_info *vi = v->vcpu_info;
+    u8 saved_mask = vi->evtchn_upcall_mask;
     bool from_kernel = v->arch.kernel_mode;
-    unsigned long sp, frame[8];
-    unsigned n = 0;
+    /* Xen's frame, lowest word first: rcx, r11, [error code], rip, cs,
+     * rflags, rsp, ss.  Every slot has a fixed place here; without an
+     * error code, rcx and r11 move up one and the copy starts a word later. */
+    unsigned long frame[8], *f = has_error_code ? frame : frame + 1;
+    size_t len = has_error_code ? sizeof(frame) : sizeof(frame) - 8;
+    unsigned long sp;
 
     if (!from_kernel)
         pv_toggle_guest_mode(v);
-    sp = (from_kernel ? r->rsp : v->arch.kernel_sp) & ~0xfUL;
+    sp = ((from_kernel ? r->rsp : v->arch.kernel_sp) & ~0xfUL) - len;
 
-    frame[n++] = r->rcx;
-    frame[n++] = r->r11;
-    if (has_error_code)
-        frame[n++] = error_code;
-    frame[n++] = r->rip;
+    f[0] = r->rcx;
+    f[1] = r->r11;
+    frame[2] = error_code; /* overwritten by r11 when there is none */
+    frame[3] = r->rip;
     /* The guest kernel sees its own CS with RPL 0, and the event mask it
      * had, in the upper half of the CS slot. */
-    frame[n++] = (from_kernel ? (r->cs & ~3UL) : r->cs) | ((unsigned long)saved_mask << 32);
-    frame[n++] = (r->rflags & ~X86_EFLAGS_IF) | (saved_mask ? 0 : X86_EFLAGS_IF);
-    frame[n++] = r->rsp;
-    frame[n++] = r->ss;
-    sp -= n * 8;
-    if (copy_to_guest(sp, frame, n * 8)) {
+    frame[4] = (from_kernel ? (r->cs & ~3UL) : r->cs) | ((unsigned long)saved_mask << 32);
+    frame[5] = (r->rflags & ~X86_EFLAGS_IF) | (saved_mask ? 0 : X86_EFLAGS_IF);
+    frame[6] = r->rsp;
+    frame[7] = r->ss;
+    if (copy_to_guest(sp, f, len)) {
         printk(KLOG_ERR "d%u v%u: no exception frame at guest rsp %016lx (rip %016lx)\n",
                v->domain->domid, v->vcpu_id, sp, r->rip);
         domain_crash(v->domain, "cannot write an exception frame on the guest kernel stack");
@@ -77,7 +80,7 @@ bool pv_bounce(struct regs *r, unsigned long handler, bool mask_events,
                    X86_EFLAGS_AC | EFLAGS_IOPL);
     r->rflags |= X86_EFLAGS_IF;
     if (mask_events)
-        v->vcpu_info->evtchn_upcall_mask = 1;
+        vi->evtchn_upcall_mask = 1;
     return true;
 }
 
@@ -184,16 +187,24 @@ static void deliver_events(struct vcpu *v, struct regs *r)
 }
 
 /* Called with interrupts off, right before the guest frame is restored. */
+/* Out of line: the usual way back has nothing pending, and should not pay
+ * for this loop's registers. */
+static __attribute__((noinline)) void exit_softirqs(unsigned cpu)
+{
+    do {
+        local_irq_enable();
+        do_softirq(); /* may switch to another vCPU and not come back */
+        local_irq_disable();
+    } while (softirq_pending(cpu));
+}
+
 void pv_exit_work(struct regs *r);
 void pv_exit_work(struct regs *r)
 {
     unsigned cpu = smp_processor_id();
 
-    while (softirq_pending(cpu)) {
-        local_irq_enable();
-        do_softirq(); /* may switch to another vCPU and not come back */
-        local_irq_disable();
-    }
+    if (softirq_pending(cpu))
+        exit_softirqs(cpu);
     deliver_events(current, r);
 }
 
