@@ -99,6 +99,7 @@ CORE_HOST_SRCS += hv/common/memmap.c
 CORE_HOST_SRCS += hv/common/frametable.c
 CORE_HOST_SRCS += hv/common/page_alloc.c
 CORE_HOST_SRCS += hv/common/ioport.c
+CORE_HOST_SRCS += hv/common/pci_cfg.c
 CORE_HOST_SRCS += hv/common/pv_mm.c
 CORE_HOST_SRCS += hv/common/desc_check.c
 CORE_HOST_SRCS += hv/common/vtime.c

@@ -205,7 +205,7 @@ def run_scenario(sc, build):
         boot = make_boot(sc, build)
         boot.prepare()
         cmd = boot.command()
-        res = qemu.run(cmd, sc.timeout, on_line=judge.feed)
+        res = qemu.run(cmd, sc.timeout, on_line=judge.feed, typing=sc.typing)
         lines = res.lines
         err = judge.verdict(res)
         status = res.status

@@ -3,11 +3,11 @@
  * Output is copied in small chunks so a huge count cannot hold the console.
  */
 #include <keel/console.h>
+#include <keel/console_input.h>
 #include <keel/domain.h>
 #include <keel/guest_access.h>
 #include <keel/hypercall.h>
 #include <keel/sched.h>
-#include <keel/serial.h>
 #include <xen/xen.h>
 
 #define CHUNK 128
@@ -32,17 +32,14 @@ static long console_write(struct domain *d, unsigned long buf, long count)
     return 0;
 }
 
-static long console_read(unsigned long buf, long count)
+/* One chunk per call: Linux's hvc driver reads again while bytes come. */
+static long console_read(struct domain *d, unsigned long buf, long count)
 {
-    long n = 0;
-    int c;
+    char tmp[CHUNK];
+    unsigned int n = console_input_read(d, tmp, (unsigned int)MIN(count, (long)CHUNK));
 
-    while (n < count && (c = serial_getc()) >= 0) {
-        char ch = (char)c;
-        if (copy_to_guest(buf + (unsigned long)n, &ch, 1))
-            return -XEN_EFAULT;
-        n++;
-    }
+    if (n && copy_to_guest(buf, tmp, n))
+        return -XEN_EFAULT;
     return n;
 }
 
@@ -59,7 +56,7 @@ long do_console_io(struct hcall *h)
     case CONSOLEIO_read:
         if (!d->is_privileged)
             return -XEN_EPERM;
-        return console_read(h->arg[2], count);
+        return console_read(d, h->arg[2], count);
     default:
         return -XEN_ENOSYS;
     }

@@ -126,16 +126,25 @@ class RunResult:
     timed_out: bool  # the timeout ran out (not a stop asked by on_line)
 
 
-def run(cmd, timeout, on_line=None, linger=5.0):
+def run(cmd, timeout, on_line=None, linger=5.0, typing=()):
     """Run QEMU, collecting console lines (cleaned of terminal codes).
+
+    typing: (regex, text, delay) triples, in order: `delay` seconds after a
+    console line matches the next triple's regex, its text is typed on the
+    serial console (QEMU's standard input).  The delay lets a prompt that
+    ends in no newline reach the screen first.  Without typing, standard
+    input is closed.
 
     on_line(line) returns None to go on, "stop" to end the run now, or
     "linger" to end it `linger` seconds later unless QEMU exits first (to
     keep e.g. a crash dump, or to see the exit status after Keel halted).
     Lines that come after a "stop" are still collected, not judged.
     """
-    proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, start_new_session=True)
+    proc = subprocess.Popen(cmd, stdin=subprocess.PIPE if typing else subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            start_new_session=True)
+    to_type = [(re.compile(rx), text, delay) for rx, text, delay in typing]
+    due = []  # (monotonic time, text) matched and waiting to be typed
     lines, partial = [], b""
     deadline = time.monotonic() + timeout
     timed_out = stopping = eof = False
@@ -143,12 +152,23 @@ def run(cmd, timeout, on_line=None, linger=5.0):
     def judge(line):
         nonlocal deadline, stopping
         lines.append(line)
+        if to_type and to_type[0][0].search(line):
+            _, text, delay = to_type.pop(0)
+            due.append((time.monotonic() + delay, text))
         verdict = on_line(line) if on_line and deadline > 0 else None
         if verdict == "stop":
             deadline = 0
         elif verdict == "linger" and not stopping:
             stopping = True
             deadline = min(deadline, time.monotonic() + linger)
+
+    def type_due():
+        while due and due[0][0] <= time.monotonic():
+            try:
+                proc.stdin.write(due.pop(0)[1].encode())
+                proc.stdin.flush()
+            except OSError:
+                pass  # QEMU has gone; its status tells the rest
 
     sel = selectors.DefaultSelector()
     sel.register(proc.stdout, selectors.EVENT_READ)
@@ -158,7 +178,8 @@ def run(cmd, timeout, on_line=None, linger=5.0):
             if left <= 0:
                 timed_out = deadline > 0 and not stopping
                 break
-            if not sel.select(timeout=min(left, 1.0)):
+            type_due()
+            if not sel.select(timeout=min(left, 0.1 if due else 1.0)):
                 continue
             chunk = os.read(proc.stdout.fileno(), 65536)
             if not chunk:
@@ -225,7 +246,8 @@ def interactive(boot):
     cmd = boot.command(interactive=True)
     print("Booting Keel in QEMU: " + " ".join(cmd), flush=True)
     print("(Ctrl-A X quits QEMU; Ctrl-A C toggles its monitor.)", flush=True)
-    return subprocess.call(cmd)
+    status = subprocess.call(cmd)
+    return 0 if status == 1 else status  # 1: Keel halted cleanly (debug-exit)
 
 
 def main(argv=None):
@@ -253,7 +275,8 @@ def main(argv=None):
         modules = find_dom0(o.cache)
         if not modules:
             print(dom0_hint(os.path.relpath(o.cache)), flush=True)
-    default_args = "console=com1" + (" dom0_mem=512M" if modules else "")
+    # debug-exit: when dom0 powers off (or Keel halts), QEMU ends too.
+    default_args = "debug-exit console=com1" + (" dom0_mem=512M" if modules else "")
     boot = Boot(protocol=o.protocol, args=" ".join(o.args) or default_args, modules=modules,
                 smp=o.smp or (2 if o.interactive else 1),
                 mem=o.mem or (1024 if modules else 256), cpu=o.cpu,

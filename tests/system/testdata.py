@@ -4,6 +4,8 @@ import lzma
 import os
 import struct
 
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+
 
 def _dummy_kernel():
     # Not a real kernel: a recognisable blob, enough to be carried as a module.
@@ -27,6 +29,38 @@ def _dummy_initrd():
     return body + bytes(-len(body) % 512)
 
 
+def _dir_newc(top, prefix):
+    # Every file under `top`, as cpio records named prefix/relative-path,
+    # with the directories they need (sorted, so the archive is stable).
+    recs, ino, dirs = b"", 100, set()
+    for base, subdirs, files in sorted(os.walk(top)):
+        subdirs.sort()
+        for name in sorted(files):
+            rel = os.path.relpath(os.path.join(base, name), top)
+            parts = os.path.join(prefix, rel).split("/")
+            for i in range(1, len(parts)):
+                d = "/".join(parts[:i])
+                if d not in dirs:
+                    dirs.add(d)
+                    recs += _newc(d, b"", ino, 0o040755)
+                    ino += 1
+            with open(os.path.join(base, name), "rb") as f:
+                recs += _newc("/".join(parts), f.read(), ino, 0o100755)
+            ino += 1
+    return recs
+
+
+def _linux_initrd():
+    # The Debian busybox initramfs from the cache with the repository's
+    # tests/linux/ appended as a second (gzip) archive: Linux unpacks
+    # concatenated archives in order, so /tests/linux/*.sh come from the
+    # tree under test while the cached part stays shared and untouched.
+    cache = os.environ.get("KEEL_CACHE", os.path.join(ROOT, "cache"))
+    with open(os.path.join(cache, "initrd.gz"), "rb") as f:
+        base = f.read()
+    body = _dir_newc(os.path.join(ROOT, "tests", "linux"), "tests/linux")
+    body += _newc("TRAILER!!!", b"", 0, 0)
+    return base + gzip.compress(body, mtime=0)
 def _bzimage(payload):
     # The parts of a Linux bzImage Keel reads: setup header (boot protocol
     # 2.15, one setup sector) and the payload after the protected-mode start.
@@ -62,6 +96,7 @@ def _bzimage_bzip2(build):
 FILES = {
     "dummy-kernel": _dummy_kernel,
     "dummy-initrd": _dummy_initrd,
+    "linux-initrd": _linux_initrd,
 }
 
 # Files made from build products (their generator takes the build directory).

@@ -13,7 +13,7 @@
  * hardware.  Only the privileged domain gets real ports, and never those
  * Keel itself drives: its serial console (8 ports from `console_port`;
  * 0 = none), the PICs, the PIT and port 0x61, the debug-exit port and PCI
- * configuration space (mediated by Keel later).  An access that is only
+ * configuration space (dom0's accesses to it are mediated: keel/pci_cfg.h).  An access that is only
  * partly permitted is refused whole.
  */
 bool ioport_permitted(bool privileged, u16 console_port, unsigned port, unsigned bytes);

@@ -48,9 +48,12 @@ class Scenario:
     forbid: tuple = DEFAULT_FORBID
     expect_exit: object = 1
     timeout: float = 60
+    # (regex, text, delay): type text on the serial console `delay` seconds
+    # after a line matches regex; used in order (interactive scenarios).
+    typing: list = field(default_factory=list)
 
     def __post_init__(self):
-        for rx in list(self.expect) + list(self.forbid):
+        for rx in list(self.expect) + list(self.forbid) + [t[0] for t in self.typing]:
             re.compile(rx)
 
 

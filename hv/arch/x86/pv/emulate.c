@@ -23,7 +23,12 @@
                      (1U << 17) | (1U << 18) | (1U << 21) | (1U << 24) |             \
                      (1U << 26) | (1U << 27) | (1U << 28))
 #define C1_EDX_HIDE ((1U << 7) | (1U << 12) | (1U << 14) | (1U << 22) | (1U << 29) | \
-                     (1U << 31))
+                     (1U << 31) | PAGING_HIDE)
+/* PSE, PGE, PSE36: a PV guest neither owns CR4's paging bits nor may map
+ * superpages, and Xen never shows them (under Xen, Linux's CR4 stays 0x660);
+ * offered, Linux sets CR4.PSE/PGE early and dies on the write.  AMD repeats
+ * them in 0x80000001 EDX. */
+#define PAGING_HIDE ((1U << 3) | (1U << 13) | (1U << 17))
 #define C1_ECX_HYPERVISOR (1U << 31)
 /* Leaf 7 EBX: ordinary-instruction features only (BMI1, BMI2, ERMS, ADX,
  * CLFLUSHOPT, SHA). */
@@ -31,7 +36,7 @@
                      (1U << 29))
 /* 0x80000001 ECX: hide SVM; EDX: hide 1 GiB pages and RDTSCP. */
 #define E1_ECX_HIDE (1U << 2)
-#define E1_EDX_HIDE ((1U << 26) | (1U << 27))
+#define E1_EDX_HIDE ((1U << 26) | (1U << 27) | PAGING_HIDE)
 
 static void xen_leaves(u32 leaf, struct cpuid_regs *r)
 {
@@ -250,6 +255,19 @@ static bool emulate_mov_from_cr(struct vcpu *v, struct regs *r, u8 rex, u8 modrm
     return true;
 }
 
+/*
+ * Only CR4 may be written, and the write changes nothing: the bits a PV
+ * kernel could own (TSD, DE, FSGSBASE...) are not offered, and Xen too
+ * drops what its policy does not allow.  Linux rewrites its CR4 unchanged
+ * when a secondary vCPU starts (cr4_init).
+ */
+static bool emulate_mov_to_cr(u8 rex, u8 modrm)
+{
+    unsigned cr = ((modrm >> 3) & 7) | (rex & 4 ? 8 : 0);
+
+    return (modrm >> 6) == 3 && cr == 4;
+}
+
 /* Up to 15 instruction bytes at rip (fewer when the next page is not
  * readable); 0 when not even the first page is. */
 unsigned pv_fetch_insn(unsigned long rip, u8 *buf)
@@ -318,6 +336,11 @@ static bool emulate_kernel_op(struct vcpu *v, struct regs *r, const u8 *insn, un
         return true;
     case 0x20: /* mov %crN, reg */
         if (n < len + 3 || !emulate_mov_from_cr(v, r, rex, insn[len + 2]))
+            return false;
+        r->rip += len + 3;
+        return true;
+    case 0x22: /* mov reg, %crN */
+        if (n < len + 3 || !emulate_mov_to_cr(rex, insn[len + 2]))
             return false;
         r->rip += len + 3;
         return true;

@@ -10,6 +10,8 @@
 #include <keel/hypercall.h>
 #include <keel/ioport.h>
 #include <keel/options.h>
+#include <keel/pci_cfg.h>
+#include <keel/physdev.h>
 #include <keel/sched.h>
 #include <xen/physdev.h>
 
@@ -26,7 +28,7 @@ long do_physdev_op(struct hcall *h)
         current->arch.iopl = iopl.iopl;
         return 0;
     default:
-        return -XEN_ENOSYS;
+        return physdev_irq_op(h->arg[0], h->arg[1]);
     }
 }
 
@@ -44,6 +46,10 @@ static bool port_real(const struct vcpu *v, unsigned port, unsigned bytes)
 /* A port the domain may not touch reads as all ones, like an empty bus. */
 u32 pv_port_in(const struct vcpu *v, unsigned port, unsigned bytes)
 {
+    u32 cfg;
+
+    if (pv_pci_cfg_in(v, port, bytes, &cfg))
+        return cfg;
     if (!port_real(v, port, bytes))
         return bytes == 4 ? 0xffffffffU : (1U << (bytes * 8)) - 1;
     switch (bytes) {
@@ -56,6 +62,8 @@ u32 pv_port_in(const struct vcpu *v, unsigned port, unsigned bytes)
 /* ... and writes to it vanish. */
 void pv_port_out(const struct vcpu *v, unsigned port, unsigned bytes, u32 val)
 {
+    if (pv_pci_cfg_out(v, port, bytes, val))
+        return;
     if (!port_real(v, port, bytes))
         return;
     switch (bytes) {

@@ -122,6 +122,9 @@ long pv_vcpu_initialise(struct vcpu *v, const struct vcpu_guest_context *c)
         return -XEN_EINVAL;
     }
     load_regs(&v->arch.user_regs, &c->user_regs);
+    /* As on Xen, the IOPL field of the new context is the vCPU's virtual
+     * IOPL (Linux starts secondary vCPUs with 1, for port I/O). */
+    v->arch.iopl = (c->user_regs.rflags >> 12) & 3;
     pv_desc_set_selectors(v, c->user_regs.ds, c->user_regs.es, c->user_regs.fs,
                           c->user_regs.gs);
     load_traps(v, c->trap_ctxt);
