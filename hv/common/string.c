@@ -2,10 +2,19 @@
 #include <keel/types.h>
 
 #ifndef KEEL_HOST
+/*
+ * Bulk copies and fills go a word at a time: rep movsq/stosq do an eighth
+ * of the iterations of their byte forms (it shows when dom0's hundreds of
+ * megabytes are zeroed and its kernel is unpacked, especially under
+ * emulation).
+ */
 void *memcpy(void *dst, const void *src, size_t n)
 {
     void *ret = dst;
-    __asm__ __volatile__("rep movsb" : "+D"(dst), "+S"(src), "+c"(n)::"memory");
+    size_t words = n / 8, bytes = n % 8;
+
+    __asm__ __volatile__("rep movsq" : "+D"(dst), "+S"(src), "+c"(words)::"memory");
+    __asm__ __volatile__("rep movsb" : "+D"(dst), "+S"(src), "+c"(bytes)::"memory");
     return ret;
 }
 
@@ -24,7 +33,11 @@ void *memmove(void *dst, const void *src, size_t n)
 void *memset(void *dst, int c, size_t n)
 {
     void *ret = dst;
-    __asm__ __volatile__("rep stosb" : "+D"(dst), "+c"(n) : "a"(c) : "memory");
+    size_t words = n / 8, bytes = n % 8;
+    u64 pattern = 0x0101010101010101ULL * (u8)c;
+
+    __asm__ __volatile__("rep stosq" : "+D"(dst), "+c"(words) : "a"(pattern) : "memory");
+    __asm__ __volatile__("rep stosb" : "+D"(dst), "+c"(bytes) : "a"(pattern) : "memory");
     return ret;
 }
 
