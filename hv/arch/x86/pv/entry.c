@@ -56,9 +56,9 @@ bool pv_bounce(struct regs *r, unsigned long handler, bool mask_events,
         pv_toggle_guest_mode(v);
     sp = ((from_kernel ? r->rsp : v->arch.kernel_sp) & ~0xfUL) - len;
 
+    frame[2] = error_code; /* first: without one, r11 takes this slot */
     f[0] = r->rcx;
     f[1] = r->r11;
-    frame[2] = error_code; /* overwritten by r11 when there is none */
     frame[3] = r->rip;
     /* The guest kernel sees its own CS with RPL 0, and the event mask it
      * had, in the upper half of the CS slot. */
