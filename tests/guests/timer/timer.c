@@ -34,6 +34,31 @@ static bool fired(const char *what, unsigned before, uint64_t deadline)
     return ok;
 }
 
+/*
+ * Spins with known values in RCX and R11 until a tick has been handled:
+ * an upcall that lands in the loop must give both back (the event frame
+ * carries them, the iret hypercall restores them).
+ */
+static bool regs_survive_upcall(void)
+{
+    register unsigned long r11 __asm__("r11") = 0xa5a5ffff1111UL;
+    unsigned long rcx = 0x5a5a0000c0c0UL, left = 500000000UL;
+    unsigned before = rt_port_hits[tport];
+
+    __asm__ volatile("1: cmpw %w[before], (%[hits])\n\t"
+                     "jne 2f\n\t"
+                     "dec %[left]\n\t"
+                     "jnz 1b\n"
+                     "2:"
+                     : [left] "+r"(left), "+c"(rcx), "+r"(r11)
+                     : [before] "r"(before), [hits] "r"(&rt_port_hits[tport])
+                     : "memory", "cc");
+    EXPECT(left != 0);
+    EXPECT_EQ(rcx, 0x5a5a0000c0c0UL);
+    EXPECT_EQ(r11, 0xa5a5ffff1111UL);
+    return left && rcx == 0x5a5a0000c0c0UL && r11 == 0xa5a5ffff1111UL;
+}
+
 static void check_clock(void)
 {
     volatile vcpu_time_info_t *t = &rt_vcpu->time;
@@ -157,6 +182,8 @@ void test_main(start_info_t *si)
     h = rt_port_hits[tport];
     EXPECT_EQ(periodic(5 * MS), 0);
     EXPECT(rt_wait_port(tport, h + 3, 2000 * MS));
+    /* A tick taken in the middle of ordinary code changes no register. */
+    regs_survive_upcall();
     EXPECT_EQ(HYPERVISOR_vcpu_op(VCPUOP_stop_periodic_timer, 0, NULL), 0);
     rt_wait_port(tport, ~0u, 10 * MS);          /* one may be in flight */
     h = rt_port_hits[tport];
