@@ -205,7 +205,12 @@ shim: $(BUILD)/mbshim
 deps:
 	@scripts/deps.sh
 
-check: deps
+# The Linux dom0 scenarios need Debian's kernel and a busybox initramfs:
+# fetched once into cache/ (outside git) by the project's own script.
+fetch:
+	@scripts/fetch-debian.sh
+
+check: deps fetch
 	$(MAKE) all unit-build shim guests fuzz-build
 	$(PYTHON) tests/run.py --build $(BUILD)
 
@@ -216,7 +221,7 @@ bench: all guests
 	bench/run.sh
 	bench/boot.sh
 
-run: deps all
+run: deps fetch all
 	$(PYTHON) tests/system/qemu.py --build $(BUILD) --interactive
 
 # A bootable GRUB CD image (Multiboot 2; a Multiboot 1 entry too), with the
@@ -230,5 +235,5 @@ clean:
 # Keep intermediate objects (the host test objects), so reruns rebuild nothing.
 .SECONDARY:
 
-.PHONY: all deps check run iso bench clean unit-build shim guests fuzz fuzz-build
+.PHONY: all deps fetch check run iso bench clean unit-build shim guests fuzz fuzz-build
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

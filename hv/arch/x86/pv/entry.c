@@ -56,7 +56,8 @@ bool pv_bounce(struct regs *r, unsigned long handler, bool mask_events,
         pv_toggle_guest_mode(v);
     sp = ((from_kernel ? r->rsp : v->arch.kernel_sp) & ~0xfUL) - len;
 
-    frame[2] = error_code; /* first: without one, r11 takes this slot */
+    /* The error code first: without one, its slot is r11's. */
+    frame[2] = error_code;
     f[0] = r->rcx;
     f[1] = r->r11;
     frame[3] = r->rip;
