@@ -28,7 +28,7 @@ LINUX_BOOT = [
     STARTING,
     r"dom0: bzImage .*xz payload .* -> ELF",
     r"Linux version 6\.1",
-    r"Command line: .*console=hvc0",
+    r"Command line: console=hvc0",  # the arguments only, no image path (as Xen)
     r"Booting (paravirtualized )?kernel on Xen",
     r"Freeing unused kernel image",
     r"KEEL-INIT: /init reached",

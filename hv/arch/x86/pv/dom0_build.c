@@ -412,7 +412,8 @@ int dom0_build(const struct boot_info *bi)
     if (ki.has_hypercall_page)
         pv_fill_hypercall_page(pfn_va(&b, va_to_pfn(&b, ki.hypercall_page)));
     write_p2m(&b);
-    write_start_info(&b, initrd, kmod->cmdline);
+    /* As Xen: the kernel sees its arguments, not the loader's image path. */
+    write_start_info(&b, initrd, boot_cmdline_args(bi, kmod->cmdline));
     setup_vcpu0(&b, l4_mfn);
     for (unsigned int i = 0; i < b.d->nr_vcpus; i++)
         pv_update_vcpu_time(b.d->vcpus[i]);
