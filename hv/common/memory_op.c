@@ -41,6 +41,7 @@ static long memop_reservation(unsigned int op, unsigned long start, unsigned lon
 static long memop_machphys_mapping(unsigned long arg);
 static long memop_memory_map(unsigned long arg);
 static long memop_machine_memory_map(unsigned long arg);
+static long memop_exchange(unsigned long arg);
 
 long do_memory_op(struct hcall *h)
 {
@@ -66,8 +67,7 @@ long do_memory_op(struct hcall *h)
     case XENMEM_machine_memory_map:
         return memop_machine_memory_map(arg);
     case XENMEM_exchange:
-        /* Linux (swiotlb-xen) copes: it shrinks or drops its bounce buffer. */
-        return -XEN_ENOSYS;
+        return memop_exchange(arg);
     default:
         return -XEN_ENOSYS;
     }
@@ -419,4 +419,117 @@ static long resv_decrease(struct resv *r, unsigned long i)
     r->released = true;
     spin_unlock(&reservation_lock);
     return 0;
+}
+
+/* ------------------------------------------------------------ exchange */
+
+/*
+ * XENMEM_exchange: frames the guest gives up for new extents with other
+ * properties (Linux's swiotlb-xen: machine-contiguous, below 4 GiB).
+ * Keel does a whole call or nothing: new extents first, then the old
+ * frames are released only if every one of them may be, so a failure
+ * leaves the guest exactly as it was (nr_exchanged 0, as Linux requires).
+ * The old frames must be unmapped already (Xen's rule too).
+ * At most EXCHANGE_MAX_FRAMES frames per call (Linux's largest is 2 MiB).
+ */
+#define EXCHANGE_MAX_FRAMES (1UL << DOMU_MAX_ORDER)
+
+/* Stricter than a release: as on Xen, a frame still mapped (any reference
+ * besides the domain's own) cannot be exchanged; Linux unmaps first. */
+static bool frame_exchangeable(const struct domain *d, mfn_t mfn)
+{
+    return frame_releasable(d, mfn) &&
+           (READ_ONCE(mfn_to_page(mfn)->count_info) & PGC_count_mask) == 1;
+}
+
+static long exchange_fail(struct resv *out, struct page_info **pg, unsigned long n, long rc)
+{
+    for (unsigned long i = 0; i < n; i++)
+        extent_undo(out, pg[i]); /* the last reference frees them */
+    return rc;
+}
+
+static long memop_exchange(unsigned long arg)
+{
+    struct xen_memory_exchange x;
+    struct resv in = {0}, out = {0};
+    static struct page_info *pg[EXCHANGE_MAX_FRAMES];
+    static xen_pfn_t in_mfn[EXCHANGE_MAX_FRAMES];
+    static spinlock_t exchange_lock = SPINLOCK_INIT;
+    unsigned long n_in, n_out, frames;
+    long rc = 0;
+
+    if (copy_from_guest_obj(&x, arg))
+        return -XEN_EFAULT;
+    if (x.nr_exchanged || x.in.extent_order > DOMU_MAX_ORDER ||
+        x.out.extent_order > DOMU_MAX_ORDER || x.in.domid != x.out.domid)
+        return -XEN_EINVAL;
+    n_in = x.in.nr_extents;
+    n_out = x.out.nr_extents;
+    frames = n_in << x.in.extent_order;
+    if (n_in > EXCHANGE_MAX_FRAMES || n_out > EXCHANGE_MAX_FRAMES || !frames ||
+        frames > EXCHANGE_MAX_FRAMES || frames != n_out << x.out.extent_order)
+        return -XEN_EINVAL;
+    if (memop_target(x.in.domid, &in.d))
+        return -XEN_ESRCH;
+    if (in.d != current->domain)
+        return -XEN_EPERM; /* a PV guest exchanges only its own frames */
+    in.order = x.in.extent_order;
+    in.list = (unsigned long)x.in.extent_start.p;
+    out = (struct resv){.d = in.d, .order = x.out.extent_order,
+                        .address_bits = XENMEMF_get_address_bits(x.out.mem_flags),
+                        .list = (unsigned long)x.out.extent_start.p};
+
+    /* One exchange at a time: the lists above are shared scratch. */
+    spin_lock(&exchange_lock);
+    for (unsigned long i = 0; i < n_in; i++)
+        if (!resv_read(&in, i, &in_mfn[i])) {
+            rc = -XEN_EFAULT;
+            goto out_unlock;
+        }
+    for (unsigned long i = 0; i < n_out; i++) {
+        xen_pfn_t pfn;
+        if (!resv_read(&out, i, &pfn)) {
+            rc = exchange_fail(&out, pg, i, -XEN_EFAULT);
+            goto out_unlock;
+        }
+        if (pfn >= MAX_GUEST_PFN || pfn + (1UL << out.order) > MAX_GUEST_PFN) {
+            rc = exchange_fail(&out, pg, i, -XEN_EINVAL);
+            goto out_unlock;
+        }
+        pg[i] = extent_alloc(&out, pfn);
+        if (!pg[i]) {
+            rc = exchange_fail(&out, pg, i, -XEN_ENOMEM);
+            goto out_unlock;
+        }
+    }
+    /* The old frames: all of them may go, or the exchange does not happen. */
+    spin_lock(&reservation_lock);
+    for (unsigned long i = 0; i < n_in; i++)
+        for (unsigned long j = 0; j < (1UL << in.order); j++)
+            if (in_mfn[i] >= MAX_GUEST_PFN || !frame_exchangeable(in.d, in_mfn[i] + j)) {
+                spin_unlock(&reservation_lock);
+                rc = exchange_fail(&out, pg, n_out, -XEN_EINVAL);
+                goto out_unlock;
+            }
+    for (unsigned long i = 0; i < n_in; i++)
+        for (unsigned long j = 0; j < (1UL << in.order); j++) {
+            m2p_set(in_mfn[i] + j, INVALID_M2P_ENTRY);
+            page_unassign(mfn_to_page(in_mfn[i] + j));
+        }
+    in.d->tot_pages -= frames;
+    spin_unlock(&reservation_lock);
+    memop_arch_flush_released(in.d);
+    /* The guest learns the new extents; the old frames are gone already,
+     * so an unwritable list only costs it the answer. */
+    for (unsigned long i = 0; i < n_out; i++)
+        if (!resv_write(&out, i, page_to_mfn(pg[i])))
+            rc = -XEN_EFAULT;
+    x.nr_exchanged = n_in;
+    if (copy_to_guest(arg + offsetof(struct xen_memory_exchange, nr_exchanged),
+                      &x.nr_exchanged, sizeof(x.nr_exchanged)))
+        rc = -XEN_EFAULT;
+out_unlock:
+    spin_unlock(&exchange_lock);
+    return rc;
 }

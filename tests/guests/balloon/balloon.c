@@ -93,6 +93,57 @@ static void balloon(void)
     EXPECT_EQ(cur(), cur0);
 }
 
+static long exchange(xen_pfn_t *in, unsigned long n_in, unsigned in_order, xen_pfn_t *out,
+                     unsigned long n_out, unsigned out_order, unsigned bits,
+                     xen_ulong_t *done)
+{
+    struct xen_memory_exchange x = {
+        .in = {.nr_extents = n_in, .extent_order = in_order, .domid = DOMID_SELF},
+        .out = {.nr_extents = n_out, .extent_order = out_order,
+                .mem_flags = XENMEMF_address_bits(bits), .domid = DOMID_SELF},
+    };
+    long rc;
+
+    set_xen_guest_handle(x.in.extent_start, in);
+    set_xen_guest_handle(x.out.extent_start, out);
+    rc = mem(XENMEM_exchange, &x);
+    *done = x.nr_exchanged;
+    return rc;
+}
+
+/* What swiotlb-xen does: unmapped frames for one contiguous extent below
+ * 4 GiB; a frame still mapped is refused and the call changes nothing. */
+static void exchanges(void)
+{
+    long cur0 = cur();
+    xen_pfn_t two[2] = {0, 0}, out, mfn = rt_virt_to_mfn(page), in;
+    xen_ulong_t done = 99;
+    const xen_pfn_t pfn = 0x7ff00; /* any pfn: only the M2P records it */
+
+    in = mfn;
+    out = pfn;
+    EXPECT(exchange(&in, 1, 0, &out, 1, 0, 32, &done) < 0);
+    EXPECT_EQ(done, 0);
+    EXPECT_EQ(cur(), cur0);
+    EXPECT(page[0] == 42); /* still ours, still mapped */
+    EXPECT_EQ(exchange(&in, 1, 0, &out, 1, 1, 32, &done), -XEN_EINVAL);
+
+    EXPECT_EQ(reservation(XENMEM_increase_reservation, two, 2, 0, DOMID_SELF), 2);
+    out = pfn;
+    EXPECT_EQ(exchange(two, 2, 0, &out, 1, 1, 32, &done), 0);
+    EXPECT_EQ(done, 2);
+    printf("exchange: mfns 0x%lx 0x%lx -> extent at mfn 0x%lx\n", (unsigned long)two[0],
+           (unsigned long)two[1], (unsigned long)out);
+    EXPECT(out != pfn && !(out & 1) && out + 2 <= (1UL << 20));
+    EXPECT_EQ(m2p(out), pfn);
+    EXPECT_EQ(m2p(out + 1), pfn + 1);
+    EXPECT_EQ(cur(), cur0 + 2);
+    /* The old frames are gone; the new extent goes back whole. */
+    EXPECT_EQ(reservation(XENMEM_decrease_reservation, two, 1, 0, DOMID_SELF), 0);
+    EXPECT_EQ(reservation(XENMEM_decrease_reservation, &out, 1, 1, DOMID_SELF), 1);
+    EXPECT_EQ(cur(), cur0);
+}
+
 static long gnttab(unsigned cmd, void *op, unsigned count)
 {
     return hypercall3(__HYPERVISOR_grant_table_op, cmd, op, count);
@@ -205,6 +256,7 @@ void test_main(start_info_t *si)
     rt_shared_info();
     rt_install_traps();
     balloon();
+    exchanges();
     grants();
     platform_ops();
 }

@@ -69,6 +69,9 @@ SCENARIOS = [
                      # Keel mediates dom0's PCI configuration space.
                      r"PCI: Using configuration type 1 for base access",
                      r"pci 0000:00:00\.0: \[8086:1237\]",
+                     # swiotlb-xen got its machine-contiguous buffer
+                     # through XENMEM_exchange.
+                     r"software IO TLB: mapped \[mem .*\] \(64MB\)",
                      r"KEEL-INIT: running /tests/linux/smoke\.sh",
                      r"SMOKE: hypervisor-type: PASS",
                      r"SMOKE: vcpus: PASS",
