@@ -108,7 +108,7 @@ struct rc {
     const u8 *in;
 };
 
-static inline void rc_normalize(struct rc *rc)
+static inline __attribute__((always_inline)) void rc_normalize(struct rc *rc)
 {
     if (rc->range < RC_TOP) {
         rc->range <<= 8;
@@ -117,7 +117,7 @@ static inline void rc_normalize(struct rc *rc)
     }
 }
 
-static inline unsigned rc_bit(struct rc *rc, u16 *prob)
+static inline __attribute__((always_inline)) unsigned rc_bit(struct rc *rc, u16 *prob)
 {
     u32 bound = (rc->range >> PROB_BITS) * *prob;
     unsigned bit;
@@ -138,7 +138,7 @@ static inline unsigned rc_bit(struct rc *rc, u16 *prob)
 
 /* A symbol of `bits` bits, most significant first, through a binary tree of
  * probabilities indexed from 1. */
-static inline unsigned rc_tree(struct rc *rc, u16 *probs, unsigned bits)
+static inline __attribute__((always_inline)) unsigned rc_tree(struct rc *rc, u16 *probs, unsigned bits)
 {
     unsigned node = 1;
 
@@ -148,7 +148,7 @@ static inline unsigned rc_tree(struct rc *rc, u16 *probs, unsigned bits)
 }
 
 /* The same tree walked least significant bit first. */
-static inline unsigned rc_tree_reverse(struct rc *rc, u16 *probs, unsigned bits)
+static inline __attribute__((always_inline)) unsigned rc_tree_reverse(struct rc *rc, u16 *probs, unsigned bits)
 {
     unsigned node = 1, sym = 0;
 
@@ -161,7 +161,7 @@ static inline unsigned rc_tree_reverse(struct rc *rc, u16 *probs, unsigned bits)
 }
 
 /* Bits with a fixed probability of one half. */
-static inline u32 rc_direct(struct rc *rc, unsigned bits)
+static inline __attribute__((always_inline)) u32 rc_direct(struct rc *rc, unsigned bits)
 {
     u32 v = 0;
 
@@ -235,7 +235,7 @@ static void lzma_reset_state(struct lzma *s)
     s->rep[0] = s->rep[1] = s->rep[2] = s->rep[3] = 0;
 }
 
-static unsigned lzma_len(struct rc *rc, struct len_model *m, unsigned pos_state)
+static inline __attribute__((always_inline)) unsigned lzma_len(struct rc *rc, struct len_model *m, unsigned pos_state)
 {
     if (!rc_bit(rc, &m->choice))
         return MATCH_LEN_MIN + rc_tree(rc, m->low[pos_state], 3);
@@ -245,7 +245,7 @@ static unsigned lzma_len(struct rc *rc, struct len_model *m, unsigned pos_state)
 }
 
 /* A match distance minus one. */
-static u32 lzma_dist(struct rc *rc, struct lzma_probs *p, unsigned len)
+static inline __attribute__((always_inline)) u32 lzma_dist(struct rc *rc, struct lzma_probs *p, unsigned len)
 {
     unsigned dist_state = MIN(len - MATCH_LEN_MIN, DIST_STATES - 1);
     unsigned slot = rc_tree(rc, p->dist_slot[dist_state], DIST_SLOT_BITS);
@@ -261,6 +261,61 @@ static u32 lzma_dist(struct rc *rc, struct lzma_probs *p, unsigned len)
         return dist + rc_tree_reverse(rc, p->dist_special + dist - slot - 1, nbits);
     dist += rc_direct(rc, nbits - ALIGN_BITS) << ALIGN_BITS;
     return dist + rc_tree_reverse(rc, p->dist_align, ALIGN_BITS);
+}
+
+static inline u64 load64(const u8 *p)
+{
+    u64 v;
+
+    __builtin_memcpy(&v, p, 8);
+    return v;
+}
+
+static inline void store64(u8 *p, u64 v)
+{
+    __builtin_memcpy(p, &v, 8);
+}
+
+/*
+ * Copies a match of `len` bytes from `dist` bytes back, where `room` bytes
+ * (at least len) of this chunk are still to be written.  A source closer
+ * than a word repeats a short pattern; the pattern repeated a whole number
+ * of times is as good a source and lies a word or more back, so the copy
+ * goes by words once a few bytes have laid it out.  Whole words may run up
+ * to 7 bytes past the match while the chunk has room for them: those bytes
+ * are rewritten by what comes next, and nothing reads them before.
+ */
+static inline __attribute__((always_inline)) void copy_match(u8 *dst, size_t dist, size_t len,
+                                                             size_t room)
+{
+    const u8 *src = dst - dist;
+    u8 *stop = dst + len;
+
+    if (unlikely(dist < 8)) {
+        /* The smallest multiple of dist that is at least 8. */
+        size_t lead = (8 + dist - 1) / dist * dist - dist;
+        if (len <= lead + 8) {
+            while (dst < stop)
+                *dst++ = *src++;
+            return;
+        }
+        for (size_t k = 0; k < lead; k++)
+            dst[k] = src[k];
+        dst += lead;
+        src = dst - (lead + dist);
+    }
+    if (room - len >= 7) {
+        do {
+            store64(dst, load64(src));
+            dst += 8;
+            src += 8;
+        } while (dst < stop);
+        return;
+    }
+    for (; stop - dst >= 8; dst += 8, src += 8)
+        store64(dst, load64(src));
+    while (dst < stop)
+        *dst++ = *src++;
 }
 
 static inline unsigned next_state_literal(unsigned st)
@@ -361,17 +416,8 @@ static const char *lzma_chunk(struct lzma *s, struct rc *rcp, u8 *out, size_t *p
             err = "LZMA: match runs past the end of the chunk";
             break;
         }
-        {
-            const u8 *src = out + pos - rep0 - 1;
-            u8 *dst = out + pos;
-            pos += len;
-            /* Overlapping copies repeat the pattern: byte by byte. */
-            if (rep0 + 1 >= len)
-                memcpy(dst, src, len);
-            else
-                while (len--)
-                    *dst++ = *src++;
-        }
+        copy_match(out + pos, rep0 + 1, len, end - pos);
+        pos += len;
     }
     *ppos = pos;
     *rcp = rc;
@@ -487,6 +533,26 @@ static inline bool x86_ms_byte_ok(u8 b)
 }
 
 /*
+ * The first E8 or E9 byte in buf[i..limit), or limit.  A word at a time:
+ * OR-ing in 1 makes both opcodes E9, so XOR with E9 leaves a zero byte
+ * exactly there, and the lowest zero byte of a word is found exactly.
+ */
+static inline size_t find_e8(const u8 *buf, size_t i, size_t limit)
+{
+    const u64 ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+
+    for (; limit - i >= 8; i += 8) {
+        u64 x = (load64(buf + i) | ones) ^ (0xE9 * ones);
+        u64 z = (x - ones) & ~x & highs;
+        if (z)
+            return i + (__builtin_ctzll(z) >> 3);
+    }
+    while (i < limit && (buf[i] & 0xFE) != 0xE8)
+        i++;
+    return i;
+}
+
+/*
  * Undoes the x86 branch conversion over a whole block: the encoder turned
  * the relative operands of E8 (call) and E9 (jmp) into absolute ones when
  * their top byte was 00 or FF.  `mask` remembers which of the previous
@@ -501,12 +567,15 @@ static void bcj_x86_decode(u8 *buf, size_t len, u32 start)
     size_t prev = (size_t)-4; /* last E8/E9 seen: "long ago" */
     u32 mask = 0;
 
-    for (size_t i = 0; i + 4 < len; i++) {
+    if (len <= 4)
+        return;
+    for (size_t i = 0;; i++) {
         size_t gap;
         u32 v, rel;
 
-        if ((buf[i] & 0xFE) != 0xE8)
-            continue;
+        i = find_e8(buf, i, len - 4);
+        if (i >= len - 4)
+            break;
         gap = i - prev;
         prev = i;
         if (gap > 3) {
