@@ -97,23 +97,26 @@ u64 xz_crc64(u64 crc, const void *buf, size_t len)
 #define RC_TOP (1u << 24)
 
 /*
- * Reads past `end` yield zeroes and still advance `pos`, so the hot path
- * has one compare and no early exit; the chunk's caller sees pos != end
- * afterwards and rejects the chunk.  Work stays bounded by the chunk's
- * declared output size.
+ * Reads past `end` yield zeroes and set `overrun`, so the hot path has one
+ * compare and no early exit; the chunk's caller sees the overrun afterwards
+ * and rejects the chunk.  Work stays bounded by the chunk's declared output
+ * size.
  */
 struct rc {
     u32 range, code;
-    size_t pos, end;
-    const u8 *in;
+    const u8 *next, *end;
+    bool overrun;
 };
 
 static inline __attribute__((always_inline)) void rc_normalize(struct rc *rc)
 {
-    if (rc->range < RC_TOP) {
+    if (unlikely(rc->range < RC_TOP)) {
         rc->range <<= 8;
-        rc->code = (rc->code << 8) | (rc->pos < rc->end ? rc->in[rc->pos] : 0);
-        rc->pos++;
+        rc->code <<= 8;
+        if (likely(rc->next < rc->end))
+            rc->code |= *rc->next++;
+        else
+            rc->overrun = true;
     }
 }
 
@@ -142,6 +145,7 @@ static inline __attribute__((always_inline)) unsigned rc_tree(struct rc *rc, u16
 {
     unsigned node = 1;
 
+#pragma GCC unroll 8
     for (unsigned i = 0; i < bits; i++)
         node = (node << 1) | rc_bit(rc, &probs[node]);
     return node - (1u << bits);
@@ -152,6 +156,7 @@ static inline __attribute__((always_inline)) unsigned rc_tree_reverse(struct rc 
 {
     unsigned node = 1, sym = 0;
 
+#pragma GCC unroll 6
     for (unsigned i = 0; i < bits; i++) {
         unsigned bit = rc_bit(rc, &probs[node]);
         node = (node << 1) | bit;
@@ -367,8 +372,14 @@ static const char *lzma_chunk(struct lzma *s, struct rc *rcp, u8 *out, size_t *p
                         break;
                 } while (sym < 0x100);
             }
-            while (sym < 0x100)
-                sym = (sym << 1) | rc_bit(&rc, &probs[sym]);
+            if (sym == 1) {
+#pragma GCC unroll 8
+                for (int k = 0; k < 8; k++)
+                    sym = (sym << 1) | rc_bit(&rc, &probs[sym]);
+            } else {
+                while (sym < 0x100)
+                    sym = (sym << 1) | rc_bit(&rc, &probs[sym]);
+            }
             out[pos++] = (u8)sym;
             state = next_state_literal(state);
             continue;
@@ -493,16 +504,16 @@ static const char *lzma2_decode(const u8 *in, size_t in_len, size_t *pin, u8 *ou
             if (csize < 5 || in[ip] != 0)
                 return "LZMA2: bad range coder start";
             rc = (struct rc){.range = 0xFFFFFFFFu, .code = get_le32(in + ip + 1),
-                             .pos = ip + 5, .end = ip + csize, .in = in};
+                             .next = in + ip + 5, .end = in + ip + csize};
             rc.code = __builtin_bswap32(rc.code);
             if (rc.code == 0xFFFFFFFFu)
                 return "LZMA2: bad range coder start";
             err = lzma_chunk(s, &rc, out, &op, op + usize, dict_start, dict_size);
             if (err)
                 return err;
-            if (rc.pos != rc.end || rc.code != 0)
+            if (rc.overrun || rc.next != rc.end || rc.code != 0)
                 return "LZMA2: chunk size does not match its data";
-            ip = rc.end;
+            ip += csize;
         } else if (ctrl <= 2) {
             size_t n;
             if (in_len - ip < 2)
@@ -533,7 +544,8 @@ static inline bool x86_ms_byte_ok(u8 b)
 }
 
 /*
- * The first E8 or E9 byte in buf[i..limit), or limit.  A word at a time:
+ * The first E8 or E9 byte in buf[i..limit), or i when i >= limit, or
+ * limit when there is none.  A word at a time:
  * OR-ing in 1 makes both opcodes E9, so XOR with E9 leaves a zero byte
  * exactly there, and the lowest zero byte of a word is found exactly.
  */
@@ -541,7 +553,7 @@ static inline size_t find_e8(const u8 *buf, size_t i, size_t limit)
 {
     const u64 ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
 
-    for (; limit - i >= 8; i += 8) {
+    for (; i + 8 <= limit; i += 8) {
         u64 x = (load64(buf + i) | ones) ^ (0xE9 * ones);
         u64 z = (x - ones) & ~x & highs;
         if (z)
