@@ -122,21 +122,41 @@ static inline __attribute__((always_inline)) void rc_normalize(struct rc *rc)
 
 static inline __attribute__((always_inline)) unsigned rc_bit(struct rc *rc, u16 *prob)
 {
-    u32 bound = (rc->range >> PROB_BITS) * *prob;
+    u32 p = *prob, bound = (rc->range >> PROB_BITS) * p;
     unsigned bit;
 
     if (rc->code < bound) {
         rc->range = bound;
-        *prob += (PROB_ONE - *prob) >> PROB_SHIFT;
+        *prob = (u16)(p + ((PROB_ONE - p) >> PROB_SHIFT));
         bit = 0;
     } else {
         rc->range -= bound;
         rc->code -= bound;
-        *prob -= *prob >> PROB_SHIFT;
+        *prob = (u16)(p - (p >> PROB_SHIFT));
         bit = 1;
     }
     rc_normalize(rc);
     return bit;
+}
+
+/* One bit appended to *sym: the step of every tree walk, with the bit
+ * folded into each branch rather than materialised and merged. */
+static inline __attribute__((always_inline)) void rc_bit_into(struct rc *rc, u16 *prob,
+                                                              unsigned *sym)
+{
+    u32 p = *prob, bound = (rc->range >> PROB_BITS) * p;
+
+    if (rc->code < bound) {
+        rc->range = bound;
+        *prob = (u16)(p + ((PROB_ONE - p) >> PROB_SHIFT));
+        *sym <<= 1;
+    } else {
+        rc->range -= bound;
+        rc->code -= bound;
+        *prob = (u16)(p - (p >> PROB_SHIFT));
+        *sym = (*sym << 1) + 1;
+    }
+    rc_normalize(rc);
 }
 
 /* A symbol of `bits` bits, most significant first, through a binary tree of
@@ -147,7 +167,7 @@ static inline __attribute__((always_inline)) unsigned rc_tree(struct rc *rc, u16
 
 #pragma GCC unroll 8
     for (unsigned i = 0; i < bits; i++)
-        node = (node << 1) | rc_bit(rc, &probs[node]);
+        rc_bit_into(rc, &probs[node], &node);
     return node - (1u << bits);
 }
 
@@ -375,10 +395,10 @@ static const char *lzma_chunk(struct lzma *s, struct rc *rcp, u8 *out, size_t *p
             if (sym == 1) {
 #pragma GCC unroll 8
                 for (int k = 0; k < 8; k++)
-                    sym = (sym << 1) | rc_bit(&rc, &probs[sym]);
+                    rc_bit_into(&rc, &probs[sym], &sym);
             } else {
                 while (sym < 0x100)
-                    sym = (sym << 1) | rc_bit(&rc, &probs[sym]);
+                    rc_bit_into(&rc, &probs[sym], &sym);
             }
             out[pos++] = (u8)sym;
             state = next_state_literal(state);
