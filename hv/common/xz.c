@@ -34,7 +34,7 @@ static void put_le32(u8 *p, u32 v)
 
 /* ------------------------------------------------------------- checks */
 
-static u32 crc32_tab[8][256];
+static u32 crc32_tab[16][256];
 static u64 crc64_tab[256];
 static bool crc_ready;
 
@@ -50,9 +50,9 @@ static void crc_init(void)
         crc32_tab[0][i] = c;
         crc64_tab[i] = c64;
     }
-    /* Slicing by 8: table k advances a byte through k more zero bytes. */
+    /* Slicing by 16: table k advances a byte through k more zero bytes. */
     for (u32 i = 0; i < 256; i++)
-        for (int k = 1; k < 8; k++)
+        for (int k = 1; k < 16; k++)
             crc32_tab[k][i] = (crc32_tab[k - 1][i] >> 8) ^ crc32_tab[0][crc32_tab[k - 1][i] & 0xff];
     crc_ready = true;
 }
@@ -64,12 +64,17 @@ u32 xz_crc32(u32 crc, const void *buf, size_t len)
     if (!crc_ready)
         crc_init();
     crc = ~crc;
-    for (; len >= 8; len -= 8, p += 8) {
-        u32 lo = crc ^ get_le32(p), hi = get_le32(p + 4);
-        crc = crc32_tab[7][lo & 0xff] ^ crc32_tab[6][(lo >> 8) & 0xff] ^
-              crc32_tab[5][(lo >> 16) & 0xff] ^ crc32_tab[4][lo >> 24] ^
-              crc32_tab[3][hi & 0xff] ^ crc32_tab[2][(hi >> 8) & 0xff] ^
-              crc32_tab[1][(hi >> 16) & 0xff] ^ crc32_tab[0][hi >> 24];
+    for (; len >= 16; len -= 16, p += 16) {
+        u32 a = crc ^ get_le32(p), b = get_le32(p + 4), c = get_le32(p + 8),
+            d = get_le32(p + 12);
+        crc = crc32_tab[15][a & 0xff] ^ crc32_tab[14][(a >> 8) & 0xff] ^
+              crc32_tab[13][(a >> 16) & 0xff] ^ crc32_tab[12][a >> 24] ^
+              crc32_tab[11][b & 0xff] ^ crc32_tab[10][(b >> 8) & 0xff] ^
+              crc32_tab[9][(b >> 16) & 0xff] ^ crc32_tab[8][b >> 24] ^
+              crc32_tab[7][c & 0xff] ^ crc32_tab[6][(c >> 8) & 0xff] ^
+              crc32_tab[5][(c >> 16) & 0xff] ^ crc32_tab[4][c >> 24] ^
+              crc32_tab[3][d & 0xff] ^ crc32_tab[2][(d >> 8) & 0xff] ^
+              crc32_tab[1][(d >> 16) & 0xff] ^ crc32_tab[0][d >> 24];
     }
     while (len--)
         crc = (crc >> 8) ^ crc32_tab[0][(crc ^ *p++) & 0xff];
@@ -360,19 +365,23 @@ static const char *lzma_chunk(struct lzma *s, struct rc *rcp, u8 *out, size_t *p
     struct lzma_probs *p = &s->p;
     unsigned state = s->state;
     u32 rep0 = s->rep[0], rep1 = s->rep[1], rep2 = s->rep[2], rep3 = s->rep[3];
-    const unsigned pb_mask = (1u << s->pb) - 1, lp_mask = (1u << s->lp) - 1;
-    const unsigned lc = s->lc;
-    size_t pos = *ppos;
+    const unsigned pb_mask = (1u << s->pb) - 1;
+    /* The literal table is picked by the low lp bits of the position and
+     * the top lc bits of the previous byte: both from one 16-bit value. */
+    const u32 lit_mask = (0x100u << s->lp) - 1;
+    const unsigned lit_shift = 8 - s->lc;
+    u8 *op = out + *ppos, *const op_end = out + end;
+    const u8 *const dict = out + dict_start;
     const char *err = NULL;
 
-    while (pos < end) {
-        size_t rpos = pos - dict_start; /* position since the dictionary reset */
+    while (op < op_end) {
+        size_t rpos = (size_t)(op - dict); /* position since the dictionary reset */
         unsigned pos_state = rpos & pb_mask;
         unsigned len;
 
         if (!rc_bit(&rc, &p->is_match[state][pos_state])) {
-            unsigned prev = rpos ? out[pos - 1] : 0;
-            u16 *probs = p->literal[((rpos & lp_mask) << lc) + (prev >> (8 - lc))];
+            unsigned prev = rpos ? op[-1] : 0;
+            u16 *probs = p->literal[((((u32)rpos << 8) | prev) & lit_mask) >> lit_shift];
             unsigned sym = 1;
 
             if (state >= LIT_STATES) {
@@ -382,7 +391,7 @@ static const char *lzma_chunk(struct lzma *s, struct rc *rcp, u8 *out, size_t *p
                     err = "LZMA: literal refers before the dictionary";
                     break;
                 }
-                unsigned match = out[pos - rep0 - 1];
+                unsigned match = *(op - (size_t)rep0 - 1);
                 do {
                     unsigned mbit = (match >> 7) & 1;
                     match <<= 1;
@@ -400,7 +409,7 @@ static const char *lzma_chunk(struct lzma *s, struct rc *rcp, u8 *out, size_t *p
                 while (sym < 0x100)
                     rc_bit_into(&rc, &probs[sym], &sym);
             }
-            out[pos++] = (u8)sym;
+            *op++ = (u8)sym;
             state = next_state_literal(state);
             continue;
         }
@@ -443,14 +452,14 @@ static const char *lzma_chunk(struct lzma *s, struct rc *rcp, u8 *out, size_t *p
                                       : "LZMA: match distance beyond the dictionary";
             break;
         }
-        if (len > end - pos) {
+        if (len > (size_t)(op_end - op)) {
             err = "LZMA: match runs past the end of the chunk";
             break;
         }
-        copy_match(out + pos, rep0 + 1, len, end - pos);
-        pos += len;
+        copy_match(op, rep0 + 1, len, (size_t)(op_end - op));
+        op += len;
     }
-    *ppos = pos;
+    *ppos = (size_t)(op - out);
     *rcp = rc;
     s->state = state;
     s->rep[0] = rep0;
@@ -573,6 +582,18 @@ static inline size_t find_e8(const u8 *buf, size_t i, size_t limit)
 {
     const u64 ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
 
+    /* Two words a step: opcodes are rare enough that one test for both
+     * pays, and the second word is looked at again only when it has one. */
+    for (; i + 16 <= limit; i += 16) {
+        u64 x = (load64(buf + i) | ones) ^ (0xE9 * ones);
+        u64 y = (load64(buf + i + 8) | ones) ^ (0xE9 * ones);
+        u64 zx = (x - ones) & ~x, zy = (y - ones) & ~y;
+        if ((zx | zy) & highs) {
+            if (zx & highs)
+                return i + (__builtin_ctzll(zx & highs) >> 3);
+            return i + 8 + (__builtin_ctzll(zy & highs) >> 3);
+        }
+    }
     for (; i + 8 <= limit; i += 8) {
         u64 x = (load64(buf + i) | ones) ^ (0xE9 * ones);
         u64 z = (x - ones) & ~x & highs;
