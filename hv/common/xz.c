@@ -364,7 +364,9 @@ static const char *lzma_chunk(struct lzma *s, struct rc *rcp, u8 *out, size_t *p
     struct rc rc = *rcp;
     struct lzma_probs *p = &s->p;
     unsigned state = s->state;
-    u32 rep0 = s->rep[0], rep1 = s->rep[1], rep2 = s->rep[2], rep3 = s->rep[3];
+    /* rep0 is used by every match; the older distances, only by repeats,
+     * stay in memory and leave the registers to the range decoder. */
+    u32 rep0 = s->rep[0], *const reps = s->rep;
     const unsigned pb_mask = (1u << s->pb) - 1;
     /* The literal table is picked by the low lp bits of the position and
      * the top lc bits of the previous byte: both from one 16-bit value. */
@@ -417,9 +419,9 @@ static const char *lzma_chunk(struct lzma *s, struct rc *rcp, u8 *out, size_t *p
         if (!rc_bit(&rc, &p->is_rep[state])) {
             len = lzma_len(&rc, &p->match_len, pos_state);
             state = state < LIT_STATES ? 7 : 10;
-            rep3 = rep2;
-            rep2 = rep1;
-            rep1 = rep0;
+            reps[3] = reps[2];
+            reps[2] = reps[1];
+            reps[1] = rep0;
             rep0 = lzma_dist(&rc, p, len);
         } else if (!rc_bit(&rc, &p->is_rep0[state])) {
             if (!rc_bit(&rc, &p->is_rep0_long[state][pos_state])) {
@@ -432,16 +434,16 @@ static const char *lzma_chunk(struct lzma *s, struct rc *rcp, u8 *out, size_t *p
         } else {
             u32 d;
             if (!rc_bit(&rc, &p->is_rep1[state])) {
-                d = rep1;
+                d = reps[1];
             } else if (!rc_bit(&rc, &p->is_rep2[state])) {
-                d = rep2;
-                rep2 = rep1;
+                d = reps[2];
+                reps[2] = reps[1];
             } else {
-                d = rep3;
-                rep3 = rep2;
-                rep2 = rep1;
+                d = reps[3];
+                reps[3] = reps[2];
+                reps[2] = reps[1];
             }
-            rep1 = rep0;
+            reps[1] = rep0;
             rep0 = d;
             len = lzma_len(&rc, &p->rep_len, pos_state);
             state = state < LIT_STATES ? 8 : 11;
@@ -463,9 +465,6 @@ static const char *lzma_chunk(struct lzma *s, struct rc *rcp, u8 *out, size_t *p
     *rcp = rc;
     s->state = state;
     s->rep[0] = rep0;
-    s->rep[1] = rep1;
-    s->rep[2] = rep2;
-    s->rep[3] = rep3;
     return err;
 }
 
