@@ -190,6 +190,32 @@ static inline __attribute__((always_inline)) unsigned rc_tree_reverse(struct rc 
     return sym;
 }
 
+/*
+ * One bit of a literal that follows a match: a 0 where the match byte had
+ * a 1 (offs == mbit), or a 1 where it had a 0 (mbit == 0), ends the
+ * agreement.
+ */
+static inline __attribute__((always_inline)) void matched_bit(struct rc *rc, u16 *prob,
+                                                              unsigned *sym, unsigned *offs,
+                                                              unsigned mbit)
+{
+    u32 p = *prob, bound = (rc->range >> PROB_BITS) * p;
+
+    if (rc->code < bound) {
+        rc->range = bound;
+        *prob = (u16)(p + ((PROB_ONE - p) >> PROB_SHIFT));
+        *sym <<= 1;
+        *offs &= ~mbit;
+    } else {
+        rc->range -= bound;
+        rc->code -= bound;
+        *prob = (u16)(p - (p >> PROB_SHIFT));
+        *sym = (*sym << 1) + 1;
+        *offs &= mbit;
+    }
+    rc_normalize(rc);
+}
+
 /* Bits with a fixed probability of one half. */
 static inline __attribute__((always_inline)) u32 rc_direct(struct rc *rc, unsigned bits)
 {
@@ -396,22 +422,19 @@ static const char *lzma_chunk(struct lzma *s, struct rc *rcp, u8 *out, size_t *p
                     err = "LZMA: literal refers before the dictionary";
                     break;
                 }
-                unsigned match = *(op - (size_t)rep0 - 1);
-                do {
-                    unsigned mbit = (match >> 7) & 1;
+                /* `offs` is 0x100 while the bits agree and 0 from the
+                 * first that differs: the table index then falls back to
+                 * the plain one, with no branch out of the loop. */
+                unsigned match = *(op - (size_t)rep0 - 1), offs = 0x100;
+#pragma GCC unroll 8
+                for (int k = 0; k < 8; k++) {
                     match <<= 1;
-                    unsigned bit = rc_bit(&rc, &probs[((1 + mbit) << 8) + sym]);
-                    sym = (sym << 1) | bit;
-                    if (bit != mbit)
-                        break;
-                } while (sym < 0x100);
-            }
-            if (sym == 1) {
+                    unsigned mbit = match & offs;
+                    matched_bit(&rc, &probs[offs + mbit + sym], &sym, &offs, mbit);
+                }
+            } else {
 #pragma GCC unroll 8
                 for (int k = 0; k < 8; k++)
-                    rc_bit_into(&rc, &probs[sym], &sym);
-            } else {
-                while (sym < 0x100)
                     rc_bit_into(&rc, &probs[sym], &sym);
             }
             *op++ = (u8)sym;
