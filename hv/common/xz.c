@@ -221,11 +221,15 @@ static inline __attribute__((always_inline)) u32 rc_direct(struct rc *rc, unsign
 {
     u32 v = 0;
 
+    /* code < range < 2^32, so after halving the range, code - range
+     * wraps (sets the top bit) exactly when the bit is 0: then the range
+     * goes back. */
     while (bits--) {
         rc->range >>= 1;
-        u32 bit = rc->code >= rc->range;
-        rc->code -= rc->range & -bit;
-        v = (v << 1) | bit;
+        rc->code -= rc->range;
+        u32 zero = 0 - (rc->code >> 31);
+        rc->code += rc->range & zero;
+        v = (v << 1) + 1 + zero;
         rc_normalize(rc);
     }
     return v;
