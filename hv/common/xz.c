@@ -34,7 +34,7 @@ static void put_le32(u8 *p, u32 v)
 
 /* ------------------------------------------------------------- checks */
 
-static u32 crc32_tab[8][256];
+static u32 crc32_tab[16][256];
 static u64 crc64_tab[256];
 static bool crc_ready;
 
@@ -50,9 +50,9 @@ static void crc_init(void)
         crc32_tab[0][i] = c;
         crc64_tab[i] = c64;
     }
-    /* Slicing by 8: table k advances a byte through k more zero bytes. */
+    /* Slicing by 16: table k advances a byte through k more zero bytes. */
     for (u32 i = 0; i < 256; i++)
-        for (int k = 1; k < 8; k++)
+        for (int k = 1; k < 16; k++)
             crc32_tab[k][i] = (crc32_tab[k - 1][i] >> 8) ^ crc32_tab[0][crc32_tab[k - 1][i] & 0xff];
     crc_ready = true;
 }
@@ -64,12 +64,17 @@ u32 xz_crc32(u32 crc, const void *buf, size_t len)
     if (!crc_ready)
         crc_init();
     crc = ~crc;
-    for (; len >= 8; len -= 8, p += 8) {
-        u32 lo = crc ^ get_le32(p), hi = get_le32(p + 4);
-        crc = crc32_tab[7][lo & 0xff] ^ crc32_tab[6][(lo >> 8) & 0xff] ^
-              crc32_tab[5][(lo >> 16) & 0xff] ^ crc32_tab[4][lo >> 24] ^
-              crc32_tab[3][hi & 0xff] ^ crc32_tab[2][(hi >> 8) & 0xff] ^
-              crc32_tab[1][(hi >> 16) & 0xff] ^ crc32_tab[0][hi >> 24];
+    for (; len >= 16; len -= 16, p += 16) {
+        u32 a = crc ^ get_le32(p), b = get_le32(p + 4), c = get_le32(p + 8),
+            d = get_le32(p + 12);
+        crc = crc32_tab[15][a & 0xff] ^ crc32_tab[14][(a >> 8) & 0xff] ^
+              crc32_tab[13][(a >> 16) & 0xff] ^ crc32_tab[12][a >> 24] ^
+              crc32_tab[11][b & 0xff] ^ crc32_tab[10][(b >> 8) & 0xff] ^
+              crc32_tab[9][(b >> 16) & 0xff] ^ crc32_tab[8][b >> 24] ^
+              crc32_tab[7][c & 0xff] ^ crc32_tab[6][(c >> 8) & 0xff] ^
+              crc32_tab[5][(c >> 16) & 0xff] ^ crc32_tab[4][c >> 24] ^
+              crc32_tab[3][d & 0xff] ^ crc32_tab[2][(d >> 8) & 0xff] ^
+              crc32_tab[1][(d >> 16) & 0xff] ^ crc32_tab[0][d >> 24];
     }
     while (len--)
         crc = (crc >> 8) ^ crc32_tab[0][(crc ^ *p++) & 0xff];
@@ -97,61 +102,86 @@ u64 xz_crc64(u64 crc, const void *buf, size_t len)
 #define RC_TOP (1u << 24)
 
 /*
- * Reads past `end` yield zeroes and still advance `pos`, so the hot path
- * has one compare and no early exit; the chunk's caller sees pos != end
- * afterwards and rejects the chunk.  Work stays bounded by the chunk's
- * declared output size.
+ * Reads past `end` yield zeroes and set `overrun`, so the hot path has one
+ * compare and no early exit; the chunk's caller sees the overrun afterwards
+ * and rejects the chunk.  Work stays bounded by the chunk's declared output
+ * size.
  */
 struct rc {
     u32 range, code;
-    size_t pos, end;
-    const u8 *in;
+    const u8 *next, *end;
+    bool overrun;
 };
 
-static inline void rc_normalize(struct rc *rc)
+static inline __attribute__((always_inline)) void rc_normalize(struct rc *rc)
 {
-    if (rc->range < RC_TOP) {
+    if (unlikely(rc->range < RC_TOP)) {
         rc->range <<= 8;
-        rc->code = (rc->code << 8) | (rc->pos < rc->end ? rc->in[rc->pos] : 0);
-        rc->pos++;
+        rc->code <<= 8;
+        if (likely(rc->next < rc->end))
+            rc->code |= *rc->next++;
+        else
+            rc->overrun = true;
     }
 }
 
-static inline unsigned rc_bit(struct rc *rc, u16 *prob)
+static inline __attribute__((always_inline)) unsigned rc_bit(struct rc *rc, u16 *prob)
 {
-    u32 bound = (rc->range >> PROB_BITS) * *prob;
+    u32 p = *prob, bound = (rc->range >> PROB_BITS) * p;
     unsigned bit;
 
     if (rc->code < bound) {
         rc->range = bound;
-        *prob += (PROB_ONE - *prob) >> PROB_SHIFT;
+        *prob = (u16)(p + ((PROB_ONE - p) >> PROB_SHIFT));
         bit = 0;
     } else {
         rc->range -= bound;
         rc->code -= bound;
-        *prob -= *prob >> PROB_SHIFT;
+        *prob = (u16)(p - (p >> PROB_SHIFT));
         bit = 1;
     }
     rc_normalize(rc);
     return bit;
 }
 
+/* One bit appended to *sym: the step of every tree walk, with the bit
+ * folded into each branch rather than materialised and merged. */
+static inline __attribute__((always_inline)) void rc_bit_into(struct rc *rc, u16 *prob,
+                                                              unsigned *sym)
+{
+    u32 p = *prob, bound = (rc->range >> PROB_BITS) * p;
+
+    if (rc->code < bound) {
+        rc->range = bound;
+        *prob = (u16)(p + ((PROB_ONE - p) >> PROB_SHIFT));
+        *sym <<= 1;
+    } else {
+        rc->range -= bound;
+        rc->code -= bound;
+        *prob = (u16)(p - (p >> PROB_SHIFT));
+        *sym = (*sym << 1) + 1;
+    }
+    rc_normalize(rc);
+}
+
 /* A symbol of `bits` bits, most significant first, through a binary tree of
  * probabilities indexed from 1. */
-static inline unsigned rc_tree(struct rc *rc, u16 *probs, unsigned bits)
+static inline __attribute__((always_inline)) unsigned rc_tree(struct rc *rc, u16 *probs, unsigned bits)
 {
     unsigned node = 1;
 
+#pragma GCC unroll 8
     for (unsigned i = 0; i < bits; i++)
-        node = (node << 1) | rc_bit(rc, &probs[node]);
+        rc_bit_into(rc, &probs[node], &node);
     return node - (1u << bits);
 }
 
 /* The same tree walked least significant bit first. */
-static inline unsigned rc_tree_reverse(struct rc *rc, u16 *probs, unsigned bits)
+static inline __attribute__((always_inline)) unsigned rc_tree_reverse(struct rc *rc, u16 *probs, unsigned bits)
 {
     unsigned node = 1, sym = 0;
 
+#pragma GCC unroll 6
     for (unsigned i = 0; i < bits; i++) {
         unsigned bit = rc_bit(rc, &probs[node]);
         node = (node << 1) | bit;
@@ -160,16 +190,46 @@ static inline unsigned rc_tree_reverse(struct rc *rc, u16 *probs, unsigned bits)
     return sym;
 }
 
+/*
+ * One bit of a literal that follows a match: a 0 where the match byte had
+ * a 1 (offs == mbit), or a 1 where it had a 0 (mbit == 0), ends the
+ * agreement.
+ */
+static inline __attribute__((always_inline)) void matched_bit(struct rc *rc, u16 *prob,
+                                                              unsigned *sym, unsigned *offs,
+                                                              unsigned mbit)
+{
+    u32 p = *prob, bound = (rc->range >> PROB_BITS) * p;
+
+    if (rc->code < bound) {
+        rc->range = bound;
+        *prob = (u16)(p + ((PROB_ONE - p) >> PROB_SHIFT));
+        *sym <<= 1;
+        *offs &= ~mbit;
+    } else {
+        rc->range -= bound;
+        rc->code -= bound;
+        *prob = (u16)(p - (p >> PROB_SHIFT));
+        *sym = (*sym << 1) + 1;
+        *offs &= mbit;
+    }
+    rc_normalize(rc);
+}
+
 /* Bits with a fixed probability of one half. */
-static inline u32 rc_direct(struct rc *rc, unsigned bits)
+static inline __attribute__((always_inline)) u32 rc_direct(struct rc *rc, unsigned bits)
 {
     u32 v = 0;
 
+    /* code < range < 2^32, so after halving the range, code - range
+     * wraps (sets the top bit) exactly when the bit is 0: then the range
+     * goes back. */
     while (bits--) {
         rc->range >>= 1;
-        u32 bit = rc->code >= rc->range;
-        rc->code -= rc->range & -bit;
-        v = (v << 1) | bit;
+        rc->code -= rc->range;
+        u32 zero = 0 - (rc->code >> 31);
+        rc->code += rc->range & zero;
+        v = (v << 1) + 1 + zero;
         rc_normalize(rc);
     }
     return v;
@@ -235,7 +295,7 @@ static void lzma_reset_state(struct lzma *s)
     s->rep[0] = s->rep[1] = s->rep[2] = s->rep[3] = 0;
 }
 
-static unsigned lzma_len(struct rc *rc, struct len_model *m, unsigned pos_state)
+static inline __attribute__((always_inline)) unsigned lzma_len(struct rc *rc, struct len_model *m, unsigned pos_state)
 {
     if (!rc_bit(rc, &m->choice))
         return MATCH_LEN_MIN + rc_tree(rc, m->low[pos_state], 3);
@@ -245,7 +305,7 @@ static unsigned lzma_len(struct rc *rc, struct len_model *m, unsigned pos_state)
 }
 
 /* A match distance minus one. */
-static u32 lzma_dist(struct rc *rc, struct lzma_probs *p, unsigned len)
+static inline __attribute__((always_inline)) u32 lzma_dist(struct rc *rc, struct lzma_probs *p, unsigned len)
 {
     unsigned dist_state = MIN(len - MATCH_LEN_MIN, DIST_STATES - 1);
     unsigned slot = rc_tree(rc, p->dist_slot[dist_state], DIST_SLOT_BITS);
@@ -263,9 +323,67 @@ static u32 lzma_dist(struct rc *rc, struct lzma_probs *p, unsigned len)
     return dist + rc_tree_reverse(rc, p->dist_align, ALIGN_BITS);
 }
 
+static inline u64 load64(const u8 *p)
+{
+    u64 v;
+
+    __builtin_memcpy(&v, p, 8);
+    return v;
+}
+
+static inline void store64(u8 *p, u64 v)
+{
+    __builtin_memcpy(p, &v, 8);
+}
+
+/*
+ * Copies a match of `len` bytes from `dist` bytes back, where `room` bytes
+ * (at least len) of this chunk are still to be written.  A source closer
+ * than a word repeats a short pattern; the pattern repeated a whole number
+ * of times is as good a source and lies a word or more back, so the copy
+ * goes by words once a few bytes have laid it out.  Whole words may run up
+ * to 7 bytes past the match while the chunk has room for them: those bytes
+ * are rewritten by what comes next, and nothing reads them before.
+ */
+static inline __attribute__((always_inline)) void copy_match(u8 *dst, size_t dist, size_t len,
+                                                             size_t room)
+{
+    const u8 *src = dst - dist;
+    u8 *stop = dst + len;
+
+    if (unlikely(dist < 8)) {
+        /* The smallest multiple of dist that is at least 8. */
+        size_t lead = (8 + dist - 1) / dist * dist - dist;
+        if (len <= lead + 8) {
+            while (dst < stop)
+                *dst++ = *src++;
+            return;
+        }
+        for (size_t k = 0; k < lead; k++)
+            dst[k] = src[k];
+        dst += lead;
+        src = dst - (lead + dist);
+    }
+    if (room - len >= 7) {
+        do {
+            store64(dst, load64(src));
+            dst += 8;
+            src += 8;
+        } while (dst < stop);
+        return;
+    }
+    for (; stop - dst >= 8; dst += 8, src += 8)
+        store64(dst, load64(src));
+    while (dst < stop)
+        *dst++ = *src++;
+}
+
+/* The state after a literal: one load rather than two compares. */
+static const u8 next_state_literal_tab[NR_STATES] = {0, 0, 0, 0, 1, 2, 3, 4, 5, 6, 4, 5};
+
 static inline unsigned next_state_literal(unsigned st)
 {
-    return st < 4 ? 0 : st < 10 ? st - 3 : st - 6;
+    return next_state_literal_tab[st];
 }
 
 /*
@@ -279,20 +397,26 @@ static const char *lzma_chunk(struct lzma *s, struct rc *rcp, u8 *out, size_t *p
     struct rc rc = *rcp;
     struct lzma_probs *p = &s->p;
     unsigned state = s->state;
-    u32 rep0 = s->rep[0], rep1 = s->rep[1], rep2 = s->rep[2], rep3 = s->rep[3];
-    const unsigned pb_mask = (1u << s->pb) - 1, lp_mask = (1u << s->lp) - 1;
-    const unsigned lc = s->lc;
-    size_t pos = *ppos;
+    /* rep0 is used by every match; the older distances, only by repeats,
+     * stay in memory and leave the registers to the range decoder. */
+    u32 rep0 = s->rep[0], *const reps = s->rep;
+    const unsigned pb_mask = (1u << s->pb) - 1;
+    /* The literal table is picked by the low lp bits of the position and
+     * the top lc bits of the previous byte: both from one 16-bit value. */
+    const u32 lit_mask = (0x100u << s->lp) - 1;
+    const unsigned lit_shift = 8 - s->lc;
+    u8 *op = out + *ppos, *const op_end = out + end;
+    const u8 *const dict = out + dict_start;
     const char *err = NULL;
 
-    while (pos < end) {
-        size_t rpos = pos - dict_start; /* position since the dictionary reset */
+    while (op < op_end) {
+        size_t rpos = (size_t)(op - dict); /* position since the dictionary reset */
         unsigned pos_state = rpos & pb_mask;
         unsigned len;
 
         if (!rc_bit(&rc, &p->is_match[state][pos_state])) {
-            unsigned prev = rpos ? out[pos - 1] : 0;
-            u16 *probs = p->literal[((rpos & lp_mask) << lc) + (prev >> (8 - lc))];
+            unsigned prev = rpos ? op[-1] : 0;
+            u16 *probs = p->literal[((((u32)rpos << 8) | prev) & lit_mask) >> lit_shift];
             unsigned sym = 1;
 
             if (state >= LIT_STATES) {
@@ -302,19 +426,22 @@ static const char *lzma_chunk(struct lzma *s, struct rc *rcp, u8 *out, size_t *p
                     err = "LZMA: literal refers before the dictionary";
                     break;
                 }
-                unsigned match = out[pos - rep0 - 1];
-                do {
-                    unsigned mbit = (match >> 7) & 1;
+                /* `offs` is 0x100 while the bits agree and 0 from the
+                 * first that differs: the table index then falls back to
+                 * the plain one, with no branch out of the loop. */
+                unsigned match = *(op - (size_t)rep0 - 1), offs = 0x100;
+#pragma GCC unroll 8
+                for (int k = 0; k < 8; k++) {
                     match <<= 1;
-                    unsigned bit = rc_bit(&rc, &probs[((1 + mbit) << 8) + sym]);
-                    sym = (sym << 1) | bit;
-                    if (bit != mbit)
-                        break;
-                } while (sym < 0x100);
+                    unsigned mbit = match & offs;
+                    matched_bit(&rc, &probs[offs + mbit + sym], &sym, &offs, mbit);
+                }
+            } else {
+#pragma GCC unroll 8
+                for (int k = 0; k < 8; k++)
+                    rc_bit_into(&rc, &probs[sym], &sym);
             }
-            while (sym < 0x100)
-                sym = (sym << 1) | rc_bit(&rc, &probs[sym]);
-            out[pos++] = (u8)sym;
+            *op++ = (u8)sym;
             state = next_state_literal(state);
             continue;
         }
@@ -322,9 +449,9 @@ static const char *lzma_chunk(struct lzma *s, struct rc *rcp, u8 *out, size_t *p
         if (!rc_bit(&rc, &p->is_rep[state])) {
             len = lzma_len(&rc, &p->match_len, pos_state);
             state = state < LIT_STATES ? 7 : 10;
-            rep3 = rep2;
-            rep2 = rep1;
-            rep1 = rep0;
+            reps[3] = reps[2];
+            reps[2] = reps[1];
+            reps[1] = rep0;
             rep0 = lzma_dist(&rc, p, len);
         } else if (!rc_bit(&rc, &p->is_rep0[state])) {
             if (!rc_bit(&rc, &p->is_rep0_long[state][pos_state])) {
@@ -337,16 +464,16 @@ static const char *lzma_chunk(struct lzma *s, struct rc *rcp, u8 *out, size_t *p
         } else {
             u32 d;
             if (!rc_bit(&rc, &p->is_rep1[state])) {
-                d = rep1;
+                d = reps[1];
             } else if (!rc_bit(&rc, &p->is_rep2[state])) {
-                d = rep2;
-                rep2 = rep1;
+                d = reps[2];
+                reps[2] = reps[1];
             } else {
-                d = rep3;
-                rep3 = rep2;
-                rep2 = rep1;
+                d = reps[3];
+                reps[3] = reps[2];
+                reps[2] = reps[1];
             }
-            rep1 = rep0;
+            reps[1] = rep0;
             rep0 = d;
             len = lzma_len(&rc, &p->rep_len, pos_state);
             state = state < LIT_STATES ? 8 : 11;
@@ -357,29 +484,17 @@ static const char *lzma_chunk(struct lzma *s, struct rc *rcp, u8 *out, size_t *p
                                       : "LZMA: match distance beyond the dictionary";
             break;
         }
-        if (len > end - pos) {
+        if (len > (size_t)(op_end - op)) {
             err = "LZMA: match runs past the end of the chunk";
             break;
         }
-        {
-            const u8 *src = out + pos - rep0 - 1;
-            u8 *dst = out + pos;
-            pos += len;
-            /* Overlapping copies repeat the pattern: byte by byte. */
-            if (rep0 + 1 >= len)
-                memcpy(dst, src, len);
-            else
-                while (len--)
-                    *dst++ = *src++;
-        }
+        copy_match(op, rep0 + 1, len, (size_t)(op_end - op));
+        op += len;
     }
-    *ppos = pos;
+    *ppos = (size_t)(op - out);
     *rcp = rc;
     s->state = state;
     s->rep[0] = rep0;
-    s->rep[1] = rep1;
-    s->rep[2] = rep2;
-    s->rep[3] = rep3;
     return err;
 }
 
@@ -447,16 +562,16 @@ static const char *lzma2_decode(const u8 *in, size_t in_len, size_t *pin, u8 *ou
             if (csize < 5 || in[ip] != 0)
                 return "LZMA2: bad range coder start";
             rc = (struct rc){.range = 0xFFFFFFFFu, .code = get_le32(in + ip + 1),
-                             .pos = ip + 5, .end = ip + csize, .in = in};
+                             .next = in + ip + 5, .end = in + ip + csize};
             rc.code = __builtin_bswap32(rc.code);
             if (rc.code == 0xFFFFFFFFu)
                 return "LZMA2: bad range coder start";
             err = lzma_chunk(s, &rc, out, &op, op + usize, dict_start, dict_size);
             if (err)
                 return err;
-            if (rc.pos != rc.end || rc.code != 0)
+            if (rc.overrun || rc.next != rc.end || rc.code != 0)
                 return "LZMA2: chunk size does not match its data";
-            ip = rc.end;
+            ip += csize;
         } else if (ctrl <= 2) {
             size_t n;
             if (in_len - ip < 2)
@@ -487,6 +602,39 @@ static inline bool x86_ms_byte_ok(u8 b)
 }
 
 /*
+ * The first E8 or E9 byte in buf[i..limit), or i when i >= limit, or
+ * limit when there is none.  A word at a time:
+ * OR-ing in 1 makes both opcodes E9, so XOR with E9 leaves a zero byte
+ * exactly there, and the lowest zero byte of a word is found exactly.
+ */
+static inline size_t find_e8(const u8 *buf, size_t i, size_t limit)
+{
+    const u64 ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+
+    /* Two words a step: opcodes are rare enough that one test for both
+     * pays, and the second word is looked at again only when it has one. */
+    for (; i + 16 <= limit; i += 16) {
+        u64 x = (load64(buf + i) | ones) ^ (0xE9 * ones);
+        u64 y = (load64(buf + i + 8) | ones) ^ (0xE9 * ones);
+        u64 zx = (x - ones) & ~x, zy = (y - ones) & ~y;
+        if ((zx | zy) & highs) {
+            if (zx & highs)
+                return i + (__builtin_ctzll(zx & highs) >> 3);
+            return i + 8 + (__builtin_ctzll(zy & highs) >> 3);
+        }
+    }
+    for (; i + 8 <= limit; i += 8) {
+        u64 x = (load64(buf + i) | ones) ^ (0xE9 * ones);
+        u64 z = (x - ones) & ~x & highs;
+        if (z)
+            return i + (__builtin_ctzll(z) >> 3);
+    }
+    while (i < limit && (buf[i] & 0xFE) != 0xE8)
+        i++;
+    return i;
+}
+
+/*
  * Undoes the x86 branch conversion over a whole block: the encoder turned
  * the relative operands of E8 (call) and E9 (jmp) into absolute ones when
  * their top byte was 00 or FF.  `mask` remembers which of the previous
@@ -501,12 +649,15 @@ static void bcj_x86_decode(u8 *buf, size_t len, u32 start)
     size_t prev = (size_t)-4; /* last E8/E9 seen: "long ago" */
     u32 mask = 0;
 
-    for (size_t i = 0; i + 4 < len; i++) {
+    if (len <= 4)
+        return;
+    for (size_t i = 0;; i++) {
         size_t gap;
         u32 v, rel;
 
-        if ((buf[i] & 0xFE) != 0xE8)
-            continue;
+        i = find_e8(buf, i, len - 4);
+        if (i >= len - 4)
+            break;
         gap = i - prev;
         prev = i;
         if (gap > 3) {

@@ -178,6 +178,41 @@ TEST(lzma2_options)
     free(d);
 }
 
+/*
+ * Runs of short periods (1 to 9 bytes: matches that overlap themselves) of
+ * every length up to 80, between noise, so match copies of every distance
+ * and length end inside chunks, at their ends and at the end of the output.
+ */
+TEST(short_period_runs)
+{
+    static const char *opts[] = {"-6", "--lzma2=preset=0", "--block-size=4093 -6",
+                                 "--x86 --block-size=1000 -1"};
+    size_t cap = 9 * 80 * (80 + 8) + 64, len = 0;
+    u8 *d = malloc(cap);
+    u32 x = 11;
+
+    if (!have_xz()) {
+        free(d);
+        return;
+    }
+    for (unsigned period = 1; period <= 9; period++) {
+        for (unsigned run = 1; run <= 80; run++) {
+            for (unsigned k = 0; k < 3; k++)
+                d[len++] = (u8)((x = x * 1664525u + 1013904223u) >> 24);
+            for (unsigned k = 0; k < run; k++)
+                d[len++] = (u8)(0xE8 + (k % period));
+        }
+    }
+    CHECK(len <= cap);
+    for (size_t i = 0; i < ARRAY_SIZE(opts); i++) {
+        check_opts(d, len, opts[i]);
+        /* Ends of every residue mod 8, so the last copy ends anywhere. */
+        for (size_t cut = 1; cut <= 8; cut++)
+            check_opts(d, len - cut * 37, opts[i]);
+    }
+    free(d);
+}
+
 /* Random bytes do not compress: LZMA2 stores them as uncompressed chunks. */
 TEST(incompressible_data)
 {
