@@ -103,6 +103,7 @@ CORE_HOST_SRCS += hv/common/pci_cfg.c
 CORE_HOST_SRCS += hv/common/pv_mm.c
 CORE_HOST_SRCS += hv/common/desc_check.c
 CORE_HOST_SRCS += hv/common/vtime.c
+CORE_HOST_SRCS += hv/common/sched_rr.c
 CORE_HOST_SRCS += hv/common/xz.c
 CORE_HOST_SRCS += hv/common/inflate.c
 CORE_HOST_SRCS += hv/common/bzimage.c
@@ -110,7 +111,7 @@ CORE_HOST_SRCS += hv/common/bzimage.c
 HOST_CFLAGS := $(XEN_ABI) -std=gnu11 -O1 -g -DKEEL_HOST -fsanitize=address,undefined \
 	-fno-sanitize-recover=all -fno-omit-frame-pointer \
 	-Wall -Wextra -Werror -Wno-missing-field-initializers \
-	-Ihv/include -Itests/unit -isystem $(BUILD)/xen-include -MMD -MP
+	-Ihv/include -Ihv/arch/x86/include -Itests/unit -isystem $(BUILD)/xen-include -MMD -MP
 
 UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/unit/%,$(UNIT_SRCS))
@@ -166,7 +167,7 @@ FUZZ_CC ?= clang
 FUZZ_TIME ?= 30
 FUZZ_CFLAGS := $(XEN_ABI) -std=gnu11 -O1 -g -DKEEL_HOST -fsanitize=fuzzer,address,undefined \
 	-fno-sanitize-recover=all -fno-omit-frame-pointer -Wall -Wextra -Werror \
-	-Wno-missing-field-initializers -Ihv/include -isystem $(BUILD)/xen-include
+	-Wno-missing-field-initializers -Ihv/include -Ihv/arch/x86/include -isystem $(BUILD)/xen-include
 FUZZ_SRCS := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
 
