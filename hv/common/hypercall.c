@@ -72,7 +72,16 @@ const struct hypercall_desc hypercall_table[NR_HYPERCALLS] = {
     HC(callback_op, callback_op),
     HC(event_channel_op, event_channel_op),
     HC(physdev_op, physdev_op),
+    HC(xenpmu_op, xenpmu_op),
 };
+
+/* No virtual PMU: the answer Xen gives when it has none, which Linux reads
+ * as "VPMU disabled" (a plain -ENOSYS is logged as unimplemented). */
+long do_xenpmu_op(struct hcall *h)
+{
+    (void)h;
+    return -XEN_EOPNOTSUPP;
+}
 
 static u64 reported[(NR_HYPERCALLS + 1 + 63) / 64];
 

@@ -68,5 +68,6 @@ DECLARE_HYPERCALL(sched_op);
 DECLARE_HYPERCALL(callback_op);
 DECLARE_HYPERCALL(event_channel_op);
 DECLARE_HYPERCALL(physdev_op);
+DECLARE_HYPERCALL(xenpmu_op);
 
 #endif
