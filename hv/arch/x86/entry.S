@@ -57,6 +57,16 @@
 .endm
 
 common_entry:
+        /*
+         * An interrupt or exception may arrive inside a guest-copy window
+         * (stac): the CPU keeps RFLAGS.AC, so close it for the handler
+         * (SMAP stays in force); iretq gives the interrupted code its AC
+         * back.  SYSCALL needs nothing: FMASK clears AC.
+         */
+        testb   $1, smap_enabled(%rip)
+        jz      1f
+        clac
+1:
         save_all_and_call do_trap
         /* Back to a guest (ring 3): through the exit work. */
         testb   $3, REGS_cs(%rsp)
