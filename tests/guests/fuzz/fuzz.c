@@ -95,8 +95,8 @@ static uint64_t bad_ptr(void)
 /* Our own memory the hypervisor may legitimately write into. */
 static uint64_t own_ptr(void)
 {
-    if (below(4) == 0)
-        return rt_start_info->pt_base; /* mapped read-only */
+    if (below(4) == 0) /* mapped read-only; or straddling two frames */
+        return rt_start_info->pt_base + (below(2) ? 0 : 4096 - 4);
     return (uintptr_t)scratch[below(NSCRATCH)] + (below(4) == 0 ? below(4096) : 0);
 }
 
@@ -128,7 +128,7 @@ static uint64_t word(void)
 
 static void fill_scratch(void)
 {
-    for (unsigned i = 0; i < 64; i++) {
+    for (unsigned i = 0; i < 16; i++) {
         uint64_t *p = (uint64_t *)scratch[below(NSCRATCH)] + below(512);
         *p = word();
     }
@@ -372,8 +372,7 @@ static unsigned fuzz(void)
         /* Most families take a sub-op first: hit the real ones often. */
         if (below(2))
             c.a[0] = below(32);
-        if ((i & 15) == 0)
-            fill_scratch();
+        fill_scratch();
         if (!sanitize(&c))
             continue;
         long r = raw_hypercall(&c);
