@@ -26,7 +26,10 @@
  *     gfn and write into it: our own text, for small gfns).
  *   - grant_table_op (20): no transfer (gives a frame of ours away).
  *   - vcpu_op (24): state-changing sub-ops only on vCPU ids we do not run
- *     on; vCPU 0 gets read-only and timer sub-ops.
+ *     on (the MANIFEST gives us a second, idle vCPU 1 to initialise with
+ *     garbage); never VCPUOP_up (it would run that garbage, and a PV vCPU
+ *     that crashes takes the domain with it); vCPU 0 gets read-only and
+ *     timer sub-ops.
  *   - set_debugreg (8): DR7 never enables a breakpoint (it would hit our
  *     own code forever).
  *   - physdev_op (33): only irq_status_query/set_iopl/set_iobitmap and
@@ -276,6 +279,9 @@ static bool sanitize(struct call *c)
             a[0] = GNTTABOP_query_size;
         return true;
     case __HYPERVISOR_vcpu_op:
+        /* vCPU 1 may be initialised with garbage, never started on it */
+        if (cmd == VCPUOP_up)
+            a[0] = VCPUOP_is_up;
         if (!IN(cmd, VCPUOP_is_up, VCPUOP_get_runstate_info, VCPUOP_get_physid,
                 VCPUOP_set_periodic_timer, VCPUOP_stop_periodic_timer,
                 VCPUOP_set_singleshot_timer, VCPUOP_stop_singleshot_timer)) {
