@@ -31,6 +31,7 @@ KEEL_READY = {
     "memory",
     "balloon",
     "gdt",
+    "fuzz",
 }
 
 HERE = os.path.dirname(__file__)

@@ -1,0 +1,475 @@
+/*
+ * Hypercall fuzzing from inside a PV guest: a fixed-seed PRNG throws
+ * thousands of hypercalls (every number 0-63 and some beyond) with argument
+ * words drawn from a pool of awkward values.  The hypervisor must answer
+ * each one and stay consistent; afterwards the guest checks that its own
+ * code is intact, the console works and calls with known answers still
+ * give them.
+ *
+ * Calls that would legitimately end or wreck this guest are excluded or
+ * confined (see sanitize()): the fuzzer probes the hypervisor, not our own
+ * ability to shoot ourselves.
+ *   - iret (23), set_callbacks (4): would send us to random addresses.
+ *   - set_trap_table (0), callback_op (30): only with pointers that cannot
+ *     be read (NULL would clear our trap table), so our handlers survive.
+ *   - sched_op (29) / sched_op_compat (6): no shutdown, remote_shutdown,
+ *     shutdown_code (changes the reason of our final power-off), watchdog
+ *     (kills us later), block or poll (may sleep forever: no events bound).
+ *   - mmu_update (1), mmuext_op (26), update_va_mapping(_otherdomain)
+ *     (14, 22): requests are built here and only target a dedicated,
+ *     unhooked scratch L1 and a window of pages we never touch; no
+ *     MMUEXT_NEW_BASEPTR (a scratch table as CR3 is instant death).
+ *   - memory_op (12): no increase/decrease/populate/exchange/physmap
+ *     changes/claims/acquire_resource: they give away or remap our own
+ *     frames (small ints are our own pfns) or allocate 2^32 extents.
+ *   - event_channel_op (32): no init_control/expand_array (they take a
+ *     gfn and write into it: our own text, for small gfns).
+ *   - grant_table_op (20): no transfer (gives a frame of ours away).
+ *   - vcpu_op (24): state-changing sub-ops only on vCPU ids we do not run
+ *     on (the MANIFEST gives us a second, idle vCPU 1 to initialise with
+ *     garbage); never VCPUOP_up (it would run that garbage, and a PV vCPU
+ *     that crashes takes the domain with it); vCPU 0 gets read-only and
+ *     timer sub-ops.
+ *   - set_debugreg (8): DR7 never enables a breakpoint (it would hit our
+ *     own code forever).
+ *   - physdev_op (33): only irq_status_query/set_iopl/set_iobitmap and
+ *     unknown sub-ops: the others reprogram real interrupt hardware,
+ *     which dom0 may legitimately do.
+ *   - kexec_op (37): dom0 may legitimately replace the hypervisor.
+ *   - console_io (18): writes only of a short text buffer or bad pointers
+ *     (a 4 GiB count of a good buffer prints our whole memory).
+ */
+#include <rt.h>
+#include <xen/grant_table.h>
+#include <xen/physdev.h>
+
+/* Other seeds find other paths: build with -DSEED=<n> to explore. */
+#ifndef SEED
+#define SEED 0x6b65656c66757a7aULL /* "keelfuzz" */
+#endif
+#define NCALLS 8000
+#define NSCRATCH 4
+#define NWINDOW 4
+
+extern char __kernel_start[], __text_end[];
+
+static char scratch[NSCRATCH][4096] __attribute__((aligned(4096)));
+/* Pages whose mappings update_va_mapping may replace: never touched. */
+static char window[NWINDOW][4096] __attribute__((aligned(4096)));
+/* The dedicated L1 that mmu_update may scribble on (never hooked in). */
+static char scratch_l1[4096] __attribute__((aligned(4096)));
+static const char junk[] = "fuzz: console junk\n";
+
+static struct mmu_update mmu_reqs[8];
+static struct mmuext_op ext_ops[8];
+static multicall_entry_t mc[6];
+
+static uint64_t scratch_mfn[NSCRATCH], l1_mfn, pt_mfn[8];
+static unsigned n_pt;
+
+/* ---- PRNG (xorshift64*) and the value pool */
+
+static uint64_t rng_state = SEED;
+
+static uint64_t rnd(void)
+{
+    rng_state ^= rng_state >> 12;
+    rng_state ^= rng_state << 25;
+    rng_state ^= rng_state >> 27;
+    return rng_state * 0x2545f4914f6cdd1dULL;
+}
+
+static unsigned below(unsigned n) { return (unsigned)(rnd() % n); }
+
+/* Pointers that no hypercall may read or write through. */
+static uint64_t bad_ptr(void)
+{
+    static const uint64_t v[] = {
+        0xffff800000000000ULL, /* read-only M2P: still not a guest buffer */
+        0xffff808000001000ULL, 0xffff828000000000ULL, /* hypervisor data/text */
+        0xffff830000100000ULL, 0xffff87fffffff000ULL, /* direct map */
+        0x8000000000000000ULL, 0x0000800000000000ULL, /* non-canonical */
+        0xffffffff90000000ULL, 0x00007ffffffff000ULL, /* canonical, unmapped */
+        0xfffffffffffffff8ULL,
+    };
+    return v[below(sizeof(v) / sizeof(v[0]))];
+}
+
+/* Our own memory the hypervisor may legitimately write into. */
+static uint64_t own_ptr(void)
+{
+    if (below(4) == 0) /* mapped read-only; or straddling two frames */
+        return rt_start_info->pt_base + (below(2) ? 0 : 4096 - 4);
+    return (uintptr_t)scratch[below(NSCRATCH)] + (below(4) == 0 ? below(4096) : 0);
+}
+
+static uint64_t pool_mfn(void)
+{
+    switch (below(3)) {
+    case 0: return scratch_mfn[below(NSCRATCH)];
+    case 1: return l1_mfn;
+    default: return pt_mfn[below(n_pt)];
+    }
+}
+
+static uint64_t word(void)
+{
+    switch (below(12)) {
+    case 0: return 0;
+    case 1: return below(17);
+    case 2: return ~0ULL;
+    case 3: return 1ULL << 31;
+    case 4: return 0xffffffffULL;
+    case 5: return own_ptr();
+    case 6: case 7: return bad_ptr();
+    case 8: return pool_mfn();
+    case 9: return (pool_mfn() << 12) | (below(2) ? 0x67 : 0x25);
+    case 10: return 1ULL << below(64);
+    default: return rnd();
+    }
+}
+
+static void fill_scratch(void)
+{
+    for (unsigned i = 0; i < 16; i++) {
+        uint64_t *p = (uint64_t *)scratch[below(NSCRATCH)] + below(512);
+        *p = word();
+    }
+}
+
+/* ---- making each call survivable for ourselves */
+
+struct call {
+    uint64_t nr, a[5];
+};
+
+static uint64_t ptr_or_bad(uint64_t good) { return below(4) == 0 ? bad_ptr() : good; }
+
+static uint64_t window_va(void)
+{
+    return (uintptr_t)window[below(NWINDOW)] + (below(8) == 0 ? below(4096) : 0);
+}
+
+static void build_mmu(struct call *c)
+{
+    unsigned n = 1 + below(8);
+    for (unsigned i = 0; i < n; i++) {
+        uint64_t target = below(3) ? l1_mfn : pool_mfn();
+        unsigned cmd = below(4); /* NORMAL, MACHPHYS, PRESERVE_AD, bad */
+        if (cmd != MMU_MACHPHYS_UPDATE)
+            target = l1_mfn; /* page-table writes only into the scratch L1 */
+        mmu_reqs[i].ptr = (target << 12) + 8 * below(512) + cmd;
+        mmu_reqs[i].val = word();
+    }
+    c->a[0] = ptr_or_bad((uintptr_t)mmu_reqs);
+    c->a[1] = below(8) ? n : word();
+    if (c->a[1] > 8 && c->a[0] == (uintptr_t)mmu_reqs)
+        c->a[1] = n;
+    c->a[2] = below(2) ? 0 : own_ptr();
+    c->a[3] = below(2) ? DOMID_SELF : word();
+}
+
+static void build_mmuext(struct call *c)
+{
+    unsigned n = 1 + below(8);
+    for (unsigned i = 0; i < n; i++) {
+        unsigned cmd = below(24);
+        if (cmd == MMUEXT_NEW_BASEPTR)
+            cmd = MMUEXT_TLB_FLUSH_LOCAL;
+        ext_ops[i].cmd = cmd;
+        ext_ops[i].arg1.mfn = below(2) ? pool_mfn() : (below(2) ? window_va() : word());
+        /* A linear address must not be one of our live pages: SET_LDT and
+         * INVLPG only read it, so any word is fine except as a base ptr. */
+        ext_ops[i].arg2.nr_ents = (unsigned)word();
+        if (below(4) == 0)
+            ext_ops[i].arg2.vcpumask.p = (void *)own_ptr();
+    }
+    c->a[0] = ptr_or_bad((uintptr_t)ext_ops);
+    c->a[1] = n;
+    c->a[2] = below(2) ? 0 : own_ptr();
+    c->a[3] = below(2) ? DOMID_SELF : word();
+}
+
+static void build_multicall(struct call *c)
+{
+    static const unsigned ops[] = {
+        __HYPERVISOR_xen_version, __HYPERVISOR_multicall, __HYPERVISOR_vm_assist,
+        __HYPERVISOR_event_channel_op, __HYPERVISOR_set_timer_op, 64, 200,
+        __HYPERVISOR_fpu_taskswitch,
+    };
+    unsigned n = 1 + below(6);
+    for (unsigned i = 0; i < n; i++) {
+        mc[i].op = ops[below(sizeof(ops) / sizeof(ops[0]))];
+        for (unsigned k = 0; k < 6; k++)
+            mc[i].args[k] = word();
+        if (mc[i].op == __HYPERVISOR_event_channel_op)
+            mc[i].args[1] = bad_ptr(); /* no init_control into our pages */
+        if (mc[i].op == __HYPERVISOR_multicall)
+            mc[i].args[1] = 1;
+        mc[i].result = word();
+    }
+    c->a[0] = ptr_or_bad((uintptr_t)mc);
+    c->a[1] = below(8) ? n : word();
+    if (c->a[1] > n && c->a[0] == (uintptr_t)mc)
+        c->a[1] = n;
+}
+
+static bool in_list(uint64_t v, const uint64_t *l, unsigned n)
+{
+    for (unsigned i = 0; i < n; i++)
+        if (v == l[i])
+            return true;
+    return false;
+}
+#define IN(v, ...) in_list(v, (const uint64_t[]){__VA_ARGS__}, \
+                           sizeof((const uint64_t[]){__VA_ARGS__}) / 8)
+
+/* Rewrites c so that it cannot end or wreck us; false: skip it. */
+static bool sanitize(struct call *c)
+{
+    uint64_t *a = c->a;
+    unsigned cmd = (unsigned)a[0];
+
+    switch (c->nr) {
+    case __HYPERVISOR_iret:
+    case __HYPERVISOR_set_callbacks:
+    case __HYPERVISOR_kexec_op:
+        return false;
+    case __HYPERVISOR_set_trap_table:
+        a[0] = bad_ptr();
+        return true;
+    case __HYPERVISOR_callback_op:
+        a[1] = bad_ptr();
+        return true;
+    case __HYPERVISOR_sched_op:
+    case __HYPERVISOR_sched_op_compat:
+        if (cmd < 8 && cmd != SCHEDOP_yield && cmd != SCHEDOP_pin_override)
+            a[0] = SCHEDOP_yield;
+        if (c->nr == __HYPERVISOR_sched_op_compat && cmd < 8)
+            a[0] = SCHEDOP_yield;
+        return true;
+    case __HYPERVISOR_mmu_update:
+        build_mmu(c);
+        return true;
+    case __HYPERVISOR_mmuext_op:
+        build_mmuext(c);
+        return true;
+    case __HYPERVISOR_update_va_mapping:
+    case __HYPERVISOR_update_va_mapping_otherdomain:
+        a[0] = below(4) ? window_va() : bad_ptr();
+        if (c->nr == __HYPERVISOR_update_va_mapping_otherdomain)
+            a[3] = below(2) ? DOMID_SELF : word();
+        return true;
+    case __HYPERVISOR_multicall:
+        build_multicall(c);
+        return true;
+    case __HYPERVISOR_memory_op:
+        if (IN(cmd & 0x3f, XENMEM_increase_reservation, XENMEM_decrease_reservation,
+               XENMEM_populate_physmap, XENMEM_exchange, XENMEM_add_to_physmap,
+               XENMEM_remove_from_physmap, XENMEM_add_to_physmap_batch,
+               24 /* claim_pages */, 28 /* acquire_resource */))
+            a[0] = XENMEM_current_reservation;
+        return true;
+    case __HYPERVISOR_event_channel_op:
+        if (cmd == EVTCHNOP_init_control || cmd == EVTCHNOP_expand_array)
+            a[0] = EVTCHNOP_status;
+        return true;
+    case __HYPERVISOR_grant_table_op:
+        if (cmd == GNTTABOP_transfer)
+            a[0] = GNTTABOP_query_size;
+        return true;
+    case __HYPERVISOR_vcpu_op:
+        /* vCPU 1 may be initialised with garbage, never started on it */
+        if (cmd == VCPUOP_up)
+            a[0] = VCPUOP_is_up;
+        if (!IN(cmd, VCPUOP_is_up, VCPUOP_get_runstate_info, VCPUOP_get_physid,
+                VCPUOP_set_periodic_timer, VCPUOP_stop_periodic_timer,
+                VCPUOP_set_singleshot_timer, VCPUOP_stop_singleshot_timer)) {
+            /* ids are 32 bits: keep the low half away from 0 */
+            static const uint64_t ids[] = {1, 2, 63, 4096, 0xffffffff, 0x80000000};
+            a[1] = ids[below(6)];
+        }
+        return true;
+    case __HYPERVISOR_set_debugreg:
+        if ((unsigned)a[0] == 7 || (unsigned)a[0] == 5) /* DR5 aliases DR7 */
+            a[1] &= ~0x23ffULL; /* no enables, no general detect */
+        return true;
+    case __HYPERVISOR_physdev_op:
+        if (cmd < 64 && !IN(cmd, PHYSDEVOP_irq_status_query, PHYSDEVOP_set_iopl,
+                            PHYSDEVOP_set_iobitmap))
+            a[0] = PHYSDEVOP_set_iopl;
+        return true;
+    case __HYPERVISOR_console_io:
+        if (cmd == CONSOLEIO_write) {
+            a[2] = below(2) ? (uintptr_t)junk : bad_ptr();
+            if (a[2] == (uintptr_t)junk)
+                a[1] = below(sizeof(junk));
+        }
+        return true;
+    default:
+        return true;
+    }
+}
+
+/* ---- the run */
+
+static long raw_hypercall(const struct call *c)
+{
+    register uint64_t r10 __asm__("r10") = c->a[3];
+    register uint64_t r8 __asm__("r8") = c->a[4];
+    uint64_t a1 = c->a[0], a2 = c->a[1], a3 = c->a[2];
+    long ret;
+
+    __asm__ volatile("syscall"
+                     : "=a"(ret), "+D"(a1), "+S"(a2), "+d"(a3), "+r"(r10), "+r"(r8)
+                     : "0"(c->nr)
+                     : "rcx", "r11", "memory");
+    return ret;
+}
+
+static unsigned traps_taken;
+
+/* Exceptions the calls provoke (#NM after fpu_taskswitch...) resume. */
+static bool trap_hook(struct rt_frame *f)
+{
+    if (++traps_taken > 1000)
+        test_verdict(false, "trap storm: vector %lu at %lx",
+                     (unsigned long)f->vector, (unsigned long)f->rip);
+    return true;
+}
+
+static uint64_t text_sum(void)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (const char *p = __kernel_start; p < __text_end; p++)
+        h = (h ^ (uint8_t)*p) * 1099511628211ULL;
+    return h;
+}
+
+/* Histogram: [0] = 0, [1..127] = -errno, [128] = positive, [129] = other. */
+static unsigned hist[130];
+
+static void count(long r)
+{
+    if (r == 0)
+        hist[0]++;
+    else if (r > 0)
+        hist[128]++;
+    else if (r >= -127)
+        hist[-r]++;
+    else
+        hist[129]++;
+}
+
+static const uint64_t out_of_range[] = {
+    64, 65, 100, 1000, 0xffffffff, 0x80000000, (1ULL << 32) + __HYPERVISOR_xen_version,
+    (1ULL << 32) + __HYPERVISOR_sched_op, ~0ULL,
+};
+
+static unsigned fuzz(void)
+{
+    unsigned made = 0;
+    for (unsigned i = 0; i < NCALLS; i++) {
+        struct call c;
+        unsigned pick = below(70);
+        c.nr = pick < 64 ? pick : out_of_range[below(sizeof(out_of_range) / 8)];
+        for (unsigned k = 0; k < 5; k++)
+            c.a[k] = word();
+        /* Most families take a sub-op first: hit the real ones often. */
+        if (below(2))
+            c.a[0] = below(32);
+        fill_scratch();
+        if (!sanitize(&c))
+            continue;
+        long r = raw_hypercall(&c);
+        made++;
+        count(r);
+        if (c.nr >= 64 && r != -XEN_ENOSYS)
+            rt_check_failed(__FILE__, __LINE__, "unknown hypercall is -ENOSYS", r,
+                            -XEN_ENOSYS);
+    }
+    return made;
+}
+
+static void setup_scratch_l1(void)
+{
+    for (unsigned i = 0; i < NSCRATCH; i++)
+        scratch_mfn[i] = rt_virt_to_mfn(scratch[i]);
+    n_pt = rt_start_info->nr_pt_frames < 8 ? rt_start_info->nr_pt_frames : 8;
+    for (unsigned i = 0; i < n_pt; i++)
+        pt_mfn[i] = rt_virt_to_mfn((void *)(rt_start_info->pt_base + 4096UL * i));
+    l1_mfn = rt_virt_to_mfn(scratch_l1);
+    memset(scratch_l1, 0, sizeof(scratch_l1));
+    /* Read-only, then pinned: an L1 of our own that nothing walks. */
+    CHECK(HYPERVISOR_update_va_mapping((uintptr_t)scratch_l1, (l1_mfn << 12) | 0x25,
+                                       UVMF_INVLPG) == 0);
+    struct mmuext_op pin = {.cmd = MMUEXT_PIN_L1_TABLE, .arg1.mfn = l1_mfn};
+    CHECK(hypercall4(__HYPERVISOR_mmuext_op, &pin, 1, NULL, DOMID_SELF) == 0);
+}
+
+struct known {
+    long version, reservation;
+};
+
+static struct known known_answers(void)
+{
+    domid_t self = DOMID_SELF;
+    struct known k = {
+        .version = HYPERVISOR_xen_version(XENVER_version, NULL),
+        .reservation = HYPERVISOR_memory_op(XENMEM_current_reservation, &self),
+    };
+    return k;
+}
+
+static void check_after(const struct known *before, uint64_t sum)
+{
+    HYPERVISOR_fpu_taskswitch(0);
+    EXPECT_EQ(text_sum() == sum, 1);
+    static const char ok[] = "\nfuzz: console still works\n";
+    EXPECT_EQ(HYPERVISOR_console_io(CONSOLEIO_write, sizeof(ok) - 1, ok), 0);
+    struct known now = known_answers();
+    EXPECT_EQ(now.version, before->version);
+    EXPECT_EQ(now.reservation, before->reservation);
+    EXPECT_EQ(HYPERVISOR_vcpu_op(VCPUOP_is_up, 0, NULL), 1);
+    EXPECT_EQ(hypercall0(64), -XEN_ENOSYS);
+    struct evtchn_alloc_unbound au = {.dom = DOMID_SELF, .remote_dom = DOMID_SELF};
+    EXPECT_EQ(HYPERVISOR_event_channel_op(EVTCHNOP_alloc_unbound, &au), 0);
+    struct evtchn_close cl = {.port = au.port};
+    EXPECT_EQ(HYPERVISOR_event_channel_op(EVTCHNOP_close, &cl), 0);
+    /* Our scratch L1 is still ours to unpin. */
+    struct mmuext_op op = {.cmd = MMUEXT_UNPIN_TABLE, .arg1.mfn = l1_mfn};
+    long r = hypercall4(__HYPERVISOR_mmuext_op, &op, 1, NULL, DOMID_SELF);
+    printf("fuzz: unpin scratch L1 = %ld\n", r);
+}
+
+static void print_hist(unsigned made)
+{
+    printf("fuzz: %u calls; return codes:", made);
+    if (hist[0])
+        printf(" 0:%u", hist[0]);
+    for (unsigned e = 1; e < 128; e++)
+        if (hist[e])
+            printf(" -%u:%u", e, hist[e]);
+    if (hist[128])
+        printf(" >0:%u", hist[128]);
+    if (hist[129])
+        printf(" other:%u", hist[129]);
+    printf("\nfuzz: traps taken %u\n", traps_taken);
+}
+
+void test_main(start_info_t *si)
+{
+    (void)si;
+    rt_install_traps();
+    rt_install_events();
+    rt_trap_hook = trap_hook;
+    setup_scratch_l1();
+    uint64_t sum = text_sum();
+    struct known before = known_answers();
+    printf("fuzz: seed 0x%llx, %u rounds, text checksum %lx\n",
+           (unsigned long long)SEED, NCALLS, (unsigned long)sum);
+    unsigned made = fuzz();
+    check_after(&before, sum);
+    print_hist(made);
+    test_verdict(rt_failures == 0, "%u soft checks failed", rt_failures);
+}
