@@ -75,7 +75,6 @@ struct domain {
 
     struct domain *next;         /* in the domain list */
     struct grant_table *grant_table; /* grant_table.c; NULL until first used */
-    struct arch_domain arch;
 };
 
 /* Look-ups; NULL when there is no such domain. */

@@ -47,12 +47,7 @@ struct arch_vcpu {
     unsigned int iopl;        /* virtual IOPL from PHYSDEVOP_set_iopl */
     unsigned long debugreg[8];
     bool fpu_initialised;
-    bool fpu_dirty;           /* state lives in the FPU, not in fpu */
     struct fpu_area fpu;
-};
-
-struct arch_domain {
-    unsigned long vm_assist;
 };
 
 #endif
