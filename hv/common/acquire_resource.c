@@ -21,11 +21,14 @@ static long resource_domain(domid_t id, struct domain **out)
 {
     struct domain *self = current->domain;
 
-    if (id == DOMID_SELF || id == self->domid)
-        return -XEN_EPERM;
+    /* By id only: DOMID_SELF names nobody, and oneself is not remote. */
     *out = id < DOMID_FIRST_RESERVED ? domain_get(id) : NULL;
     if (!*out)
         return -XEN_ESRCH;
+    if (*out == self) {
+        domain_put(*out);
+        return -XEN_EPERM;
+    }
     if (!self->is_privileged) {
         domain_put(*out);
         return -XEN_EPERM;

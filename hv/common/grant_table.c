@@ -614,7 +614,7 @@ s16 gnttab_unmap(struct grant_table *lgt, const struct gnttab_unmap_grant_ref *o
     mfn = active_of(m.rgt, m.ref)->mfn;
     spin_unlock(&m.rgt->lock);
     if (op->dev_bus_addr && op->dev_bus_addr != (u64)mfn << PAGE_SHIFT)
-        rc = GNTST_general_error;
+        rc = GNTST_bad_dev_addr; /* Xen 4.17's answer */
     if (!rc && op->host_addr && (m.flags & GNTMAP_host_map)) {
         rc = host_map_remove(lgt->owner, op->host_addr, m.flags, mfn, done);
         if (!rc)
