@@ -467,6 +467,15 @@ int pv_kernel_check(struct pv_kernel_info *info, u32 offered)
     return 0;
 }
 
+int pv_kernel_check_dom0(struct pv_kernel_info *info)
+{
+    if (PV_HAS(info, XEN_ELFNOTE_SUPPORTED_FEATURES) &&
+        !(info->features_supported & (1U << XENFEAT_dom0)))
+        return fail(info, "it does not support running as dom0 (its SUPPORTED_FEATURES "
+                          "note lacks XENFEAT_dom0)");
+    return 0;
+}
+
 int pv_kernel_load(const void *image, size_t size, struct pv_kernel_info *info,
                    pv_copy_fn copy, void *ctx)
 {

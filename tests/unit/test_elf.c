@@ -546,3 +546,43 @@ TEST(keel_test_guest_with_hypercall_page)
     CHECK_EQ(pv_kernel_check(&ki, 0), 0);
     free(buf);
 }
+
+/* Xen checks XENFEAT_dom0 only when SUPPORTED_FEATURES is present. */
+TEST(dom0_feature_rule)
+{
+    img_good(); /* SUPPORTED_FEATURES 0x8801: dom0 (bit 11) among them */
+    CHECK_EQ(parse(), 0);
+    CHECK_EQ(pv_kernel_check_dom0(&ki), 0);
+
+    img_good();
+    phdr(0)->p_filesz = 0;
+    note_len = 0;
+    note_num(XEN_ELFNOTE_ENTRY, ENTRY_VA, 8);
+    note_num(XEN_ELFNOTE_VIRT_BASE, VBASE, 8);
+    note_num(XEN_ELFNOTE_SUPPORTED_FEATURES, 1U << XENFEAT_writable_page_tables, 4);
+    CHECK_EQ(parse(), 0);
+    CHECK_EQ(pv_kernel_check_dom0(&ki), -1);
+    CHECK(why_has("XENFEAT_dom0"));
+
+    /* The same kernel with no SUPPORTED_FEATURES note at all: accepted. */
+    img_good();
+    phdr(0)->p_filesz = 0;
+    note_len = 0;
+    note_num(XEN_ELFNOTE_ENTRY, ENTRY_VA, 8);
+    note_num(XEN_ELFNOTE_VIRT_BASE, VBASE, 8);
+    put_note(XEN_ELFNOTE_FEATURES, "writable_page_tables", 20);
+    CHECK_EQ(parse(), 0);
+    CHECK(!PV_HAS(&ki, XEN_ELFNOTE_SUPPORTED_FEATURES));
+    CHECK_EQ(pv_kernel_check_dom0(&ki), 0);
+
+    /* dom0 named in the FEATURES string counts as supported. */
+    img_good();
+    phdr(0)->p_filesz = 0;
+    note_len = 0;
+    note_num(XEN_ELFNOTE_ENTRY, ENTRY_VA, 8);
+    note_num(XEN_ELFNOTE_VIRT_BASE, VBASE, 8);
+    put_note(XEN_ELFNOTE_FEATURES, "dom0", 4);
+    note_num(XEN_ELFNOTE_SUPPORTED_FEATURES, 0, 4);
+    CHECK_EQ(parse(), 0);
+    CHECK_EQ(pv_kernel_check_dom0(&ki), 0);
+}

@@ -146,6 +146,14 @@ int elf_parse_pv_kernel(const void *img, size_t size, struct pv_kernel_info *inf
 int pv_kernel_check(struct pv_kernel_info *info, u32 offered);
 
 /*
+ * May this kernel be built as dom0?  Xen asks only kernels that carry a
+ * SUPPORTED_FEATURES note to list XENFEAT_dom0 (there or in FEATURES);
+ * older kernels with no such note are taken as they are.  Returns 0, or
+ * -1 with info->why set.
+ */
+int pv_kernel_check_dom0(struct pv_kernel_info *info);
+
+/*
  * Receives `len` bytes for guest virtual address `gva` (in the kernel's
  * initial mapping: pseudo-physical = gva - virt_base); `src` is NULL for
  * zero fill.  Returns 0, or non-zero to abort the load.

@@ -35,8 +35,11 @@
     xen_note XEN_ELFNOTE_ENTRY,          .quad _start
     /* Unterminated, as Linux emits it: parsers must cope. */
     xen_note XEN_ELFNOTE_FEATURES,       .ascii "pae_pgdir_above_4gb"
-    /* Lets a builder run a test kernel as dom0 (Xen insists on this bit). */
+#ifndef RT_NO_SUPPORTED_FEATURES
+    /* Lets a builder run a test kernel as dom0 (Xen insists on this bit
+     * when the note is there; a kernel without the note is taken as is). */
     xen_note XEN_ELFNOTE_SUPPORTED_FEATURES, .long (1 << XENFEAT_dom0)
+#endif
 #ifdef RT_HYPERCALL_PAGE
     xen_note XEN_ELFNOTE_HYPERCALL_PAGE, .quad hypercall_page
 #endif

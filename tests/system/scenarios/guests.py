@@ -33,6 +33,7 @@ KEEL_READY = {
     "gdt",
     "fuzz",
     "grant",
+    "nofeat",
 }
 
 HERE = os.path.dirname(__file__)

@@ -368,14 +368,10 @@ int dom0_build(const struct boot_info *bi)
 
     if (dom0_unpack_kernel(&img, &size, &unpacked))
         return -1;
-    if (elf_parse_pv_kernel(img, size, &ki) || pv_kernel_check(&ki, pv_offered_features)) {
+    if (elf_parse_pv_kernel(img, size, &ki) || pv_kernel_check(&ki, pv_offered_features) ||
+        pv_kernel_check_dom0(&ki)) {
         printk(KLOG_ERR "dom0: kernel rejected: %s\n", ki.why);
         dom0_unpack_release(&unpacked);
-        return -1;
-    }
-    if (!(ki.features_supported & (1U << XENFEAT_dom0))) {
-        printk(KLOG_ERR "dom0: kernel rejected: it does not support running as dom0 "
-                        "(XENFEAT_dom0 missing from its notes)\n");
         return -1;
     }
     pv_mm_init();
