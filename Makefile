@@ -225,6 +225,14 @@ check: deps fetch
 	$(MAKE) all unit-build shim guests fuzz-build
 	$(PYTHON) tests/run.py --build $(BUILD)
 
+# The differential harness: every PV test guest on Debian's Xen 4.17 and on
+# Keel under the same QEMU, hypercall by hypercall; prints each difference
+# and "N same, N different", and records Xen's answers in
+# tests/conformance/xen/ (which make check compares Keel's runs against).
+conformance: deps all guests
+	scripts/fetch-debian.sh --xen
+	$(PYTHON) tests/conformance/run.py --build $(BUILD)
+
 # Benchmarks (not tests, so not part of check): bench/run.sh compares Keel
 # with Xen 4.17 on the benchmark guest tests/guests/bench; bench/boot.sh
 # times the boot of Debian's Linux to /init natively, on Xen and on Keel.
@@ -264,5 +272,5 @@ clean:
 # Keep intermediate objects (the host test objects), so reruns rebuild nothing.
 .SECONDARY:
 
-.PHONY: all deps fetch check run iso bench bench-xz clean unit-build shim guests fuzz fuzz-build fuzz-seeds
+.PHONY: all deps fetch check conformance run iso bench bench-xz clean unit-build shim guests fuzz fuzz-build fuzz-seeds
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -200,10 +200,10 @@ def make_boot(sc, build):
 
 
 def run_scenario(sc, build):
-    """Returns (error or None, console lines, log path)."""
+    """Returns (error or None, console lines, log path, conformance Result or None)."""
     log = os.path.join(build, "logs", f"{sc.name}.log")
     judge = Judge(sc)
-    cmd, lines, err = [], [], None
+    cmd, lines, err, conf = [], [], None, None
     start = time.monotonic()
     try:
         boot = make_boot(sc, build)
@@ -213,6 +213,8 @@ def run_scenario(sc, build):
         lines = res.lines
         err = judge.verdict(res)
         status = res.status
+        if err is None and sc.post:
+            err, conf = sc.post(lines)
     except (RuntimeError, OSError, ValueError) as e:
         err, status = f"could not boot: {e}", None
     with open(log, "w") as f:
@@ -220,7 +222,7 @@ def run_scenario(sc, build):
         f.write(f"# result: {'PASS' if err is None else 'FAIL: ' + err}; QEMU status "
                 f"{status}; {time.monotonic() - start:.1f}s\n")
         f.write("\n".join(lines) + "\n")
-    return err, lines, log
+    return err, lines, log, conf
 
 
 def run_system(build, pattern, jobs, tally):
@@ -228,16 +230,25 @@ def run_system(build, pattern, jobs, tally):
     if not scenarios:
         return
     os.makedirs(os.path.join(build, "logs"), exist_ok=True)
+    conformance = None
     with concurrent.futures.ThreadPoolExecutor(max_workers=jobs) as pool:
         futures = {pool.submit(run_scenario, sc, build): sc for sc in scenarios}
         for fut in concurrent.futures.as_completed(futures):
             sc = futures[fut]
-            err, lines, log = fut.result()
+            err, lines, log, conf = fut.result()
+            if conf is not None:
+                if conformance is None:
+                    conformance = conf
+                else:
+                    conformance.add(conf)
             detail = ""
             if err:
                 detail = f"    {err}\n    console ({log}), last {TAIL} lines:\n"
                 detail += indent("\n".join(lines[-TAIL:]) or "(no output)")
             tally.report(err is None, f"system/{sc.name}", detail)
+    if conformance is not None:
+        print(f"conformance with the recorded Xen 4.17 answers: {conformance.summary()}",
+              flush=True)
 
 
 # ---------------------------------------------------------------- main

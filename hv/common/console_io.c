@@ -12,14 +12,25 @@
 
 #define CHUNK 128
 
-static long console_write(struct domain *d, unsigned long buf, long count)
+/*
+ * The count is unsigned, as on Xen: a huge one prints until the buffer
+ * runs into an unmapped page (-EFAULT).  Long writes yield to other work
+ * with a continuation for the rest.
+ */
+static long console_write(struct hcall *h, struct domain *d, unsigned long buf,
+                          unsigned int count)
 {
     char tmp[CHUNK + 1];
-    long done = 0;
+    unsigned int done = 0;
 
     while (done < count) {
-        long n = MIN(count - done, (long)CHUNK);
-        if (copy_from_guest(tmp, buf + (unsigned long)done, (size_t)n))
+        unsigned int n = MIN(count - done, (unsigned int)CHUNK);
+        if (done && hypercall_preempt_check(h)) {
+            h->arg[1] = count - done;
+            h->arg[2] = buf + done;
+            return hypercall_continue(h);
+        }
+        if (copy_from_guest(tmp, buf + done, n))
             return -XEN_EFAULT;
         tmp[n] = '\0';
         /* Non-dom0 output is tagged, so interleaved guests stay readable. */
@@ -46,17 +57,18 @@ static long console_read(struct domain *d, unsigned long buf, long count)
 long do_console_io(struct hcall *h)
 {
     struct domain *d = current->domain;
-    long count = (long)(int)h->arg[1];
+    unsigned int count = (unsigned int)h->arg[1];
 
-    if (count < 0)
-        return -XEN_EINVAL;
     switch (h->arg[0]) {
     case CONSOLEIO_write:
-        return console_write(d, h->arg[2], count);
+        return console_write(h, d, h->arg[2], count);
     case CONSOLEIO_read:
         if (!d->is_privileged)
             return -XEN_EPERM;
-        return console_read(d, h->arg[2], count);
+        /* A count that would not fit the (int) result: Xen's -E2BIG. */
+        if ((int)count < 0)
+            return -XEN_E2BIG;
+        return console_read(d, h->arg[2], (long)count);
     default:
         return -XEN_ENOSYS;
     }

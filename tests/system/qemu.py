@@ -61,9 +61,10 @@ class Boot:
     shim_case: str = ""
     build: str = os.path.join(ROOT, "build")
     iso: str = ""  # for grub-*: where to write the image
+    kernel: str = ""  # mb1: boot this instead of Keel (e.g. Xen, for comparisons)
 
     def keel(self):
-        return os.path.join(self.build, "keel")
+        return self.kernel or os.path.join(self.build, "keel")
 
     def prepare(self):
         """Make what the boot needs beyond `make` (the GRUB image); raise on failure."""

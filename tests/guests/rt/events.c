@@ -139,8 +139,19 @@ static void upcall(struct rt_frame *f)
     }
 }
 
+static void trap(struct rt_frame *f);
+
+/* Handlers run when the hypervisor decides: their hypercalls are left out
+ * of the log (hlog.c). */
 void rt_trap(struct rt_frame *f);
 void rt_trap(struct rt_frame *f)
+{
+    rt_hlog_quiet_begin();
+    trap(f);
+    rt_hlog_quiet_end();
+}
+
+static void trap(struct rt_frame *f)
 {
     if (f->vector == RT_VEC_EVENT) {
         upcall(f);
@@ -233,18 +244,23 @@ uint64_t rt_system_time(void)
     return ns;
 }
 
+/* Waits yield as often as time takes: not logged (hlog.c). */
 unsigned rt_wait(volatile unsigned *flag, uint64_t ns)
 {
     uint64_t end = rt_system_time() + ns;
+    rt_hlog_quiet_begin();
     while (!*flag && rt_system_time() < end)
         HYPERVISOR_sched_op(SCHEDOP_yield, NULL);
+    rt_hlog_quiet_end();
     return *flag;
 }
 
 bool rt_wait_port(unsigned port, unsigned n, uint64_t ns)
 {
     uint64_t end = rt_system_time() + ns;
+    rt_hlog_quiet_begin();
     while (rt_port_hits[port] < n && rt_system_time() < end)
         HYPERVISOR_sched_op(SCHEDOP_yield, NULL);
+    rt_hlog_quiet_end();
     return rt_port_hits[port] >= n;
 }

@@ -72,6 +72,7 @@ hypercall_page:
 
     .section .bss
     .balign 16
+    .globl rt_stack, rt_stack_top       /* hlog.c tells vCPU 0 by its stack */
 rt_stack:
     .skip 16384
 rt_stack_top:

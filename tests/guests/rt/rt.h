@@ -36,9 +36,9 @@ extern char hypercall_page[4096];
 #define RT_HCALL_STUB(nr)
 #endif
 
-static inline long hypercall5(unsigned nr, unsigned long a1, unsigned long a2,
-                              unsigned long a3, unsigned long a4,
-                              unsigned long a5)
+static inline long rt_hypercall_raw(unsigned nr, unsigned long a1,
+                                    unsigned long a2, unsigned long a3,
+                                    unsigned long a4, unsigned long a5)
 {
     register unsigned long r10 __asm__("r10") = a4;
     register unsigned long r8 __asm__("r8") = a5;
@@ -49,6 +49,28 @@ static inline long hypercall5(unsigned nr, unsigned long a1, unsigned long a2,
                        "+r"(r8)
                      : "0"((unsigned long)nr) RT_HCALL_STUB(nr)
                      : "rcx", "r11", "memory");
+    return ret;
+}
+
+/*
+ * The hypercall log (rt/hlog.c): every hypercall a test makes is printed
+ * as one "@h" line with its arguments and result, which the conformance
+ * harness (tests/conformance/) compares between Xen 4.17 and Keel.
+ * rt_hlog_quiet_begin/end leave calls out: waits whose number of calls
+ * depends on timing.  Calls from trap and event handlers are never logged.
+ */
+void rt_hlog(unsigned nr, unsigned long a1, unsigned long a2, unsigned long a3,
+             unsigned long a4, unsigned long a5, long ret);
+void rt_hlog_quiet_begin(void);
+void rt_hlog_quiet_end(void);
+
+static inline long hypercall5(unsigned nr, unsigned long a1, unsigned long a2,
+                              unsigned long a3, unsigned long a4,
+                              unsigned long a5)
+{
+    long ret = rt_hypercall_raw(nr, a1, a2, a3, a4, a5);
+
+    rt_hlog(nr, a1, a2, a3, a4, a5, ret);
     return ret;
 }
 

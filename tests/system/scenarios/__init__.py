@@ -51,6 +51,9 @@ class Scenario:
     # (regex, text, delay): type text on the serial console `delay` seconds
     # after a line matches regex; used in order (interactive scenarios).
     typing: list = field(default_factory=list)
+    # Called with the console lines of a run that passed the rest:
+    # returns (error or None, conformance Result or None).
+    post: object = None
 
     def __post_init__(self):
         for rx in list(self.expect) + list(self.forbid) + [t[0] for t in self.typing]:

@@ -217,6 +217,41 @@ static void map_page(struct builder *b, pte_t *l4, u64 va, mfn_t mfn, bool writa
                                  (writable ? _PAGE_RW : 0);
 }
 
+/*
+ * The initial mapping, with the tables handed out in Xen's order: a
+ * missing L1 first, then (if also missing) its L2, then its L3.  Guests
+ * see the order (pt_base + n), and some walk the tables by it.
+ */
+static void map_initial_page(struct builder *b, pte_t *l4, u64 va, mfn_t mfn, bool writable)
+{
+    pte_t *e4 = &l4[PT_INDEX(va, L4_SHIFT)], *e3, *e2;
+    mfn_t m1 = 0, m2 = 0, m3 = 0;
+    bool need3 = !(*e4 & _PAGE_PRESENT), need2, need1;
+
+    e3 = need3 ? NULL : (pte_t *)mfn_to_virt((*e4 & PTE_ADDR_MASK) >> PAGE_SHIFT) +
+                            PT_INDEX(va, L3_SHIFT);
+    need2 = need3 || !(*e3 & _PAGE_PRESENT);
+    e2 = need2 ? NULL : (pte_t *)mfn_to_virt((*e3 & PTE_ADDR_MASK) >> PAGE_SHIFT) +
+                            PT_INDEX(va, L2_SHIFT);
+    need1 = need2 || !(*e2 & _PAGE_PRESENT);
+    if (need1)
+        new_table(b, &m1);
+    if (need2)
+        new_table(b, &m2);
+    if (need3) {
+        new_table(b, &m3);
+        *e4 = ((pte_t)m3 << PAGE_SHIFT) | GUEST_PT_FLAGS;
+        e3 = (pte_t *)mfn_to_virt(m3) + PT_INDEX(va, L3_SHIFT);
+    }
+    if (need2) {
+        *e3 = ((pte_t)m2 << PAGE_SHIFT) | GUEST_PT_FLAGS;
+        e2 = (pte_t *)mfn_to_virt(m2) + PT_INDEX(va, L2_SHIFT);
+    }
+    if (need1)
+        *e2 = ((pte_t)m1 << PAGE_SHIFT) | GUEST_PT_FLAGS;
+    map_page(b, l4, va, mfn, writable);
+}
+
 static bool is_pt_pfn(const struct builder *b, u64 pfn)
 {
     u64 first = va_to_pfn(b, b->l.pt_va);
@@ -235,7 +270,7 @@ static int build_page_tables(struct builder *b, mfn_t *l4_mfn)
     pv_install_hypervisor_slots(l4);
     for (u64 va = l->vstart; va < l->vend; va += PAGE_SIZE) {
         u64 pfn = va_to_pfn(b, va);
-        map_page(b, l4, va, b->p2m[pfn], !is_pt_pfn(b, pfn));
+        map_initial_page(b, l4, va, b->p2m[pfn], !is_pt_pfn(b, pfn));
     }
     if (l->p2m_separate) {
         /* Its tables come from the pfns reserved after the mapping. */
