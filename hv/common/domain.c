@@ -61,6 +61,7 @@ struct domain *domain_get_next(domid_t from)
 static void domain_free(struct domain *d)
 {
     gnttab_domain_free(d); /* the table outlives us while others map it */
+    evtchn_domain_destroy(&d->evtchn);
     for (unsigned int i = 0; i < d->nr_vcpus; i++)
         xfree(d->vcpus[i]);
     xfree(d);
@@ -135,8 +136,8 @@ struct domain *domain_create(domid_t id, bool privileged, unsigned int nr_vcpus)
         /* Guests start with events masked (their virtual IF is clear). */
         d->vcpus[i]->vcpu_info->evtchn_upcall_mask = 1;
     }
-    if (evtchn_domain_init(&d->evtchn, id, nr_vcpus, d->shared_info, d->ports,
-                           DOMAIN_EVTCHN_PORTS))
+    /* dom0's port limit is the ABI's, as on Xen. */
+    if (evtchn_domain_init(&d->evtchn, id, nr_vcpus, d->shared_info, ~0U))
         goto fail;
     f = spin_lock_irqsave(&domlist_lock);
     if (domain_table[id]) {

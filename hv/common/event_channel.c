@@ -1,13 +1,23 @@
 /*
- * Event channels: port bookkeeping and 2-level signalling.
+ * Event channels: port bookkeeping, and 2-level signalling (FIFO's is in
+ * event_fifo.c).
  *
  * A port's record (struct evtchn) is private to Keel; its pending and mask
- * bits live in the guest-shared page, where the guest reads and clears them
- * at any moment.  So the record is trusted and the bitmaps are not: they are
- * only ever touched with atomic read-modify-write operations and nothing in
- * Keel depends on their value staying put.
+ * bits live in guest-shared memory, where the guest reads and clears them
+ * at any moment.  So the record is trusted and the bitmaps are not: they
+ * are only ever touched with atomic read-modify-write operations and
+ * nothing in Keel depends on their value staying put.
  */
 #include <keel/event.h>
+
+#ifdef KEEL_HOST
+static void *ev_zalloc(size_t n) { return calloc(1, n); }
+static void ev_free(void *p) { free(p); }
+#else
+#include <keel/mm.h>
+#define ev_zalloc xzalloc
+#define ev_free xfree
+#endif
 
 #define BITS_PER_WORD (sizeof(xen_ulong_t) * 8)
 
@@ -31,34 +41,70 @@ static xen_ulong_t port_bit(evtchn_port_t port)
     return (xen_ulong_t)1 << (port % BITS_PER_WORD);
 }
 
-static bool port_valid(const struct evtchn_domain *d, evtchn_port_t port)
-{
-    return port < d->nr_ports;
-}
-
 static bool vcpu_valid(const struct evtchn_domain *d, u32 vcpu)
 {
     return vcpu < d->nr_vcpus;
 }
 
-int evtchn_domain_init(struct evtchn_domain *d, domid_t domid, unsigned nr_vcpus,
-                       struct shared_info *shared, struct evtchn *ports,
-                       unsigned nr_ports)
+/* ------------------------------------------------------------ storage */
+
+unsigned evtchn_max_ports(const struct evtchn_domain *d)
 {
-    if (!shared || !ports || nr_vcpus == 0 || nr_vcpus > EVTCHN_MAX_VCPUS ||
-        nr_ports < 2 || nr_ports > EVTCHN_2L_PORTS)
+    unsigned abi = evtchn_abi_ports(d);
+
+    return d->max_ports < abi ? d->max_ports : abi;
+}
+
+/* Makes the next EVTCHN_BUCKET ports valid. */
+static int add_bucket(struct evtchn_domain *d)
+{
+    unsigned b = d->valid_ports / EVTCHN_BUCKET;
+    struct evtchn *chn;
+
+    if (b >= EVTCHN_MAX_BUCKETS)
+        return -XEN_ENOSPC;
+    chn = d->bucket[b];
+    if (!chn) {
+        /* Storage outlives a return to 2-level: only made once. */
+        chn = ev_zalloc(EVTCHN_BUCKET * sizeof(*chn));
+        if (!chn)
+            return -XEN_ENOMEM;
+        d->bucket[b] = chn;
+    }
+    /* The records before the count that lock-free readers use. */
+    __atomic_store_n(&d->valid_ports, d->valid_ports + EVTCHN_BUCKET, __ATOMIC_RELEASE);
+    return 0;
+}
+
+int evtchn_domain_init(struct evtchn_domain *d, domid_t domid, unsigned nr_vcpus,
+                       struct shared_info *shared, unsigned max_ports)
+{
+    int rc;
+
+    if (!shared || nr_vcpus == 0 || nr_vcpus > EVTCHN_MAX_VCPUS || max_ports < 1)
         return -XEN_EINVAL;
     memset(d, 0, sizeof(*d));
-    memset(ports, 0, nr_ports * sizeof(*ports));
     d->domid = domid;
     d->nr_vcpus = nr_vcpus;
     d->shared = shared;
-    d->ports = ports;
-    d->nr_ports = nr_ports;
-    ports[0].state = ECS_RESERVED;
+    d->max_ports = max_ports;
+    rc = add_bucket(d);
+    if (rc)
+        return rc;
+    d->bucket[0][0].state = ECS_RESERVED;
     for (unsigned v = 0; v < nr_vcpus && v < XEN_LEGACY_MAX_VCPUS; v++)
         d->vcpu[v].info = &shared->vcpu_info[v];
     return 0;
+}
+
+void evtchn_domain_destroy(struct evtchn_domain *d)
+{
+    evtchn_fifo_destroy(d);
+    for (unsigned b = 0; b < EVTCHN_MAX_BUCKETS; b++) {
+        ev_free(d->bucket[b]);
+        d->bucket[b] = NULL;
+    }
+    d->valid_ports = 0;
 }
 
 int evtchn_set_vcpu_info(struct evtchn_domain *d, unsigned vcpu,
@@ -76,52 +122,105 @@ int evtchn_set_vcpu_info(struct evtchn_domain *d, unsigned vcpu,
     return 0;
 }
 
-/* Lowest free port; port 0 is reserved so that 0 means "no port". */
+/*
+ * The lowest free port, made valid if need be (Xen's order: port 0 is
+ * reserved, so 0 means "no port"; a free port still linked on a FIFO queue
+ * is skipped).  A new port starts at the default FIFO priority.
+ */
 static int get_free_port(struct evtchn_domain *d, evtchn_port_t *port)
 {
+    unsigned limit = evtchn_max_ports(d);
+    evtchn_port_t busy = 0; /* the first free port still linked, if any */
+
     if (d->dying)
         return -XEN_EINVAL; /* as Xen: a dying domain gets no new port */
-    for (evtchn_port_t p = 1; p < d->nr_ports; p++) {
-        if (d->ports[p].state == ECS_FREE) {
-            *port = p;
-            return 0;
+    /* free_hint only saves the scan of ports known to be in use. */
+    for (evtchn_port_t p = d->free_hint > 1 ? d->free_hint : 1; p < limit; p++) {
+        struct evtchn *chn;
+        if (p >= d->valid_ports) {
+            int rc = add_bucket(d);
+            if (rc)
+                return rc;
         }
+        chn = evtchn_port(d, p);
+        if (chn->state != ECS_FREE)
+            continue;
+        if (d->fifo && evtchn_fifo_is_busy(d, p)) {
+            busy = busy ? busy : p;
+            continue;
+        }
+        chn->priority = EVTCHN_FIFO_PRIORITY_DEFAULT;
+        *port = p;
+        d->free_hint = busy ? busy : p + 1;
+        return 0;
     }
     return -XEN_ENOSPC;
 }
 
-/* Tells the notified vCPU, if the port is unmasked and news to it. */
-static bool notify_vcpu(struct evtchn_domain *d, evtchn_port_t port,
-                        struct evtchn_kick *kick)
-{
-    unsigned v = d->ports[port].vcpu;
-    struct vcpu_info *vi = d->vcpu[v].info;
-    xen_ulong_t sel = (xen_ulong_t)1 << (port / BITS_PER_WORD);
+/* ----------------------------------------------------------- signalling */
 
-    if (!vi || test_and_set(&vi->evtchn_pending_sel, sel))
-        return false;
-    if (__atomic_exchange_n(&vi->evtchn_upcall_pending, 1, __ATOMIC_SEQ_CST))
+bool evtchn_mark_upcall(struct evtchn_domain *d, unsigned v, struct evtchn_kick *kick)
+{
+    struct vcpu_info *vi = d->vcpu[v].info;
+
+    if (!vi || __atomic_exchange_n(&vi->evtchn_upcall_pending, 1, __ATOMIC_SEQ_CST))
         return false;
     kick->dom = d;
     kick->vcpu = v;
     return true;
 }
 
-bool evtchn_raise(struct evtchn_domain *d, evtchn_port_t port,
-                  struct evtchn_kick *kick)
+/* 2-level: tells the notified vCPU, if the port is news to its selector. */
+static bool notify_vcpu_2l(struct evtchn_domain *d, evtchn_port_t port, unsigned v,
+                           struct evtchn_kick *kick)
+{
+    struct vcpu_info *vi = d->vcpu[v].info;
+    xen_ulong_t sel = (xen_ulong_t)1 << (port / BITS_PER_WORD);
+
+    if (!vi || test_and_set(&vi->evtchn_pending_sel, sel))
+        return false;
+    return evtchn_mark_upcall(d, v, kick);
+}
+
+static void raise_2l(struct evtchn_domain *d, evtchn_port_t port, unsigned v,
+                     struct evtchn_kick *kick)
 {
     struct shared_info *s = d->shared;
     unsigned w = port / BITS_PER_WORD;
 
-    kick->dom = NULL;
-    if (!port_valid(d, port))
-        return false;
+    if (port >= EVTCHN_2L_PORTS)
+        return; /* records left from a FIFO past: no bit to set */
     if (test_and_set(&s->evtchn_pending[w], port_bit(port)))
-        return false; /* the guest has yet to see the previous one */
+        return; /* the guest has yet to see the previous one */
     if (test_bit(&s->evtchn_mask[w], port_bit(port)))
-        return false;
-    return notify_vcpu(d, port, kick);
+        return;
+    notify_vcpu_2l(d, port, v, kick);
 }
+
+bool evtchn_raise(struct evtchn_domain *d, evtchn_port_t port,
+                  struct evtchn_kick *kick)
+{
+    struct evtchn *chn = evtchn_port(d, port);
+
+    kick->dom = NULL;
+    if (!chn)
+        return false;
+    if (d->fifo)
+        evtchn_fifo_raise(d, chn, port, kick);
+    else
+        raise_2l(d, port, chn->vcpu, kick);
+    return kick->dom != NULL;
+}
+
+static void clear_pending(struct evtchn_domain *d, evtchn_port_t port)
+{
+    if (d->fifo)
+        evtchn_fifo_clear_pending(d, port);
+    else if (port < EVTCHN_2L_PORTS)
+        test_and_clear(&d->shared->evtchn_pending[port / BITS_PER_WORD], port_bit(port));
+}
+
+/* ------------------------------------------------------------- binding */
 
 int evtchn_alloc_unbound(struct evtchn_domain *d, domid_t remote,
                          evtchn_port_t *port)
@@ -130,7 +229,7 @@ int evtchn_alloc_unbound(struct evtchn_domain *d, domid_t remote,
 
     if (rc)
         return rc;
-    struct evtchn *chn = &d->ports[*port];
+    struct evtchn *chn = evtchn_port(d, *port);
     chn->state = ECS_UNBOUND;
     chn->vcpu = 0;
     chn->u.unbound_remote = remote;
@@ -141,17 +240,17 @@ int evtchn_bind_interdomain(struct evtchn_domain *ld, struct evtchn_domain *rd,
                             evtchn_port_t rport, evtchn_port_t *lport,
                             struct evtchn_kick *kick)
 {
+    struct evtchn *rchn, *lchn;
+
     kick->dom = NULL;
     /* Xen's order: a local port first (-ENOSPC), then the remote end. */
     int rc = get_free_port(ld, lport);
     if (rc)
         return rc;
-    if (!port_valid(rd, rport))
+    rchn = evtchn_port(rd, rport);
+    if (!rchn || rchn->state != ECS_UNBOUND || rchn->u.unbound_remote != ld->domid)
         return -XEN_EINVAL;
-    struct evtchn *rchn = &rd->ports[rport];
-    if (rchn->state != ECS_UNBOUND || rchn->u.unbound_remote != ld->domid)
-        return -XEN_EINVAL;
-    struct evtchn *lchn = &ld->ports[*lport];
+    lchn = evtchn_port(ld, *lport);
     lchn->state = ECS_INTERDOMAIN;
     lchn->vcpu = 0;
     lchn->u.peer.dom = rd;
@@ -193,7 +292,7 @@ int evtchn_bind_virq(struct evtchn_domain *d, u32 virq, u32 vcpu,
     int rc = get_free_port(d, port);
     if (rc)
         return rc;
-    struct evtchn *chn = &d->ports[*port];
+    struct evtchn *chn = evtchn_port(d, *port);
     chn->state = ECS_VIRQ;
     chn->vcpu = (u16)vcpu;
     chn->u.virq = virq;
@@ -208,23 +307,34 @@ int evtchn_bind_ipi(struct evtchn_domain *d, u32 vcpu, evtchn_port_t *port)
     int rc = get_free_port(d, port);
     if (rc)
         return rc;
-    d->ports[*port].state = ECS_IPI;
-    d->ports[*port].vcpu = (u16)vcpu;
+    struct evtchn *chn = evtchn_port(d, *port);
+    chn->state = ECS_IPI;
+    chn->vcpu = (u16)vcpu;
     return 0;
 }
 
-/* Returns a port to the free pool with nothing left pending for it. */
+/* Returns a port to the free pool with nothing left pending for it.  The
+ * FIFO queue it was last on is remembered (Xen's lastq): a reused port
+ * must still unlink itself from there. */
 static void free_port(struct evtchn_domain *d, evtchn_port_t port)
 {
-    test_and_clear(&d->shared->evtchn_pending[port / BITS_PER_WORD], port_bit(port));
-    memset(&d->ports[port], 0, sizeof(d->ports[port]));
+    struct evtchn *chn = evtchn_port(d, port);
+
+    clear_pending(d, port);
+    if (port < d->free_hint)
+        d->free_hint = port;
+    chn->state = ECS_FREE;
+    chn->vcpu = 0;
+    chn->pending = false;
+    memset(&chn->u, 0, sizeof(chn->u));
 }
 
 int evtchn_close(struct evtchn_domain *d, evtchn_port_t port)
 {
-    if (!port_valid(d, port))
+    struct evtchn *chn = evtchn_port(d, port);
+
+    if (!chn)
         return -XEN_EINVAL;
-    struct evtchn *chn = &d->ports[port];
     switch (chn->state) {
     case ECS_FREE:
     case ECS_RESERVED:
@@ -236,7 +346,7 @@ int evtchn_close(struct evtchn_domain *d, evtchn_port_t port)
     }
     case ECS_INTERDOMAIN: {
         /* The other end goes back to waiting for us to rebind. */
-        struct evtchn *peer = &chn->u.peer.dom->ports[chn->u.peer.port];
+        struct evtchn *peer = evtchn_port(chn->u.peer.dom, chn->u.peer.port);
         peer->state = ECS_UNBOUND;
         peer->u.unbound_remote = d->domid;
         break;
@@ -250,16 +360,18 @@ int evtchn_close(struct evtchn_domain *d, evtchn_port_t port)
 
 void evtchn_reset(struct evtchn_domain *d)
 {
-    for (evtchn_port_t p = 1; p < d->nr_ports; p++)
-        if (d->ports[p].state != ECS_FREE)
+    for (evtchn_port_t p = 1; p < d->valid_ports; p++)
+        if (evtchn_port(d, p)->state != ECS_FREE)
             evtchn_close(d, p);
+    evtchn_fifo_destroy(d);
 }
 
 int evtchn_status(struct evtchn_domain *d, struct evtchn_status *st)
 {
-    if (!port_valid(d, st->port))
+    const struct evtchn *chn = evtchn_port(d, st->port);
+
+    if (!chn)
         return -XEN_EINVAL;
-    const struct evtchn *chn = &d->ports[st->port];
     memset(&st->u, 0, sizeof(st->u));
     st->vcpu = chn->vcpu;
     switch (chn->state) {
@@ -292,11 +404,13 @@ int evtchn_status(struct evtchn_domain *d, struct evtchn_status *st)
 
 int evtchn_bind_vcpu(struct evtchn_domain *d, evtchn_port_t port, u32 vcpu)
 {
+    struct evtchn *chn;
+
     if (!vcpu_valid(d, vcpu))
         return -XEN_ENOENT;
-    if (!port_valid(d, port))
+    chn = evtchn_port(d, port);
+    if (!chn)
         return -XEN_EINVAL;
-    struct evtchn *chn = &d->ports[port];
     switch (chn->state) {
     case ECS_VIRQ:
         /* A per-vCPU VIRQ belongs to its vCPU's table. */
@@ -318,25 +432,31 @@ int evtchn_unmask(struct evtchn_domain *d, evtchn_port_t port,
                   struct evtchn_kick *kick)
 {
     struct shared_info *s = d->shared;
+    struct evtchn *chn = evtchn_port(d, port);
     unsigned w = port / BITS_PER_WORD;
 
     kick->dom = NULL;
-    if (!port_valid(d, port))
+    if (!chn)
         return -XEN_EINVAL;
+    if (d->fifo) {
+        evtchn_fifo_unmask(d, chn, port, kick);
+        return 0;
+    }
     /* An event that arrived while masked is delivered now. */
-    if (test_and_clear(&s->evtchn_mask[w], port_bit(port)) &&
+    if (port < EVTCHN_2L_PORTS && test_and_clear(&s->evtchn_mask[w], port_bit(port)) &&
         test_bit(&s->evtchn_pending[w], port_bit(port)))
-        notify_vcpu(d, port, kick);
+        notify_vcpu_2l(d, port, chn->vcpu, kick);
     return 0;
 }
 
 int evtchn_send(struct evtchn_domain *d, evtchn_port_t port,
                 struct evtchn_kick *kick)
 {
+    const struct evtchn *chn = evtchn_port(d, port);
+
     kick->dom = NULL;
-    if (!port_valid(d, port))
+    if (!chn)
         return -XEN_EINVAL;
-    const struct evtchn *chn = &d->ports[port];
     switch (chn->state) {
     case ECS_INTERDOMAIN:
         evtchn_raise(chn->u.peer.dom, chn->u.peer.port, kick);
@@ -349,6 +469,21 @@ int evtchn_send(struct evtchn_domain *d, evtchn_port_t port,
     default:
         return -XEN_EINVAL;
     }
+}
+
+int evtchn_set_priority(struct evtchn_domain *d, evtchn_port_t port, u32 priority)
+{
+    struct evtchn *chn = evtchn_port(d, port);
+
+    if (!chn)
+        return -XEN_EINVAL;
+    if (!d->fifo)
+        return -XEN_ENOSYS; /* the 2-level ABI has no priorities */
+    if (priority > EVTCHN_FIFO_PRIORITY_MIN)
+        return -XEN_EINVAL;
+    /* Future links only: a pending event stays on the queue it is on. */
+    chn->priority = (u8)priority;
+    return 0;
 }
 
 bool evtchn_send_virq(struct evtchn_domain *d, u32 virq, u32 vcpu,
@@ -368,9 +503,10 @@ bool evtchn_send_virq(struct evtchn_domain *d, u32 virq, u32 vcpu,
 struct evtchn_domain *evtchn_send_target(struct evtchn_domain *d, evtchn_port_t port,
                                          evtchn_port_t *target)
 {
-    if (!port_valid(d, port))
+    const struct evtchn *chn = evtchn_port(d, port);
+
+    if (!chn)
         return NULL;
-    const struct evtchn *chn = &d->ports[port];
     switch (chn->state) {
     case ECS_INTERDOMAIN:
         *target = chn->u.peer.port;
@@ -385,7 +521,11 @@ struct evtchn_domain *evtchn_send_target(struct evtchn_domain *d, evtchn_port_t 
 
 bool evtchn_is_pending(const struct evtchn_domain *d, evtchn_port_t port)
 {
-    if (!port_valid(d, port))
+    if (!evtchn_port(d, port))
+        return false;
+    if (d->fifo)
+        return evtchn_fifo_is_pending(d, port);
+    if (port >= EVTCHN_2L_PORTS)
         return false;
     return test_bit(&d->shared->evtchn_pending[port / BITS_PER_WORD], port_bit(port));
 }

@@ -10,12 +10,14 @@
  * They are taken with interrupts off: timer callbacks send VIRQs from
  * interrupt context on the CPU that may be in a hypercall holding them.
  *
- * Keel implements the 2-level ABI only.  FIFO setup fails, which Linux
- * treats as "use 2-level", and the FIFO-only operations answer as Xen
- * does for a 2-level domain.
+ * FIFO: init_control and expand_array take the guest frame they name
+ * (a general and a writable type reference: Keel writes into it, so the
+ * guest may not make it a page table) before taking the lock, after the
+ * checks Xen makes before it looks at the frame.
  */
 #include <asm/smp.h>
 #include <keel/domain.h>
+#include <keel/frametable.h>
 #include <keel/guest_access.h>
 #include <keel/hypercall.h>
 #include <keel/sched.h>
@@ -92,9 +94,11 @@ static void unlock_two(struct lock_pair *lp)
 /* The interdomain peer of `port`, or d itself for any other port. */
 static struct domain *peer_of(struct domain *d, evtchn_port_t port)
 {
-    if (port >= d->evtchn.nr_ports || d->ports[port].state != ECS_INTERDOMAIN)
+    const struct evtchn *chn = evtchn_port(&d->evtchn, port);
+
+    if (!chn || chn->state != ECS_INTERDOMAIN)
         return d;
-    return dom_of(d->ports[port].u.peer.dom);
+    return dom_of(chn->u.peer.dom);
 }
 
 /*
@@ -411,6 +415,29 @@ static long op_bind_vcpu(unsigned long arg)
     return rc;
 }
 
+static bool port_in_use(struct domain *d, evtchn_port_t p)
+{
+    const struct evtchn *chn = evtchn_port(&d->evtchn, p);
+
+    return chn && READ_ONCE(chn->state) != ECS_FREE && READ_ONCE(chn->state) != ECS_RESERVED;
+}
+
+/* With every port closed, a FIFO domain goes back to 2-level (its frames
+ * are let go); -EAGAIN, as Xen, if a port was bound meanwhile. */
+static long back_to_2l(struct domain *d)
+{
+    unsigned long f = spin_lock_irqsave(&d->evtchn_lock);
+    long rc = 0;
+
+    for (evtchn_port_t p = 1; p < d->evtchn.valid_ports && !rc; p++)
+        if (port_in_use(d, p))
+            rc = -XEN_EAGAIN;
+    if (!rc)
+        evtchn_fifo_destroy(&d->evtchn);
+    spin_unlock_irqrestore(&d->evtchn_lock, f);
+    return rc;
+}
+
 /* Closes every port one at a time, each under its own pair of locks. */
 static long op_reset(unsigned long arg)
 {
@@ -422,11 +449,12 @@ static long op_reset(unsigned long arg)
         return -XEN_EFAULT;
     if ((rc = lookup_checked(r.dom, &d)))
         return rc;
-    for (evtchn_port_t p = 1; p < d->evtchn.nr_ports; p++)
-        if (READ_ONCE(d->ports[p].state) != ECS_FREE)
+    for (evtchn_port_t p = 1; p < READ_ONCE(d->evtchn.valid_ports); p++)
+        if (port_in_use(d, p))
             close_port(d, p); /* a port closed meanwhile gives -EINVAL: fine */
+    rc = back_to_2l(d);
     domain_put(d);
-    return 0;
+    return rc;
 }
 
 #define RELINQUISH_BUDGET 64 /* ports closed per call before yielding */
@@ -438,14 +466,108 @@ int evtchn_domain_relinquish(struct domain *d)
 
     d->evtchn.dying = true; /* from here on nobody adds a port to d */
     spin_unlock_irqrestore(&d->evtchn_lock, f);
-    for (evtchn_port_t p = 1; p < d->evtchn.nr_ports; p++) {
-        if (READ_ONCE(d->ports[p].state) == ECS_FREE)
+    for (evtchn_port_t p = 1; p < READ_ONCE(d->evtchn.valid_ports); p++) {
+        if (!port_in_use(d, p))
             continue;
         if (budget-- == 0)
             return 1;
         close_port(d, p);
     }
+    /* No port left: the FIFO frames go back to the domain's memory. */
+    return back_to_2l(d) ? 1 : 0;
+}
+
+/* ------------------------------------------------------------ FIFO */
+
+void *evtchn_arch_map_frame(struct evtchn_domain *ed, u64 gfn)
+{
+    struct page_info *pg;
+
+    /* A PV guest names its frames by MFN. */
+    if (!mfn_valid(gfn))
+        return NULL;
+    pg = mfn_to_page(gfn);
+    if (!get_page_and_type(pg, dom_of(ed), PGT_writable_page))
+        return NULL;
+    return mfn_to_virt(gfn);
+}
+
+void evtchn_arch_unmap_frame(void *page)
+{
+    put_page_and_type(mfn_to_page(virt_to_mfn(page)));
+}
+
+static long op_init_control(unsigned long arg)
+{
+    struct evtchn_init_control c;
+    struct domain *d = current->domain;
+    unsigned long f;
+    void *page;
+    long rc;
+
+    if (copy_from_guest_obj(&c, arg))
+        return -XEN_EFAULT;
+    if ((rc = evtchn_fifo_control_check(&d->evtchn, c.vcpu, c.offset)))
+        return rc;
+    page = evtchn_arch_map_frame(&d->evtchn, c.control_gfn);
+    if (!page)
+        return -XEN_EINVAL;
+    f = spin_lock_irqsave(&d->evtchn_lock);
+    rc = evtchn_fifo_init_control(&d->evtchn, c.vcpu, c.offset, page);
+    spin_unlock_irqrestore(&d->evtchn_lock, f);
+    if (rc) {
+        evtchn_arch_unmap_frame(page);
+        return rc;
+    }
+    c.link_bits = EVTCHN_FIFO_LINK_BITS;
+    return copy_to_guest_obj(arg, &c) ? -XEN_EFAULT : 0;
+}
+
+static long op_expand_array(unsigned long arg)
+{
+    struct evtchn_expand_array e;
+    struct domain *d = current->domain;
+    u32 kicks = 0;
+    unsigned long f;
+    void *page;
+    long rc;
+
+    if (copy_from_guest_obj(&e, arg))
+        return -XEN_EFAULT;
+    f = spin_lock_irqsave(&d->evtchn_lock);
+    rc = evtchn_fifo_expand_check(&d->evtchn);
+    spin_unlock_irqrestore(&d->evtchn_lock, f);
+    if (rc)
+        return rc;
+    page = evtchn_arch_map_frame(&d->evtchn, e.array_gfn);
+    if (!page)
+        return -XEN_EINVAL;
+    f = spin_lock_irqsave(&d->evtchn_lock);
+    rc = evtchn_fifo_expand_array(&d->evtchn, page, &kicks);
+    spin_unlock_irqrestore(&d->evtchn_lock, f);
+    if (rc) {
+        evtchn_arch_unmap_frame(page);
+        return rc;
+    }
+    for (unsigned v = 0; kicks; v++, kicks >>= 1)
+        if (kicks & 1)
+            evtchn_do_kick(&(struct evtchn_kick){&d->evtchn, v});
     return 0;
+}
+
+static long op_set_priority(unsigned long arg)
+{
+    struct evtchn_set_priority sp;
+    struct domain *d = current->domain;
+    unsigned long f;
+    long rc;
+
+    if (copy_from_guest_obj(&sp, arg))
+        return -XEN_EFAULT;
+    f = spin_lock_irqsave(&d->evtchn_lock);
+    rc = evtchn_set_priority(&d->evtchn, sp.port, sp.priority);
+    spin_unlock_irqrestore(&d->evtchn_lock, f);
+    return rc;
 }
 
 static long evtchn_op(unsigned cmd, unsigned long arg)
@@ -471,18 +593,12 @@ static long evtchn_op(unsigned cmd, unsigned long arg)
         return op_bind_vcpu(arg);
     case EVTCHNOP_reset:
         return op_reset(arg);
-    case EVTCHNOP_init_control: {
-        /* No FIFO: any error makes Linux fall back to 2-level.  The
-         * argument is still read first, as Xen does (bad pointer: EFAULT). */
-        struct evtchn_init_control c;
-        if (copy_from_guest_obj(&c, arg))
-            return -XEN_EFAULT;
-        return -XEN_ENOSYS;
-    }
+    case EVTCHNOP_init_control:
+        return op_init_control(arg);
     case EVTCHNOP_expand_array:
-        return -XEN_EOPNOTSUPP; /* what Xen says on a 2-level domain */
+        return op_expand_array(arg);
     case EVTCHNOP_set_priority:
-        return -XEN_ENOSYS;
+        return op_set_priority(arg);
     default: /* bind_pirq too: Keel routes no physical IRQs to guests */
         return -XEN_ENOSYS;
     }

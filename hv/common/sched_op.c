@@ -99,10 +99,14 @@ void vcpu_poll_wake(struct vcpu *v)
 
 static bool any_pending(struct domain *d, const evtchn_port_t *ports, unsigned n)
 {
-    for (unsigned i = 0; i < n; i++)
-        if (evtchn_is_pending(&d->evtchn, ports[i]))
-            return true;
-    return false;
+    /* Locked: a FIFO domain's event words may be going away (reset). */
+    unsigned long f = spin_lock_irqsave(&d->evtchn_lock);
+    bool any = false;
+
+    for (unsigned i = 0; i < n && !any; i++)
+        any = evtchn_is_pending(&d->evtchn, ports[i]);
+    spin_unlock_irqrestore(&d->evtchn_lock, f);
+    return any;
 }
 
 /*
@@ -124,8 +128,9 @@ static long sched_poll(unsigned long arg)
         return -XEN_EINVAL;
     if (copy_from_guest(ports, (unsigned long)p.ports.p, p.nr_ports * sizeof(ports[0])))
         return -XEN_EFAULT;
+    /* Xen's limit is the ABI's (4096, or 131072 with FIFO). */
     for (unsigned i = 0; i < p.nr_ports; i++)
-        if (ports[i] >= d->evtchn.nr_ports)
+        if (ports[i] >= evtchn_abi_ports(&d->evtchn))
             return -XEN_EINVAL;
 
     WRITE_ONCE(v->poll_port, p.nr_ports == 1 ? ports[0] : ~0U);

@@ -6,17 +6,25 @@
 #define NPORTS 256
 
 static struct shared_info sh_a, sh_b;
-static struct evtchn ports_a[NPORTS], ports_b[EVTCHN_2L_PORTS];
 static struct evtchn_domain A, B;
 static struct evtchn_kick kick;
 
-/* Domain 1 with 2 vCPUs and 256 ports; domain 2 with 4 vCPUs, 4096 ports. */
+/* Domain 1 with 2 vCPUs and 256 ports; domain 2 with 4 vCPUs, no limit
+ * of its own (4096 in 2-level). */
 static void setup(void)
 {
+    evtchn_domain_destroy(&A);
+    evtchn_domain_destroy(&B);
     memset(&sh_a, 0, sizeof(sh_a));
     memset(&sh_b, 0, sizeof(sh_b));
-    CHECK_EQ(evtchn_domain_init(&A, 1, 2, &sh_a, ports_a, NPORTS), 0);
-    CHECK_EQ(evtchn_domain_init(&B, 2, 4, &sh_b, ports_b, EVTCHN_2L_PORTS), 0);
+    CHECK_EQ(evtchn_domain_init(&A, 1, 2, &sh_a, NPORTS), 0);
+    CHECK_EQ(evtchn_domain_init(&B, 2, 4, &sh_b, ~0U), 0);
+}
+
+__attribute__((destructor)) static void teardown(void)
+{
+    evtchn_domain_destroy(&A);
+    evtchn_domain_destroy(&B);
 }
 
 static bool pending(struct shared_info *s, evtchn_port_t p)
@@ -38,14 +46,13 @@ static int status_of(struct evtchn_domain *d, evtchn_port_t p, struct evtchn_sta
 
 TEST(init_rejects_bad_sizes)
 {
-    struct evtchn_domain d;
-    CHECK_EQ(evtchn_domain_init(&d, 0, 0, &sh_a, ports_a, NPORTS), -XEN_EINVAL);
-    CHECK_EQ(evtchn_domain_init(&d, 0, EVTCHN_MAX_VCPUS + 1, &sh_a, ports_a, NPORTS),
-             -XEN_EINVAL);
-    CHECK_EQ(evtchn_domain_init(&d, 0, 1, &sh_a, ports_a, EVTCHN_2L_PORTS + 1),
-             -XEN_EINVAL);
-    CHECK_EQ(evtchn_domain_init(&d, 0, 1, NULL, ports_a, NPORTS), -XEN_EINVAL);
+    struct evtchn_domain d = {0};
+    CHECK_EQ(evtchn_domain_init(&d, 0, 0, &sh_a, NPORTS), -XEN_EINVAL);
+    CHECK_EQ(evtchn_domain_init(&d, 0, EVTCHN_MAX_VCPUS + 1, &sh_a, NPORTS), -XEN_EINVAL);
+    CHECK_EQ(evtchn_domain_init(&d, 0, 1, &sh_a, 0), -XEN_EINVAL);
+    CHECK_EQ(evtchn_domain_init(&d, 0, 1, NULL, NPORTS), -XEN_EINVAL);
     CHECK_EQ(EVTCHN_2L_PORTS, 4096);
+    CHECK_EQ(EVTCHN_FIFO_PORTS, 131072);
 }
 
 TEST(alloc_unbound_and_status)
@@ -63,8 +70,10 @@ TEST(alloc_unbound_and_status)
     CHECK_EQ(st.u.unbound.dom, 2);
     CHECK_EQ(status_of(&A, 0, &st), 0);
     CHECK_EQ(st.status, EVTCHNSTAT_closed);
-    CHECK_EQ(status_of(&A, 77, &st), 0);
+    CHECK_EQ(status_of(&A, 63, &st), 0);
     CHECK_EQ(st.status, EVTCHNSTAT_closed);
+    /* Ports become valid 64 at a time, as Xen's buckets: 64 is not yet. */
+    CHECK_EQ(status_of(&A, 64, &st), -XEN_EINVAL);
     CHECK_EQ(status_of(&A, NPORTS, &st), -XEN_EINVAL);
     CHECK_EQ(status_of(&A, 0xffffffffU, &st), -XEN_EINVAL);
 }
@@ -443,4 +452,306 @@ TEST(dying_domain_gets_no_ports_and_peers_see_the_close)
     CHECK_EQ(evtchn_bind_virq(&A, VIRQ_DOM_EXC, 0, &p), -XEN_EINVAL);
     /* B may still bind... to nothing of A's: every port of A is closed. */
     CHECK_EQ(evtchn_bind_interdomain(&B, &A, ua, &p, &kick), -XEN_EINVAL);
+}
+
+/* ------------------------------------------------------------------ FIFO */
+
+#define NPAGES 8
+static u8 pool[NPAGES][4096] __attribute__((aligned(4096)));
+static int refs[NPAGES];
+
+/* The layer's frame references, modelled: frame gfn of the pool. */
+void *evtchn_arch_map_frame(struct evtchn_domain *d, u64 gfn)
+{
+    (void)d;
+    if (gfn >= NPAGES)
+        return NULL;
+    refs[gfn]++;
+    return pool[gfn];
+}
+
+void evtchn_arch_unmap_frame(void *page)
+{
+    long i = ((u8 *)page - pool[0]) / 4096;
+    if (i < 0 || i >= NPAGES || (u8 *)page != pool[i] || refs[i] <= 0)
+        abort();
+    refs[i]--;
+}
+
+static struct evtchn_fifo_control_block *cb_of(unsigned gfn, unsigned off)
+{
+    return (struct evtchn_fifo_control_block *)(pool[gfn] + off);
+}
+
+static event_word_t *word(unsigned page, evtchn_port_t p)
+{
+    return (event_word_t *)pool[page] + p % 1024;
+}
+
+#define W_P (1U << EVTCHN_FIFO_PENDING)
+#define W_M (1U << EVTCHN_FIFO_MASKED)
+#define W_L (1U << EVTCHN_FIFO_LINKED)
+#define W_B (1U << EVTCHN_FIFO_BUSY)
+
+/* What the layer does for init_control / expand_array. */
+static int init_control(struct evtchn_domain *d, u32 vcpu, u64 gfn, u32 off)
+{
+    int rc = evtchn_fifo_control_check(d, vcpu, off);
+    void *page;
+    if (rc)
+        return rc;
+    page = evtchn_arch_map_frame(d, gfn);
+    if (!page)
+        return -XEN_EINVAL;
+    rc = evtchn_fifo_init_control(d, vcpu, off, page);
+    if (rc)
+        evtchn_arch_unmap_frame(page);
+    return rc;
+}
+
+static int expand(struct evtchn_domain *d, u64 gfn, u32 *kicks)
+{
+    int rc = evtchn_fifo_expand_check(d);
+    void *page;
+    if (rc)
+        return rc;
+    page = evtchn_arch_map_frame(d, gfn);
+    if (!page)
+        return -XEN_EINVAL;
+    memset(page, 0, 4096);
+    rc = evtchn_fifo_expand_array(d, page, kicks);
+    if (rc)
+        evtchn_arch_unmap_frame(page);
+    return rc;
+}
+
+static void fifo_setup(void)
+{
+    u32 kicks;
+    setup();
+    memset(pool, 0, sizeof(pool));
+    CHECK_EQ(init_control(&A, 0, 0, 0), 0);
+    CHECK_EQ(init_control(&A, 1, 0, 2048), 0); /* two blocks in one frame */
+    CHECK_EQ(expand(&A, 1, &kicks), 0);
+}
+
+TEST(fifo_init_control_checks_in_xens_order)
+{
+    u32 kicks;
+    setup();
+    memset(refs, 0, sizeof(refs));
+    CHECK_EQ(expand(&A, 1, &kicks), -XEN_EOPNOTSUPP);   /* still 2-level */
+    CHECK_EQ(evtchn_set_priority(&A, 0, 3), -XEN_ENOSYS);
+    CHECK_EQ(evtchn_set_priority(&A, 5000, 3), -XEN_EINVAL);
+    CHECK_EQ(init_control(&A, 2, 99, 0), -XEN_ENOENT);  /* vCPU before the frame */
+    CHECK_EQ(init_control(&A, 0, 99, 4096 - 64), -XEN_EINVAL); /* crosses the page */
+    CHECK_EQ(init_control(&A, 0, 0, 4096 - 72), 0);     /* last place that fits */
+    CHECK(A.fifo != NULL);
+    CHECK_EQ(init_control(&A, 0, 2, 0), -XEN_EINVAL);   /* once per vCPU */
+    CHECK_EQ(refs[2], 0);
+    CHECK_EQ(init_control(&A, 1, 99, 8), -XEN_EINVAL);  /* no such frame */
+    CHECK_EQ(init_control(&A, 1, 2, 4), -XEN_EINVAL);   /* misaligned */
+    CHECK_EQ(init_control(&A, 1, 2, 8), 0);
+    CHECK_EQ(refs[0], 1);
+    CHECK_EQ(refs[2], 1);
+    CHECK_EQ(evtchn_set_priority(&A, 0, 16), -XEN_EINVAL);
+    CHECK_EQ(evtchn_set_priority(&A, 0, 15), 0);
+    /* Reset: every frame goes back. */
+    evtchn_reset(&A);
+    CHECK(A.fifo == NULL);
+    CHECK_EQ(refs[0], 0);
+    CHECK_EQ(refs[2], 0);
+}
+
+TEST(fifo_events_queue_in_order)
+{
+    evtchn_port_t a, b, c;
+    struct evtchn_fifo_control_block *cb = cb_of(0, 0);
+    fifo_setup();
+    CHECK_EQ(evtchn_bind_ipi(&A, 0, &a), 0);
+    CHECK_EQ(evtchn_bind_ipi(&A, 0, &b), 0);
+    CHECK_EQ(evtchn_bind_ipi(&A, 0, &c), 0);
+    /* First event: head of the empty default queue, READY, upcall. */
+    CHECK_EQ(evtchn_send(&A, a, &kick), 0);
+    CHECK(kick.dom == &A && kick.vcpu == 0);
+    CHECK_EQ(*word(1, a), W_P | W_L);
+    CHECK_EQ(cb->head[EVTCHN_FIFO_PRIORITY_DEFAULT], a);
+    CHECK_EQ(cb->ready, 1U << EVTCHN_FIFO_PRIORITY_DEFAULT);
+    CHECK_EQ(sh_a.vcpu_info[0].evtchn_upcall_pending, 1);
+    /* Second: linked after the first, nothing more to tell. */
+    CHECK_EQ(evtchn_send(&A, b, &kick), 0);
+    CHECK(kick.dom == NULL);
+    CHECK_EQ(*word(1, a), W_P | W_L | b);
+    CHECK_EQ(cb->head[EVTCHN_FIFO_PRIORITY_DEFAULT], a);
+    /* Again while still linked: nothing changes. */
+    CHECK_EQ(evtchn_send(&A, b, &kick), 0);
+    CHECK_EQ(*word(1, b), W_P | W_L);
+    /* The guest consumes both (unlinks, clears P) and the READY bit; the
+     * next event starts the queue again from the head. */
+    *word(1, a) = 0;
+    *word(1, b) = 0;
+    cb->ready = 0;
+    sh_a.vcpu_info[0].evtchn_upcall_pending = 0;
+    CHECK_EQ(evtchn_send(&A, c, &kick), 0);
+    CHECK(kick.dom == &A);
+    CHECK_EQ(cb->head[EVTCHN_FIFO_PRIORITY_DEFAULT], c);
+    CHECK_EQ(*word(1, b), 0); /* b was no longer linked: not touched */
+    CHECK(evtchn_is_pending(&A, c));
+    /* Close: P goes, LINKED stays until the guest unlinks: not reused. */
+    CHECK_EQ(evtchn_close(&A, c), 0);
+    CHECK_EQ(*word(1, c), W_L);
+    CHECK_EQ(evtchn_bind_ipi(&A, 0, &a), 0);
+    CHECK(a != c);
+    *word(1, c) = 0;
+    CHECK_EQ(evtchn_bind_ipi(&A, 0, &b), 0);
+    CHECK_EQ(b, c);
+}
+
+TEST(fifo_priorities_and_vcpus)
+{
+    evtchn_port_t hi, lo;
+    struct evtchn_fifo_control_block *cb0 = cb_of(0, 0), *cb1 = cb_of(0, 2048);
+    fifo_setup();
+    CHECK_EQ(evtchn_bind_ipi(&A, 1, &hi), 0);
+    CHECK_EQ(evtchn_bind_ipi(&A, 1, &lo), 0);
+    CHECK_EQ(evtchn_set_priority(&A, hi, 0), 0);
+    CHECK_EQ(evtchn_send(&A, lo, &kick), 0);
+    CHECK(kick.dom == &A && kick.vcpu == 1);
+    CHECK_EQ(evtchn_send(&A, hi, &kick), 0);
+    CHECK(kick.dom == NULL); /* the vCPU's upcall is pending already */
+    CHECK_EQ(cb1->ready, (1U << 0) | (1U << EVTCHN_FIFO_PRIORITY_DEFAULT));
+    CHECK_EQ(cb1->head[0], hi);
+    CHECK_EQ(cb1->head[EVTCHN_FIFO_PRIORITY_DEFAULT], lo);
+    CHECK_EQ(cb0->ready, 0);
+}
+
+TEST(fifo_masked_events_wait_for_unmask)
+{
+    evtchn_port_t p;
+    fifo_setup();
+    CHECK_EQ(evtchn_bind_ipi(&A, 0, &p), 0);
+    *word(1, p) = W_M;
+    CHECK_EQ(evtchn_send(&A, p, &kick), 0);
+    CHECK(kick.dom == NULL);
+    CHECK_EQ(*word(1, p), W_M | W_P);
+    CHECK(evtchn_is_pending(&A, p)); /* SCHEDOP_poll sees it */
+    CHECK_EQ(evtchn_unmask(&A, p, &kick), 0);
+    CHECK(kick.dom == &A);
+    CHECK_EQ(*word(1, p), W_P | W_L);
+    CHECK_EQ(evtchn_unmask(&A, 3000, &kick), -XEN_EINVAL);
+}
+
+TEST(fifo_ports_beyond_the_array_wait_for_their_page)
+{
+    evtchn_port_t p = 0;
+    u32 kicks;
+    fifo_setup();
+    for (unsigned i = 1; i <= 1030; i++)
+        CHECK_EQ(evtchn_bind_ipi(&A, 1, &p), -(i >= NPORTS) * XEN_ENOSPC);
+    /* A's limit is 256 ports: B has none of its own. */
+    CHECK_EQ(init_control(&B, 3, 3, 0), 0);
+    CHECK_EQ(expand(&B, 4, &kicks), 0);
+    for (unsigned i = 1; i <= 1030; i++)
+        CHECK_EQ(evtchn_bind_ipi(&B, 3, &p), 0);
+    CHECK_EQ(p, 1030);
+    CHECK_EQ(evtchn_send(&B, p, &kick), 0);   /* no word yet: remembered */
+    CHECK(kick.dom == NULL);
+    CHECK(!evtchn_is_pending(&B, p));
+    CHECK_EQ(expand(&B, 5, &kicks), 0);
+    CHECK_EQ(kicks, 1U << 3);
+    CHECK_EQ(*word(5, p), W_P | W_L);
+    CHECK_EQ(cb_of(3, 0)->head[EVTCHN_FIFO_PRIORITY_DEFAULT], p);
+}
+
+TEST(fifo_switch_keeps_what_was_pending)
+{
+    evtchn_port_t p;
+    u32 kicks;
+    setup();
+    memset(pool, 0, sizeof(pool));
+    CHECK_EQ(evtchn_bind_ipi(&A, 0, &p), 0);
+    mask(&sh_a, p);
+    CHECK_EQ(evtchn_send(&A, p, &kick), 0);
+    CHECK(pending(&sh_a, p));
+    CHECK_EQ(init_control(&A, 0, 0, 0), 0);
+    CHECK(!evtchn_is_pending(&A, p)); /* no word yet */
+    CHECK_EQ(expand(&A, 1, &kicks), 0);
+    CHECK_EQ(kicks, 1U);
+    CHECK_EQ(*word(1, p), W_P | W_L);
+}
+
+TEST(fifo_queue_moves_with_bind_vcpu)
+{
+    evtchn_port_t p, q;
+    struct evtchn_fifo_control_block *cb0 = cb_of(0, 0), *cb1 = cb_of(0, 2048);
+    fifo_setup();
+    CHECK_EQ(evtchn_alloc_unbound(&A, 1, &p), 0);
+    CHECK_EQ(evtchn_bind_interdomain(&A, &A, p, &q, &kick), 0); /* q pending */
+    CHECK_EQ(cb0->head[7], q);
+    /* The guest consumes q; then q moves to vCPU 1 and fires again. */
+    *word(1, q) = 0;
+    CHECK_EQ(evtchn_bind_vcpu(&A, q, 1), 0);
+    CHECK_EQ(evtchn_send(&A, p, &kick), 0);
+    CHECK(kick.dom == &A && kick.vcpu == 1);
+    CHECK_EQ(cb1->head[7], q);
+    /* vCPU 0's queue must not link after q any more. */
+    CHECK_EQ(A.vcpu[0].fifo_tail[7], 0);
+    CHECK_EQ(evtchn_bind_vcpu(&A, q, 0), 0);
+    *word(1, q) = 0;
+    cb0->ready = 0;
+    sh_a.vcpu_info[0].evtchn_upcall_pending = 0;
+    CHECK_EQ(evtchn_send(&A, p, &kick), 0);
+    CHECK(kick.dom == &A && kick.vcpu == 0);
+    CHECK_EQ(cb0->ready, 1U << 7);
+}
+
+TEST(fifo_tail_consumed_under_us)
+{
+    evtchn_port_t a, b;
+    struct evtchn_fifo_control_block *cb = cb_of(0, 0);
+    fifo_setup();
+    CHECK_EQ(evtchn_bind_ipi(&A, 0, &a), 0);
+    CHECK_EQ(evtchn_bind_ipi(&A, 0, &b), 0);
+    CHECK_EQ(evtchn_send(&A, a, &kick), 0);
+    /* The guest unlinked a but left READY set: b is a new head, and the
+     * READY bit already says so (no new upcall). */
+    *word(1, a) &= ~W_L;
+    CHECK_EQ(evtchn_send(&A, b, &kick), 0);
+    CHECK_EQ(cb->head[7], b);
+    CHECK_EQ(*word(1, a) & EVTCHN_FIFO_LINK_MASK, 0);
+    CHECK(kick.dom == NULL);
+    /* A BUSY tail (Keel retrying) is linked through and BUSY cleared. */
+    CHECK_EQ(evtchn_bind_ipi(&A, 0, &a), 0);
+    *word(1, b) |= W_B;
+    CHECK_EQ(evtchn_send(&A, a, &kick), 0);
+    CHECK_EQ(*word(1, b), W_P | W_L | a);
+}
+
+TEST(fifo_131072_ports)
+{
+    evtchn_port_t p = 0;
+    u32 kicks;
+    static u8 big[128][4096] __attribute__((aligned(4096)));
+    setup();
+    memset(pool, 0, sizeof(pool));
+    CHECK_EQ(init_control(&B, 0, 0, 0), 0);
+    for (unsigned i = 0; i < 128; i++)
+        CHECK_EQ(evtchn_fifo_expand_array(&B, big[i], &kicks), 0);
+    CHECK_EQ(evtchn_fifo_expand_check(&B), -XEN_ENOSPC);
+    for (unsigned i = 1; i < EVTCHN_FIFO_PORTS; i++)
+        CHECK_EQ(evtchn_bind_ipi(&B, 0, &p), 0);
+    CHECK_EQ(p, EVTCHN_FIFO_PORTS - 1);
+    CHECK_EQ(evtchn_bind_ipi(&B, 0, &p), -XEN_ENOSPC);
+    CHECK_EQ(evtchn_send(&B, EVTCHN_FIFO_PORTS - 1, &kick), 0);
+    CHECK_EQ(((event_word_t *)big[127])[1023], W_P | W_L);
+    /* The big pages are not the pool's: forget them before the reset. */
+    memset(B.fifo->array, 0, sizeof(B.fifo->array));
+    B.fifo->nr_words = 0;
+    evtchn_reset(&B);
+    CHECK(B.fifo == NULL);
+    CHECK_EQ(refs[0], 0);
+    /* Back to 2-level: 4096 ports again. */
+    for (unsigned i = 1; i < EVTCHN_2L_PORTS; i++)
+        CHECK_EQ(evtchn_bind_ipi(&B, 0, &p), 0);
+    CHECK_EQ(evtchn_bind_ipi(&B, 0, &p), -XEN_ENOSPC);
 }

@@ -16,7 +16,6 @@
 #define MAX_VIRT_CPUS XEN_LEGACY_MAX_VCPUS
 /* Ordinary domids are 0 .. DOMID_FIRST_RESERVED-1, as with Xen. */
 #define MAX_DOMAINS DOMID_FIRST_RESERVED
-#define DOMAIN_EVTCHN_PORTS 1024
 #define NR_CPUS_SCHED 64 /* = NR_CPUS; kept here so core code needs no arch header */
 
 /* vcpu->pause_flags bits: reasons a vCPU is not runnable. */
@@ -73,7 +72,6 @@ struct domain {
     spinlock_t evtchn_lock;
     unsigned int nr_polling;     /* vCPUs in SCHEDOP_poll (senders skip the scan at 0) */
     struct evtchn_domain evtchn;
-    struct evtchn ports[DOMAIN_EVTCHN_PORTS];
 
     struct grant_table *grant_table; /* grant_table.c; NULL until first used */
 };

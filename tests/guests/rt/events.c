@@ -31,6 +31,7 @@ volatile uint64_t rt_sel_seen;
 volatile uint64_t rt_upcall_cs, rt_upcall_rflags;
 volatile uint16_t rt_port_hits[4096];
 void (*rt_event_hook)(unsigned port);
+void (*rt_upcall_override)(void);
 
 unsigned rt_failures;
 
@@ -116,6 +117,10 @@ static void upcall(struct rt_frame *f)
     rt_upcalls++;
     rt_upcall_cs = f->cs;
     rt_upcall_rflags = f->rflags;
+    if (rt_upcall_override) {
+        rt_upcall_override();
+        return;
+    }
     while (v->evtchn_upcall_pending) {
         v->evtchn_upcall_pending = 0;
         uint64_t sel = __atomic_exchange_n(&v->evtchn_pending_sel, 0,
@@ -210,9 +215,13 @@ void rt_events_enable(void)
     rt_vcpu->evtchn_upcall_mask = 0;
     rt_barrier();
     /* Anything that arrived while masked is delivered on the way out of
-     * any hypercall; xen_version(0) is the cheap one Linux uses. */
-    if (rt_vcpu->evtchn_upcall_pending)
+     * any hypercall; xen_version(0) is the cheap one Linux uses.  Whether
+     * it is needed depends on timing: not logged. */
+    if (rt_vcpu->evtchn_upcall_pending) {
+        rt_hlog_quiet_begin();
         HYPERVISOR_xen_version(XENVER_version, NULL);
+        rt_hlog_quiet_end();
+    }
 }
 
 void rt_events_disable(void)

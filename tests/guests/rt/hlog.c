@@ -6,12 +6,20 @@
  * with the arguments the hypercall takes (Xen's count for each number, all
  * five for unknown numbers) in hex and the result in decimal.  The
  * conformance harness (tests/conformance/) compares these lines between
- * Xen 4.17 and Keel, so values that differ between two correct
- * hypervisors are written as what they mean, not as numbers:
+ * Xen 4.17 and Keel, and compares Keel's runs with Xen's recorded ones, so
+ * values that differ between two correct hypervisors, or between two
+ * builds of the same test, are written as what they mean:
+ *   - an address inside our image (code, data, stack) is "K", one in the
+ *     rest of the builder's mapping (start_info, page tables...) "V";
  *   - a machine address or page-table entry of one of our own frames is
- *     "p<pfn>" (+<offset> or :<flags>), shared_info's frame "si", any
- *     other frame "m?"; a timeout is "T" (0 stays 0);
+ *     a frame name (+<offset> or :<flags>): "pK" for our image, "pT<n>"
+ *     for the n-th initial page-table frame, "p<pfn>" for the rest;
+ *     shared_info's frame is "si", any other frame "m?";
+ *   - a timeout is "T" (0 stays 0);
  *   - results that are machine quantities (the highest MFN) are "M".
+ * Lines are kept in memory and printed in blocks when a buffer fills and
+ * before the verdict (rt_hlog_flush), so logging costs a test no console
+ * time between its calls (timer tests measure milliseconds).
  * Not logged: the runtime's own console output (it is the log), the iret
  * hypercall (entry.S issues it directly), calls from exception and event
  * handlers (when they run depends on timing) and calls inside
@@ -65,6 +73,8 @@ static enum kind arg_kind(unsigned nr, unsigned i)
 }
 
 extern char rt_stack[], rt_stack_top[];
+extern char __kernel_start[], __kernel_end[];
+#define VIRT_BASE 0xffffffff80000000UL
 static volatile int quiet[2];
 
 /* vCPU 0 runs on the boot stack; the tests' other vCPU has its own. */
@@ -98,14 +108,47 @@ static long pfn_of(uint64_t mfn)
     return -1;
 }
 
+static unsigned long va_pfn(uintptr_t va)
+{
+    return (va - VIRT_BASE) >> 12;
+}
+
 static int put_frame(char *b, size_t n, uint64_t mfn)
 {
+    const start_info_t *si = rt_start_info;
     long pfn;
 
-    if (rt_start_info && mfn == rt_start_info->shared_info >> 12)
+    if (si && mfn == si->shared_info >> 12)
         return snprintf(b, n, "si");
     pfn = pfn_of(mfn);
-    return pfn < 0 ? snprintf(b, n, "m?") : snprintf(b, n, "p%lx", pfn);
+    if (pfn < 0)
+        return snprintf(b, n, "m?");
+    if ((unsigned long)pfn >= va_pfn((uintptr_t)__kernel_start) &&
+        (unsigned long)pfn < va_pfn((uintptr_t)__kernel_end + 4095))
+        return snprintf(b, n, "pK");
+    if ((unsigned long)pfn - va_pfn(si->pt_base) < si->nr_pt_frames)
+        return snprintf(b, n, "pT%lx", (unsigned long)pfn - va_pfn(si->pt_base));
+    return snprintf(b, n, "p%lx", pfn);
+}
+
+/* The end of the builder's initial mapping: at least 512 KiB past the
+ * page tables and the boot stack, rounded up to 4 MiB (Xen's layout). */
+static uintptr_t mapping_end(void)
+{
+    const start_info_t *si = rt_start_info;
+    uintptr_t end = si->pt_base + ((uintptr_t)si->nr_pt_frames << 12) + 4096 + (512 << 10);
+
+    return (end + (4UL << 20) - 1) & ~((4UL << 20) - 1);
+}
+
+/* Our own addresses move with every build: named by region. */
+static int put_plain(char *b, size_t n, uint64_t v)
+{
+    if (v >= (uintptr_t)__kernel_start && v < (uintptr_t)__kernel_end)
+        return snprintf(b, n, "K");
+    if (rt_start_info && v >= (uintptr_t)__kernel_end && v < mapping_end())
+        return snprintf(b, n, "V");
+    return snprintf(b, n, "%lx", (unsigned long)v);
 }
 
 static int put_arg(char *b, size_t n, enum kind k, uint64_t v)
@@ -125,13 +168,47 @@ static int put_arg(char *b, size_t n, enum kind k, uint64_t v)
     case TIME:
         return snprintf(b, n, v ? "T" : "0");
     default:
-        return snprintf(b, n, "%lx", (unsigned long)v);
+        return put_plain(b, n, v);
     }
 }
 
 static bool result_is_machine(unsigned nr, uint64_t a1)
 {
     return nr == __HYPERVISOR_memory_op && (a1 & 0xffff) == XENMEM_maximum_ram_page;
+}
+
+#define BUF_SIZE (32 << 10)
+static struct {
+    char text[BUF_SIZE];
+    unsigned len;
+} buf[2];
+
+static void write_out(const char *s, unsigned len)
+{
+    while (len) {
+        unsigned n = len > 2048 ? 2048 : len;
+        rt_hypercall_raw(__HYPERVISOR_console_io, CONSOLEIO_write, n, (unsigned long)s, 0, 0);
+        s += n;
+        len -= n;
+    }
+}
+
+void rt_hlog_flush(void)
+{
+    for (unsigned v = 0; v < 2; v++) {
+        write_out(buf[v].text, buf[v].len);
+        buf[v].len = 0;
+    }
+}
+
+static void keep(unsigned v, const char *line, unsigned len)
+{
+    if (buf[v].len + len > BUF_SIZE) {
+        write_out(buf[v].text, buf[v].len);
+        buf[v].len = 0;
+    }
+    memcpy(buf[v].text + buf[v].len, line, len);
+    buf[v].len += len;
 }
 
 void rt_hlog(unsigned nr, unsigned long a1, unsigned long a2, unsigned long a3,
@@ -159,6 +236,5 @@ void rt_hlog(unsigned nr, unsigned long a1, unsigned long a2, unsigned long a3,
         len += snprintf(line + len, sizeof(line) - (size_t)len, " =M\n");
     else
         len += snprintf(line + len, sizeof(line) - (size_t)len, " =%ld\n", ret);
-    rt_hypercall_raw(__HYPERVISOR_console_io, CONSOLEIO_write, (unsigned long)len,
-                     (unsigned long)line, 0, 0);
+    keep(v, line, (unsigned)len);
 }

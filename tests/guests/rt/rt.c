@@ -193,6 +193,7 @@ void test_verdict(bool pass, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(why, sizeof(why), fmt, ap);
     va_end(ap);
+    rt_hlog_flush();
     if (pass)
         printf("TEST %s: PASS\n", GUEST_NAME);
     else

@@ -63,6 +63,8 @@ void rt_hlog(unsigned nr, unsigned long a1, unsigned long a2, unsigned long a3,
              unsigned long a4, unsigned long a5, long ret);
 void rt_hlog_quiet_begin(void);
 void rt_hlog_quiet_end(void);
+/* Prints what the log holds (the verdict does, first). */
+void rt_hlog_flush(void);
 
 static inline long hypercall5(unsigned nr, unsigned long a1, unsigned long a2,
                               unsigned long a3, unsigned long a4,
@@ -212,6 +214,8 @@ extern volatile uint64_t rt_upcall_cs;    /* CS slot of the last upcall frame */
 extern volatile uint64_t rt_upcall_rflags;
 extern volatile uint16_t rt_port_hits[4096];
 extern void (*rt_event_hook)(unsigned port);
+/* Replaces the 2-level scan of the upcall handler (the FIFO guest). */
+extern void (*rt_upcall_override)(void);
 
 static inline void rt_barrier(void) { __asm__ volatile("" ::: "memory"); }
 /* Virtual IF: evtchn_upcall_mask, and make Xen deliver what is pending. */

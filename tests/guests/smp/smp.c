@@ -25,8 +25,10 @@ void secondary(void)
 
     set_xen_guest_handle(p.ports, &ipi1);
     stage = 1;
+    rt_hlog_quiet_begin(); /* how often it polls is timing */
     while (!(s->evtchn_pending[ipi1 / 64] & (1UL << (ipi1 % 64))))
         HYPERVISOR_sched_op(SCHEDOP_poll, &p);
+    rt_hlog_quiet_end();
     woke_pending = 1;
     stage = 2;
     for (;;)
@@ -36,16 +38,20 @@ void secondary(void)
 static bool wait_stage(unsigned want, uint64_t ns)
 {
     uint64_t end = rt_system_time() + ns;
+    rt_hlog_quiet_begin();
     while (stage < want && rt_system_time() < end)
         HYPERVISOR_sched_op(SCHEDOP_yield, NULL);
+    rt_hlog_quiet_end();
     return stage >= want;
 }
 
 static bool wait_down(uint64_t ns)
 {
     uint64_t end = rt_system_time() + ns;
+    rt_hlog_quiet_begin();
     while (HYPERVISOR_vcpu_op(VCPUOP_is_up, 1, NULL) != 0 && rt_system_time() < end)
         HYPERVISOR_sched_op(SCHEDOP_yield, NULL);
+    rt_hlog_quiet_end();
     return HYPERVISOR_vcpu_op(VCPUOP_is_up, 1, NULL) == 0;
 }
 

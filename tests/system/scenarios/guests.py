@@ -38,6 +38,7 @@ KEEL_READY = {
     "fuzz",
     "grant",
     "nofeat",
+    "fifo",
 }
 
 HERE = os.path.dirname(__file__)

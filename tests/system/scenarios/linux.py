@@ -30,6 +30,8 @@ LINUX_BOOT = [
     r"Linux version 6\.1",
     r"Command line: console=hvc0",  # the arguments only, no image path (as Xen)
     r"Booting (paravirtualized )?kernel on Xen",
+    # Linux takes FIFO event channels whenever the hypervisor offers them.
+    r"xen:events: Using FIFO-based ABI",
     r"Freeing unused kernel image",
     r"KEEL-INIT: /init reached",
     r"KEEL-INIT: hypervisor type: xen",
@@ -65,6 +67,7 @@ SCENARIOS = [
              mem=1024,
              expect=[STARTING,
                      r"Linux version 6\.1",
+                     r"xen:events: Using FIFO-based ABI",
                      r"smp: Brought up 1 node, 2 CPUs",
                      # Keel mediates dom0's PCI configuration space.
                      r"PCI: Using configuration type 1 for base access",
