@@ -8,6 +8,7 @@
 #include <keel/frametable.h>
 #include <keel/page_alloc.h>
 #include <keel/spinlock.h>
+#include <xen/errno.h>
 
 BUILD_BUG_ON(sizeof(struct page_info) > 32);
 
@@ -120,9 +121,10 @@ static void release(struct page_info *pg, unsigned long type)
  * Note for validate hooks: taking a same-type reference on the frame being
  * validated (a table mapping itself) would wait forever; check for it first.
  */
-bool get_page_type(struct page_info *pg, unsigned long type)
+int get_page_type_err(struct page_info *pg, unsigned long type)
 {
     unsigned long x, nx;
+    int rc;
 
     BUG_ON(type & ~PGT_type_mask);
     for (;;) {
@@ -131,12 +133,13 @@ bool get_page_type(struct page_info *pg, unsigned long type)
         x = READ_ONCE(pg->u.type_info);
         n = x & PGT_count_mask;
         if (n == PGT_count_mask)
-            return false;
+            return -XEN_EINVAL;
         if (n == 0 && ((x & PGT_type_mask) != type || !(x & PGT_validated))) {
             /* First user: (re)type it; validation may be needed. */
+            BUG_ON(x & PGT_linear_mask);
             nx = type | 1 | (pgt_needs_validation(type) ? 0 : PGT_validated);
         } else if ((x & PGT_type_mask) != type) {
-            return false; /* in use as something else */
+            return -XEN_EINVAL; /* in use as something else */
         } else if (!(x & PGT_validated)) {
             cpu_relax(); /* another CPU validates or releases it */
             continue;
@@ -147,15 +150,71 @@ bool get_page_type(struct page_info *pg, unsigned long type)
             break;
     }
     if (nx & PGT_validated)
-        return true;
-    if (validate(pg, type) < 0) {
-        /* Nobody else changes the word while count > 0 and unvalidated. */
+        return 0;
+    rc = validate(pg, type);
+    if (rc < 0) {
+        /* Nobody else changes the word while count > 0 and unvalidated
+         * (validation undid any linear count it took). */
         unsigned long cur = nx;
         BUG_ON(!cas(&pg->u.type_info, &cur, x));
-        return false;
+        return rc;
     }
     __atomic_fetch_or(&pg->u.type_info, PGT_validated, __ATOMIC_RELEASE);
+    return 0;
+}
+
+bool get_page_type(struct page_info *pg, unsigned long type)
+{
+    return get_page_type_err(pg, type) == 0;
+}
+
+bool get_page_type_in_use(struct page_info *pg, unsigned long type)
+{
+    unsigned long x = READ_ONCE(pg->u.type_info);
+
+    do {
+        if ((x & (PGT_type_mask | PGT_validated)) != (type | PGT_validated) ||
+            !(x & PGT_count_mask) || (x & PGT_count_mask) == PGT_count_mask)
+            return false;
+    } while (!cas(&pg->u.type_info, &x, x + 1));
     return true;
+}
+
+/* Moves the linear count one step, if it is on the side `side` (+1:
+ * entries, -1: uses, or 0) and stays within 16 bits; `away` moves it
+ * back towards 0 instead (and requires the side strictly). */
+static bool linear_step(struct page_info *pg, int side, bool away)
+{
+    unsigned long x = READ_ONCE(pg->u.type_info), nx;
+
+    do {
+        int c = (s16)((x & PGT_linear_mask) >> PGT_linear_shift);
+        int n = away ? c - side : c + side;
+        if ((side > 0 ? c < 0 : c > 0) || (away && c == 0) || n > 0x7fff || n < -0x8000)
+            return false;
+        nx = (x & ~PGT_linear_mask) | ((unsigned long)(u16)n << PGT_linear_shift);
+    } while (!cas(&pg->u.type_info, &x, nx));
+    return true;
+}
+
+bool page_linear_inc_entries(struct page_info *pg)
+{
+    return linear_step(pg, 1, false);
+}
+
+void page_linear_dec_entries(struct page_info *pg)
+{
+    BUG_ON(!linear_step(pg, 1, true));
+}
+
+bool page_linear_inc_uses(struct page_info *pg)
+{
+    return linear_step(pg, -1, false);
+}
+
+void page_linear_dec_uses(struct page_info *pg)
+{
+    BUG_ON(!linear_step(pg, -1, true));
 }
 
 void put_page_type(struct page_info *pg)
@@ -173,6 +232,9 @@ void put_page_type(struct page_info *pg)
             if (!cas(&pg->u.type_info, &x, busy))
                 continue;
             release(pg, x & PGT_type_mask);
+            /* The release dropped the table's linear entries: reread. */
+            busy = READ_ONCE(pg->u.type_info);
+            BUG_ON(busy & PGT_linear_mask);
             BUG_ON(!cas(&pg->u.type_info, &busy, busy - 1));
             return;
         }
@@ -199,20 +261,31 @@ void put_page_and_type(struct page_info *pg)
     put_page(pg);
 }
 
-bool page_pin(struct page_info *pg, const struct domain *owner, unsigned long type)
+int page_pin_err(struct page_info *pg, const struct domain *owner, unsigned long type)
 {
     unsigned long x;
+    int rc;
 
-    if (!get_page_and_type(pg, owner, type))
-        return false;
+    if (!get_page(pg, owner))
+        return -XEN_EINVAL;
+    rc = get_page_type_err(pg, type);
+    if (rc) {
+        put_page(pg);
+        return rc;
+    }
     x = READ_ONCE(pg->u.type_info);
     do {
         if (x & PGT_pinned) {
             put_page_and_type(pg);
-            return false;
+            return -XEN_EINVAL;
         }
     } while (!cas(&pg->u.type_info, &x, x | PGT_pinned));
-    return true;
+    return 0;
+}
+
+bool page_pin(struct page_info *pg, const struct domain *owner, unsigned long type)
+{
+    return page_pin_err(pg, owner, type) == 0;
 }
 
 bool page_unpin(struct page_info *pg)

@@ -3,9 +3,10 @@
  * frame-table type hooks that apply them to whole tables.
  *
  * Recursion through the type system terminates and cannot wait on itself:
- * validating a level-n table only asks for level n-1 types (or the
- * writable type), never its own, so a table that maps itself fails the
- * type check instead of waiting for its own validation to finish.
+ * validating a level-n table asks for level n-1 types (or the writable
+ * type); a level-n entry naming a level-n table (a linear entry) only
+ * takes a reference on one validated already, or on nothing for the
+ * table itself, so validation never waits for its own end.
  */
 #include <keel/console.h>
 #include <keel/desc_check.h>
@@ -87,26 +88,76 @@ void pv_l1e_put(u64 e)
     put_page(pg);
 }
 
-int pv_lnext_get(struct domain *d, u64 e, unsigned int level)
+/*
+ * A linear entry (Xen's pv-linear-pt rules, on by default): an Ln entry
+ * naming a table of level n, read-only.  Naming its own table holds
+ * nothing.  Naming another one takes a general reference and a type
+ * reference of that level on a table already validated and in use
+ * (never validating, so never waiting), and the linear counts: the
+ * containing table has linear entries, the named one linear uses, and
+ * neither may be on the other side, so chains stop after one step.
+ */
+static bool linear_get(struct domain *d, u64 e, unsigned int level, mfn_t table)
+{
+    struct page_info *pg, *tpg = mfn_to_page(table);
+
+    if (e & PTE_RW)
+        return false;
+    if (pte_mfn(e) == table)
+        return true;
+    pg = ram_page(pte_mfn(e));
+    if (!pg || READ_ONCE(tpg->owner) != d || !get_page(pg, d))
+        return false;
+    if (!page_linear_inc_entries(tpg))
+        goto no;
+    if (!page_linear_inc_uses(pg))
+        goto no_entries;
+    if (get_page_type_in_use(pg, pgt_of_level(level)))
+        return true;
+    page_linear_dec_uses(pg);
+no_entries:
+    page_linear_dec_entries(tpg);
+no:
+    put_page(pg);
+    return false;
+}
+
+int pv_lnext_get(struct domain *d, u64 e, unsigned int level, mfn_t table)
 {
     struct page_info *pg;
+    int rc;
 
     if (!(e & PTE_P))
         return 0;
     if (level < 2 || level > 4 || (e & PTE_TABLE_DISALLOW))
         return -XEN_EINVAL;
     pg = ram_page(pte_mfn(e));
-    if (!pg || !get_page_and_type(pg, d, pgt_of_level(level - 1)))
+    if (!pg || !get_page(pg, d))
         return -XEN_EINVAL;
-    return 0;
+    rc = get_page_type_err(pg, pgt_of_level(level - 1));
+    if (!rc)
+        return 0;
+    put_page(pg);
+    /* As Xen: only a type conflict may be a linear entry. */
+    if (rc == -XEN_EINVAL && linear_get(d, e, level, table))
+        return 0;
+    return rc;
 }
 
-void pv_lnext_put(u64 e)
+void pv_lnext_put(u64 e, unsigned int level, mfn_t table)
 {
     struct page_info *pg;
 
-    if ((e & PTE_P) && (pg = ram_page(pte_mfn(e))))
-        put_page_and_type(pg);
+    if (!(e & PTE_P) || pte_mfn(e) == table || !(pg = ram_page(pte_mfn(e))))
+        return;
+    /* Our type reference pins the child's type: its own level means a
+     * linear entry.  The counts go before the reference, while it still
+     * keeps the type. */
+    if ((READ_ONCE(pg->u.type_info) & PGT_type_mask) == pgt_of_level(level)) {
+        page_linear_dec_uses(pg);
+        page_linear_dec_entries(mfn_to_page(table));
+    }
+    put_page_and_type(pg);
 }
 
 /* ---------------------------------------------------------- entry updates */
@@ -116,19 +167,20 @@ static u64 adjust(u64 e, unsigned int level)
     return level == 1 ? pv_l1e_adjust(e) : pv_ltable_adjust(e);
 }
 
-static int entry_get(struct domain *d, u64 e, unsigned int level);
-static void entry_put(u64 e, unsigned int level);
+static int entry_get(struct domain *d, u64 e, unsigned int level, mfn_t table);
+static void entry_put(u64 e, unsigned int level, mfn_t table);
 
 int pv_entry_replace(struct domain *d, u64 *slot, unsigned int level, unsigned int index,
                      u64 old, u64 nval, bool preserve_ad)
 {
+    mfn_t table = virt_to_mfn(slot);
     int rc;
 
     if (level < 1 || level > 4 || index >= PT_SLOTS)
         return -XEN_EINVAL;
     if (level == 4 && l4_slot_is_keel(index))
         return -XEN_EINVAL; /* Keel's own slots: never the guest's */
-    rc = entry_get(d, nval, level);
+    rc = entry_get(d, nval, level, table);
     if (rc)
         return rc;
     nval = adjust(nval, level);
@@ -136,10 +188,10 @@ int pv_entry_replace(struct domain *d, u64 *slot, unsigned int level, unsigned i
         nval |= old & (PTE_A | PTE_D);
     if (!__atomic_compare_exchange_n(slot, &old, nval, false, __ATOMIC_SEQ_CST,
                                      __ATOMIC_SEQ_CST)) {
-        entry_put(nval, level);
+        entry_put(nval, level, table);
         return -XEN_EAGAIN;
     }
-    entry_put(old, level);
+    entry_put(old, level, table);
     return 0;
 }
 
@@ -181,17 +233,17 @@ __attribute__((weak)) void pv_mm_arch_keel_slots(u64 *l4) { (void)l4; }
 __attribute__((weak)) void pv_mm_arch_flush_all(void) {}
 #endif
 
-static int entry_get(struct domain *d, u64 e, unsigned int level)
+static int entry_get(struct domain *d, u64 e, unsigned int level, mfn_t table)
 {
-    return level == 1 ? pv_l1e_get(d, e) : pv_lnext_get(d, e, level);
+    return level == 1 ? pv_l1e_get(d, e) : pv_lnext_get(d, e, level, table);
 }
 
-static void entry_put(u64 e, unsigned int level)
+static void entry_put(u64 e, unsigned int level, mfn_t table)
 {
     if (level == 1)
         pv_l1e_put(e);
     else
-        pv_lnext_put(e);
+        pv_lnext_put(e, level, table);
 }
 
 static bool slot_is_guests(unsigned int level, unsigned int i)
@@ -203,7 +255,7 @@ static void release_entries(u64 *t, unsigned int level, unsigned int upto)
 {
     for (unsigned int i = 0; i < upto; i++)
         if (slot_is_guests(level, i))
-            entry_put(READ_ONCE(t[i]), level);
+            entry_put(READ_ONCE(t[i]), level, virt_to_mfn(t));
 }
 
 /*
@@ -230,7 +282,7 @@ static int validate_table(struct page_info *pg, unsigned long type)
 
         if (!slot_is_guests(level, i))
             continue;
-        rc = entry_get(d, e, level);
+        rc = entry_get(d, e, level, page_to_mfn(pg));
         if (rc) {
             printk(KLOG_DEBUG "pv_mm: mfn %lx as L%u: entry %u (%016lx) refused (%d)\n",
                    (unsigned long)page_to_mfn(pg), level, i, (unsigned long)e, rc);

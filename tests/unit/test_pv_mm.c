@@ -144,7 +144,7 @@ TEST(levels_recurse_and_refuse_loops_and_superpages)
     put_page_and_type(&table[l2]);
     CHECK_EQ(TCOUNT(l1), 0); /* released all the way down */
     CHECK_EQ(TCOUNT(p), 0);
-    tab(l2)[1] = ent(l2, PTE_P); /* an L2 as its own L1 */
+    tab(l2)[1] = ent(l2, PTE_P | PTE_RW); /* an L2 as its own L1, writable */
     CHECK(!get_page_and_type(&table[l2], dom_a, PGT_l2_page_table));
     tab(l2)[1] = ent(l1, PTE_P | PTE_PSE);
     CHECK(!get_page_and_type(&table[l2], dom_a, PGT_l2_page_table));
@@ -209,4 +209,122 @@ TEST(seg_desc_pages_validated)
     /* Refused: still an ordinary page. */
     CHECK(get_page_and_type(&table[g], dom_a, PGT_writable_page));
     put_page_and_type(&table[g]);
+}
+
+/* ---- linear (recursive) page tables, Xen's pv-linear-pt rules */
+
+#define LIN(m) page_linear_count(&table[m])
+
+TEST(linear_self_map_holds_nothing)
+{
+    setup();
+    mfn_t l4 = page_of(dom_a);
+    tab(l4)[5] = ent(l4, PTE_P);
+    CHECK_EQ(page_pin_err(&table[l4], dom_a, PGT_l4_page_table), 0);
+    CHECK_EQ(COUNT(l4), 2);   /* the domain's + the pin's: nothing for the entry */
+    CHECK_EQ(TCOUNT(l4), 1);
+    CHECK_EQ(LIN(l4), 0);
+    /* Added by an update, and removed: still nothing. */
+    CHECK_EQ(pv_entry_update(dom_a, &tab(l4)[6], 4, 6, ent(l4, PTE_P), false), 0);
+    CHECK_EQ(COUNT(l4), 2);
+    CHECK_EQ(pv_entry_update(dom_a, &tab(l4)[6], 4, 6, ent(l4, PTE_P | PTE_RW), false),
+             -XEN_EINVAL); /* writable: the guest would write its own tables */
+    CHECK_EQ(pv_entry_update(dom_a, &tab(l4)[6], 4, 6, 0, false), 0);
+    CHECK(page_unpin(&table[l4]));
+    CHECK_EQ(COUNT(l4), 1);
+    CHECK_EQ(TCOUNT(l4), 0);
+    /* Self-maps at L2 and L3 too. */
+    mfn_t l2 = page_of(dom_a), l3 = page_of(dom_a);
+    tab(l2)[0] = ent(l2, PTE_P);
+    tab(l3)[0] = ent(l3, PTE_P);
+    CHECK_EQ(page_pin_err(&table[l2], dom_a, PGT_l2_page_table), 0);
+    CHECK_EQ(page_pin_err(&table[l3], dom_a, PGT_l3_page_table), 0);
+    CHECK(page_unpin(&table[l2]));
+    CHECK(page_unpin(&table[l3]));
+    CHECK_EQ(COUNT(l2) + COUNT(l3), 2);
+}
+
+TEST(linear_entry_between_tables)
+{
+    setup();
+    mfn_t a = page_of(dom_a), b = page_of(dom_a), c = page_of(dom_a);
+    mfn_t theirs = page_of(dom_b);
+    CHECK_EQ(page_pin_err(&table[a], dom_a, PGT_l4_page_table), 0);
+    /* b is no L4 yet: not a linear target (Xen: validated and in use). */
+    CHECK_EQ(pv_entry_update(dom_a, &tab(a)[1], 4, 1, ent(b, PTE_P), false), 0);
+    CHECK_EQ(TYPE(b), PGT_l3_page_table); /* an ordinary L3 entry */
+    CHECK_EQ(pv_entry_update(dom_a, &tab(a)[1], 4, 1, 0, false), 0);
+    CHECK_EQ(page_pin_err(&table[b], dom_a, PGT_l4_page_table), 0);
+    CHECK_EQ(pv_entry_update(dom_a, &tab(a)[1], 4, 1, ent(b, PTE_P), false), 0);
+    CHECK_EQ(COUNT(b), 3);
+    CHECK_EQ(TCOUNT(b), 2);
+    CHECK_EQ(LIN(a), 1);
+    CHECK_EQ(LIN(b), -1);
+    /* b is mapped linearly: it may not have linear entries itself ... */
+    CHECK_EQ(page_pin_err(&table[c], dom_a, PGT_l4_page_table), 0);
+    CHECK_EQ(pv_entry_update(dom_a, &tab(b)[1], 4, 1, ent(c, PTE_P), false), -XEN_EINVAL);
+    /* ... and a, which has one, may not be mapped linearly. */
+    CHECK_EQ(pv_entry_update(dom_a, &tab(c)[1], 4, 1, ent(a, PTE_P), false), -XEN_EINVAL);
+    CHECK_EQ(LIN(c), 0);
+    /* Another domain's table, or a writable entry: refused. */
+    CHECK_EQ(page_pin_err(&table[theirs], dom_b, PGT_l4_page_table), 0);
+    CHECK_EQ(pv_entry_update(dom_a, &tab(a)[2], 4, 2, ent(theirs, PTE_P), false), -XEN_EINVAL);
+    CHECK_EQ(pv_entry_update(dom_a, &tab(a)[2], 4, 2, ent(c, PTE_P | PTE_RW), false),
+             -XEN_EINVAL);
+    /* b unpinned: the linear entry keeps it an L4. */
+    CHECK(page_unpin(&table[b]));
+    CHECK_EQ(TCOUNT(b), 1);
+    CHECK_EQ(TYPE(b), PGT_l4_page_table);
+    /* a goes: its entries go, b's last type reference with them. */
+    CHECK(page_unpin(&table[a]));
+    CHECK_EQ(LIN(a), 0);
+    CHECK_EQ(LIN(b), 0);
+    CHECK_EQ(TCOUNT(b), 0);
+    CHECK_EQ(COUNT(b), 1);
+    CHECK_EQ(COUNT(a), 1);
+    CHECK(page_unpin(&table[c]));
+    CHECK(page_unpin(&table[theirs]));
+}
+
+TEST(linear_l2_through_validation)
+{
+    setup();
+    mfn_t target = page_of(dom_a), l2 = page_of(dom_a), l1 = page_of(dom_a);
+    tab(target)[0] = ent(l1, PTE_P);
+    CHECK_EQ(page_pin_err(&table[target], dom_a, PGT_l2_page_table), 0);
+    tab(l2)[0] = ent(target, PTE_P); /* an L2 naming an L2: read-only */
+    tab(l2)[1] = ent(l2, PTE_P);     /* and itself */
+    CHECK_EQ(page_pin_err(&table[l2], dom_a, PGT_l2_page_table), 0);
+    CHECK_EQ(LIN(l2), 1);
+    CHECK_EQ(LIN(target), -1);
+    CHECK_EQ(TCOUNT(l1), 1); /* only target's entry holds l1 */
+    CHECK(page_unpin(&table[l2]));
+    CHECK_EQ(LIN(target), 0);
+    CHECK_EQ(TCOUNT(target), 1);
+    /* A level mismatch is no linear entry: an L3 naming an L2 in use as
+     * an L2 is an ordinary entry, an L3 naming an L4 is refused. */
+    mfn_t l3 = page_of(dom_a), l4 = page_of(dom_a);
+    CHECK_EQ(page_pin_err(&table[l4], dom_a, PGT_l4_page_table), 0);
+    tab(l3)[0] = ent(l4, PTE_P);
+    CHECK_EQ(page_pin_err(&table[l3], dom_a, PGT_l3_page_table), -XEN_EINVAL);
+    CHECK_EQ(TCOUNT(l4), 1);
+    CHECK_EQ(COUNT(l4), 2);
+    CHECK(page_unpin(&table[l4]));
+    CHECK(page_unpin(&table[target]));
+    CHECK_EQ(TCOUNT(l1), 0);
+}
+
+/* Xen passes an entry's refusal up through a pin. */
+TEST(pin_reports_the_entry_error)
+{
+    setup();
+    mfn_t l1 = page_of(dom_a), theirs = page_of(dom_b);
+    tab(l1)[3] = ent(theirs, PTE_P);
+    CHECK_EQ(page_pin_err(&table[l1], dom_a, PGT_l1_page_table), -XEN_EBUSY);
+    CHECK_EQ(page_pin_err(&table[l1], dom_b, PGT_l1_page_table), -XEN_EINVAL);
+    tab(l1)[3] = 0;
+    CHECK_EQ(page_pin_err(&table[l1], dom_a, PGT_l1_page_table), 0);
+    CHECK_EQ(page_pin_err(&table[l1], dom_a, PGT_l1_page_table), -XEN_EINVAL);
+    CHECK_EQ(page_pin_err(&table[l1], dom_a, PGT_l2_page_table), -XEN_EINVAL);
+    CHECK(page_unpin(&table[l1]));
 }

@@ -66,6 +66,12 @@ struct page_info {
 #define PGT_writable_page (6UL << PGT_type_shift)
 #define PGT_validated (1UL << 60)
 #define PGT_pinned (1UL << 59)
+/* Linear page tables (pv_mm.h), a signed 16-bit count: > 0, entries of
+ * this table that map a table of its own level; < 0, entries of other
+ * tables that map this one so.  Never both, so no chain is longer than
+ * one step.  Only non-zero while the frame holds a type count. */
+#define PGT_linear_shift 32
+#define PGT_linear_mask (0xffffUL << PGT_linear_shift)
 #define PGT_count_mask 0xffffffffUL
 
 static inline bool pgt_needs_validation(unsigned long type)
@@ -121,6 +127,22 @@ void put_page(struct page_info *pg);
 /* Type references; false when the frame has another type in use, the
  * count is at its limit, or validation refused. */
 bool get_page_type(struct page_info *pg, unsigned long type);
+/* The same with Xen's answer: 0, -XEN_EINVAL (another type in use, or
+ * the count at its limit) or what validation said. */
+int get_page_type_err(struct page_info *pg, unsigned long type);
+/* A type reference on a frame that is a validated, in-use `type` right
+ * now, with nothing else tried (no validation, no wait). */
+bool get_page_type_in_use(struct page_info *pg, unsigned long type);
+/* The linear counts (see PGT_linear_mask): false when the frame is on
+ * the other side already, or the count would overflow. */
+bool page_linear_inc_entries(struct page_info *pg);
+void page_linear_dec_entries(struct page_info *pg);
+bool page_linear_inc_uses(struct page_info *pg);
+void page_linear_dec_uses(struct page_info *pg);
+static inline int page_linear_count(const struct page_info *pg)
+{
+    return (s16)((READ_ONCE(pg->u.type_info) & PGT_linear_mask) >> PGT_linear_shift);
+}
 void put_page_type(struct page_info *pg);
 bool get_page_and_type(struct page_info *pg, const struct domain *owner,
                        unsigned long type);
@@ -128,6 +150,9 @@ void put_page_and_type(struct page_info *pg);
 /* A pin is a type reference kept on the guest's behalf (e.g. a top-level
  * page table); false if already pinned or the type cannot be taken. */
 bool page_pin(struct page_info *pg, const struct domain *owner, unsigned long type);
+/* The same with Xen's answer: 0, -XEN_EINVAL (not the owner's, already
+ * pinned, another type) or what validation said. */
+int page_pin_err(struct page_info *pg, const struct domain *owner, unsigned long type);
 bool page_unpin(struct page_info *pg);
 
 /* Hand a frame to a domain / take it back (drops PGC_allocated's reference). */

@@ -10,7 +10,10 @@
  *    a PGT_writable_page type reference when the entry is writable), or,
  *    for a privileged domain only, a non-RAM (I/O) frame (no reference).
  *  - L2/L3/L4, present: a frame of this domain that can be typed one level
- *    down (general + type reference).  No superpages.
+ *    down (general + type reference).  No superpages.  Or, read-only, a
+ *    table of the same level (Xen's linear page tables): the table itself
+ *    (holds nothing) or another one already in use (general + type
+ *    reference, and the linear counts of frametable.h).
  *  - L4 slots 256-271 belong to Keel, whatever the guest wrote there.
  * Whether an existing entry holds references is derived from the frame's
  * state (in use = RAM with references), never stored, so validation and
@@ -85,10 +88,10 @@ u64 pv_ltable_adjust(u64 e);
  * frame typed as a table or descriptor page). */
 int pv_l1e_get(struct domain *d, u64 e);
 void pv_l1e_put(u64 e);
-/* Same for an entry of a table at `level` (2..4): the child must become a
- * validated table of level-1. */
-int pv_lnext_get(struct domain *d, u64 e, unsigned int level);
-void pv_lnext_put(u64 e);
+/* Same for an entry of table `table` at `level` (2..4): the child must
+ * become a validated table of level-1, or be a linear entry. */
+int pv_lnext_get(struct domain *d, u64 e, unsigned int level, mfn_t table);
+void pv_lnext_put(u64 e, unsigned int level, mfn_t table);
 
 /*
  * Replace entry `index` of a validated level-`level` table (slot points at

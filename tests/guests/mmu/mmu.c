@@ -175,8 +175,8 @@ static void pinning(uint64_t foreign)
     uint64_t b = mfn_of(page_b);
     long r = mmuext1(MMUEXT_PIN_L1_TABLE, a);
     printf("mmu: pin L1 mapping foreign RAM = %ld\n", r);
-    /* Xen passes the entry's error up (-EBUSY); Keel says -EINVAL. */
-    EXPECT(r == -XEN_EBUSY || r == -XEN_EINVAL);
+    /* Xen passes the entry's error up. */
+    EXPECT_EQ(r, -XEN_EBUSY);
     r = mmuext1(MMUEXT_PIN_L2_TABLE, a); /* entry 0 is no L1 of ours */
     EXPECT(r < 0);
 

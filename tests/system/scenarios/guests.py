@@ -39,6 +39,7 @@ KEEL_READY = {
     "grant",
     "nofeat",
     "fifo",
+    "linear",
 }
 
 HERE = os.path.dirname(__file__)

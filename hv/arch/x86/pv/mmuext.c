@@ -38,13 +38,16 @@ long do_mmuext_op(struct hcall *h)
 
 /* ------------------------------------------------------------- pinning */
 
+/* Xen's answers: -EINVAL for a frame that is not the owner's or is
+ * pinned already, else what validating the table said (an entry's
+ * refusal, e.g. -EBUSY for another domain's frame). */
 static long pin(struct domain *pg_owner, mfn_t mfn, unsigned int level)
 {
     struct page_info *pg = pv_domain_page(mfn, pg_owner);
 
-    if (!pg || !page_pin(pg, pg_owner, pgt_of_level(level)))
+    if (!pg)
         return -XEN_EINVAL;
-    return 0;
+    return page_pin_err(pg, pg_owner, pgt_of_level(level));
 }
 
 static long unpin(struct domain *pg_owner, mfn_t mfn)
