@@ -1,14 +1,17 @@
 /*
- * Grant tables v1: the core (see keel/grant_table.h for references and
- * locks).  Free of guest pointers and hardware: the hypercall layer
+ * Grant tables v1 and v2: the core (see keel/grant_table.h for references
+ * and locks).  Free of guest pointers and hardware: the hypercall layer
  * (grant_table_op.c) copies operations in and out and names the tables;
  * the arch supplies the walk of the current page tables (linear-address
  * mappings) and the TLB flush.  Compiles on the host for unit tests.
  *
  * Trust: the shared entries live in guest memory and change under our
- * feet.  Their flags+domid word is only ever updated by compare-exchange,
- * each decision made on the value the exchange saw (never a second read);
- * the frame field is read once, after the exchange that pinned it.
+ * feet.  In v1 their flags+domid word is only ever updated by
+ * compare-exchange, each decision made on the value the exchange saw
+ * (never a second read); in v2 Keel writes only the status frames, sets
+ * the status bits first and then reads the entry again (the guest clears
+ * an entry, then reads the status), as Xen does.  The frame field is read
+ * once, after the entry was pinned.
  */
 #include <keel/console.h>
 #include <keel/frametable.h>
@@ -53,13 +56,38 @@ static void chunk_free(void *p)
 
 static struct gnttab_active *active_of(struct grant_table *gt, grant_ref_t ref)
 {
-    return &gt->active[ref / GNTTAB_CHUNK][ref % GNTTAB_CHUNK];
+    return &gt->active[ref / GNTTAB_ACTIVE_PER_CHUNK][ref % GNTTAB_ACTIVE_PER_CHUNK];
 }
 
-static grant_entry_v1_t *shared_of(struct grant_table *gt, grant_ref_t ref)
+static grant_entry_v1_t *shared_v1(struct grant_table *gt, grant_ref_t ref)
 {
     return (grant_entry_v1_t *)mfn_to_virt(gt->frames[ref / GNTTAB_PER_FRAME]) +
            ref % GNTTAB_PER_FRAME;
+}
+
+static grant_entry_v2_t *shared_v2(struct grant_table *gt, grant_ref_t ref)
+{
+    return (grant_entry_v2_t *)mfn_to_virt(gt->frames[ref / GNTTAB_PER_FRAME_V2]) +
+           ref % GNTTAB_PER_FRAME_V2;
+}
+
+/* The flags (low half) and domid (high half) of either version's entry. */
+static u32 *header_of(struct grant_table *gt, grant_ref_t ref)
+{
+    BUILD_BUG_ON(offsetof(grant_entry_v1_t, flags) != 0);
+    BUILD_BUG_ON(offsetof(grant_entry_v1_t, domid) != 2);
+    BUILD_BUG_ON(offsetof(grant_entry_v2_t, hdr.flags) != 0);
+    BUILD_BUG_ON(offsetof(grant_entry_v2_t, hdr.domid) != 2);
+    return gt->version == 1 ? (u32 *)shared_v1(gt, ref) : (u32 *)shared_v2(gt, ref);
+}
+
+/* Where GTF_reading/GTF_writing live: the v1 entry, or the status frame. */
+static u16 *status_of(struct grant_table *gt, grant_ref_t ref)
+{
+    if (gt->version == 1)
+        return &shared_v1(gt, ref)->flags;
+    return (grant_status_t *)mfn_to_virt(gt->status[ref / GNTTAB_STATUS_PER_FRAME]) +
+           ref % GNTTAB_STATUS_PER_FRAME;
 }
 
 static struct gnttab_maptrack *mt_of(struct grant_table *gt, u32 handle)
@@ -69,7 +97,7 @@ static struct gnttab_maptrack *mt_of(struct grant_table *gt, u32 handle)
 
 static unsigned int nr_entries(const struct grant_table *gt)
 {
-    return gt->nr_frames * GNTTAB_PER_FRAME;
+    return gt->nr_frames * (gt->version == 1 ? GNTTAB_PER_FRAME : GNTTAB_PER_FRAME_V2);
 }
 
 /* ------------------------------------------------------- table lifetime */
@@ -90,6 +118,8 @@ struct grant_table *gnttab_create(struct domain *owner, domid_t domid,
     gt->owner = owner;
     gt->domid = domid;
     gt->max_frames = max_frames;
+    gt->version = 1;
+    gt->max_version = GNTTAB_MAX_VERSION;
     gt->maptrack_max = max_maptrack_frames * GNTTAB_MAPTRACK_PER_FRAME;
     gt->maptrack_free = GNTTAB_MAPTRACK_END;
     return gt;
@@ -110,6 +140,8 @@ static void release_frames_locked(struct grant_table *gt)
     gt->dead = true;
     for (unsigned int i = 0; i < gt->nr_frames; i++)
         page_unassign(mfn_to_page(gt->frames[i]));
+    for (unsigned int i = 0; i < gt->nr_status; i++)
+        page_unassign(mfn_to_page(gt->status[i]));
 }
 
 static void table_free(struct grant_table *gt)
@@ -118,6 +150,8 @@ static void table_free(struct grant_table *gt)
     /* Keel's own references: the frames stay while anyone maps them. */
     for (unsigned int i = 0; i < gt->nr_frames; i++)
         put_page_and_type(mfn_to_page(gt->frames[i]));
+    for (unsigned int i = 0; i < gt->nr_status; i++)
+        put_page_and_type(mfn_to_page(gt->status[i]));
     for (unsigned int i = 0; i < GNTTAB_ACTIVE_CHUNKS; i++)
         chunk_free(gt->active[i]);
     for (unsigned int i = 0; i < GNTTAB_MAX_MAPTRACK_FRAMES; i++)
@@ -136,6 +170,11 @@ void gnttab_put(struct grant_table *gt)
 
 #ifdef KEEL_HOST
 __attribute__((weak)) void gnttab_arch_new_frame(mfn_t mfn) { (void)mfn; }
+__attribute__((weak)) struct grant_table *gnttab_arch_table_by_id(domid_t domid)
+{
+    (void)domid;
+    return NULL;
+}
 __attribute__((weak)) void gnttab_arch_flush_all(void) {}
 __attribute__((weak)) struct page_info *gnttab_arch_va_l1(struct domain *ld, u64 va,
                                                           u64 **slot)
@@ -145,27 +184,73 @@ __attribute__((weak)) struct page_info *gnttab_arch_va_l1(struct domain *ld, u64
 }
 #endif
 
+/* A fresh zeroed frame of the owner's that Keel writes into (shared or
+ * status): the writable type keeps it from becoming a page table or
+ * descriptor page while the table has it. */
+static int new_frame(struct grant_table *gt, mfn_t *out)
+{
+    struct page_info *pg = alloc_pages(0);
+
+    if (!pg)
+        return -XEN_ENOMEM;
+    *out = page_to_mfn(pg);
+    memset(mfn_to_virt(*out), 0, PAGE_SIZE);
+    gnttab_arch_new_frame(*out);
+    page_assign(pg, gt->owner);
+    BUG_ON(!get_page_and_type(pg, gt->owner, PGT_writable_page));
+    return 0;
+}
+
+/* Version 2: status frames for the first nr shared frames. */
+static int populate_status_locked(struct grant_table *gt, unsigned int nr)
+{
+    unsigned int want = GNTTAB_STATUS_FRAMES(nr);
+
+    while (gt->nr_status < want) {
+        int rc = new_frame(gt, &gt->status[gt->nr_status]);
+        if (rc)
+            return rc;
+        __atomic_store_n(&gt->nr_status, gt->nr_status + 1, __ATOMIC_RELEASE);
+    }
+    return 0;
+}
+
+/* Back to version 1: the status frames go, unless the guest still maps
+ * one (Xen's -EBUSY): then nothing changes. */
+static int unpopulate_status_locked(struct grant_table *gt)
+{
+    for (unsigned int i = 0; i < gt->nr_status; i++) {
+        const struct page_info *pg = mfn_to_page(gt->status[i]);
+        /* Only the allocation's and Keel's references. */
+        if ((READ_ONCE(pg->count_info) & PGC_count_mask) != 2 ||
+            (READ_ONCE(pg->u.type_info) & PGT_count_mask) != 1)
+            return -XEN_EBUSY;
+    }
+    for (unsigned int i = 0; i < gt->nr_status; i++) {
+        struct page_info *pg = mfn_to_page(gt->status[i]);
+        put_page_and_type(pg);
+        page_unassign(pg);
+    }
+    __atomic_store_n(&gt->nr_status, 0, __ATOMIC_RELEASE);
+    return 0;
+}
+
 /* One more shared frame, with its active entries.  Under gt->lock. */
 static int add_frame_locked(struct grant_table *gt)
 {
     unsigned int f = gt->nr_frames;
-    unsigned int c0 = f * GNTTAB_PER_FRAME / GNTTAB_CHUNK;
-    struct page_info *pg;
+    unsigned int per = GNTTAB_PER_FRAME / GNTTAB_ACTIVE_PER_CHUNK;
     mfn_t mfn;
+    int rc;
 
-    for (unsigned int c = c0; c < c0 + GNTTAB_PER_FRAME / GNTTAB_CHUNK; c++)
+    /* Active entries for v1's count, the larger. */
+    for (unsigned int c = f * per; c < (f + 1) * per; c++)
         if (!gt->active[c] && !(gt->active[c] = chunk_alloc()))
             return -XEN_ENOMEM;
-    pg = alloc_pages(0);
-    if (!pg)
-        return -XEN_ENOMEM;
-    mfn = page_to_mfn(pg);
-    memset(mfn_to_virt(mfn), 0, PAGE_SIZE);
-    gnttab_arch_new_frame(mfn);
-    page_assign(pg, gt->owner);
-    /* Keel writes into it: the writable type keeps it from becoming a
-     * page table or descriptor page while the table exists. */
-    BUG_ON(!get_page_and_type(pg, gt->owner, PGT_writable_page));
+    if (gt->version == 2 && (rc = populate_status_locked(gt, f + 1)))
+        return rc;
+    if ((rc = new_frame(gt, &mfn)))
+        return rc;
     gt->frames[f] = mfn;
     /* Publish the frame before the count lockless readers use. */
     __atomic_store_n(&gt->nr_frames, f + 1, __ATOMIC_RELEASE);
@@ -189,6 +274,103 @@ int gnttab_grow(struct grant_table *gt, unsigned int nr)
 
     spin_lock(&gt->lock);
     rc = grow_locked(gt, nr);
+    spin_unlock(&gt->lock);
+    return rc;
+}
+
+/* ------------------------------------------------------------ versions */
+
+/* v1 form of the first entries (Xen carries the 8 reserved ones over). */
+static void save_reserved(struct grant_table *gt, grant_entry_v1_t *keep, unsigned int n)
+{
+    for (unsigned int i = 0; i < n; i++) {
+        if (gt->version == 1) {
+            keep[i] = *shared_v1(gt, i);
+            continue;
+        }
+        grant_entry_v2_t *e = shared_v2(gt, i);
+        u16 flags = e->hdr.flags;
+        keep[i] = (grant_entry_v1_t){0};
+        if ((flags & GTF_type_mask) == GTF_permit_access)
+            keep[i] = (grant_entry_v1_t){.flags = flags | *status_of(gt, i),
+                                         .domid = e->hdr.domid,
+                                         .frame = (u32)e->full_page.frame};
+    }
+}
+
+static void restore_reserved(struct grant_table *gt, const grant_entry_v1_t *keep,
+                             unsigned int n)
+{
+    for (unsigned int i = 0; i < n; i++) {
+        if (gt->version == 1) {
+            *shared_v1(gt, i) = keep[i];
+            continue;
+        }
+        grant_entry_v2_t *e = shared_v2(gt, i);
+        *status_of(gt, i) = keep[i].flags & (GTF_reading | GTF_writing);
+        e->hdr.flags = keep[i].flags & ~(GTF_reading | GTF_writing);
+        e->hdr.domid = keep[i].domid;
+        e->full_page.frame = keep[i].frame;
+    }
+}
+
+/* v2 entries v1 cannot express: a frame past 32 bits, transitive. */
+static bool reserved_fit_v1(struct grant_table *gt, unsigned int n)
+{
+    for (unsigned int i = 0; i < n; i++) {
+        grant_entry_v2_t *e = shared_v2(gt, i);
+        switch (__atomic_load_n(&e->hdr.flags, __ATOMIC_ACQUIRE) & GTF_type_mask) {
+        case GTF_permit_access:
+            if (e->full_page.frame >> 32)
+                return false;
+            break;
+        case GTF_transitive:
+            return false;
+        }
+    }
+    return true;
+}
+
+static int switch_version_locked(struct grant_table *gt, unsigned int version)
+{
+    grant_entry_v1_t keep[GNTTAB_NR_RESERVED_ENTRIES];
+    unsigned int n = nr_entries(gt), nres = MIN(n, (unsigned int)GNTTAB_NR_RESERVED_ENTRIES);
+    int rc;
+
+    /* The reserved entries may stay in use (xenstore, console). */
+    for (unsigned int i = GNTTAB_NR_RESERVED_ENTRIES; i < n; i++)
+        if (active_of(gt, i)->pin)
+            return -XEN_EBUSY;
+    if (gt->version == 1) {
+        if ((rc = populate_status_locked(gt, gt->nr_frames)))
+            return rc;
+    } else {
+        if (gt->nr_v2_ops)
+            return -XEN_EAGAIN;
+        if (!reserved_fit_v1(gt, nres))
+            return -XEN_ERANGE;
+    }
+    save_reserved(gt, keep, nres);
+    if (version == 1 && (rc = unpopulate_status_locked(gt)))
+        return rc;
+    /* No crud from the old layout. */
+    for (unsigned int i = 0; i < gt->nr_frames; i++)
+        memset(mfn_to_virt(gt->frames[i]), 0, PAGE_SIZE);
+    gt->version = (u8)version;
+    restore_reserved(gt, keep, nres);
+    return 0;
+}
+
+int gnttab_set_version(struct grant_table *gt, unsigned int version)
+{
+    int rc;
+
+    if (version != 1 && version != 2)
+        return -XEN_EINVAL;
+    if (version > gt->max_version)
+        return -XEN_ENOSYS; /* as before set_version existed */
+    spin_lock(&gt->lock);
+    rc = gt->version == version ? 0 : switch_version_locked(gt, version);
     spin_unlock(&gt->lock);
     return rc;
 }
@@ -217,7 +399,41 @@ bool gnttab_has_frame(const struct grant_table *gt, mfn_t mfn)
     for (unsigned int i = 0; i < n; i++)
         if (gt->frames[i] == mfn)
             return true;
+    n = __atomic_load_n(&gt->nr_status, __ATOMIC_ACQUIRE);
+    for (unsigned int i = 0; i < n; i++)
+        if (gt->status[i] == mfn)
+            return true;
     return false;
+}
+
+unsigned int gnttab_nr_status(const struct grant_table *gt)
+{
+    return __atomic_load_n(&gt->nr_status, __ATOMIC_ACQUIRE);
+}
+
+int gnttab_status_mfns(struct grant_table *gt, unsigned int first, unsigned int n,
+                       mfn_t *out, bool grow)
+{
+    int rc = 0;
+
+    if (first + n < first)
+        return -XEN_EINVAL;
+    spin_lock(&gt->lock);
+    if (gt->version != 2) {
+        rc = -XEN_EINVAL;
+    } else if (first + n > gt->nr_status) {
+        /* The shared frames whose status frames these are (Xen's
+         * status_to_grant_frames), within the limit. */
+        unsigned int frames = (unsigned int)(((u64)(first + n) * GNTTAB_STATUS_PER_FRAME +
+                                              GNTTAB_PER_FRAME_V2 - 1) / GNTTAB_PER_FRAME_V2);
+        rc = grow && frames <= gt->max_frames ? grow_locked(gt, frames) : -XEN_EINVAL;
+        if (!rc && first + n > gt->nr_status)
+            rc = -XEN_EINVAL;
+    }
+    if (!rc && n)
+        memcpy(out, &gt->status[first], n * sizeof(*out));
+    spin_unlock(&gt->lock);
+    return rc;
 }
 
 unsigned int gnttab_nr_frames(const struct grant_table *gt)
@@ -278,20 +494,29 @@ static void mt_put(struct grant_table *gt, u32 h)
 
 /* ------------------------------------------------- shared-entry flags */
 
+/* May `ldomid` use an entry with these flags and domid (before a pin)? */
+static bool entry_usable(u32 word, bool mapping, domid_t ldomid)
+{
+    u16 flags = (u16)word, type = flags & (GTF_type_mask | (mapping ? GTF_sub_page : 0));
+
+    if ((domid_t)(word >> 16) != ldomid)
+        return false;
+    return type == GTF_permit_access || (!mapping && type == GTF_transitive);
+}
+
 /*
- * Sets GTF_reading (and GTF_writing) in a shared entry, checking its type
- * and domid first unless the entry is already pinned.  The guest may race
- * us; a few lost exchanges are tolerated, after that it is misbehaving.
+ * v1: sets GTF_reading (and GTF_writing) in a shared entry, checking its
+ * type and domid first unless the entry is already pinned.  The guest may
+ * race us; a few lost exchanges are tolerated, after that it is
+ * misbehaving.  (v1 has no transitive entries.)
  */
-static s16 set_status(grant_entry_v1_t *sh, bool pinned, bool ro, bool mapping,
-                      domid_t ldomid)
+static s16 set_status_v1(grant_entry_v1_t *sh, bool pinned, bool ro, bool mapping,
+                         domid_t ldomid)
 {
     u32 *word = (u32 *)sh; /* flags in the low half, domid in the high */
     u16 mask = GTF_type_mask | (mapping ? GTF_sub_page : 0);
     u32 cur = __atomic_load_n(word, __ATOMIC_ACQUIRE);
 
-    BUILD_BUG_ON(offsetof(grant_entry_v1_t, flags) != 0);
-    BUILD_BUG_ON(offsetof(grant_entry_v1_t, domid) != 2);
     for (unsigned int tries = 0;; tries++) {
         u16 flags = (u16)cur;
         u32 want = cur | GTF_reading;
@@ -311,9 +536,45 @@ static s16 set_status(grant_entry_v1_t *sh, bool pinned, bool ro, bool mapping,
     }
 }
 
+/*
+ * v2: the status bits go up first, then the entry is read again: a guest
+ * that revokes an entry clears it and then looks at the status, so one of
+ * the two sees the other.  A change in between takes the bits back.
+ */
+static s16 set_status_v2(const u32 *word, u16 *status, bool pinned, bool ro, bool mapping,
+                         domid_t ldomid)
+{
+    u32 cur = __atomic_load_n(word, __ATOMIC_ACQUIRE);
+
+    if (!pinned && !entry_usable(cur, mapping, ldomid))
+        return GNTST_general_error;
+    if (!ro && ((u16)cur & GTF_readonly))
+        return GNTST_general_error;
+    __atomic_fetch_or(status, ro ? GTF_reading : GTF_reading | GTF_writing, __ATOMIC_SEQ_CST);
+    cur = __atomic_load_n(word, __ATOMIC_SEQ_CST);
+    if (!pinned && (!entry_usable(cur, mapping, ldomid) || (!ro && ((u16)cur & GTF_readonly)))) {
+        __atomic_fetch_and(status, (u16)~(GTF_reading | GTF_writing), __ATOMIC_SEQ_CST);
+        return GNTST_general_error;
+    }
+    if (pinned && ((u16)cur & GTF_readonly)) {
+        __atomic_fetch_and(status, (u16)~GTF_writing, __ATOMIC_SEQ_CST);
+        return GNTST_general_error;
+    }
+    return GNTST_okay;
+}
+
+static s16 set_status(struct grant_table *gt, grant_ref_t ref, bool pinned, bool ro,
+                      bool mapping, domid_t ldomid)
+{
+    if (gt->version == 1)
+        return set_status_v1(shared_v1(gt, ref), pinned, ro, mapping, ldomid);
+    return set_status_v2(header_of(gt, ref), status_of(gt, ref), pinned, ro, mapping, ldomid);
+}
+
 /* After pins went down: the guest learns the entry is no longer read or
  * written through (so it may reuse the frame). */
-static void reduce_status(grant_entry_v1_t *sh, const struct gnttab_active *act, bool ro)
+static void reduce_status(struct grant_table *gt, grant_ref_t ref,
+                          const struct gnttab_active *act, bool ro)
 {
     u16 clear = 0;
 
@@ -322,15 +583,39 @@ static void reduce_status(grant_entry_v1_t *sh, const struct gnttab_active *act,
     if (!ro && !(act->pin & WRITE_PINS))
         clear |= GTF_writing;
     if (clear)
-        __atomic_fetch_and(&sh->flags, (u16)~clear, __ATOMIC_ACQ_REL);
+        __atomic_fetch_and(status_of(gt, ref), (u16)~clear, __ATOMIC_ACQ_REL);
 }
 
-/* The frame a first pin grants: RAM the granting domain owns, referenced. */
-static struct page_info *granted_frame(struct grant_table *gt, grant_entry_v1_t *sh)
+/* The frame a first pin grants, and the part of it: RAM the granting
+ * domain owns, referenced. */
+static struct page_info *granted_frame(struct grant_table *gt, grant_ref_t ref, bool mapping,
+                                       u16 *start, u16 *length, bool *sub_page)
 {
-    mfn_t mfn = __atomic_load_n(&sh->frame, __ATOMIC_ACQUIRE);
+    u64 mfn;
     struct page_info *pg;
 
+    *start = 0;
+    *length = PAGE_SIZE;
+    *sub_page = false;
+    if (gt->version == 1) {
+        mfn = __atomic_load_n(&shared_v1(gt, ref)->frame, __ATOMIC_ACQUIRE);
+    } else {
+        grant_entry_v2_t *e = shared_v2(gt, ref);
+        /* The flags were checked when the status went up; read them once
+         * more only to pick the layout, then each field once. */
+        if (!mapping && (__atomic_load_n(&e->hdr.flags, __ATOMIC_ACQUIRE) & GTF_sub_page)) {
+            u16 off = __atomic_load_n(&e->sub_page.page_off, __ATOMIC_ACQUIRE);
+            u16 len = __atomic_load_n(&e->sub_page.length, __ATOMIC_ACQUIRE);
+            /* Out-of-page windows make every copy fail its bounds check,
+             * as on Xen; clamp them so sums cannot wrap. */
+            *start = off > PAGE_SIZE ? PAGE_SIZE : off;
+            *length = len > PAGE_SIZE ? PAGE_SIZE : len;
+            *sub_page = true;
+            mfn = __atomic_load_n(&e->sub_page.frame, __ATOMIC_ACQUIRE);
+        } else {
+            mfn = __atomic_load_n(&e->full_page.frame, __ATOMIC_ACQUIRE);
+        }
+    }
     if (!mfn_valid(mfn))
         return NULL;
     pg = mfn_to_page(mfn);
@@ -388,10 +673,10 @@ static void drop_mapping_refs(struct page_info *pg, unsigned int flags)
 static s16 pin_for_map(struct grant_table *rgt, domid_t ldomid, grant_ref_t ref,
                        unsigned int flags, mfn_t *mfn)
 {
-    bool ro = flags & GNTMAP_readonly;
+    bool ro = flags & GNTMAP_readonly, sub;
     struct gnttab_active *act;
-    grant_entry_v1_t *sh;
     struct page_info *pg;
+    u16 start, len;
     s16 rc;
 
     if (rgt->dead)
@@ -399,16 +684,16 @@ static s16 pin_for_map(struct grant_table *rgt, domid_t ldomid, grant_ref_t ref,
     if (ref >= nr_entries(rgt))
         return GNTST_bad_gntref;
     act = active_of(rgt, ref);
-    sh = shared_of(rgt, ref);
-    if (act->pin && (act->domid != ldomid || (act->pin & PIN_OVERFLOW)))
+    /* A sub-page or transitive grant pinned by a copy is never mapped. */
+    if (act->pin && (act->domid != ldomid || (act->pin & PIN_OVERFLOW) || act->is_sub_page))
         return GNTST_general_error;
     if (!act->pin || (!ro && !(act->pin & WRITE_PINS))) {
-        rc = set_status(sh, act->pin, ro, true, ldomid);
+        rc = set_status(rgt, ref, act->pin, ro, true, ldomid);
         if (rc)
             return rc;
     }
     if (!act->pin) {
-        pg = granted_frame(rgt, sh);
+        pg = granted_frame(rgt, ref, true, &start, &len, &sub);
         rc = GNTST_bad_page;
     } else {
         pg = mfn_to_page(act->mfn);
@@ -420,27 +705,43 @@ static s16 pin_for_map(struct grant_table *rgt, domid_t ldomid, grant_ref_t ref,
         rc = GNTST_general_error;
     }
     if (!pg) {
-        reduce_status(sh, act, ro);
+        reduce_status(rgt, ref, act, ro);
         return rc;
     }
-    if (!act->pin) {
-        act->mfn = page_to_mfn(pg);
-        act->domid = ldomid;
-    }
+    if (!act->pin)
+        *act = (struct gnttab_active){.domid = ldomid, .length = PAGE_SIZE,
+                                      .mfn = page_to_mfn(pg)};
     act->pin += pin_incs(flags);
     *mfn = act->mfn;
     return GNTST_okay;
 }
 
-static void unpin(struct grant_table *rgt, grant_ref_t ref, unsigned int flags)
+/* Drops pins of `flags`; for a transitive entry, returns the table whose
+ * grant (*trans_ref) each of its pins also pinned: the caller releases
+ * that pin and the table reference that went with it. */
+static struct grant_table *unpin_locked(struct grant_table *rgt, grant_ref_t ref,
+                                        unsigned int flags, grant_ref_t *trans_ref)
 {
-    struct gnttab_active *act;
+    struct gnttab_active *act = active_of(rgt, ref);
+    struct grant_table *trans = act->trans_gt;
 
-    spin_lock(&rgt->lock);
-    act = active_of(rgt, ref);
     BUG_ON(act->pin < pin_incs(flags));
     act->pin -= pin_incs(flags);
-    reduce_status(shared_of(rgt, ref), act, flags & GNTMAP_readonly);
+    reduce_status(rgt, ref, act, flags & GNTMAP_readonly);
+    *trans_ref = act->trans_ref;
+    if (!act->pin && act->is_sub_page)
+        rgt->nr_v2_ops--;
+    if (!act->pin)
+        *act = (struct gnttab_active){0};
+    return trans;
+}
+
+static void unpin(struct grant_table *rgt, grant_ref_t ref, unsigned int flags)
+{
+    grant_ref_t tref;
+
+    spin_lock(&rgt->lock);
+    BUG_ON(unpin_locked(rgt, ref, flags, &tref)); /* mappings are never transitive */
     spin_unlock(&rgt->lock);
 }
 
@@ -658,58 +959,189 @@ struct copy_buf {
     struct grant_table *gt; /* pinned ref of gt, or NULL: own frame */
     grant_ref_t ref;
     struct page_info *pg;   /* general reference held */
+    u16 start, length;      /* the part granted */
     bool ro, have_type;
 };
 
-/* Pins `ref` for a copy (reading, or writing) and references its frame. */
-static s16 acquire_for_copy(struct grant_table *gt, grant_ref_t ref, domid_t ldomid,
-                            bool ro, struct page_info **out)
+#define TRANSITIVE_TRIES 3 /* the entry changed while we followed it: retry */
+
+/* The pin a copy takes; a copy releases exactly what it acquired. */
+static void release_for_copy(struct grant_table *gt, grant_ref_t ref, bool ro)
 {
-    struct gnttab_active *act;
-    grant_entry_v1_t *sh;
-    struct page_info *pg;
-    s16 rc = GNTST_okay;
+    unsigned int flags = GNTMAP_host_map | (ro ? GNTMAP_readonly : 0);
+    struct grant_table *trans;
+    grant_ref_t tref;
 
     spin_lock(&gt->lock);
-    if (gt->dead) {
-        rc = GNTST_bad_domain;
-        goto out;
+    trans = unpin_locked(gt, ref, flags, &tref);
+    spin_unlock(&gt->lock);
+    if (trans) { /* one step deep: the far end is never transitive */
+        release_for_copy(trans, tref, ro);
+        gnttab_put(trans);
     }
-    if (ref >= nr_entries(gt)) {
-        rc = GNTST_bad_gntref;
-        goto out;
-    }
-    act = active_of(gt, ref);
-    sh = shared_of(gt, ref);
-    if (act->pin && (act->domid != ldomid || (act->pin & PIN_OVERFLOW))) {
-        rc = GNTST_general_error;
-        goto out;
-    }
-    if ((!act->pin || (!ro && !(act->pin & WRITE_PINS))) &&
-        (rc = set_status(sh, act->pin, ro, false, ldomid)))
-        goto out;
-    if (!act->pin) {
-        pg = granted_frame(gt, sh);
-        rc = GNTST_bad_page;
-    } else {
-        pg = mfn_to_page(act->mfn);
-        pg = get_page(pg, gt->owner) ? pg : NULL;
-        rc = GNTST_bad_domain;
-    }
-    if (!pg) {
-        reduce_status(sh, act, ro);
-        goto out;
-    }
-    rc = GNTST_okay;
-    if (!act->pin) {
-        act->mfn = page_to_mfn(pg);
-        act->domid = ldomid;
-    }
-    act->pin += ro ? GNTPIN_hstr_inc : GNTPIN_hstw_inc;
-    *out = pg;
-out:
+}
+
+/* The far end of a transitive grant, pinned for `ldomid` (gt's domain);
+ * gt->lock is dropped meanwhile, so the caller checks nothing moved. */
+static s16 follow_transitive(struct grant_table *gt, grant_ref_t ref, bool ro,
+                             struct grant_table **td, grant_ref_t *tref,
+                             struct copy_buf *far);
+
+static s16 acquire_for_copy_locked(struct grant_table *gt, grant_ref_t ref, domid_t ldomid,
+                                   bool ro, bool allow_transitive, struct copy_buf *b);
+
+/* Pins `ref` for a copy (reading, or writing) and references its frame;
+ * fills b's frame and window.  allow_transitive: one step only. */
+static s16 acquire_for_copy(struct grant_table *gt, grant_ref_t ref, domid_t ldomid,
+                            bool ro, bool allow_transitive, struct copy_buf *b)
+{
+    s16 rc;
+
+    spin_lock(&gt->lock);
+    rc = acquire_for_copy_locked(gt, ref, ldomid, ro, allow_transitive, b);
     spin_unlock(&gt->lock);
     return rc;
+}
+
+/* Records a first pin's frame and window. */
+static void first_pin(struct grant_table *gt, struct gnttab_active *act, domid_t ldomid,
+                      const struct copy_buf *b, bool sub, struct grant_table *trans,
+                      grant_ref_t tref)
+{
+    *act = (struct gnttab_active){.domid = ldomid, .start = b->start, .length = b->length,
+                                  .is_sub_page = sub, .trans_ref = tref, .trans_gt = trans,
+                                  .mfn = page_to_mfn(b->pg)};
+    if (sub)
+        gt->nr_v2_ops++; /* v2 work in progress: no switch back to v1 */
+}
+
+static s16 acquire_transitive(struct grant_table *gt, grant_ref_t ref, domid_t ldomid,
+                              bool ro, bool allow_transitive, struct copy_buf *b)
+{
+    struct gnttab_active *act = active_of(gt, ref);
+    u32 old_pin = act->pin;
+    struct grant_table *td;
+    grant_ref_t tref;
+    s16 rc;
+
+    if ((!old_pin || (!ro && !(old_pin & WRITE_PINS))) &&
+        (rc = set_status(gt, ref, old_pin, ro, false, ldomid)))
+        return rc;
+    if (!allow_transitive) {
+        reduce_status(gt, ref, act, ro);
+        return GNTST_general_error;
+    }
+    gt->nr_v2_ops++; /* in flight: the lock goes while we follow it */
+    rc = follow_transitive(gt, ref, ro, &td, &tref, b);
+    gt->nr_v2_ops--;
+    act = active_of(gt, ref);
+    if (rc) {
+        reduce_status(gt, ref, act, ro);
+        return rc;
+    }
+    /* The lock was dropped: the entry must be as we left it. */
+    if (gt->dead || gt->version != 2 || act->pin != old_pin ||
+        (old_pin && (act->domid != ldomid || act->mfn != page_to_mfn(b->pg) ||
+                     act->start != b->start || act->length != b->length ||
+                     act->trans_gt != td || act->trans_ref != tref || !act->is_sub_page))) {
+        spin_unlock(&gt->lock);
+        release_for_copy(td, tref, ro);
+        gnttab_put(td);
+        put_page(b->pg);
+        b->pg = NULL;
+        spin_lock(&gt->lock);
+        reduce_status(gt, ref, active_of(gt, ref), ro);
+        return 1; /* try again */
+    }
+    /* Each copy pin holds its own pin on the far end and a reference on
+     * its table, which its release drops. */
+    if (!old_pin) /* a transitive grant is never mapped: treated as sub-page */
+        first_pin(gt, act, ldomid, b, true, td, tref);
+    act->pin += ro ? GNTPIN_hstr_inc : GNTPIN_hstw_inc;
+    return GNTST_okay;
+}
+
+static s16 follow_transitive(struct grant_table *gt, grant_ref_t ref, bool ro,
+                             struct grant_table **td, grant_ref_t *tref,
+                             struct copy_buf *far)
+{
+    grant_entry_v2_t *e = shared_v2(gt, ref);
+    domid_t tdom = __atomic_load_n(&e->transitive.trans_domid, __ATOMIC_ACQUIRE);
+    s16 rc;
+
+    *tref = __atomic_load_n(&e->transitive.gref, __ATOMIC_ACQUIRE);
+    if (tdom == gt->domid)
+        return GNTST_general_error; /* never self-referential (Xen) */
+    *td = gnttab_arch_table_by_id(tdom);
+    if (!*td)
+        return GNTST_general_error;
+    spin_unlock(&gt->lock);
+    rc = acquire_for_copy(*td, *tref, gt->domid, ro, false, far);
+    spin_lock(&gt->lock);
+    if (rc)
+        gnttab_put(*td);
+    return rc;
+}
+
+static s16 acquire_for_copy_locked(struct grant_table *gt, grant_ref_t ref, domid_t ldomid,
+                                   bool ro, bool allow_transitive, struct copy_buf *b)
+{
+    struct gnttab_active *act;
+    struct page_info *pg;
+    bool sub;
+    s16 rc;
+
+    for (unsigned int tries = 0;; tries++) {
+        if (gt->dead)
+            return GNTST_bad_domain;
+        if (ref >= nr_entries(gt))
+            return GNTST_bad_gntref;
+        act = active_of(gt, ref);
+        if (act->pin && (act->domid != ldomid || (act->pin & PIN_OVERFLOW)))
+            return GNTST_general_error;
+        if (gt->version == 2 && act->trans_gt == NULL && !act->pin &&
+            ((u16)__atomic_load_n(header_of(gt, ref), __ATOMIC_ACQUIRE) & GTF_type_mask) ==
+                GTF_transitive) {
+            rc = acquire_transitive(gt, ref, ldomid, ro, allow_transitive, b);
+            if (rc != 1)
+                return rc;
+            if (tries == TRANSITIVE_TRIES)
+                return GNTST_general_error;
+            continue;
+        }
+        if (act->trans_gt) { /* pinned transitive: another pin on both ends */
+            rc = acquire_transitive(gt, ref, ldomid, ro, allow_transitive, b);
+            if (rc != 1)
+                return rc;
+            if (tries == TRANSITIVE_TRIES)
+                return GNTST_general_error;
+            continue;
+        }
+        break;
+    }
+    if ((!act->pin || (!ro && !(act->pin & WRITE_PINS))) &&
+        (rc = set_status(gt, ref, act->pin, ro, false, ldomid)))
+        return rc;
+    if (!act->pin) {
+        pg = granted_frame(gt, ref, false, &b->start, &b->length, &sub);
+        if (!pg) {
+            reduce_status(gt, ref, act, ro);
+            return GNTST_bad_page;
+        }
+        b->pg = pg;
+        first_pin(gt, act, ldomid, b, sub, NULL, 0);
+    } else {
+        pg = mfn_to_page(act->mfn);
+        if (!get_page(pg, gt->owner)) {
+            reduce_status(gt, ref, act, ro);
+            return GNTST_bad_domain;
+        }
+        b->pg = pg;
+        b->start = act->start;
+        b->length = act->length;
+    }
+    act->pin += ro ? GNTPIN_hstr_inc : GNTPIN_hstw_inc;
+    return GNTST_okay;
 }
 
 static void copy_release(struct copy_buf *b)
@@ -719,7 +1151,7 @@ static void copy_release(struct copy_buf *b)
     if (b->have_type)
         put_page_type(b->pg);
     if (b->gt)
-        unpin(b->gt, b->ref, GNTMAP_host_map | (b->ro ? GNTMAP_readonly : 0));
+        release_for_copy(b->gt, b->ref, b->ro);
     put_page(b->pg);
     b->pg = NULL;
 }
@@ -729,15 +1161,19 @@ static s16 copy_claim(struct domain *self, domid_t self_id, struct grant_table *
 {
     *b = (struct copy_buf){.gt = gt, .ro = ro};
     if (gt) {
-        s16 rc = acquire_for_copy(gt, ptr->u.ref, self_id, ro, &b->pg);
-        if (rc)
+        s16 rc = acquire_for_copy(gt, ptr->u.ref, self_id, ro, true, b);
+        if (rc) {
+            b->gt = NULL;
             return rc;
+        }
         b->ref = ptr->u.ref;
     } else {
         /* A PV caller names its own frame by MFN. */
         if (!mfn_valid(ptr->u.gmfn) || !get_page(mfn_to_page(ptr->u.gmfn), self))
             return GNTST_bad_page;
         b->pg = mfn_to_page(ptr->u.gmfn);
+        b->start = 0;
+        b->length = PAGE_SIZE;
     }
     if (!ro) {
         if (!get_page_type(b->pg, PGT_writable_page)) {
@@ -746,6 +1182,20 @@ static s16 copy_claim(struct domain *self, domid_t self_id, struct grant_table *
         }
         b->have_type = true;
     }
+    return GNTST_okay;
+}
+
+/* Xen's order: the whole page first, then the part granted. */
+static s16 copy_bounds(const struct gnttab_copy *op, const struct copy_buf *src,
+                       const struct copy_buf *dst)
+{
+    if (op->source.offset + op->len > PAGE_SIZE || op->dest.offset + op->len > PAGE_SIZE)
+        return GNTST_bad_copy_arg;
+    if (op->source.offset < src->start ||
+        op->source.offset + op->len > (u32)src->start + src->length)
+        return GNTST_general_error;
+    if (op->dest.offset < dst->start || op->dest.offset + op->len > (u32)dst->start + dst->length)
+        return GNTST_general_error;
     return GNTST_okay;
 }
 
@@ -758,9 +1208,8 @@ s16 gnttab_copy_one(struct domain *self, domid_t self_id, struct grant_table *sr
     rc = copy_claim(self, self_id, src_gt, &op->source, true, &src);
     if (!rc)
         rc = copy_claim(self, self_id, dst_gt, &op->dest, false, &dst);
-    if (!rc && (op->source.offset + op->len > PAGE_SIZE ||
-                op->dest.offset + op->len > PAGE_SIZE))
-        rc = GNTST_bad_copy_arg;
+    if (!rc)
+        rc = copy_bounds(op, &src, &dst);
     if (!rc) {
         /* memmove: source and destination may be the same frame. */
         memmove((u8 *)mfn_to_virt(page_to_mfn(dst.pg)) + op->dest.offset,

@@ -2,8 +2,9 @@
  * grant_table_op: the guest-facing layer over the grant-table core
  * (grant_table.c).  It copies operations in and out, turns domids into
  * tables, batches (unmaps: one TLB flush per 32), and yields long batches
- * with continuations.  Version 1 only; transfer, unmap_and_replace,
- * swap_grant_ref, cache_flush and the v2 status frames are -ENOSYS.
+ * with continuations.  Versions 1 and 2 (set_version, get_version,
+ * get_status_frames); transfer, unmap_and_replace, swap_grant_ref and
+ * cache_flush are -ENOSYS.
  *
  * Who may do what (as Xen's default policy): map, unmap and copy name any
  * domain (the grant entry itself says who may use it); setup_table,
@@ -26,8 +27,9 @@
 
 static long gnttab_setup_table(unsigned long uop);
 static long gnttab_query_size(unsigned long uop);
-static long gnttab_set_version(unsigned long uop);
-static long gnttab_get_version(unsigned long uop);
+static long op_set_version(unsigned long uop);
+static long op_get_version(unsigned long uop);
+static long op_get_status_frames(unsigned long uop);
 static long gnttab_map_batch(struct hcall *h, unsigned long uop, unsigned int count);
 static long gnttab_unmap_batch(struct hcall *h, unsigned long uop, unsigned int count);
 static long gnttab_copy_batch(struct hcall *h, unsigned long uop, unsigned int count);
@@ -47,15 +49,19 @@ long do_grant_table_op(struct hcall *h)
         return gnttab_unmap_batch(h, uop, count);
     case GNTTABOP_copy:
         return gnttab_copy_batch(h, uop, count);
+    /* Xen ignores the count of these two ... */
+    case GNTTABOP_set_version:
+        return op_set_version(uop);
+    case GNTTABOP_get_version:
+        return op_get_version(uop);
     case GNTTABOP_setup_table:
     case GNTTABOP_query_size:
-    case GNTTABOP_set_version:
-    case GNTTABOP_get_version:
+    case GNTTABOP_get_status_frames:
         break;
     default:
         return -XEN_ENOSYS;
     }
-    /* Xen takes exactly one of these per call. */
+    /* ... and takes exactly one of these per call. */
     if (count != 1)
         return -XEN_EINVAL;
     switch (cmd) {
@@ -63,10 +69,8 @@ long do_grant_table_op(struct hcall *h)
         return gnttab_setup_table(uop);
     case GNTTABOP_query_size:
         return gnttab_query_size(uop);
-    case GNTTABOP_set_version:
-        return gnttab_set_version(uop);
     default:
-        return gnttab_get_version(uop);
+        return op_get_status_frames(uop);
     }
 }
 
@@ -183,33 +187,71 @@ static long gnttab_query_size(unsigned long uop)
     return copy_to_guest_obj(uop, &op);
 }
 
-/* Version 1 only: version 2 (split status frames) is not implemented. */
-static long gnttab_set_version(unsigned long uop)
+/* The version in force is reported back whatever the answer (Xen). */
+static long op_set_version(unsigned long uop)
 {
     struct gnttab_set_version op;
+    struct grant_table *gt;
+    long rc;
 
     if (copy_from_guest_obj(&op, uop))
         return -XEN_EFAULT;
-    if (op.version == 2)
-        return -XEN_EOPNOTSUPP;
-    if (op.version != 0 && op.version != 1)
-        return -XEN_EINVAL;
-    op.version = 1; /* 0 asks which version is in force */
-    return copy_to_guest_obj(uop, &op);
+    gt = table_of(current->domain);
+    if (!gt)
+        return -XEN_ENOMEM;
+    rc = gnttab_set_version(gt, op.version);
+    op.version = READ_ONCE(gt->version);
+    return copy_to_guest_obj(uop, &op) ? -XEN_EFAULT : rc;
 }
 
-static long gnttab_get_version(unsigned long uop)
+static long op_get_version(unsigned long uop)
 {
     struct gnttab_get_version op;
+    struct grant_table *gt;
+    struct domain *d;
+    int st;
+
+    if (copy_from_guest_obj(&op, uop))
+        return -XEN_EFAULT;
+    st = gnttab_target(op.dom, &d);
+    if (st == GNTST_bad_domain)
+        return -XEN_ESRCH;
+    if (st != GNTST_okay)
+        return -XEN_EPERM;
+    gt = table_of(d);
+    op.version = gt ? READ_ONCE(gt->version) : 1;
+    domain_put(d);
+    return copy_to_guest(uop + offsetof(struct gnttab_get_version, version), &op.version,
+                         sizeof(op.version)) ? -XEN_EFAULT : 0;
+}
+
+/* Xen's order: the list, the domain, its permission, the count. */
+static long op_get_status_frames(unsigned long uop)
+{
+    struct gnttab_get_status_frames op;
+    mfn_t frames[GNTTAB_MAX_STATUS_FRAMES];
+    struct grant_table *gt;
     struct domain *d;
 
     if (copy_from_guest_obj(&op, uop))
         return -XEN_EFAULT;
-    if (gnttab_target(op.dom, &d) != GNTST_okay)
-        return -XEN_ESRCH;
-    domain_put(d);
-    op.version = 1;
-    return copy_to_guest_obj(uop, &op);
+    if (!guest_range_ok((unsigned long)op.frame_list.p, (size_t)op.nr_frames * sizeof(u64)))
+        return -XEN_EFAULT;
+    op.status = (s16)gnttab_target(op.dom, &d);
+    if (op.status == GNTST_okay) {
+        gt = table_of(d);
+        if (!gt || op.nr_frames > gnttab_nr_status(gt) ||
+            (op.nr_frames && gnttab_status_mfns(gt, 0, op.nr_frames, frames, false)))
+            op.status = GNTST_general_error;
+        domain_put(d);
+    }
+    for (unsigned int i = 0; op.status == GNTST_okay && i < op.nr_frames; i++) {
+        u64 f = frames[i];
+        if (copy_to_guest((unsigned long)op.frame_list.p + i * sizeof(f), &f, sizeof(f)))
+            op.status = GNTST_bad_virt_addr;
+    }
+    return copy_to_guest(uop + offsetof(struct gnttab_get_status_frames, status), &op.status,
+                         sizeof(op.status)) ? -XEN_EFAULT : 0;
 }
 
 /* ----------------------------------------------------------- batches */
@@ -405,7 +447,14 @@ void gnttab_domain_free(struct domain *d)
 unsigned int gnttab_resource_max_frames(struct domain *d, unsigned int id)
 {
     (void)d;
-    return id == XENMEM_resource_grant_table_id_shared ? GNTTAB_MAX_FRAMES : 0;
+    switch (id) {
+    case XENMEM_resource_grant_table_id_shared:
+        return GNTTAB_MAX_FRAMES;
+    case XENMEM_resource_grant_table_id_status:
+        return GNTTAB_MAX_STATUS_FRAMES;
+    default:
+        return 0;
+    }
 }
 
 int gnttab_acquire_frames(struct domain *d, unsigned int id, unsigned int frame,
@@ -413,17 +462,22 @@ int gnttab_acquire_frames(struct domain *d, unsigned int id, unsigned int frame,
 {
     mfn_t mfns[GNTTAB_MAX_FRAMES];
     struct grant_table *gt;
+    int rc = -XEN_EINVAL;
 
-    /* Status frames exist only for version 2. */
-    if (id != XENMEM_resource_grant_table_id_shared || !n || n > GNTTAB_MAX_FRAMES)
+    if (!n || n > GNTTAB_MAX_FRAMES)
         return -XEN_EINVAL;
     gt = table_of(d);
-    /* Growing beyond the limit, or failing to, is -EINVAL as with Xen. */
-    if (!gt || gnttab_frame_mfns(gt, frame, n, mfns))
+    if (!gt)
         return -XEN_EINVAL;
-    for (unsigned int i = 0; i < n; i++)
+    /* Growing beyond the limit, or failing to, is -EINVAL as with Xen;
+     * status frames exist only for version 2. */
+    if (id == XENMEM_resource_grant_table_id_shared)
+        rc = gnttab_frame_mfns(gt, frame, n, mfns) ? -XEN_EINVAL : 0;
+    else if (id == XENMEM_resource_grant_table_id_status)
+        rc = gnttab_status_mfns(gt, frame, n, mfns, true) ? -XEN_EINVAL : 0;
+    for (unsigned int i = 0; !rc && i < n; i++)
         out[i] = mfns[i];
-    return 0;
+    return rc;
 }
 
 /* ------------------------------------------------------- arch hooks */
@@ -438,4 +492,18 @@ struct page_info *gnttab_arch_va_l1(struct domain *ld, u64 va, u64 **slot)
 void gnttab_arch_flush_all(void)
 {
     pv_flush(UVMF_TLB_FLUSH, 0, true);
+}
+
+struct grant_table *gnttab_arch_table_by_id(domid_t domid)
+{
+    struct domain *d = domain_by_id(domid);
+    struct grant_table *gt;
+
+    if (!d)
+        return NULL;
+    gt = table_of(d);
+    if (gt)
+        gnttab_get(gt);
+    domain_put(d);
+    return gt;
 }

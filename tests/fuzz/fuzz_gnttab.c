@@ -1,14 +1,19 @@
 /*
  * libFuzzer target for the grant-table core: three model domains with
  * their grant tables, data frames and one L1 page table each run arbitrary
- * sequences of grant-entry writes (the guest), maps (by PTE address, by
- * linear address, device, read-only), unmaps, copies, growth, ordinary
- * page-table updates that drop grant PTEs, and relinquish.  After every
- * step: every frame's general and writable-type counts equal what the L1
- * entries, device mappings, allocations and Keel's own references explain;
- * pinned entries show GTF_reading (and GTF_writing exactly while written
- * through); handle counts match the live maptrack entries.  At the end
- * everything is torn down and every frame must be back in the allocator.
+ * sequences of grant-entry writes (the guest; v1 entries, or v2 full-page,
+ * sub-page and transitive ones), maps (by PTE address, by linear address,
+ * device, read-only), unmaps, copies, growth, version switches, ordinary
+ * page-table updates that drop grant PTEs or map shared and status frames,
+ * and relinquish.  After every step: every frame's general and
+ * writable-type counts equal what the L1 entries, device mappings,
+ * allocations and Keel's own references (shared and status frames)
+ * explain; pinned entries show GTF_reading (and GTF_writing exactly while
+ * written through) where the version keeps them; every active entry of a
+ * sub-page or transitive pin is counted in nr_v2_ops; a transitive pin
+ * holds a pin on its far end; handle counts match the live maptrack
+ * entries.  At the end everything is torn down and every frame must be
+ * back in the allocator.
  */
 #include <keel/grant_table.h>
 #include <keel/page_alloc.h>
@@ -42,6 +47,34 @@ static grant_entry_v1_t *entry(int d, grant_ref_t ref)
 {
     return (grant_entry_v1_t *)mfn_to_virt(gt[d]->frames[ref / GNTTAB_PER_FRAME]) +
            ref % GNTTAB_PER_FRAME;
+}
+
+static grant_entry_v2_t *entry2(int d, grant_ref_t ref)
+{
+    return (grant_entry_v2_t *)mfn_to_virt(gt[d]->frames[ref / GNTTAB_PER_FRAME_V2]) +
+           ref % GNTTAB_PER_FRAME_V2;
+}
+
+static u16 status_bits(int d, grant_ref_t ref)
+{
+    if (gt[d]->version == 1)
+        return entry(d, ref)->flags & (GTF_reading | GTF_writing);
+    return ((grant_status_t *)mfn_to_virt(gt[d]->status[ref / GNTTAB_STATUS_PER_FRAME]))
+        [ref % GNTTAB_STATUS_PER_FRAME];
+}
+
+static const struct gnttab_active *active(int d, grant_ref_t ref)
+{
+    return &gt[d]->active[ref / GNTTAB_ACTIVE_PER_CHUNK][ref % GNTTAB_ACTIVE_PER_CHUNK];
+}
+
+/* Transitive grants find the far table by domid. */
+struct grant_table *gnttab_arch_table_by_id(domid_t domid)
+{
+    if (domid >= ND || !gt[domid])
+        return NULL;
+    gnttab_get(gt[domid]);
+    return gt[domid];
 }
 
 static void setup(void)
@@ -100,6 +133,11 @@ static void expect_refs(void)
             want_count[m] += 1 + !!(table[m].count_info & PGC_allocated);
             want_type[m] += 1;
         }
+        for (unsigned int f = 0; f < gt[d]->nr_status; f++) {
+            mfn_t m = gt[d]->status[f];
+            want_count[m] += 1 + !!(table[m].count_info & PGC_allocated);
+            want_type[m] += 1;
+        }
         unsigned int live = 0;
         for (unsigned int h = 0; h < gt[d]->maptrack_limit; h++) {
             const struct gnttab_maptrack *e =
@@ -108,7 +146,8 @@ static void expect_refs(void)
                 continue;
             live++;
             if (e->flags & GNTMAP_device_map) {
-                mfn_t m = e->rgt->active[e->ref / GNTTAB_CHUNK][e->ref % GNTTAB_CHUNK].mfn;
+                mfn_t m = e->rgt->active[e->ref / GNTTAB_ACTIVE_PER_CHUNK]
+                                        [e->ref % GNTTAB_ACTIVE_PER_CHUNK].mfn;
                 want_count[m]++;
                 want_type[m] += !(e->flags & GNTMAP_readonly);
             }
@@ -135,17 +174,42 @@ static void check(void)
             abort();
     }
     for (int d = 0; d < ND; d++) {
+        unsigned int per, v2_ops = 0;
         if (!gt[d])
             continue;
+        per = gt[d]->version == 1 ? GNTTAB_PER_FRAME : GNTTAB_PER_FRAME_V2;
         for (grant_ref_t r = 0; r < gt[d]->nr_frames * GNTTAB_PER_FRAME; r++) {
-            const struct gnttab_active *a = &gt[d]->active[r / GNTTAB_CHUNK][r % GNTTAB_CHUNK];
-            u16 fl = entry(d, r)->flags;
+            const struct gnttab_active *a = active(d, r);
+            if (r >= gt[d]->nr_frames * per) {
+                /* Past the entries of this version: pins only from before
+                 * a switch, which the reserved first 8 alone may keep. */
+                if (a->pin)
+                    abort();
+                continue;
+            }
+            u16 fl = status_bits(d, r);
             bool w = a->pin & (GNTPIN_hstw_mask | GNTPIN_devw_mask);
-            if (!!(fl & GTF_reading) != !!a->pin || !!(fl & GTF_writing) != w)
+            /* A pinned reserved entry the guest rewrote across a switch
+             * may show stale bits: Keel sets them only at the first pin. */
+            if (r >= GNTTAB_NR_RESERVED_ENTRIES &&
+                (!!(fl & GTF_reading) != !!a->pin || !!(fl & GTF_writing) != w))
                 abort();
             if (a->pin && page_state(&table[a->mfn]) != PGC_state_inuse)
                 abort(); /* a pinned frame was freed */
+            if (a->pin && a->is_sub_page)
+                v2_ops++;
+            if (a->pin && a->trans_gt) {
+                /* The far end is pinned for us, on the frame we use. */
+                int t = (int)(a->trans_gt->domid);
+                if (t >= ND || a->trans_gt != gt[t] || !active(t, a->trans_ref)->pin ||
+                    active(t, a->trans_ref)->mfn != a->mfn)
+                    abort();
+            }
+            if (!a->pin && (a->trans_gt || a->is_sub_page))
+                abort();
         }
+        if (v2_ops != gt[d]->nr_v2_ops)
+            abort();
     }
 }
 
@@ -161,9 +225,35 @@ static u64 addr_of(int d, u8 sel, u8 slot)
     }
 }
 
+/* The guest fills a v2 entry: full page, sub-page or transitive. */
+static void op_grant_v2(int d, const u8 *a)
+{
+    grant_entry_v2_t *e = entry2(d, a[1] % 32);
+    int owner = a[2] % ND;
+    u16 type = a[4] & GTF_type_mask;
+    u16 flags = type | (a[4] & GTF_readonly) | (a[4] & 0x80 ? GTF_sub_page : 0);
+
+    e->hdr.domid = (domid_t)(a[3] % ND);
+    if (type == GTF_transitive) {
+        e->transitive.trans_domid = (domid_t)(a[5] % (ND + 1));
+        e->transitive.gref = a[6] % 40;
+    } else if (flags & GTF_sub_page) {
+        e->sub_page.frame = a[2] & 0x80 ? 0x7fffff : data[owner][a[3] % NDATA];
+        e->sub_page.page_off = (u16)(a[5] << 4);
+        e->sub_page.length = (u16)(a[6] << 5);
+    } else {
+        e->full_page.frame = a[2] & 0x80 ? 0x7fffff : data[owner][a[3] % NDATA];
+    }
+    __atomic_store_n(&e->hdr.flags, flags, __ATOMIC_RELEASE);
+}
+
 static void op_grant(int d, const u8 *a)
 {
     grant_ref_t ref = a[1] % 32;
+    if (gt[d]->version == 2) {
+        op_grant_v2(d, a);
+        return;
+    }
     grant_entry_v1_t *e = entry(d, ref);
     int owner = a[2] % ND;
     /* The guest writes the frame and type/domid/readonly bits, never the
@@ -226,8 +316,16 @@ static void op_copy(int d, const u8 *a)
 static void op_zap(int d, const u8 *a)
 {
     unsigned int s = a[1] | (a[2] & 1) << 8;
-    u64 nv = a[2] & 2 ? (((u64)data[d][a[3] % NDATA] << PAGE_SHIFT) | PTE_P | (a[3] & PTE_RW))
-                      : 0;
+    mfn_t m = data[d][a[3] % NDATA];
+    u64 nv;
+
+    /* Sometimes one of the table's own frames (the guest maps its status
+     * frames to read them). */
+    if ((a[2] & 4) && gt[d] && gt[d]->nr_status)
+        m = gt[d]->status[a[3] % gt[d]->nr_status];
+    else if ((a[2] & 8) && gt[d] && gt[d]->nr_frames)
+        m = gt[d]->frames[a[3] % gt[d]->nr_frames];
+    nv = a[2] & 2 ? (((u64)m << PAGE_SHIFT) | PTE_P | (a[3] & PTE_RW)) : 0;
     pv_entry_update(dom[d], (u64 *)mfn_to_virt(l1[d]) + s, 1, s, nv, false);
 }
 
@@ -277,7 +375,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data_in, size_t size)
         case 4: if (!dead[cur]) gnttab_grow(gt[cur], a[1] % 3); break;
         case 5: op_zap(cur, a); break;
         case 6: op_map(cur, a); break;
-        case 7: if (a[1] == 0x5a) op_relinquish(cur); break;
+        case 7:
+            if (a[1] == 0x5a)
+                op_relinquish(cur);
+            else if (!dead[cur])
+                gnttab_set_version(gt[cur], a[2] % 4);
+            break;
         }
         check();
     }

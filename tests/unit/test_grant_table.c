@@ -441,3 +441,235 @@ TEST(entry_races_leave_no_trace)
     CHECK_EQ(gtb->maptrack_used, 0);
     fprintf(stderr, "  %d of 20000 maps won the race\n", ok);
 }
+
+/* ------------------------------------------------------------ version 2 */
+
+static struct domain *dom_c = (struct domain *)0x3000;
+#define DOMID_C 2
+static struct grant_table *gtc;
+
+/* Transitive grants look tables up by domid. */
+struct grant_table *gnttab_arch_table_by_id(domid_t domid)
+{
+    struct grant_table *t = domid == DOMID_A ? gta : domid == DOMID_B ? gtb :
+                            domid == DOMID_C ? gtc : NULL;
+    if (t)
+        gnttab_get(t);
+    return t;
+}
+
+static grant_entry_v2_t *entry2(struct grant_table *gt, grant_ref_t ref)
+{
+    return (grant_entry_v2_t *)mfn_to_virt(gt->frames[ref / GNTTAB_PER_FRAME_V2]) +
+           ref % GNTTAB_PER_FRAME_V2;
+}
+
+static grant_status_t *status2(struct grant_table *gt, grant_ref_t ref)
+{
+    return (grant_status_t *)mfn_to_virt(gt->status[ref / GNTTAB_STATUS_PER_FRAME]) +
+           ref % GNTTAB_STATUS_PER_FRAME;
+}
+
+static void grant2(struct grant_table *gt, grant_ref_t ref, domid_t to, mfn_t frame,
+                   u16 flags)
+{
+    grant_entry_v2_t *e = entry2(gt, ref);
+    e->full_page.frame = frame;
+    e->hdr.domid = to;
+    __atomic_store_n(&e->hdr.flags, flags, __ATOMIC_RELEASE);
+}
+
+static s16 copy_from(struct grant_table *src, grant_ref_t ref, u16 off, u16 len, mfn_t dst)
+{
+    struct gnttab_copy op = {.flags = GNTCOPY_source_gref, .len = len};
+    op.source.u.ref = ref;
+    op.source.offset = off;
+    op.dest.u.gmfn = dst;
+    op.dest.offset = off;
+    return gnttab_copy_one(dom_b, DOMID_B, src, NULL, &op);
+}
+
+TEST(v2_switch_rules)
+{
+    setup_tables(4);
+    struct gnttab_map_grant_ref op;
+    mfn_t p = page_of(dom_a);
+    mfn_t f0 = gta->frames[0];
+
+    CHECK_EQ(gta->version, 1);
+    CHECK_EQ(gnttab_set_version(gta, 0), -XEN_EINVAL);
+    CHECK_EQ(gnttab_set_version(gta, 3), -XEN_EINVAL);
+    CHECK_EQ(gnttab_set_version(gta, 1), 0);
+    gta->max_version = 1;
+    CHECK_EQ(gnttab_set_version(gta, 2), -XEN_ENOSYS);
+    gta->max_version = 2;
+    /* Pinned past the reserved 8: refused; a reserved one is carried. */
+    grant(9, DOMID_B, p, 0);
+    grant(2, DOMID_B, p, GTF_readonly);
+    CHECK_EQ(map(9, GNTMAP_host_map, VA_BASE, &op), GNTST_okay);
+    CHECK_EQ(gnttab_set_version(gta, 2), -XEN_EBUSY);
+    CHECK_EQ(gta->nr_status, 0);
+    CHECK_EQ(unmap(op.handle, VA_BASE, 0), GNTST_okay);
+    CHECK_EQ(map(2, GNTMAP_host_map | GNTMAP_readonly, VA_BASE, &op), GNTST_okay);
+    CHECK_EQ(gnttab_set_version(gta, 2), 0);
+    CHECK_EQ(gta->version, 2);
+    CHECK_EQ(gta->nr_status, 1);
+    CHECK_EQ(entry2(gta, 2)->hdr.flags, GTF_permit_access | GTF_readonly);
+    CHECK_EQ(entry2(gta, 2)->full_page.frame, p);
+    CHECK_EQ(*status2(gta, 2), GTF_reading);
+    CHECK_EQ(entry2(gta, 4)->hdr.flags, 0); /* cleared: 9 was in its place */
+    mfn_t s0 = gta->status[0];
+    CHECK_EQ(COUNT(s0), 2);
+    CHECK_EQ(TCOUNT(s0), 1);
+    CHECK(gnttab_has_frame(gta, s0));
+    CHECK_EQ(unmap(op.handle, VA_BASE, 0), GNTST_okay);
+    CHECK_EQ(*status2(gta, 2), 0);
+    /* Back: a status frame still referenced (mapped) -EBUSY, a reserved
+     * entry past 32 bits -ERANGE, a sub-page copy pin -EAGAIN. */
+    CHECK(get_page(&table[s0], dom_a));
+    CHECK_EQ(gnttab_set_version(gta, 1), -XEN_EBUSY);
+    CHECK_EQ(gta->version, 2);
+    put_page(&table[s0]);
+    grant2(gta, 5, DOMID_B, 1UL << 33, GTF_permit_access);
+    CHECK_EQ(gnttab_set_version(gta, 1), -XEN_ERANGE);
+    grant2(gta, 5, DOMID_B, 0, GTF_transitive);
+    CHECK_EQ(gnttab_set_version(gta, 1), -XEN_ERANGE);
+    entry2(gta, 5)->hdr.flags = 0;
+    gta->nr_v2_ops = 1;
+    CHECK_EQ(gnttab_set_version(gta, 1), -XEN_EAGAIN);
+    gta->nr_v2_ops = 0;
+    CHECK_EQ(gnttab_set_version(gta, 1), 0);
+    CHECK_EQ(gta->nr_status, 0);
+    CHECK(FREE(s0));
+    CHECK_EQ(entry(gta, 2)->flags, GTF_permit_access | GTF_readonly);
+    CHECK_EQ(entry(gta, 2)->frame, p);
+    CHECK_EQ(gta->frames[0], f0);
+}
+
+TEST(v2_status_frames_grow_with_the_table)
+{
+    setup_tables(4);
+    mfn_t out[8];
+    CHECK_EQ(gnttab_status_mfns(gta, 0, 1, out, true), -XEN_EINVAL); /* v1 */
+    CHECK_EQ(gnttab_set_version(gta, 2), 0);
+    CHECK_EQ(gnttab_nr_status(gta), 1);
+    CHECK_EQ(GNTTAB_STATUS_FRAMES(9), 2);
+    CHECK_EQ(GNTTAB_MAX_STATUS_FRAMES, 8);
+    CHECK_EQ(gnttab_grow(gta, 4), 0);
+    CHECK_EQ(gnttab_nr_status(gta), 1); /* 4 x 256 entries: one status frame */
+    CHECK_EQ(gnttab_status_mfns(gta, 1, 1, out, false), -XEN_EINVAL);
+    CHECK_EQ(gnttab_status_mfns(gta, 1, 1, out, true), -XEN_EINVAL); /* needs 9 > 4 */
+    CHECK_EQ(gnttab_status_mfns(gta, 0, 1, out, true), 0);
+    CHECK_EQ(out[0], gta->status[0]);
+    struct grant_table *big = gnttab_create(dom_a, 5, 64, 1);
+    CHECK(big);
+    CHECK_EQ(gnttab_set_version(big, 2), 0); /* no frames yet: nothing to carry */
+    CHECK_EQ(gnttab_status_mfns(big, 7, 1, out, true), 0); /* grows to 64 frames */
+    CHECK_EQ(gnttab_nr_frames(big), 64);
+    CHECK_EQ(gnttab_nr_status(big), 8);
+    CHECK_EQ(gnttab_status_mfns(big, 8, 1, out, true), -XEN_EINVAL);
+    CHECK(gnttab_has_frame(big, big->status[7]));
+    CHECK_EQ(gnttab_relinquish(big, 10), 0);
+    gnttab_put(big);
+}
+
+TEST(v2_map_sets_the_status_frame)
+{
+    setup_tables(4);
+    struct gnttab_map_grant_ref op;
+    mfn_t p = page_of(dom_a);
+    CHECK_EQ(gnttab_set_version(gta, 2), 0);
+    grant2(gta, 300, DOMID_B, p, GTF_permit_access); /* v2 has 256 a frame */
+    CHECK_EQ(map(300, GNTMAP_host_map, VA_BASE, &op), GNTST_bad_gntref);
+    CHECK_EQ(gnttab_grow(gta, 2), 0);
+    grant2(gta, 300, DOMID_B, p, GTF_permit_access);
+    CHECK_EQ(map(300, GNTMAP_host_map, VA_BASE, &op), GNTST_okay);
+    CHECK_EQ(*status2(gta, 300), GTF_reading | GTF_writing);
+    CHECK_EQ(entry2(gta, 300)->hdr.flags, GTF_permit_access);
+    CHECK_EQ(TCOUNT(p), 1);
+    CHECK_EQ(unmap(op.handle, VA_BASE, 0), GNTST_okay);
+    CHECK_EQ(*status2(gta, 300), 0);
+    /* Revoked between the status and the second look: the bits go back. */
+    grant2(gta, 301, DOMID_B, p, GTF_permit_access | GTF_readonly);
+    CHECK_EQ(map(301, GNTMAP_host_map, VA_BASE, &op), GNTST_general_error);
+    CHECK_EQ(*status2(gta, 301), 0);
+    grant2(gta, 302, DOMID_B, p, GTF_permit_access | GTF_sub_page);
+    CHECK_EQ(map(302, GNTMAP_host_map, VA_BASE, &op), GNTST_general_error);
+    grant2(gta, 302, DOMID_B, p, GTF_transitive);
+    CHECK_EQ(map(302, GNTMAP_host_map, VA_BASE, &op), GNTST_general_error);
+    CHECK_EQ(*status2(gta, 302), 0);
+}
+
+TEST(v2_sub_page_copy_window)
+{
+    setup_tables(4);
+    mfn_t p = page_of(dom_a), mine = page_of(dom_b);
+    grant_entry_v2_t *e;
+    CHECK_EQ(gnttab_set_version(gta, 2), 0);
+    e = entry2(gta, 9);
+    e->sub_page.frame = p;
+    e->sub_page.page_off = 64;
+    e->sub_page.length = 128;
+    e->hdr.domid = DOMID_B;
+    e->hdr.flags = GTF_permit_access | GTF_sub_page;
+    memset(mfn_to_virt(p), 0x77, PAGE_SIZE);
+    CHECK_EQ(copy_from(gta, 9, 64, 128, mine), GNTST_okay);
+    CHECK_EQ(((u8 *)mfn_to_virt(mine))[64], 0x77);
+    CHECK_EQ(((u8 *)mfn_to_virt(mine))[63], 0);
+    CHECK_EQ(copy_from(gta, 9, 63, 8, mine), GNTST_general_error);
+    CHECK_EQ(copy_from(gta, 9, 180, 16, mine), GNTST_general_error);
+    CHECK_EQ(copy_from(gta, 9, 4090, 16, mine), GNTST_bad_copy_arg);
+    CHECK_EQ(*status2(gta, 9), 0);
+    CHECK_EQ(gta->nr_v2_ops, 0);
+    CHECK_EQ(gta->active[0][9].pin, 0);
+    CHECK_EQ(COUNT(p), 1);
+}
+
+TEST(v2_transitive_copy)
+{
+    setup_tables(4);
+    gtc = gnttab_create(dom_c, DOMID_C, 4, 4);
+    CHECK(gtc);
+    CHECK_EQ(gnttab_grow(gtc, 1), 0);
+    mfn_t cp = page_of(dom_c), mine = page_of(dom_b);
+    memset(mfn_to_virt(cp), 0x3c, PAGE_SIZE);
+    /* C grants its frame to A; A grants that on to B, transitively. */
+    grant_entry_v1_t *ce = (grant_entry_v1_t *)mfn_to_virt(gtc->frames[0]) + 4;
+    ce->frame = (u32)cp;
+    ce->domid = DOMID_A;
+    ce->flags = GTF_permit_access;
+    CHECK_EQ(gnttab_set_version(gta, 2), 0);
+    grant_entry_v2_t *ae = entry2(gta, 11);
+    ae->transitive.trans_domid = DOMID_C;
+    ae->transitive.gref = 4;
+    ae->hdr.domid = DOMID_B;
+    ae->hdr.flags = GTF_transitive;
+    CHECK_EQ(copy_from(gta, 11, 0, 64, mine), GNTST_okay);
+    CHECK_EQ(((u8 *)mfn_to_virt(mine))[63], 0x3c);
+    /* Everything let go again: pins, status bits, table references. */
+    CHECK_EQ(gta->active[0][11].pin, 0);
+    CHECK_EQ(gtc->active[0][4].pin, 0);
+    CHECK_EQ(ce->flags, GTF_permit_access);
+    CHECK_EQ(*status2(gta, 11), 0);
+    CHECK_EQ(gtc->refcnt, 1);
+    CHECK_EQ(gta->nr_v2_ops, 0);
+    CHECK_EQ(COUNT(cp), 1);
+    /* Never to oneself, nor to nobody, nor two steps. */
+    ae->transitive.trans_domid = DOMID_A;
+    CHECK_EQ(copy_from(gta, 11, 0, 8, mine), GNTST_general_error);
+    ae->transitive.trans_domid = 9;
+    CHECK_EQ(copy_from(gta, 11, 0, 8, mine), GNTST_general_error);
+    CHECK_EQ(gnttab_set_version(gtc, 2), 0);
+    grant_entry_v2_t *ce2 = entry2(gtc, 4);
+    ce2->transitive.trans_domid = DOMID_B;
+    ce2->transitive.gref = 1;
+    ce2->hdr.domid = DOMID_A;
+    ce2->hdr.flags = GTF_transitive;
+    ae->transitive.trans_domid = DOMID_C;
+    CHECK_EQ(copy_from(gta, 11, 0, 8, mine), GNTST_general_error);
+    CHECK_EQ(*status2(gta, 11), 0);
+    CHECK_EQ(*status2(gtc, 4), 0);
+    CHECK_EQ(gtc->refcnt, 1);
+    gnttab_put(gtc);
+    gtc = NULL;
+}

@@ -1,13 +1,23 @@
 /*
- * Grant tables, version 1 (core: hv/common/grant_table.c, host-testable;
- * hypercall layer: hv/common/grant_table_op.c).
+ * Grant tables, versions 1 and 2 (core: hv/common/grant_table.c,
+ * host-testable; hypercall layer: hv/common/grant_table_op.c).
  *
- * A domain's grant table is the array of v1 entries it shares with Keel
+ * A domain's grant table is the array of entries it shares with Keel
  * (frames Keel allocates, owned by the domain, each holding Keel's general
  * and PGT_writable_page references), the active entries (Keel's private
  * record of every granted ref someone has pinned: pin counts, the granted
  * frame, the mapping domain) and the maptrack (the handles of the mappings
  * this domain made of other domains' grants).
+ *
+ * Version 2 (GNTTABOP_set_version): 16-byte entries (full page, sub-page
+ * for copies, or transitive: a grant of another domain's grant, for
+ * copies, one step deep), and the GTF_reading/GTF_writing bits in separate
+ * status frames (one u16 per entry; Keel's frames like the shared ones).
+ * Switching, as Xen: only while no entry past the first 8 is pinned
+ * (-EBUSY), back to 1 only when no sub-page or transitive copy is in
+ * progress (-EAGAIN), the first 8 entries are representable in v1
+ * (-ERANGE) and the guest no longer maps a status frame (-EBUSY); the
+ * first 8 entries are carried over, the rest cleared.
  *
  * References (how frames stay alive):
  *  - A host mapping (GNTMAP_host_map) holds one general reference on the
@@ -48,10 +58,23 @@ struct page_info;
 
 #define GNTTAB_MAX_FRAMES 64            /* Xen's default limit, and Keel's ceiling */
 #define GNTTAB_MAX_MAPTRACK_FRAMES 1024 /* Xen's default */
+/*
+ * The highest version Keel offers (Xen's default gnttab_max_version).
+ * NOTE for the lead: physinfo (XEN_SYSCTL_physinfo, branch core) should
+ * advertise XEN_SYSCTL_PHYSCAP_gnttab_v2 when this is 2, as Xen does.
+ */
+#define GNTTAB_MAX_VERSION 2
 #define GNTTAB_PER_FRAME (PAGE_SIZE / sizeof(grant_entry_v1_t))  /* 512 */
-#define GNTTAB_CHUNK 256 /* active / maptrack entries per allocated page */
+#define GNTTAB_PER_FRAME_V2 (PAGE_SIZE / sizeof(grant_entry_v2_t))  /* 256 */
+#define GNTTAB_STATUS_PER_FRAME (PAGE_SIZE / sizeof(grant_status_t)) /* 2048 */
+/* Status frames for n v2 frames (Xen's grant_to_status_frames). */
+#define GNTTAB_STATUS_FRAMES(n) \
+    (((n) * GNTTAB_PER_FRAME_V2 + GNTTAB_STATUS_PER_FRAME - 1) / GNTTAB_STATUS_PER_FRAME)
+#define GNTTAB_MAX_STATUS_FRAMES GNTTAB_STATUS_FRAMES(GNTTAB_MAX_FRAMES)
+#define GNTTAB_CHUNK 256 /* maptrack entries per allocated page */
 #define GNTTAB_MAPTRACK_PER_FRAME GNTTAB_CHUNK /* handles per maptrack frame, as Xen */
-#define GNTTAB_ACTIVE_CHUNKS (GNTTAB_MAX_FRAMES * GNTTAB_PER_FRAME / GNTTAB_CHUNK)
+#define GNTTAB_ACTIVE_PER_CHUNK (PAGE_SIZE / sizeof(struct gnttab_active))
+#define GNTTAB_ACTIVE_CHUNKS (GNTTAB_MAX_FRAMES * GNTTAB_PER_FRAME / GNTTAB_ACTIVE_PER_CHUNK)
 #define GNTTAB_MAPTRACK_END 0xffffffffU
 
 /* Pin counts, as Xen keeps them: four 8-bit counters. */
@@ -64,11 +87,18 @@ struct page_info;
 #define GNTPIN_devr_inc (1U << 24)
 #define GNTPIN_devr_mask (0xffU << 24)
 
+struct grant_table;
+
+/* While pin != 0: */
 struct gnttab_active {
     u32 pin;       /* GNTPIN_* counts; 0 = not in use */
-    domid_t domid; /* who pinned it (while pin != 0) */
-    u16 unused;
-    mfn_t mfn;     /* the granted frame (while pin != 0) */
+    domid_t domid; /* who pinned it */
+    u16 start;     /* the part of the frame granted (sub-page and */
+    u16 length;    /* transitive grants: copies only), else 0, 4096 */
+    bool is_sub_page;
+    grant_ref_t trans_ref;        /* transitive: the grant it stands for ... */
+    struct grant_table *trans_gt; /* ... in this table (NULL: none) */
+    mfn_t mfn;     /* the granted frame */
 };
 
 /* flags: GNTMAP_device_map/host_map/readonly/application_map/contains_pte
@@ -88,7 +118,11 @@ struct grant_table {
     struct domain *owner;      /* owns the frames (frame-table owner) */
     domid_t domid;
     bool dead;                 /* relinquished: nothing new is pinned or grown */
+    u8 version, max_version;   /* 1 or 2 */
+    unsigned int nr_v2_ops;    /* pinned sub-page / in-flight transitive copies */
     unsigned int nr_frames, max_frames;
+    unsigned int nr_status;    /* status frames (version 2) */
+    mfn_t status[GNTTAB_MAX_STATUS_FRAMES];
     unsigned int maptrack_limit;   /* handles allocated so far */
     unsigned int maptrack_max;     /* handle limit */
     unsigned int maptrack_used;    /* live handles (checks, tests) */
@@ -113,8 +147,17 @@ int gnttab_grow(struct grant_table *gt, unsigned int nr);
 /* MFNs of frames first..first+n-1, growing the table to cover them first
  * (acquire_resource, setup_table): 0 or as gnttab_grow. */
 int gnttab_frame_mfns(struct grant_table *gt, unsigned int first, unsigned int n, mfn_t *out);
+/* Is mfn one of the table's shared or status frames? */
 bool gnttab_has_frame(const struct grant_table *gt, mfn_t mfn);
 unsigned int gnttab_nr_frames(const struct grant_table *gt);
+/* GNTTABOP_set_version (version 1 or 2): 0 or -XEN_E* as Xen (the
+ * caller reports gt->version back either way). */
+int gnttab_set_version(struct grant_table *gt, unsigned int version);
+/* MFNs of status frames first..first+n-1 (version 2; grows the table to
+ * cover them, as acquire_resource does): 0 or -XEN_EINVAL/-XEN_ENOMEM. */
+int gnttab_status_mfns(struct grant_table *gt, unsigned int first, unsigned int n,
+                       mfn_t *out, bool grow);
+unsigned int gnttab_nr_status(const struct grant_table *gt);
 
 /* ---- operations (ld's table lgt maps / copies from rgt) */
 s16 gnttab_map(struct grant_table *lgt, struct grant_table *rgt,
@@ -156,6 +199,9 @@ struct page_info *gnttab_arch_va_l1(struct domain *ld, u64 va, u64 **slot);
 void gnttab_arch_flush_all(void);
 /* A new grant frame: it has no guest-physical address (M2P). */
 void gnttab_arch_new_frame(mfn_t mfn);
+/* The grant table of domain `domid`, referenced (gnttab_put), for a
+ * transitive grant; NULL if there is none. */
+struct grant_table *gnttab_arch_table_by_id(domid_t domid);
 
 /* ---- the hypercall layer's (grant_table_op.c) view of domains */
 /* Is mfn one of d's grant-table frames (which Keel keeps, the guest may

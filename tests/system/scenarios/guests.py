@@ -40,6 +40,7 @@ KEEL_READY = {
     "nofeat",
     "fifo",
     "linear",
+    "gntv2",
 }
 
 HERE = os.path.dirname(__file__)
