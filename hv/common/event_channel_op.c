@@ -232,7 +232,10 @@ static long op_alloc_unbound(unsigned long arg)
     /* The remote end is recorded by id; it need not exist yet (Xen). */
     domid_t remote = a.remote_dom == DOMID_SELF ? current->domain->domid : a.remote_dom;
     f = spin_lock_irqsave(&d->evtchn_lock);
-    rc = evtchn_alloc_unbound(&d->evtchn, remote, &a.port);
+    if (READ_ONCE(d->is_dying))
+        rc = -XEN_EINVAL; /* as Xen: no new ports on a dying domain */
+    else
+        rc = evtchn_alloc_unbound(&d->evtchn, remote, &a.port);
     spin_unlock_irqrestore(&d->evtchn_lock, f);
     domain_put(d);
     if (rc)
@@ -254,8 +257,11 @@ static long op_bind_interdomain(unsigned long arg)
     if (!rd)
         return -XEN_ESRCH;
     lock_two(&lp, ld, rd);
-    rc = evtchn_bind_interdomain(&ld->evtchn, &rd->evtchn, b.remote_port,
-                                 &b.local_port, &k);
+    if (READ_ONCE(rd->is_dying))
+        rc = -XEN_EINVAL; /* its ports are being closed for good */
+    else
+        rc = evtchn_bind_interdomain(&ld->evtchn, &rd->evtchn, b.remote_port,
+                                     &b.local_port, &k);
     unlock_two(&lp);
     domain_put(rd);
     if (rc)
@@ -336,6 +342,23 @@ static long close_port(struct domain *d, evtchn_port_t port)
     rc = evtchn_close(&d->evtchn, port);
     unlock_two(&lp);
     return rc;
+}
+
+/*
+ * A dying domain's ports, closed one by one under their locks so that
+ * every interdomain peer sees its end go back to unbound.  Nothing can
+ * bind to the domain any more (alloc_unbound and bind_interdomain refuse a
+ * dying domain under its lock).
+ */
+int evtchn_domain_relinquish(struct domain *d)
+{
+    for (evtchn_port_t p = 1; p < d->evtchn.nr_ports; p++) {
+        if (READ_ONCE(d->ports[p].state) != ECS_FREE)
+            close_port(d, p);
+        if (!(p % 64) && relinquish_preempt_check())
+            return 1; /* closed ports stay closed: the rerun skips them */
+    }
+    return 0;
 }
 
 static long op_close(unsigned long arg)

@@ -114,6 +114,46 @@ bool gnttab_is_frame(const struct domain *d, mfn_t mfn)
     return false;
 }
 
+/*
+ * The references a grant frame holds while the table has it: PGC_allocated
+ * (the domain owns it) and one of Keel's.  Released together.
+ */
+static void frame_release(mfn_t mfn)
+{
+    struct page_info *pg = mfn_to_page(mfn);
+
+    m2p_set(mfn, INVALID_M2P_ENTRY);
+    page_unassign(pg);
+    put_page(pg); /* the frame goes unless still mapped */
+}
+
+/*
+ * A dying domain's grant table: its frames go back (a frame dom0 still
+ * maps stays until unmapped).  The structure itself stays until the
+ * domain is freed: lockless readers (gnttab_is_frame) may still look.
+ */
+int gnttab_domain_relinquish(struct domain *d)
+{
+    struct grant_table *gt = __atomic_load_n(&d->grant_table, __ATOMIC_ACQUIRE);
+    unsigned int n;
+
+    if (!gt)
+        return 0;
+    spin_lock(&gt->lock);
+    n = gt->nr_frames;
+    __atomic_store_n(&gt->nr_frames, 0, __ATOMIC_RELEASE);
+    for (unsigned int i = 0; i < n; i++)
+        frame_release(gt->frames[i]);
+    spin_unlock(&gt->lock);
+    return 0;
+}
+
+void gnttab_domain_free(struct domain *d)
+{
+    xfree(d->grant_table);
+    d->grant_table = NULL;
+}
+
 /* Grow gt to n frames (under its lock); false when memory runs out. */
 static bool gnttab_grow(struct domain *d, struct grant_table *gt, unsigned int n)
 {
@@ -126,7 +166,10 @@ static bool gnttab_grow(struct domain *d, struct grant_table *gt, unsigned int n
         mfn = page_to_mfn(pg);
         memset(mfn_to_virt(mfn), 0, PAGE_SIZE);
         m2p_set(mfn, INVALID_M2P_ENTRY);
-        page_assign(pg, d);
+        if (!page_assign(pg, d)) { /* the domain is dying */
+            free_pages(pg, 0);
+            return false;
+        }
         BUG_ON(!get_page(pg, d)); /* Keel's own: the frame stays while the table does */
         gt->frames[gt->nr_frames] = mfn;
         /* Publish the frame before the count gnttab_is_frame reads. */

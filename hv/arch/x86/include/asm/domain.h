@@ -8,6 +8,7 @@
 #define ASM_DOMAIN_H
 #include <asm/pv_desc.h>
 #include <asm/regs.h>
+#include <keel/spinlock.h>
 #include <keel/types.h>
 #include <xen/xen.h>
 #include <xen/callback.h>
@@ -48,6 +49,22 @@ struct arch_vcpu {
     unsigned long debugreg[8];
     bool fpu_initialised;
     struct fpu_area fpu;
+};
+
+/*
+ * The x86 part of a domain: what the toolstack set for it.
+ *  - e820/nr_e820: XENMEM_set_memory_map's pseudo-physical map, answered by
+ *    XENMEM_memory_map (none: -ENOSYS, as Xen);
+ *  - cpuid: the CPUID policy from set_cpu_policy (NULL: Keel's default);
+ *  - tsc_mode: settscinfo (stored; Keel always runs the native TSC).
+ */
+struct cpu_policy;
+struct arch_domain {
+    void *e820;
+    unsigned int nr_e820;
+    spinlock_t e820_lock;
+    struct cpu_policy *cpuid;
+    u32 tsc_mode;
 };
 
 #endif
