@@ -73,6 +73,9 @@ const struct hypercall_desc hypercall_table[NR_HYPERCALLS] = {
     HC(event_channel_op, event_channel_op),
     HC(physdev_op, physdev_op),
     HC(xenpmu_op, xenpmu_op),
+    HC(xsm_op, xsm_op),
+    HC(sysctl, sysctl),
+    HC(domctl, domctl),
 };
 
 /* No virtual PMU: the answer Xen gives when it has none, which Linux reads
@@ -81,6 +84,14 @@ long do_xenpmu_op(struct hcall *h)
 {
     (void)h;
     return -XEN_EOPNOTSUPP;
+}
+
+/* No XSM module: the answer libxl expects (quietly: it asks for every
+ * domain it lists). */
+long do_xsm_op(struct hcall *h)
+{
+    (void)h;
+    return -XEN_ENOSYS;
 }
 
 static u64 reported[(NR_HYPERCALLS + 1 + 63) / 64];

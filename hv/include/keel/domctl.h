@@ -152,4 +152,16 @@ struct host_facts {
     u32 hw_cap[8];
 };
 void physinfo_fill(const struct host_facts *h, struct xen_sysctl_physinfo *pi);
+
+/* ------------------------------------------------ arch hooks (sysinfo.c) */
+#ifndef KEEL_HOST
+struct domain;
+/* getdomaininfo of d (domctl.c; sysctl getdomaininfolist uses it too). */
+void domain_info(struct domain *d, struct xen_domctl_getdomaininfo *out);
+void arch_host_facts(struct host_facts *h);
+/* Guest physical address bits (getdomaininfo's gpaddr_bits). */
+u8 arch_gpaddr_bits(void);
+/* Topology of an online CPU, as cputopoinfo reports it. */
+void arch_cpu_topology(unsigned int cpu, u32 *core, u32 *socket);
+#endif
 #endif

@@ -69,5 +69,8 @@ DECLARE_HYPERCALL(callback_op);
 DECLARE_HYPERCALL(event_channel_op);
 DECLARE_HYPERCALL(physdev_op);
 DECLARE_HYPERCALL(xenpmu_op);
+DECLARE_HYPERCALL(xsm_op);
+DECLARE_HYPERCALL(sysctl);
+DECLARE_HYPERCALL(domctl);
 
 #endif

@@ -32,7 +32,6 @@
 #include <keel/sched.h>
 #include <keel/selftest.h>
 
-#define DIV_ROUND_UP(n, d) (((n) + (d)-1) / (d))
 
 long do_set_gdt(struct hcall *h)
 {

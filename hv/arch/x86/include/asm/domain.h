@@ -13,6 +13,13 @@
 #include <xen/xen.h>
 #include <xen/callback.h>
 
+/* The assists a 64-bit PV guest may name (as Xen accepts them). */
+#define ARCH_VM_ASSISTS                                                                \
+    ((1UL << VMASST_TYPE_4gb_segments) | (1UL << VMASST_TYPE_4gb_segments_notify) |  \
+     (1UL << VMASST_TYPE_writable_pagetables) | (1UL << VMASST_TYPE_pae_extended_cr3) | \
+     (1UL << VMASST_TYPE_architectural_iopl) | (1UL << VMASST_TYPE_runstate_update_flag) | \
+     (1UL << VMASST_TYPE_m2p_strict))
+
 /* A guest's registered handler: where to go, and whether to mask events. */
 struct pv_callback {
     unsigned long eip;
