@@ -279,6 +279,7 @@ int domain_create(domid_t id, const struct domain_config *c, struct domain **out
     d->is_privileged = c->privileged;
     d->controller_pause_count = c->paused ? 1 : 0;
     d->creation_finished = !c->paused;
+    d->vcpus_visible = !c->paused; /* the toolstack's get theirs with max_vcpus */
     d->cpupool = c->cpupool;
     d->max_grant_frames = c->max_grant_frames;
     d->max_maptrack_frames = c->max_maptrack_frames;

@@ -100,8 +100,9 @@ void domain_info(struct domain *d, struct xen_domctl_getdomaininfo *out)
     s.xs_domain = d->is_xenstore;
     s.controller_pause_count = READ_ONCE(d->controller_pause_count);
     s.shutdown_code = READ_ONCE(d->shutdown_code);
-    s.nr_vcpus = d->nr_vcpus;
-    for (unsigned int i = 0; i < d->nr_vcpus; i++)
+    /* Xen's vCPUs come into being at max_vcpus: none before it. */
+    s.nr_vcpus = READ_ONCE(d->vcpus_visible) ? d->nr_vcpus : 0;
+    for (unsigned int i = 0; i < s.nr_vcpus; i++)
         vcpu_snapshot(d->vcpus[i], &s.vcpu[i]);
     s.tot_pages = READ_ONCE(d->tot_pages);
     s.max_pages = READ_ONCE(d->max_pages);
@@ -191,6 +192,7 @@ static long op_max_vcpus(struct domain *d, const struct xen_domctl_max_vcpus *m)
     /* vCPUs are made at createdomain; this only has to agree with it. */
     if (d == current->domain || m->max != d->nr_vcpus)
         return -XEN_EINVAL;
+    WRITE_ONCE(d->vcpus_visible, true);
     return 0;
 }
 

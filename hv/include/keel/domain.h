@@ -87,6 +87,7 @@ struct domain {
     u8 relinquish_step;          /* how far domain_kill got */
     bool creation_finished;      /* the controller unpaused it once */
     bool is_xenstore;            /* createdomain's xs_domain flag (reported only) */
+    bool vcpus_visible;          /* max_vcpus was called (Xen makes vCPUs there) */
     unsigned int shutdown_code;  /* SHUTDOWN_*, or SHUTDOWN_CODE_INVALID */
     int controller_pause_count;  /* pausedomain/unpausedomain; 1 at creation */
     spinlock_t lock;
