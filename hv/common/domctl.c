@@ -206,6 +206,10 @@ static long op_setvcpucontext(struct domain *d, const struct xen_domctl_vcpucont
 
     if (d == current->domain || vc->vcpu >= d->nr_vcpus || !(v = d->vcpus[vc->vcpu]))
         return -XEN_EINVAL;
+    /* References taken now would outlive relinquish (kill holds the
+     * domctl lock too, so this cannot race it). */
+    if (READ_ONCE(d->is_dying))
+        return -XEN_EINVAL;
     if (!vc->ctxt.p)
         return -XEN_EOPNOTSUPP; /* vCPU reset (soft reset) is not offered */
     c = xzalloc(sizeof(*c));
