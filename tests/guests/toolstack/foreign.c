@@ -56,9 +56,15 @@ long map_foreign(unsigned int slot, uint64_t mfn, unsigned int dom, void **va)
         /* present, RW, user, accessed, dirty, and bit 9 as Linux sets it */
         .val = (mfn << 12) | 0x67 | (1UL << 9),
     };
-    unsigned int done = 0;
-    long rc = mmu_update(&req, 1, &done, dom);
+    /* `done` is an unsigned int: Linux keeps other locals right beside it
+     * (xen_remap_pfn), so nothing past its 4 bytes may be written. */
+    struct {
+        unsigned int done, guard;
+    } d = {0, 0x600df00dU};
+    long rc = mmu_update(&req, 1, &d.done, dom);
 
+    EXPECT_EQ(d.guard, 0x600df00dU);
+    EXPECT_EQ(d.done, rc ? 0 : 1);
     flush_tlb();
     if (!rc)
         *va = window[slot];
