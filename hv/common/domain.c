@@ -107,7 +107,7 @@ static void domain_free(struct domain *d)
     for (unsigned int i = 0; i < d->nr_vcpus; i++)
         if (d->vcpus[i])
             vcpu_free(d->vcpus[i]);
-    gnttab_domain_free(d);
+    gnttab_domain_free(d); /* a domain that never died has it still */
     arch_domain_destroy(d);
     xfree(d);
 }
@@ -463,9 +463,10 @@ bool relinquish_preempt_check(void)
 }
 
 /*
- * Frames Keel writes into (shared_info, registered vcpu_info areas) are
- * dropped one grace period after every pointer to them was redirected to a
- * dummy, so a reader that loaded the old pointer is done with it.
+ * Frames Keel writes into (shared_info, registered vcpu_info areas, the
+ * grant table's) are dropped one grace period after every pointer to them
+ * was redirected to a dummy (or, for the grant table, cleared), so a
+ * reader that loaded the old pointer is done with it.
  */
 static void drop_keel_frames(struct rcu_head *h)
 {
@@ -478,6 +479,9 @@ static void drop_keel_frames(struct rcu_head *h)
         if (d->vcpus[i]->vcpu_info_mfn)
             frames[n++] = d->vcpus[i]->vcpu_info_mfn;
     frames[n++] = d->shared_info_mfn;
+    /* The grant table's own reference: its frames (held by Keel while the
+     * table lives) go once no other domain maps its grants either. */
+    gnttab_domain_free(d);
     for (unsigned int i = 0; i < n; i++)
         put_page_and_type(mfn_to_page(frames[i]));
 }

@@ -216,6 +216,17 @@ void send_guest_global_virq(struct domain *d, u32 virq)
         send_guest_vcpu_virq(d->vcpus[0], virq);
 }
 
+void send_global_virq(u32 virq)
+{
+    struct domain *d = domain_get(0);
+
+    if (!d)
+        return;
+    if (d->is_privileged)
+        send_guest_global_virq(d, virq);
+    domain_put(d);
+}
+
 /* ---------------------------------------------------------- sub-ops */
 
 static long op_alloc_unbound(unsigned long arg)
@@ -232,10 +243,7 @@ static long op_alloc_unbound(unsigned long arg)
     /* The remote end is recorded by id; it need not exist yet (Xen). */
     domid_t remote = a.remote_dom == DOMID_SELF ? current->domain->domid : a.remote_dom;
     f = spin_lock_irqsave(&d->evtchn_lock);
-    if (READ_ONCE(d->is_dying))
-        rc = -XEN_EINVAL; /* as Xen: no new ports on a dying domain */
-    else
-        rc = evtchn_alloc_unbound(&d->evtchn, remote, &a.port);
+    rc = evtchn_alloc_unbound(&d->evtchn, remote, &a.port);
     spin_unlock_irqrestore(&d->evtchn_lock, f);
     domain_put(d);
     if (rc)
@@ -257,11 +265,8 @@ static long op_bind_interdomain(unsigned long arg)
     if (!rd)
         return -XEN_ESRCH;
     lock_two(&lp, ld, rd);
-    if (READ_ONCE(rd->is_dying))
-        rc = -XEN_EINVAL; /* its ports are being closed for good */
-    else
-        rc = evtchn_bind_interdomain(&ld->evtchn, &rd->evtchn, b.remote_port,
-                                     &b.local_port, &k);
+    rc = evtchn_bind_interdomain(&ld->evtchn, &rd->evtchn, b.remote_port,
+                                 &b.local_port, &k);
     unlock_two(&lp);
     domain_put(rd);
     if (rc)
@@ -344,23 +349,6 @@ static long close_port(struct domain *d, evtchn_port_t port)
     return rc;
 }
 
-/*
- * A dying domain's ports, closed one by one under their locks so that
- * every interdomain peer sees its end go back to unbound.  Nothing can
- * bind to the domain any more (alloc_unbound and bind_interdomain refuse a
- * dying domain under its lock).
- */
-int evtchn_domain_relinquish(struct domain *d)
-{
-    for (evtchn_port_t p = 1; p < d->evtchn.nr_ports; p++) {
-        if (READ_ONCE(d->ports[p].state) != ECS_FREE)
-            close_port(d, p);
-        if (!(p % 64) && relinquish_preempt_check())
-            return 1; /* closed ports stay closed: the rerun skips them */
-    }
-    return 0;
-}
-
 static long op_close(unsigned long arg)
 {
     struct evtchn_close c;
@@ -438,6 +426,25 @@ static long op_reset(unsigned long arg)
         if (READ_ONCE(d->ports[p].state) != ECS_FREE)
             close_port(d, p); /* a port closed meanwhile gives -EINVAL: fine */
     domain_put(d);
+    return 0;
+}
+
+#define RELINQUISH_BUDGET 64 /* ports closed per call before yielding */
+
+int evtchn_domain_relinquish(struct domain *d)
+{
+    unsigned int budget = RELINQUISH_BUDGET;
+    unsigned long f = spin_lock_irqsave(&d->evtchn_lock);
+
+    d->evtchn.dying = true; /* from here on nobody adds a port to d */
+    spin_unlock_irqrestore(&d->evtchn_lock, f);
+    for (evtchn_port_t p = 1; p < d->evtchn.nr_ports; p++) {
+        if (READ_ONCE(d->ports[p].state) == ECS_FREE)
+            continue;
+        if (budget-- == 0)
+            return 1;
+        close_port(d, p);
+    }
     return 0;
 }
 

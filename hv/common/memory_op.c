@@ -72,14 +72,12 @@ long do_memory_op(struct hcall *h)
     case XENMEM_claim_pages:
         /* No claims: libxc's claim_mode accepts -ENOSYS (and only it). */
         return -XEN_ENOSYS;
-    case XENMEM_acquire_resource:
-        /* Not yet: -EOPNOTSUPP sends libxenguest down its compat path
-         * (GNTTABOP_setup_table + a foreign map); -ENOSYS would be fatal. */
-        return -XEN_EOPNOTSUPP;
     case XENMEM_machine_memory_map:
         return memop_machine_memory_map(arg);
     case XENMEM_exchange:
         return memop_exchange(arg);
+    case XENMEM_acquire_resource:
+        return memop_acquire_resource(start, arg);
     default:
         return -XEN_ENOSYS;
     }
