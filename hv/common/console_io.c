@@ -59,12 +59,14 @@ long do_console_io(struct hcall *h)
     struct domain *d = current->domain;
     unsigned int count = (unsigned int)h->arg[1];
 
+    /* The console is the control domain's, as on a release build of Xen:
+     * a domU has its own console ring (start_info.console), not this. */
+    if (!d->is_privileged)
+        return -XEN_EPERM;
     switch (h->arg[0]) {
     case CONSOLEIO_write:
         return console_write(h, d, h->arg[2], count);
     case CONSOLEIO_read:
-        if (!d->is_privileged)
-            return -XEN_EPERM;
         /* A count that would not fit the (int) result: Xen's -E2BIG. */
         if ((int)count < 0)
             return -XEN_E2BIG;

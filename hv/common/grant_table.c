@@ -196,7 +196,10 @@ static int new_frame(struct grant_table *gt, mfn_t *out)
     *out = page_to_mfn(pg);
     memset(mfn_to_virt(*out), 0, PAGE_SIZE);
     gnttab_arch_new_frame(*out);
-    page_assign(pg, gt->owner);
+    if (!page_assign(pg, gt->owner)) { /* the owner is dying: no new frame */
+        free_pages(pg, 0);
+        return -XEN_EINVAL;
+    }
     BUG_ON(!get_page_and_type(pg, gt->owner, PGT_writable_page));
     return 0;
 }

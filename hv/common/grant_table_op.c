@@ -86,9 +86,14 @@ static struct grant_table *table_of(struct domain *d)
 
     if (gt || READ_ONCE(d->is_dying))
         return gt;
-    gt = gnttab_create(d, d->domid, GNTTAB_MAX_FRAMES, GNTTAB_MAX_MAPTRACK_FRAMES);
+    /* The limits createdomain set (dom0's builder sets Xen's defaults). */
+    gt = gnttab_create(d, d->domid, d->max_grant_frames ? d->max_grant_frames : GNTTAB_MAX_FRAMES,
+                       d->max_maptrack_frames ? d->max_maptrack_frames
+                                              : GNTTAB_MAX_MAPTRACK_FRAMES);
     if (!gt)
         return NULL;
+    if (d->max_grant_version)
+        gt->max_version = (u8)MIN(d->max_grant_version, (unsigned int)GNTTAB_MAX_VERSION);
     if (!__atomic_compare_exchange_n(&d->grant_table, &expected, gt, false,
                                      __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
         gnttab_put(gt);

@@ -114,10 +114,10 @@ struct evtchn_kick {
 };
 
 /*
- * Sets up `d` (2-level, port 0 reserved) for at most max_ports ports;
- * vCPU v's vcpu_info starts as shared->vcpu_info[v] (when v <
- * XEN_LEGACY_MAX_VCPUS).  Returns 0, -XEN_EINVAL for impossible sizes or
- * -XEN_ENOMEM.
+ * Sets up `d` (2-level, port 0 reserved) for at most max_ports ports
+ * (max_evtchn_port + 1; 1: only the reserved port 0); vCPU v's vcpu_info
+ * starts as shared->vcpu_info[v] (when v < XEN_LEGACY_MAX_VCPUS).  Returns
+ * 0, -XEN_EINVAL for impossible sizes or -XEN_ENOMEM.
  */
 int evtchn_domain_init(struct evtchn_domain *d, domid_t domid, unsigned nr_vcpus,
                        struct shared_info *shared, unsigned max_ports);
