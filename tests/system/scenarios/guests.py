@@ -41,6 +41,7 @@ KEEL_READY = {
     "fifo",
     "linear",
     "gntv2",
+    "callgate",
     "toolstack",
 }
 

@@ -11,10 +11,12 @@
  * "accessed" bit in descriptors it loads, and nothing else writes them
  * except update_descriptor, which checks first.
  *
- * The LDT is mapped when MMUEXT_SET_LDT names it (Xen maps it lazily on
- * the first fault; Linux always maps the pages read-only first, so the
- * difference shows only for a guest that sets an LDT before mapping it:
- * here such pages read as empty and selectors in them fault).
+ * The LDT is mapped when MMUEXT_SET_LDT names it, as far as its pages can
+ * be descriptor pages then; the rest stay unmapped in the window and are
+ * looked at again when the CPU first reaches them (Xen maps the whole LDT
+ * that lazily): a page the guest has mapped meanwhile is taken then, one
+ * it has not gives the guest a #PF at the descriptor's own address (or
+ * #GP(selector) were that address not canonical), as on Xen.
  */
 #include <asm/cpu.h>
 #include <asm/desc.h>
@@ -182,6 +184,13 @@ static pte_t frame_pte(mfn_t mfn)
     return pte_of((paddr_t)mfn << PAGE_SHIFT, PAGE_HYPERVISOR_RW);
 }
 
+/* An LDT page not taken yet is not present: the CPU's first use of it
+ * faults, and pv_desc_ldt_fault looks again. */
+static pte_t ldt_pte(mfn_t mfn)
+{
+    return mfn ? frame_pte(mfn) : 0;
+}
+
 static void load_ldtr(unsigned int cpu, unsigned int ents)
 {
     u64 *keel = (u64 *)(win_va(cpu) + GDT_RESERVED_BYTE);
@@ -209,7 +218,7 @@ static void window_load(unsigned int cpu, const struct pv_desc *s)
     for (unsigned int i = 0; i < PV_GDT_FRAMES; i++)
         set_pte(cpu, i, frame_pte(i < gdt_nr ? s->gdt_frames[i] : 0));
     for (unsigned int i = 0; i < PV_LDT_FRAMES; i++)
-        set_pte(cpu, WIN_LDT_PAGE + i, frame_pte(s->ldt_frames[i]));
+        set_pte(cpu, WIN_LDT_PAGE + i, ldt_pte(s->ldt_frames[i]));
     load_ldtr(cpu, s->ldt_ents);
     win_stamp[cpu] = s->stamp;
 }
@@ -297,6 +306,39 @@ long pv_vcpu_set_ldt(struct vcpu *v, unsigned long base, unsigned int ents)
     tables_changed(v);
     put_frames(old, PV_LDT_FRAMES);
     return 0;
+}
+
+/*
+ * A #PF from guest mode at cr2: if it is the CPU reading the running
+ * vCPU's LDT through the window, the page is taken now if the guest has
+ * made it a possible descriptor page, else the guest gets the fault at
+ * its own LDT address.  false: not an LDT fault.
+ */
+bool pv_desc_ldt_fault(struct regs *r, unsigned long cr2)
+{
+    unsigned int cpu = smp_processor_id();
+    unsigned long base = win_va(cpu) + WIN_LDT_PAGE * PAGE_SIZE, off, gva;
+    struct vcpu *v = current;
+    struct pv_desc *s = &v->arch.desc;
+    unsigned int page;
+    mfn_t m;
+
+    if (cr2 < base || cr2 >= base + PV_LDT_FRAMES * PAGE_SIZE)
+        return false;
+    off = cr2 - base;
+    page = off >> PAGE_SHIFT;
+    gva = v->arch.ldt_base + off;
+    if (!s->ldt_frames[page] && (m = ldt_frame(v, gva & PAGE_MASK))) {
+        s->ldt_frames[page] = m;
+        set_pte(cpu, WIN_LDT_PAGE + page, ldt_pte(m));
+        return true; /* the instruction runs again */
+    }
+    if ((unsigned long)((long)(gva << 16) >> 16) != gva) {
+        pv_inject_exception(r, TRAP_GP, true, (u32)(off & ~7UL) | 4);
+        return true;
+    }
+    pv_guest_page_fault(r, gva, r->error_code);
+    return true;
 }
 
 /* The CPU goes idle: its window stops showing the last vCPU's frames, which

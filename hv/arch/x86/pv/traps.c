@@ -6,6 +6,7 @@
  */
 #include <asm/cpu.h>
 #include <asm/pv.h>
+#include <asm/pv_desc.h>
 #include <asm/pv_mm.h>
 #include <asm/traps.h>
 #include <keel/console.h>
@@ -52,20 +53,26 @@ void pv_inject_exception(struct regs *r, unsigned vector, bool with_err, u32 err
     pv_bounce(r, t->address, t->mask_events, with_err, err);
 }
 
-static void guest_page_fault(struct regs *r)
+/* The guest's #PF at cr2 (its own address) with the CPU's error code. */
+void pv_guest_page_fault(struct regs *r, unsigned long cr2, u32 err)
 {
     struct vcpu *v = current;
-    unsigned long cr2 = read_cr2();
-    u32 err = r->error_code;
 
-    if (pv_ptwr_fault(r, cr2))
-        return;
     /* Both guest modes run in ring 3: the guest learns which one faulted
      * from the U/S bit, so Keel rewrites it. */
     err = v->arch.kernel_mode ? err & ~PF_USER : err | PF_USER;
     v->arch.vcr2 = cr2;
     v->vcpu_info->arch.cr2 = cr2;
     pv_inject_exception(r, TRAP_PF, true, err);
+}
+
+static void guest_page_fault(struct regs *r)
+{
+    unsigned long cr2 = read_cr2();
+
+    if (pv_ptwr_fault(r, cr2) || pv_desc_ldt_fault(r, cr2))
+        return;
+    pv_guest_page_fault(r, cr2, r->error_code);
 }
 
 static void guest_no_device(struct regs *r)

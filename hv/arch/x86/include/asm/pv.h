@@ -25,6 +25,9 @@ void ret_to_guest(void);
 bool pv_bounce(struct regs *r, unsigned long handler, bool mask_events,
                bool has_error_code, u32 error_code);
 /* Bounce hardware exception `vector` through the guest's trap table. */
+/* The guest's #PF at cr2 (an address of its own), with the CPU's error
+ * code (its U/S bit rewritten for the guest's mode). */
+void pv_guest_page_fault(struct regs *r, unsigned long cr2, u32 err);
 void pv_inject_exception(struct regs *r, unsigned vector, bool has_error_code,
                          u32 error_code);
 /* Registers and top of stack of a guest about to be crashed. */

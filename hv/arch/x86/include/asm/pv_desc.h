@@ -33,6 +33,10 @@ void pv_desc_save(struct vcpu *v);
 void pv_desc_switch_in(struct vcpu *v);
 /* VCPUOP_initialise: the selectors a fresh vCPU starts with. */
 void pv_desc_set_selectors(struct vcpu *v, u16 ds, u16 es, u16 fs, u16 gs);
+struct regs;
+/* A guest-mode #PF at cr2 in the LDT part of the window: taken care of
+ * (page mapped now, or the guest's fault delivered); false if not one. */
+bool pv_desc_ldt_fault(struct regs *r, unsigned long cr2);
 /* MMUEXT_SET_LDT for v (current), arguments already checked. */
 long pv_vcpu_set_ldt(struct vcpu *v, unsigned long base, unsigned int ents);
 /* context_switch to the idle vCPU: the window maps no guest frame. */
