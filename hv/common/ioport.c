@@ -12,6 +12,7 @@ static const struct {
     {0x20, 0x21},   /* master PIC: Keel masks it for the APICs */
     {0x40, 0x43},   /* PIT: Keel's calibration */
     {0x61, 0x61},   /* PIT gate/speaker, also used for calibration */
+    {0x70, 0x71},   /* RTC/CMOS: Keel reads it too, so dom0's goes through Keel */
     {0xa0, 0xa1},   /* slave PIC */
     {0xf4, 0xf7},   /* QEMU isa-debug-exit (Keel's halt) */
     {0xcf8, 0xcff}, /* PCI configuration mechanism 1 */
@@ -59,4 +60,31 @@ bool decode_port_io(const u8 *insn, size_t n, struct port_io *io)
     io->bytes = !(op & 1) ? 1 : (in.prefixes & X86_PFX_OPSIZE) ? 2 : 4;
     io->len = in.len;
     return true;
+}
+
+bool decode_string_io(const u8 *insn, size_t n, struct string_io *io)
+{
+    struct x86_insn in;
+
+    if (x86_decode(insn, n > X86_MAX_INSN_LEN ? X86_MAX_INSN_LEN : (unsigned int)n, &in))
+        return false;
+    if (in.opcode < 0x6c || in.opcode > 0x6f)
+        return false;
+    io->out = in.opcode & 2;
+    io->bytes = !(in.opcode & 1) ? 1 : (in.prefixes & X86_PFX_OPSIZE) ? 2 : 4;
+    io->rep = in.prefixes & (X86_PFX_REP | X86_PFX_REPNE);
+    io->addr32 = in.prefixes & X86_PFX_ADSIZE;
+    /* INS always writes through ES; only OUTS takes an override. */
+    io->seg = io->out ? in.seg : 0;
+    io->len = in.len;
+    return true;
+}
+
+bool ioport_bitmap_allows(const u8 bits[2], unsigned limit, unsigned port, unsigned bytes)
+{
+    unsigned mask = ((1U << bytes) - 1) << (port & 7);
+
+    if (bytes == 0 || bytes > 4 || port + bytes > limit)
+        return false;
+    return !((bits[0] | ((unsigned)bits[1] << 8)) & mask);
 }

@@ -3,8 +3,11 @@
  * buffer (ASan sees any over-read).  Invariants: an accepted instruction
  * is 1..15 bytes and no longer than the input; it decodes the same from
  * exactly its own bytes and from any longer buffer; fewer bytes are
- * refused; its parts add up to its length.
+ * refused; its parts add up to its length.  The port-I/O decoders built on
+ * it (keel/ioport.h) accept only what it decodes, with its length, and
+ * element sizes of 1, 2 or 4.
  */
+#include <keel/ioport.h>
 #include <keel/x86_decode.h>
 
 #include <stdlib.h>
@@ -45,6 +48,16 @@ int LLVMFuzzerTestOneInput(const u8 *data, size_t size)
         if (in.opsize != 2 && in.opsize != 4 && in.opsize != 8)
             abort();
     }
+    struct string_io sio;
+    struct port_io pio;
+    bool decoded = n && x86_decode(buf, n, &in) == 0;
+    if (decode_string_io(buf, n, &sio) &&
+        (!decoded || sio.len != in.len || in.opcode < 0x6c || in.opcode > 0x6f ||
+         (sio.bytes != 1 && sio.bytes != 2 && sio.bytes != 4)))
+        abort();
+    if (decode_port_io(buf, n, &pio) &&
+        (!decoded || pio.len != in.len || (pio.bytes != 1 && pio.bytes != 2 && pio.bytes != 4)))
+        abort();
     free(buf);
     return 0;
 }

@@ -12,8 +12,9 @@ TEST(domu_gets_no_ports)
 
 TEST(dom0_gets_ordinary_ports)
 {
-    CHECK(ioport_permitted(true, 0x3f8, 0x70, 1));
-    CHECK(ioport_permitted(true, 0x3f8, 0x71, 1));
+    CHECK(!ioport_permitted(true, 0x3f8, 0x70, 1)); /* mediated: the index is shared */
+    CHECK(!ioport_permitted(true, 0x3f8, 0x6e, 4));
+    CHECK(ioport_permitted(true, 0x3f8, 0x72, 1));
     CHECK(ioport_permitted(true, 0x3f8, 0x60, 1));
     CHECK(ioport_permitted(true, 0x3f8, 0x2f8, 1));
     CHECK(ioport_permitted(true, 0x3f8, 0x608, 4));
@@ -94,4 +95,40 @@ TEST(rejects_what_is_not_in_or_out)
     CHECK(!dec("", 0, &io));
     /* More than 15 bytes of prefixes: the CPU would refuse it too. */
     CHECK(!dec("\x66\x66\x66\x66\x66\x66\x66\x66\x66\x66\x66\x66\x66\x66\x66\xec", 16, &io));
+}
+
+TEST(decodes_string_io)
+{
+    struct string_io io;
+    static const u8 rep_insw[] = {0x66, 0xf3, 0x6d};
+    static const u8 outsb_fs[] = {0x64, 0x6e};
+    static const u8 rep_outsd32[] = {0x67, 0xf3, 0x6f};
+    static const u8 insb_es_override[] = {0x2e, 0x6c};
+    static const u8 in_al[] = {0xe4, 0x71};
+
+    CHECK(decode_string_io(rep_insw, sizeof(rep_insw), &io));
+    CHECK(!io.out && io.rep && io.bytes == 2 && !io.addr32 && io.len == 3);
+    CHECK(decode_string_io(outsb_fs, sizeof(outsb_fs), &io));
+    CHECK(io.out && !io.rep && io.bytes == 1 && io.seg == 0x64 && io.len == 2);
+    CHECK(decode_string_io(rep_outsd32, sizeof(rep_outsd32), &io));
+    CHECK(io.out && io.rep && io.bytes == 4 && io.addr32);
+    CHECK(decode_string_io(insb_es_override, sizeof(insb_es_override), &io));
+    CHECK(!io.out && io.seg == 0); /* INS ignores overrides: always ES */
+    CHECK(!decode_string_io(in_al, sizeof(in_al), &io));
+    CHECK(!decode_string_io(rep_insw, 2, &io)); /* cut short */
+}
+
+TEST(io_bitmap_rules)
+{
+    u8 none[2] = {0xff, 0xff}, all[2] = {0, 0}, some[2] = {0xfe, 0xff};
+
+    CHECK(ioport_bitmap_allows(all, 0x100, 0x71, 1));
+    CHECK(!ioport_bitmap_allows(none, 0x100, 0x71, 1));
+    CHECK(!ioport_bitmap_allows(all, 0x71, 0x71, 1));   /* past nr_ports */
+    CHECK(ioport_bitmap_allows(all, 0x72, 0x71, 1));
+    CHECK(!ioport_bitmap_allows(all, 0x72, 0x71, 2));   /* ends past it */
+    CHECK(ioport_bitmap_allows(some, 0x100, 0x70, 1));  /* bit 0 clear */
+    CHECK(!ioport_bitmap_allows(some, 0x100, 0x70, 2)); /* needs bit 1 too */
+    CHECK(ioport_bitmap_allows(all, 0x100, 0x7e, 4));   /* spans into the next byte */
+    CHECK(!ioport_bitmap_allows(all, 0x10000, 0x7e, 5));
 }

@@ -33,4 +33,25 @@ struct port_io {
  * the CPU does.  Returns false for anything else.
  */
 bool decode_port_io(const u8 *insn, size_t n, struct port_io *io);
+
+/* One decoded INS or OUTS (6c-6f). */
+struct string_io {
+    unsigned len;   /* instruction length in bytes */
+    unsigned bytes; /* 1, 2 or 4 per element */
+    bool out;       /* OUTS (from [seg:rSI]) or INS (to [ES:rDI]) */
+    bool rep;       /* f3 or f2 (both repeat for these) */
+    bool addr32;    /* 67: ECX/ESI/EDI instead of RCX/RSI/RDI */
+    u8 seg;         /* OUTS only: the segment-override prefix byte, 0 if none */
+};
+
+/* Decodes the INS/OUTS at the start of `insn`; false for anything else. */
+bool decode_string_io(const u8 *insn, size_t n, struct string_io *io);
+
+/*
+ * PHYSDEVOP_set_iobitmap's bitmap: `bits` are the two bytes from byte
+ * port / 8 (0xff if the guest could not supply them); a clear bit
+ * allows its port.  Is an access of `bytes` at `port` allowed, given the
+ * limit (nr_ports) the guest set?
+ */
+bool ioport_bitmap_allows(const u8 bits[2], unsigned limit, unsigned port, unsigned bytes);
 #endif

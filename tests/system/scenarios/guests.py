@@ -42,6 +42,7 @@ KEEL_READY = {
     "linear",
     "gntv2",
     "callgate",
+    "iostr",
     "toolstack",
 }
 

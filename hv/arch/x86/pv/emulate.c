@@ -1,9 +1,10 @@
 /*
  * What a PV kernel does at CPL3 that hardware refuses, and Keel carries out
  * on its behalf: the forced-emulation CPUID (ud2; .ascii "xen"; cpuid),
- * MSR accesses, control-register reads, CLI/STI.  The guest's instruction
- * bytes are read through the audited guest-access path; anything not
- * understood is left to the caller, which bounces the fault to the guest.
+ * MSR accesses, control-register reads, CLI/STI, port and string I/O.
+ * The guest's instruction bytes are read through the audited guest-access
+ * path; anything not understood is left to the caller, which bounces the
+ * fault to the guest.
  */
 #include <asm/cpu.h>
 #include <asm/pv.h>
@@ -283,15 +284,18 @@ unsigned pv_fetch_insn(unsigned long rip, u8 *buf)
     return first;
 }
 
-/* IN/OUT: needs the virtual IOPL; the port itself may be a dummy. */
+/* IN/OUT: needs the virtual IOPL or the I/O bitmap; the port itself may
+ * be a dummy. */
 static bool emulate_port_io(struct vcpu *v, struct regs *r, const u8 *insn, unsigned n)
 {
     struct port_io io;
     unsigned port;
 
-    if (!decode_port_io(insn, n, &io) || !pv_iopl_allows(v))
+    if (!decode_port_io(insn, n, &io))
         return false;
     port = io.use_dx ? (u16)r->rdx : io.port;
+    if (!pv_io_allowed(v, port, io.bytes))
+        return false;
     if (io.out) {
         pv_port_out(v, port, io.bytes, (u32)r->rax);
     } else {
@@ -305,6 +309,95 @@ static bool emulate_port_io(struct vcpu *v, struct regs *r, const u8 *insn, unsi
             r->rax = (r->rax & ~0xffUL) | val;
     }
     r->rip += io.len;
+    return true;
+}
+
+/*
+ * INS/OUTS, one element at a time through the audited copy path.  A long
+ * REP stops after a batch with rip left on the instruction, so the guest
+ * faults into Keel again for the rest (Keel does not sit in one trap for
+ * a whole buffer).
+ */
+#define STRING_IO_BATCH 256
+
+/* Address-size wrap of a pointer or count register after a change. */
+static void set_areg(u64 *reg, u64 val, bool addr32)
+{
+    *reg = addr32 ? (u32)val : val;
+}
+
+/*
+ * One element between `port` and guest memory at `addr`; false after
+ * injecting the fault the guest takes instead.  As on Xen, INS reads the
+ * port before it finds the buffer unwritable, the #PF's error code says
+ * only "write" (or nothing for OUTS: not even "present"), and an address
+ * outside the guest's half is #GP(0).
+ */
+static bool string_io_element(struct vcpu *v, struct regs *r, const struct string_io *io,
+                              unsigned port, unsigned long addr)
+{
+    u32 data = 0;
+    unsigned long fault;
+
+    if (!guest_range_ok(addr, 1)) {
+        pv_inject_exception(r, TRAP_GP, true, 0);
+        return false;
+    }
+    if (io->out) {
+        if (!copy_from_guest(&data, addr, io->bytes)) {
+            pv_port_out(v, port, io->bytes, data);
+            return true;
+        }
+    } else {
+        data = pv_port_in(v, port, io->bytes);
+        if (!copy_to_guest(addr, &data, io->bytes))
+            return true;
+    }
+    /* The part before a page boundary may be fine: the fault is beyond. */
+    fault = addr;
+    if ((addr & (PAGE_SIZE - 1)) + io->bytes > PAGE_SIZE) {
+        unsigned head = (unsigned)(PAGE_SIZE - (addr & (PAGE_SIZE - 1)));
+        if (io->out ? !copy_from_guest(&data, addr, head) : !copy_to_guest(addr, &data, head))
+            fault = addr + head;
+    }
+    pv_guest_page_fault(r, fault, io->out ? 0 : PF_WRITE);
+    return false;
+}
+
+static bool emulate_string_io(struct vcpu *v, struct regs *r, const u8 *insn, unsigned n)
+{
+    struct string_io io;
+    unsigned port = (u16)r->rdx;
+    unsigned long base = 0, count, done = 0;
+    long step;
+    u64 *ptr;
+
+    if (!decode_string_io(insn, n, &io))
+        return false;
+    count = !io.rep ? 1 : io.addr32 ? (u32)r->rcx : r->rcx;
+    /* A REP with nothing to do is done before the I/O check, as on Xen. */
+    if (count && !pv_io_allowed(v, port, io.bytes))
+        return false;
+    /* In 64-bit code only FS and GS have a base. */
+    if (io.seg == 0x64)
+        base = rdmsr(MSR_FS_BASE);
+    else if (io.seg == 0x65)
+        base = rdmsr(MSR_GS_BASE);
+    ptr = io.out ? &r->rsi : &r->rdi;
+    step = (r->rflags & X86_EFLAGS_DF) ? -(long)io.bytes : (long)io.bytes;
+    while (done < count && done < STRING_IO_BATCH) {
+        unsigned long off = io.addr32 ? (u32)*ptr : *ptr;
+
+        if (!string_io_element(v, r, &io, port, base + off))
+            break;
+        set_areg(ptr, *ptr + step, io.addr32);
+        if (io.rep)
+            set_areg(&r->rcx, r->rcx - 1, io.addr32);
+        done++;
+    }
+    /* Elements done stay done, also when one faulted. */
+    if (done == count)
+        r->rip += io.len;
     return true;
 }
 
@@ -357,6 +450,8 @@ bool pv_emulate_privileged(struct regs *r)
     case 0xe4: case 0xe5: case 0xe6: case 0xe7:
     case 0xec: case 0xed: case 0xee: case 0xef:
         return emulate_port_io(v, r, bytes, n); /* steps over it itself */
+    case 0x6c: case 0x6d: case 0x6e: case 0x6f:
+        return emulate_string_io(v, r, bytes, n); /* ... and so does this */
     default:
         done = emulate_kernel_op(v, r, &in);
         break;

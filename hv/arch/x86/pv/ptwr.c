@@ -11,14 +11,12 @@
 #include <asm/page.h>
 #include <asm/pv.h>
 #include <asm/pv_mm.h>
+#include <asm/traps.h>
 #include <keel/console.h>
 #include <keel/guest_access.h>
 #include <keel/sched.h>
 #include <keel/x86_decode.h>
 
-#define PF_PRESENT (1U << 0)
-#define PF_WRITE (1U << 1)
-#define PF_RSVD (1U << 3)
 #define FL_CF (1UL << 0)
 #define FL_PF (1UL << 2)
 #define FL_ZF (1UL << 6)

@@ -39,10 +39,29 @@ void pv_update_vcpu_time(struct vcpu *v)
 
 #include <asm/io.h>
 
+/*
+ * The CMOS index port is write-only and shared: Keel's own reads and the
+ * accesses it makes for dom0 (physdev.c) each set it under this lock.
+ * Bit 7 of the index is the NMI mask, which stays Keel's.
+ */
+static spinlock_t cmos_lock = SPINLOCK_INIT;
+
+u8 cmos_access(u8 reg, bool write, u8 val)
+{
+    unsigned long f = spin_lock_irqsave(&cmos_lock);
+
+    outb(0x70, reg & 0x7f);
+    if (write)
+        outb(0x71, val);
+    else
+        val = inb(0x71);
+    spin_unlock_irqrestore(&cmos_lock, f);
+    return val;
+}
+
 static u8 cmos_read(u8 reg)
 {
-    outb(0x70, reg);
-    return inb(0x71);
+    return cmos_access(reg, false, 0);
 }
 
 static unsigned int bcd(u8 v, bool is_bcd)

@@ -15,7 +15,6 @@
 #include <keel/sched.h>
 #include <keel/x86_decode.h>
 
-#define PF_USER (1U << 2)
 #define DR6_INIT 0xffff0ff0UL /* no cause recorded */
 
 static bool has_error_code(unsigned vector)

@@ -53,6 +53,8 @@ struct arch_vcpu {
     unsigned long vcr0_ts;    /* virtual CR0.TS from fpu_taskswitch */
     unsigned long vcr2;       /* last #PF address bounced */
     unsigned int iopl;        /* virtual IOPL from PHYSDEVOP_set_iopl */
+    unsigned long iobmp;      /* PHYSDEVOP_set_iobitmap: guest-kernel address */
+    unsigned int iobmp_limit; /* ... and how many ports it covers */
     unsigned long debugreg[8];
     bool fpu_initialised;
     struct fpu_area fpu;
@@ -63,7 +65,9 @@ struct arch_vcpu {
  *  - e820/nr_e820: XENMEM_set_memory_map's pseudo-physical map, answered by
  *    XENMEM_memory_map (none: -ENOSYS, as Xen);
  *  - cpuid: the CPUID policy from set_cpu_policy (NULL: Keel's default);
- *  - tsc_mode: settscinfo (stored; Keel always runs the native TSC).
+ *  - tsc_mode: settscinfo (stored; Keel always runs the native TSC);
+ *  - cmos_idx: the RTC index (port 0x70) the domain last wrote: the real
+ *    latch is shared with Keel, so each domain gets its own copy.
  */
 struct cpu_policy;
 struct arch_domain {
@@ -72,6 +76,7 @@ struct arch_domain {
     spinlock_t e820_lock;
     struct cpu_policy *cpuid;
     u32 tsc_mode;
+    u8 cmos_idx;
 };
 
 #endif

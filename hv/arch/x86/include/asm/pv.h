@@ -50,8 +50,12 @@ void pv_cpuid(u32 leaf, u32 sub, struct cpuid_regs *r);
 /* Virtual IOPL (PHYSDEVOP_set_iopl) lets v's current mode do port I/O and
  * CLI/STI; denied ports read all-ones and drop writes (pv/physdev.c). */
 bool pv_iopl_allows(const struct vcpu *v);
+/* ... then PHYSDEVOP_set_iobitmap's bitmap lets the access through. */
+bool pv_io_allowed(struct vcpu *v, unsigned port, unsigned bytes);
 u32 pv_port_in(const struct vcpu *v, unsigned port, unsigned bytes);
 void pv_port_out(const struct vcpu *v, unsigned port, unsigned bytes, u32 val);
+/* One CMOS register, read or written under Keel's lock (pv/time.c). */
+u8 cmos_access(u8 reg, bool write, u8 val);
 /* Fill a page with hypercall stubs (ELF note, or the CPUID-advertised MSR). */
 void pv_fill_hypercall_page(void *page);
 int pv_write_hypercall_page_msr(struct vcpu *v, u64 val);

@@ -26,6 +26,11 @@
 #define TRAP_VC 29
 #define TRAP_SX 30
 #define FIRST_IRQ_VECTOR 32
+/* Page-fault error code bits. */
+#define PF_PRESENT (1U << 0)
+#define PF_WRITE (1U << 1)
+#define PF_USER (1U << 2)
+#define PF_RSVD (1U << 3)
 /* Pseudo-vector recorded in the frame of a SYSCALL entry. */
 #define TRAP_SYSCALL 0x100
 /* Bytes per CPU of the SYSCALL trampolines in entry.S (LSTAR = base + cpu * size). */
