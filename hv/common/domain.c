@@ -21,6 +21,7 @@
 #include <keel/grant_table.h>
 #include <keel/m2p.h>
 #include <keel/mm.h>
+#include <keel/options.h>
 #include <keel/page_alloc.h>
 #include <keel/sched.h>
 #include <keel/shutdown.h>
@@ -384,9 +385,27 @@ void domain_shutdown(struct domain *d, unsigned int reason)
         vcpu_timers_stop(d->vcpus[i]);
     }
     if (d == hwdom)
-        machine_halt(reason == SHUTDOWN_crash ? KEEL_EXIT_DOM0_CRASH : KEEL_EXIT_OK);
+        hwdom_shutdown(reason);
     WRITE_ONCE(d->is_shut_down, true);
     send_guest_global_virq(hwdom, VIRQ_DOM_EXC);
+}
+
+void hwdom_shutdown(unsigned int reason)
+{
+    switch (reason) {
+    case SHUTDOWN_poweroff:
+        machine_halt(KEEL_EXIT_OK);
+    case SHUTDOWN_reboot:
+    case SHUTDOWN_watchdog:
+    case SHUTDOWN_soft_reset: /* Keel, like Xen, cannot soft-reset dom0 */
+        machine_restart(0);
+    default:
+        break;
+    }
+    if (opts.noreboot || opts.debug_exit)
+        machine_halt(reason == SHUTDOWN_crash ? KEEL_EXIT_DOM0_CRASH : KEEL_EXIT_OK);
+    printk("Resetting the machine in 5 seconds\n");
+    machine_restart(5000);
 }
 
 void domain_crash(struct domain *d, const char *why)

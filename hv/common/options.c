@@ -87,6 +87,12 @@ static int opt_debug_exit(const struct cmdline_word *w)
     return w->value ? -1 : 0;
 }
 
+static int opt_noreboot(const struct cmdline_word *w)
+{
+    opts.noreboot = true;
+    return w->value ? -1 : 0;
+}
+
 static int opt_crashtest(const struct cmdline_word *w)
 {
     return w->value && cmdline_word_value(w, opts.crashtest, sizeof(opts.crashtest)) ? 0 : -1;
@@ -100,6 +106,7 @@ static const struct cmdline_opt table[] = {
     {"dom0_max_vcpus", opt_dom0_max_vcpus},
     {"selftest", opt_selftest},
     {"debug-exit", opt_debug_exit},
+    {"noreboot", opt_noreboot},
     {"crashtest", opt_crashtest},
 };
 

@@ -21,9 +21,7 @@ static long sched_shutdown(unsigned long arg)
 
     if (copy_from_guest_obj(&s, arg))
         return -XEN_EFAULT;
-    if (s.reason > SHUTDOWN_MAX)
-        return -XEN_EINVAL;
-    domain_shutdown(current->domain, s.reason);
+    domain_shutdown(current->domain, (u8)s.reason);
     return 0;
 }
 
@@ -34,12 +32,11 @@ static long sched_shutdown_code(unsigned long arg)
 
     if (copy_from_guest_obj(&s, arg))
         return -XEN_EFAULT;
-    if (s.reason > SHUTDOWN_MAX)
-        return -XEN_EINVAL;
-    /* Only records the reason a later shutdown will report. */
+    /* Only records the reason a later shutdown will report; as every
+     * reason, the first one given stays. */
     spin_lock(&d->lock);
-    if (!d->is_shutting_down)
-        d->shutdown_code = s.reason;
+    if (d->shutdown_code == SHUTDOWN_CODE_INVALID)
+        d->shutdown_code = (u8)s.reason;
     spin_unlock(&d->lock);
     return 0;
 }
@@ -49,18 +46,20 @@ static long sched_remote_shutdown(unsigned long arg)
     struct sched_remote_shutdown s;
     struct domain *d;
 
-    if (!current->domain->is_privileged)
-        return -XEN_EPERM;
+    long rc = -XEN_EPERM;
+
+    /* Xen's order: the argument, the domain, then the permission. */
     if (copy_from_guest_obj(&s, arg))
         return -XEN_EFAULT;
-    if (s.reason > SHUTDOWN_MAX)
-        return -XEN_EINVAL;
     d = domain_get(s.domain_id);
     if (!d)
         return -XEN_ESRCH;
-    domain_shutdown(d, s.reason);
+    if (current->domain->is_privileged) {
+        domain_shutdown(d, (u8)s.reason);
+        rc = 0;
+    }
     domain_put(d);
-    return 0;
+    return rc;
 }
 
 /*

@@ -12,6 +12,7 @@ struct keel_options {
     u32 dom0_max_vcpus;
     bool selftest;
     bool debug_exit;
+    bool noreboot;    /* dom0 crashing halts the machine instead of resetting it */
     char crashtest[8]; /* "" or a fault to provoke after boot (traps.c) */
 };
 

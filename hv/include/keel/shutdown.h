@@ -16,4 +16,14 @@ enum keel_exit {
 
 /* Stop every CPU; with debug-exit on the command line, end the QEMU run. */
 __noreturn void machine_halt(enum keel_exit code);
+/* Stop every CPU, wait delay_ms, and reset the machine (under QEMU's
+ * -no-reboot, the run ends with status 0). */
+__noreturn void machine_restart(unsigned int delay_ms);
+/*
+ * dom0 shut down with `reason`, as Xen's rules go: poweroff halts; reboot,
+ * watchdog and soft_reset reset the machine; crash and anything else reset
+ * it after 5 seconds unless `noreboot` (or `debug-exit`: a test run wants
+ * the status) was given, then it halts.
+ */
+__noreturn void hwdom_shutdown(unsigned int reason);
 #endif
