@@ -44,6 +44,7 @@ KEEL_READY = {
     "callgate",
     "iostr",
     "reboot",
+    "failsafe",
     "toolstack",
 }
 

@@ -95,6 +95,9 @@ static u64 empty_page[512] __aligned(PAGE_SIZE);
 static pte_t *win_ptes[NR_CPUS];  /* the window's L1 entries */
 static u64 win_stamp[NR_CPUS];    /* whose tables the window shows */
 static bool win_live[NR_CPUS];    /* GDTR points at the window */
+/* The vCPU whose selectors the CPU's segment registers hold (see
+ * pv_desc_switch_in); compared, never followed. */
+static const struct vcpu *sel_owner[NR_CPUS];
 static u64 stamp_last;
 static u64 pte_nx;
 
@@ -383,7 +386,20 @@ void pv_desc_save(struct vcpu *v)
     __asm__ __volatile__("mov %%gs, %0" : "=r"(sel[3]));
 }
 
-void pv_desc_switch_in(struct vcpu *v)
+/*
+ * Only the idle vCPU ran since v left this CPU: Keel never loads a data
+ * selector of its own, so the registers (and their hidden descriptor
+ * parts) are still v's.  Xen switches lazily the same way and reloads
+ * nothing then, so a selector whose descriptor went away meanwhile keeps
+ * working until a real switch.  `sel_cpu` (CPU + 1, 0 for none) tells
+ * that v did not run elsewhere since, or get new selectors.
+ */
+static bool selectors_still_loaded(const struct vcpu *v, unsigned int cpu)
+{
+    return sel_owner[cpu] == v && v->arch.desc.sel_cpu == cpu + 1;
+}
+
+bool pv_desc_switch_in(struct vcpu *v)
 {
     unsigned int cpu = smp_processor_id();
     u16 *sel = v->arch.desc.sel;
@@ -391,15 +407,23 @@ void pv_desc_switch_in(struct vcpu *v)
 
     if (!win_live[cpu] || win_stamp[cpu] != v->arch.desc.stamp)
         window_load(cpu, &v->arch.desc);
-    LOAD_SEG("ds", ds);
-    LOAD_SEG("es", es);
+    if (selectors_still_loaded(v, cpu))
+        return true;
+    sel_owner[cpu] = v;
+    v->arch.desc.sel_cpu = cpu + 1;
+    /* Xen's order; a selector that does not load is left null. */
     LOAD_SEG("fs", fs);
     LOAD_SEG("gs", gs);
+    LOAD_SEG("ds", ds);
+    LOAD_SEG("es", es);
+    return ds == sel[0] && es == sel[1] && fs == sel[2] && gs == sel[3];
 }
 
 void pv_desc_set_selectors(struct vcpu *v, u16 ds, u16 es, u16 fs, u16 gs)
 {
     u16 *sel = v->arch.desc.sel;
+
+    v->arch.desc.sel_cpu = 0;
 
     sel[0] = ds;
     sel[1] = es;

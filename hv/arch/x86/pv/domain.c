@@ -53,12 +53,16 @@ static void save_guest_state(struct vcpu *v)
 
 static void load_guest_state(struct vcpu *v)
 {
+    bool selectors_ok;
+
     *guest_regs() = v->arch.user_regs;
     write_cr3(pv_active_cr3(v));
-    pv_desc_switch_in(v); /* selectors first: loading one resets its base */
+    selectors_ok = pv_desc_switch_in(v); /* first: loading one resets its base */
     wrmsr(MSR_FS_BASE, v->arch.fs_base);
     wrmsr(MSR_GS_BASE, v->arch.kernel_mode ? v->arch.gs_base_kernel : v->arch.gs_base_user);
     wrmsr(MSR_KERNEL_GS_BASE, v->arch.kernel_mode ? v->arch.gs_base_user : v->arch.gs_base_kernel);
+    if (!selectors_ok)
+        pv_failsafe(v, guest_regs());
     fpu_restore(v);
     pv_update_vcpu_time(v);
 }

@@ -86,6 +86,55 @@ bool pv_bounce(struct regs *r, unsigned long handler, bool mask_events,
     return true;
 }
 
+/*
+ * A saved data selector would not load when v came back on a CPU (its
+ * descriptor changed while v was away): as Xen does, enter the guest
+ * kernel's failsafe callback with a frame that also holds the four
+ * selectors v had, lowest word first: rcx, r11, ds, es, fs, gs, rip, cs
+ * (with the event mask in its upper half), rflags, rsp, ss.  The ones
+ * that failed are null in the registers now.
+ */
+void pv_failsafe(struct vcpu *v, struct regs *r)
+{
+    struct vcpu_info *vi = v->vcpu_info;
+    const u16 *sel = v->arch.desc.sel;
+    unsigned long frame[11], sp;
+    u8 mask = vi->evtchn_upcall_mask;
+
+    sp = ((v->arch.kernel_mode ? r->rsp : v->arch.kernel_sp) & ~0xfUL) - sizeof(frame);
+    if (!v->arch.kernel_mode)
+        pv_toggle_guest_mode(v);
+    else
+        r->cs &= ~3UL;
+    frame[0] = r->rcx;
+    frame[1] = r->r11;
+    frame[2] = sel[0];
+    frame[3] = sel[1];
+    frame[4] = sel[2];
+    frame[5] = sel[3];
+    frame[6] = r->rip;
+    frame[7] = r->cs | ((unsigned long)mask << 32);
+    frame[8] = (r->rflags & ~(X86_EFLAGS_IF | EFLAGS_IOPL)) | (mask ? 0 : X86_EFLAGS_IF);
+    if (v->domain->vm_assist & (1UL << VMASST_TYPE_architectural_iopl))
+        frame[8] |= (unsigned long)v->arch.iopl << 12;
+    frame[9] = r->rsp;
+    frame[10] = r->ss;
+    if (copy_to_guest(sp, frame, sizeof(frame))) {
+        printk(KLOG_ERR "d%u v%u: no failsafe frame at guest rsp %016lx\n", v->domain->domid,
+               v->vcpu_id, sp);
+        domain_crash(v->domain, "cannot write the failsafe callback frame");
+        return;
+    }
+    if (v->arch.failsafe_cb.mask_events)
+        vi->evtchn_upcall_mask = 1;
+    r->rflags &= ~(X86_EFLAGS_AC | EFLAGS_VM | EFLAGS_RF | X86_EFLAGS_NT | EFLAGS_IOPL |
+                   X86_EFLAGS_TF);
+    r->ss = FLAT_KERNEL_SS;
+    r->rsp = sp;
+    r->cs = FLAT_KERNEL_CS;
+    r->rip = v->arch.failsafe_cb.eip;
+}
+
 /* SYSCALL from guest user space goes to the guest kernel's handler. */
 static void user_syscall(struct regs *r)
 {

@@ -24,6 +24,9 @@ void ret_to_guest(void);
  */
 bool pv_bounce(struct regs *r, unsigned long handler, bool mask_events,
                bool has_error_code, u32 error_code);
+/* v's saved selectors did not all load at a context switch: enter its
+ * failsafe callback (v is current, its state loaded). */
+void pv_failsafe(struct vcpu *v, struct regs *r);
 /* Bounce hardware exception `vector` through the guest's trap table. */
 /* The guest's #PF at cr2 (an address of its own), with the CPU's error
  * code (its U/S bit rewritten for the guest's mode). */

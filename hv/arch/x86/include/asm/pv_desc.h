@@ -22,6 +22,7 @@ struct pv_desc {
     unsigned int ldt_ents;
     u64 stamp;   /* unique per (vCPU, table contents); 0 = empty tables */
     u16 sel[4];  /* %ds, %es, %fs, %gs while the vCPU is off the CPU */
+    unsigned int sel_cpu; /* CPU + 1 whose registers hold them (0: none) */
 };
 
 struct vcpu;
@@ -30,7 +31,9 @@ void pv_desc_init(void);
 /* context_switch: selectors out of / window, LDTR and selectors into the CPU
  * (before the FS/GS base MSRs are written: loading a selector resets them). */
 void pv_desc_save(struct vcpu *v);
-void pv_desc_switch_in(struct vcpu *v);
+/* False if a saved selector no longer loads (it is left null): the guest
+ * gets its failsafe callback (pv_failsafe). */
+bool pv_desc_switch_in(struct vcpu *v);
 /* VCPUOP_initialise: the selectors a fresh vCPU starts with. */
 void pv_desc_set_selectors(struct vcpu *v, u16 ds, u16 es, u16 fs, u16 gs);
 struct regs;
