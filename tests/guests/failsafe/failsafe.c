@@ -10,7 +10,9 @@
  * ds, es, fs, gs, rip, cs (RPL 0 for the kernel, the event mask in its
  * upper half), rflags (IF = not masked), rsp, ss, on our stack rounded
  * down to 16 bytes; events masked on entry (CALLBACKF_mask_events), the
- * failed selector null.
+ * failed selector null.  An LDT selector whose new LDT page was not yet
+ * taken as a descriptor page is reloaded without a callback (the page is
+ * taken then).
  */
 #include <rt.h>
 
@@ -88,6 +90,53 @@ static void nap(evtchn_port_t port)
     EXPECT_EQ(HYPERVISOR_sched_op(SCHEDOP_poll, &p), 0);
 }
 
+static long set_ldt(const void *va, unsigned ents)
+{
+    struct mmuext_op op = {.cmd = MMUEXT_SET_LDT, .arg1.linear_addr = (uintptr_t)va,
+                           .arg2.nr_ents = ents};
+    return hypercall4(__HYPERVISOR_mmuext_op, &op, 1, NULL, DOMID_SELF);
+}
+
+static long map_ro(const void *va, bool ro)
+{
+    return HYPERVISOR_update_va_mapping((uintptr_t)va, (mfn_of(va) << 12) | PG_P | PG_US | PG_A |
+                                        (ro ? 0 : 2), UVMF_INVLPG);
+}
+
+/*
+ * %es from an LDT that is replaced by one whose page was not a descriptor
+ * page at SET_LDT (mapped writable then, read-only since): coming back
+ * after vCPU 1 ran, the selector is reloaded from the new LDT, whose page
+ * is taken then (Xen maps it on the fault), so it loads: no callback.
+ */
+static void new_ldt_under_es(void)
+{
+    static uint64_t ldt1[512] __attribute__((aligned(4096)));
+    static uint64_t ldt2[512] __attribute__((aligned(4096)));
+    unsigned seen;
+
+    ldt1[0] = D_DATA_DPL3;
+    ldt2[0] = D_DATA_DPL3;
+    CHECK(map_ro(ldt1, true) == 0);
+    CHECK(set_ldt(ldt1, 1) == 0);
+    __asm__ volatile("mov %w0, %%es" ::"r"(LDT_SEL) : "memory");
+    CHECK(read_es() == LDT_SEL);
+    CHECK(set_ldt(ldt2, 1) == 0); /* ldt2 is still writable */
+    CHECK(map_ro(ldt2, true) == 0);
+
+    seen = ran1;
+    uint64_t end = rt_system_time() + 5000000000ULL;
+    rt_hlog_quiet_begin();
+    while (ran1 == seen && rt_system_time() < end)
+        HYPERVISOR_sched_op(SCHEDOP_yield, NULL);
+    rt_hlog_quiet_end();
+    CHECK(ran1 != seen);
+    printf("failsafe: new LDT taken at the switch: es 0x%x, %lu callback(s)\n", read_es(),
+           (unsigned long)fs_count);
+    EXPECT_EQ(fs_count, 1);
+    EXPECT_EQ(read_es(), LDT_SEL);
+}
+
 void test_main(start_info_t *si)
 {
     struct callback_register cb = {
@@ -131,7 +180,6 @@ void test_main(start_info_t *si)
     rt_hlog_quiet_begin();
     while ((!ran1 || !fs_count) && rt_system_time() < end)
         HYPERVISOR_sched_op(SCHEDOP_yield, NULL);
-    stop1 = 1;
     rt_hlog_quiet_end();
     CHECK(ran1);
     printf("failsafe: vCPU 1 ran; %lu callback(s), es 0x%x on entry, mask %lu\n",
@@ -155,4 +203,7 @@ void test_main(start_info_t *si)
     EXPECT_EQ(fs_rsp, ((fs_frame[9]) & ~0xfUL) - 88);
     /* The handler put the mask back as it was through iret. */
     EXPECT_EQ(rt_vcpu->evtchn_upcall_mask, fs_frame[7] >> 32);
+
+    new_ldt_under_es();
+    stop1 = 1;
 }

@@ -317,25 +317,37 @@ long pv_vcpu_set_ldt(struct vcpu *v, unsigned long base, unsigned int ents)
  * made it a possible descriptor page, else the guest gets the fault at
  * its own LDT address.  false: not an LDT fault.
  */
+/* Take LDT page `page` of v (running on cpu) into the window if the guest
+ * made it a possible descriptor page; false if it did not. */
+static bool take_ldt_page(struct vcpu *v, unsigned int cpu, unsigned int page)
+{
+    struct pv_desc *s = &v->arch.desc;
+    mfn_t m;
+
+    if (s->ldt_frames[page])
+        return true;
+    m = ldt_frame(v, v->arch.ldt_base + page * PAGE_SIZE);
+    if (!m)
+        return false;
+    s->ldt_frames[page] = m;
+    set_pte(cpu, WIN_LDT_PAGE + page, ldt_pte(m));
+    return true;
+}
+
 bool pv_desc_ldt_fault(struct regs *r, unsigned long cr2)
 {
     unsigned int cpu = smp_processor_id();
     unsigned long base = win_va(cpu) + WIN_LDT_PAGE * PAGE_SIZE, off, gva;
     struct vcpu *v = current;
-    struct pv_desc *s = &v->arch.desc;
     unsigned int page;
-    mfn_t m;
 
     if (cr2 < base || cr2 >= base + PV_LDT_FRAMES * PAGE_SIZE)
         return false;
     off = cr2 - base;
     page = off >> PAGE_SHIFT;
     gva = v->arch.ldt_base + off;
-    if (!s->ldt_frames[page] && (m = ldt_frame(v, gva & PAGE_MASK))) {
-        s->ldt_frames[page] = m;
-        set_pte(cpu, WIN_LDT_PAGE + page, ldt_pte(m));
+    if (take_ldt_page(v, cpu, page))
         return true; /* the instruction runs again */
-    }
     if ((unsigned long)((long)(gva << 16) >> 16) != gva) {
         pv_inject_exception(r, TRAP_GP, true, (u32)(off & ~7UL) | 4);
         return true;
@@ -411,6 +423,11 @@ bool pv_desc_switch_in(struct vcpu *v)
         return true;
     sel_owner[cpu] = v;
     v->arch.desc.sel_cpu = cpu + 1;
+    /* An LDT selector's page may not be taken yet (a new LDT since it was
+     * loaded): take it now, as the #PF of a guest load would. */
+    for (unsigned int i = 0; i < 4; i++)
+        if ((sel[i] & 4) && (sel[i] >> 3) < v->arch.desc.ldt_ents)
+            (void)take_ldt_page(v, cpu, (sel[i] >> 3) * 8 / PAGE_SIZE);
     /* Xen's order; a selector that does not load is left null. */
     LOAD_SEG("fs", fs);
     LOAD_SEG("gs", gs);
