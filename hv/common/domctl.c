@@ -283,43 +283,6 @@ static u64 online_mask(void)
     return __atomic_load_n(&cpu_online_mask, __ATOMIC_ACQUIRE);
 }
 
-/* Bits a CPU bitmap holds: Xen's nr_cpu_ids. */
-static unsigned int cpu_bits(void)
-{
-    return 64 - (unsigned int)__builtin_clzll(online_mask());
-}
-
-static long bitmap_read(const struct xenctl_bitmap *b, unsigned int nbits, u64 *mask)
-{
-    u8 bytes[8] = {0};
-    u32 len = ctlbitmap_read_len(b->nr_bits, nbits);
-
-    if (len && copy_from_guest(bytes, (unsigned long)b->bitmap.p, len))
-        return -XEN_EFAULT;
-    *mask = ctlbytes_to_mask(bytes, len, b->nr_bits, nbits);
-    return 0;
-}
-
-/* Ours, then zeros to the end of the guest's bitmap (as Xen). */
-static long bitmap_write(const struct xenctl_bitmap *b, u64 mask, unsigned int nbits)
-{
-    static const u8 zeros[64];
-    u8 bytes[8];
-    unsigned long gva = (unsigned long)b->bitmap.p;
-    u32 total = ctlbitmap_bytes(b->nr_bits);
-    u32 n = mask_to_ctlbytes(mask, nbits, b->nr_bits, bytes);
-
-    if (n && copy_to_guest(gva, bytes, n))
-        return -XEN_EFAULT;
-    for (u32 done = n; done < total;) {
-        u32 chunk = MIN(total - done, (u32)sizeof(zeros));
-        if (copy_to_guest(gva + done, zeros, chunk))
-            return -XEN_EFAULT;
-        done += chunk;
-    }
-    return 0;
-}
-
 /* The vCPU goes where its hard affinity allows, if it is not there yet. */
 static void place_vcpu(struct vcpu *v)
 {
@@ -335,7 +298,7 @@ static void place_vcpu(struct vcpu *v)
 static long op_vcpuaffinity(struct domain *d, u32 cmd, struct xen_domctl_vcpuaffinity *va)
 {
     u64 hard = 0, soft = 0, out_hard = 0, out_soft = 0;
-    unsigned int nbits = cpu_bits();
+    unsigned int nbits = ctl_cpu_bits();
     struct vcpu *v;
     long rc;
 
@@ -350,14 +313,14 @@ static long op_vcpuaffinity(struct domain *d, u32 cmd, struct xen_domctl_vcpuaff
     if (cmd == XEN_DOMCTL_getvcpuaffinity) {
         rc = 0;
         if (va->flags & XEN_VCPUAFFINITY_HARD)
-            rc = bitmap_write(&va->cpumap_hard, v->affinity_hard, nbits);
+            rc = xenctl_bitmap_write(&va->cpumap_hard, v->affinity_hard, nbits);
         if (!rc && (va->flags & XEN_VCPUAFFINITY_SOFT))
-            rc = bitmap_write(&va->cpumap_soft, v->affinity_soft, nbits);
+            rc = xenctl_bitmap_write(&va->cpumap_soft, v->affinity_soft, nbits);
         return rc;
     }
-    if ((va->flags & XEN_VCPUAFFINITY_HARD) && (rc = bitmap_read(&va->cpumap_hard, nbits, &hard)))
+    if ((va->flags & XEN_VCPUAFFINITY_HARD) && (rc = xenctl_bitmap_read(&va->cpumap_hard, nbits, &hard)))
         return rc;
-    if ((va->flags & XEN_VCPUAFFINITY_SOFT) && (rc = bitmap_read(&va->cpumap_soft, nbits, &soft)))
+    if ((va->flags & XEN_VCPUAFFINITY_SOFT) && (rc = xenctl_bitmap_read(&va->cpumap_soft, nbits, &soft)))
         return rc;
     rc = affinity_set(&v->affinity_hard, &v->affinity_soft, va->flags, hard, soft, online_mask(),
                       &out_hard, &out_soft);
@@ -365,10 +328,10 @@ static long op_vcpuaffinity(struct domain *d, u32 cmd, struct xen_domctl_vcpuaff
         return rc;
     if (va->flags & XEN_VCPUAFFINITY_HARD) {
         place_vcpu(v);
-        rc = bitmap_write(&va->cpumap_hard, out_hard, nbits);
+        rc = xenctl_bitmap_write(&va->cpumap_hard, out_hard, nbits);
     }
     if (!rc && (va->flags & XEN_VCPUAFFINITY_SOFT))
-        rc = bitmap_write(&va->cpumap_soft, out_soft, nbits);
+        rc = xenctl_bitmap_write(&va->cpumap_soft, out_soft, nbits);
     return rc;
 }
 
@@ -378,8 +341,8 @@ static long op_nodeaffinity(struct domain *d, u32 cmd, struct xen_domctl_nodeaff
     long rc;
 
     if (cmd == XEN_DOMCTL_getnodeaffinity)
-        return bitmap_write(&na->nodemap, d->node_affinity, KEEL_MAX_NUMNODES);
-    rc = bitmap_read(&na->nodemap, KEEL_MAX_NUMNODES, &nodes);
+        return xenctl_bitmap_write(&na->nodemap, d->node_affinity, KEEL_MAX_NUMNODES);
+    rc = xenctl_bitmap_read(&na->nodemap, KEEL_MAX_NUMNODES, &nodes);
     if (rc)
         return rc;
     return nodeaffinity_set(&d->node_affinity, nodes, 1 /* node 0 */);

@@ -97,32 +97,6 @@ static long op_getdomaininfolist(struct xen_sysctl_getdomaininfolist *l)
     return 0;
 }
 
-static unsigned int cpu_bits(void)
-{
-    return 64 - (unsigned int)__builtin_clzll(__atomic_load_n(&cpu_online_mask,
-                                                              __ATOMIC_ACQUIRE));
-}
-
-/* Ours, then zeros to the end of the guest's bitmap (as Xen). */
-static long bitmap_write(const struct xenctl_bitmap *b, u64 mask, unsigned int nbits)
-{
-    static const u8 zeros[64];
-    u8 bytes[8];
-    unsigned long gva = (unsigned long)b->bitmap.p;
-    u32 total = ctlbitmap_bytes(b->nr_bits);
-    u32 n = mask_to_ctlbytes(mask, nbits, b->nr_bits, bytes);
-
-    if (n && copy_to_guest(gva, bytes, n))
-        return -XEN_EFAULT;
-    for (u32 done = n; done < total;) {
-        u32 chunk = MIN(total - done, (u32)sizeof(zeros));
-        if (copy_to_guest(gva + done, zeros, chunk))
-            return -XEN_EFAULT;
-        done += chunk;
-    }
-    return 0;
-}
-
 static u32 count_domains(void)
 {
     u32 n = 0;
@@ -149,10 +123,10 @@ static long op_cpupool(struct xen_sysctl_cpupool_op *c)
         c->cpupool_id = pool_ids[idx];
         c->sched_id = KEEL_SCHED_ID;
         c->n_dom = count_domains();
-        return bitmap_write(&c->cpumap, __atomic_load_n(&cpu_online_mask, __ATOMIC_ACQUIRE),
-                            cpu_bits());
+        return xenctl_bitmap_write(&c->cpumap, __atomic_load_n(&cpu_online_mask, __ATOMIC_ACQUIRE),
+                            ctl_cpu_bits());
     case XEN_SYSCTL_CPUPOOL_OP_FREEINFO:
-        return bitmap_write(&c->cpumap, 0, cpu_bits()); /* every CPU is in pool 0 */
+        return xenctl_bitmap_write(&c->cpumap, 0, ctl_cpu_bits()); /* every CPU is in pool 0 */
     case XEN_SYSCTL_CPUPOOL_OP_MOVEDOMAIN:
         return c->cpupool_id == KEEL_CPUPOOL0 ? 0 : -XEN_ENOENT;
     case XEN_SYSCTL_CPUPOOL_OP_CREATE:
@@ -200,7 +174,7 @@ static long op_numainfo(struct xen_sysctl_numainfo *ni, unsigned long arg)
 
 static long op_cputopoinfo(struct xen_sysctl_cputopoinfo *ti, unsigned long arg)
 {
-    u32 n = cpu_bits(), i = 0;
+    u32 n = ctl_cpu_bits(), i = 0;
 
     if (ti->cputopo.p) {
         n = MIN(n, ti->num_cpus);

@@ -96,6 +96,14 @@ u32 mask_to_ctlbytes(u64 mask, unsigned int nbits, u32 nr_bits, u8 out[8]);
 /* A guest bitmap's first bytes (in_len of them, nr_bits long) as our mask
  * of nbits: bits past nr_bits in its last byte are ignored, as Xen does. */
 u64 ctlbytes_to_mask(const u8 *in, u32 in_len, u32 nr_bits, unsigned int nbits);
+/* Copying xenctl_bitmaps (hv/common/ctl_bitmap.c, the guest-facing half):
+ * read a guest bitmap as our mask of nbits, or write our mask followed by
+ * zeros to the end of the guest's bitmap (as Xen); 0 or -XEN_EFAULT. */
+struct xenctl_bitmap;
+long xenctl_bitmap_read(const struct xenctl_bitmap *b, unsigned int nbits, u64 *mask);
+long xenctl_bitmap_write(const struct xenctl_bitmap *b, u64 mask, unsigned int nbits);
+/* Bits a CPU bitmap holds: Xen's nr_cpu_ids (highest online CPU + 1). */
+unsigned int ctl_cpu_bits(void);
 /* How many bytes of a guest bitmap of nr_bits Keel reads for nbits. */
 static inline u32 ctlbitmap_read_len(u32 nr_bits, unsigned int nbits)
 {
