@@ -59,15 +59,16 @@ struct domain *domain_create(domid_t id, bool privileged, unsigned int nr_vcpus)
     if (!d)
         return NULL;
     d->is_privileged = privileged;
-    /* shared_info belongs to the guest, which maps it by machine address. */
+    /* shared_info belongs to the guest, which maps it by machine address;
+     * Keel writes it for the domain's whole life. */
     {
         struct page_info *pg = alloc_pages(0);
         if (!pg)
             goto fail;
-        page_assign(pg, d);
+        memset(mfn_to_virt(page_to_mfn(pg)), 0, PAGE_SIZE);
+        page_share_with_guest(pg, d);
         d->shared_info_mfn = page_to_mfn(pg);
         d->shared_info = mfn_to_virt(d->shared_info_mfn);
-        memset(d->shared_info, 0, PAGE_SIZE);
     }
     d->nr_vcpus = nr_vcpus;
     for (unsigned int i = 0; i < nr_vcpus; i++) {
@@ -95,7 +96,7 @@ fail:
     for (unsigned int i = 0; i < nr_vcpus; i++)
         xfree(d->vcpus[i]);
     if (d->shared_info)
-        page_unassign(mfn_to_page(d->shared_info_mfn));
+        page_unshare(mfn_to_page(d->shared_info_mfn));
     xfree(d);
     return NULL;
 }

@@ -8,8 +8,9 @@
 #include <keel/frametable.h>
 #include <keel/page_alloc.h>
 #include <keel/spinlock.h>
+#include <keel/tlbclock.h>
 
-BUILD_BUG_ON(sizeof(struct page_info) > 32);
+BUILD_BUG_ON(sizeof(struct page_info) > 40);
 
 struct page_info *frame_table;
 unsigned long frame_table_nr;
@@ -37,6 +38,8 @@ void frametable_init(struct page_info *table, unsigned long nr_frames)
     for (unsigned long i = 0; i < nr_frames; i++)
         table[i] = (struct page_info){
             .count_info = PGC_state_reserved,
+            .tlbflush_stamp = 0,
+            .keel_writes = 0,
             .list_next = PG_LIST_NONE,
             .list_prev = PG_LIST_NONE,
         };
@@ -62,13 +65,17 @@ bool get_page(struct page_info *pg, const struct domain *owner)
     return true;
 }
 
-/* The last reference is gone: the frame goes back to the allocator. */
+/* The last reference to a domain's frame is gone (its last mapping too):
+ * it goes back to the allocator, stamped so that whoever gets it next is
+ * safe from TLBs that still hold a mapping. */
 static void page_released(struct page_info *pg)
 {
     BUG_ON(pg->count_info & PGC_allocated);
     BUG_ON(pg->u.type_info & PGT_count_mask);
+    BUG_ON(pg->keel_writes);
     pg->owner = NULL;
     pg->u.type_info = 0;
+    pg->tlbflush_stamp = tlbclock_now();
     free_pages(pg, 0);
 }
 
@@ -117,6 +124,18 @@ static void release(struct page_info *pg, unsigned long type)
 }
 
 /*
+ * The frame changes type: no CPU may keep a translation from its old life
+ * (a writable mapping of a frame that becomes a table, or a walk through a
+ * table that becomes writable).  A fresh frame (type none) has none: the
+ * allocator flushed what its previous life left.
+ */
+static void type_change_flush(const struct page_info *pg, unsigned long old_type)
+{
+    if (old_type != PGT_none)
+        tlb_flush_stale(READ_ONCE(pg->tlbflush_stamp));
+}
+
+/*
  * Note for validate hooks: taking a same-type reference on the frame being
  * validated (a table mapping itself) would wait forever; check for it first.
  */
@@ -138,7 +157,7 @@ bool get_page_type(struct page_info *pg, unsigned long type)
         } else if ((x & PGT_type_mask) != type) {
             return false; /* in use as something else */
         } else if (!(x & PGT_validated)) {
-            cpu_relax(); /* another CPU validates or releases it */
+            spin_relax(); /* another CPU validates or releases it */
             continue;
         } else {
             nx = x + 1;
@@ -146,6 +165,9 @@ bool get_page_type(struct page_info *pg, unsigned long type)
         if (cas(&pg->u.type_info, &x, nx))
             break;
     }
+    /* Before anything (validation included) relies on the new type. */
+    if (!(x & PGT_count_mask) && (x & PGT_type_mask) != type)
+        type_change_flush(pg, x & PGT_type_mask);
     if (nx & PGT_validated)
         return true;
     if (validate(pg, type) < 0) {
@@ -173,9 +195,14 @@ void put_page_type(struct page_info *pg)
             if (!cas(&pg->u.type_info, &x, busy))
                 continue;
             release(pg, x & PGT_type_mask);
+            WRITE_ONCE(pg->tlbflush_stamp, tlbclock_now());
             BUG_ON(!cas(&pg->u.type_info, &busy, busy - 1));
             return;
         }
+        /* The last type user's mappings are gone: stamp before the count
+         * says so, while nobody can retype the frame (a retry restamps). */
+        if (n == 1)
+            WRITE_ONCE(pg->tlbflush_stamp, tlbclock_now());
         if (cas(&pg->u.type_info, &x, x - 1))
             return;
     }
@@ -225,4 +252,33 @@ bool page_unpin(struct page_info *pg)
     } while (!cas(&pg->u.type_info, &x, x & ~PGT_pinned));
     put_page_and_type(pg);
     return true;
+}
+
+/* ------------------------------------------------------- Keel's writes */
+
+bool get_page_keel_write(struct page_info *pg, const struct domain *owner)
+{
+    if (!get_page_and_type(pg, owner, PGT_writable_page))
+        return false;
+    BUG_ON(__atomic_add_fetch(&pg->keel_writes, 1, __ATOMIC_ACQ_REL) == 0);
+    return true;
+}
+
+void put_page_keel_write(struct page_info *pg)
+{
+    BUG_ON(__atomic_fetch_sub(&pg->keel_writes, 1, __ATOMIC_ACQ_REL) == 0);
+    put_page_and_type(pg);
+}
+
+void page_share_with_guest(struct page_info *pg, struct domain *d)
+{
+    page_assign(pg, d);
+    /* A fresh frame of d's: nothing can refuse. */
+    BUG_ON(!get_page_keel_write(pg, d));
+}
+
+void page_unshare(struct page_info *pg)
+{
+    put_page_keel_write(pg);
+    page_unassign(pg);
 }

@@ -5,9 +5,10 @@
  * share with), so those operations are -ENOSYS.
  *
  * The frames are owned by the domain (so its page tables may map them) and
- * Keel holds its own reference on each: they outlive any mapping, and the
- * guest cannot give them back with decrease_reservation.  They do not count
- * in tot_pages, as with Xen.
+ * Keel holds a write reference on each (page_share_with_guest): they
+ * outlive any mapping, can never become page tables, and the guest cannot
+ * give them back with decrease_reservation.  They do not count in
+ * tot_pages, as with Xen.
  */
 #include <keel/console.h>
 #include <keel/domain.h>
@@ -124,8 +125,9 @@ static bool gnttab_grow(struct domain *d, struct grant_table *gt, unsigned int n
         mfn = page_to_mfn(pg);
         memset(mfn_to_virt(mfn), 0, PAGE_SIZE);
         m2p_set(mfn, INVALID_M2P_ENTRY);
-        page_assign(pg, d);
-        BUG_ON(!get_page(pg, d)); /* Keel's own: the frame stays while the table does */
+        /* Keel writes into it (grant status, later): it stays an ordinary
+         * page while the table does. */
+        page_share_with_guest(pg, d);
         gt->frames[gt->nr_frames] = mfn;
         /* Publish the frame before the count gnttab_is_frame reads. */
         __atomic_store_n(&gt->nr_frames, gt->nr_frames + 1, __ATOMIC_RELEASE);

@@ -270,8 +270,6 @@ static long memop_reservation(unsigned int op, unsigned long start, unsigned lon
         if (rc)
             break;
     }
-    if (r.released)
-        memop_arch_flush_released(r.d);
     return (long)i;
 }
 
@@ -387,12 +385,7 @@ static bool frame_releasable(const struct domain *d, mfn_t mfn)
     if (READ_ONCE(pg->owner) != d || (count & PGC_state_mask) != PGC_state_inuse ||
         !(count & PGC_allocated) || (READ_ONCE(pg->u.type_info) & PGT_pinned))
         return false;
-    if (mfn == d->shared_info_mfn || gnttab_is_frame(d, mfn))
-        return false;
-    for (unsigned int v = 0; v < d->nr_vcpus; v++)
-        if (d->vcpus[v] && virt_to_mfn(d->vcpus[v]->vcpu_info) == mfn)
-            return false;
-    return true;
+    return !page_keel_writes(pg);
 }
 
 static long resv_decrease(struct resv *r, unsigned long i)
@@ -519,7 +512,6 @@ static long memop_exchange(unsigned long arg)
         }
     in.d->tot_pages -= frames;
     spin_unlock(&reservation_lock);
-    memop_arch_flush_released(in.d);
     /* The guest learns the new extents; the old frames are gone already,
      * so an unwritable list only costs it the answer. */
     for (unsigned long i = 0; i < n_out; i++)

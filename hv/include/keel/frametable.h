@@ -24,6 +24,17 @@
  *    the table's entries held, and PGT_validated is cleared, so the next
  *    use validates again.
  *  - Writable and "none" types need no validation: they are valid at once.
+ *  - TLBs (keel/tlbclock.h): tlbflush_stamp is the clock time at which a
+ *    mapping of the frame, or a walk through it, was last removed: set when
+ *    a domain's frame is freed and when a type count falls to 0.  Before a
+ *    frame is handed out again, and before its type changes (0 -> 1 with
+ *    another type), every CPU that may still hold such a translation is
+ *    flushed, so no CPU can write a frame that became a page table, or
+ *    reach a frame that belongs to someone else now.
+ *  - Frames Keel itself writes through its direct map hold a Keel write
+ *    reference (keel_writes, with a general and a PGT_writable_page type
+ *    reference under it) for as long as Keel writes: such a frame can never
+ *    be a page table or descriptor page, nor change owner, under Keel.
  * All updates are compare-exchange loops on one word, so no lock is needed.
  */
 #ifndef KEEL_FRAMETABLE_H
@@ -41,6 +52,8 @@ struct page_info {
     } u;
     struct domain *owner; /* NULL: Keel's own, or free */
     u32 list_next, list_prev; /* MFNs: free lists (later, a domain's list) */
+    u32 tlbflush_stamp;       /* TLB clock when last unmapped (tlbclock.h) */
+    u32 keel_writes;          /* Keel write references (see above) */
 };
 
 #define PG_LIST_NONE 0xffffffffU
@@ -133,4 +146,23 @@ bool page_unpin(struct page_info *pg);
 /* Hand a frame to a domain / take it back (drops PGC_allocated's reference). */
 void page_assign(struct page_info *pg, struct domain *d);
 void page_unassign(struct page_info *pg);
+
+/*
+ * The one way Keel gets a frame it will write through its direct map
+ * (shared_info, vcpu_info areas, grant frames, the hypercall page while it
+ * is filled, rings): a general and a PGT_writable_page type reference plus
+ * a Keel write reference.  false (nothing taken) when the frame is not the
+ * owner's, or is a page table or descriptor page right now.
+ */
+bool get_page_keel_write(struct page_info *pg, const struct domain *owner);
+void put_page_keel_write(struct page_info *pg);
+static inline u32 page_keel_writes(const struct page_info *pg)
+{
+    return __atomic_load_n(&pg->keel_writes, __ATOMIC_ACQUIRE);
+}
+/* A fresh frame Keel allocated for d and keeps writing into (shared_info,
+ * grant frames): assigned to d with a Keel write reference. */
+void page_share_with_guest(struct page_info *pg, struct domain *d);
+/* ... and its end: the Keel write reference and the domain's go. */
+void page_unshare(struct page_info *pg);
 #endif

@@ -7,6 +7,4 @@ struct domain;
 
 /* Pages d may hold (XENMEM_maximum_reservation). */
 unsigned long memop_reservation_limit(const struct domain *d);
-/* Frames of d were released: no CPU may keep a stale translation to them. */
-void memop_arch_flush_released(struct domain *d);
 #endif

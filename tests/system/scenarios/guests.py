@@ -32,6 +32,9 @@ KEEL_READY = {
     "balloon",
     "gdt",
     "fuzz",
+    "pinshared",
+    "hcallmsr",
+    "stale-tlb",
 }
 
 HERE = os.path.dirname(__file__)

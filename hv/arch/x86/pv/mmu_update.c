@@ -49,13 +49,13 @@ long do_mmu_update(struct hcall *h)
     return pv_run_batch(h, sizeof(req), &req, one_update, &ctx);
 }
 
-/* A plain write into a frame that is not a page table right now. */
-static long plain_update(struct page_info *pg, u64 *slot, u64 val)
+/* A plain write into a frame of d that is not a page table right now. */
+static long plain_update(struct domain *d, struct page_info *pg, u64 *slot, u64 val)
 {
-    if (!get_page_type(pg, PGT_writable_page))
+    if (!get_page_keel_write(pg, d))
         return -XEN_EINVAL;
     WRITE_ONCE(*slot, val);
-    put_page_type(pg);
+    put_page_keel_write(pg);
     return 0;
 }
 
@@ -77,7 +77,7 @@ static long pt_update(struct domain *d, struct domain *pg_owner, u64 ptr, u64 va
         rc = pv_entry_update(level == 1 ? pg_owner : d, slot, level, index, val, preserve_ad);
         put_page_type(pg);
     } else {
-        rc = plain_update(pg, slot, val);
+        rc = plain_update(d, pg, slot, val);
     }
     put_page(pg);
     return rc;
