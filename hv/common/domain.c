@@ -1,5 +1,12 @@
 /*
- * Domain and vCPU lifetime: creation, the id table, pause, shutdown.
+ * Domain and vCPU lifetime: creation, the id table and references, pause,
+ * shutdown.
+ *
+ * The id table is the only way to find a domain by id.  Lookups and
+ * changes of the table happen under domlist_lock, and a lookup takes its
+ * reference before the lock is dropped, so a domain found is never freed
+ * under the finder's feet: it leaves the table first (dropping the
+ * table's reference), and only the last reference frees it.
  */
 #include <asm/smp.h>
 #include <keel/console.h>
@@ -15,9 +22,55 @@ static struct domain *domain_table[MAX_DOMAINS];
 static spinlock_t domlist_lock = SPINLOCK_INIT;
 struct domain *idle_domain;
 
-struct domain *domain_by_id(domid_t id)
+void domain_get_ref(struct domain *d)
 {
-    return id < MAX_DOMAINS ? READ_ONCE(domain_table[id]) : NULL;
+    unsigned int old = __atomic_fetch_add(&d->refcnt, 1, __ATOMIC_ACQUIRE);
+
+    BUG_ON(old == 0 || old == ~0U); /* a dead domain, or a leak */
+}
+
+struct domain *domain_get(domid_t id)
+{
+    struct domain *d;
+    unsigned long f;
+
+    if (id >= MAX_DOMAINS)
+        return NULL;
+    f = spin_lock_irqsave(&domlist_lock);
+    d = domain_table[id];
+    if (d)
+        domain_get_ref(d);
+    spin_unlock_irqrestore(&domlist_lock, f);
+    return d;
+}
+
+struct domain *domain_get_next(domid_t from)
+{
+    struct domain *d = NULL;
+    unsigned long f = spin_lock_irqsave(&domlist_lock);
+
+    for (unsigned int id = from; id < MAX_DOMAINS && !d; id++)
+        d = domain_table[id];
+    if (d)
+        domain_get_ref(d);
+    spin_unlock_irqrestore(&domlist_lock, f);
+    return d;
+}
+
+static void domain_free(struct domain *d)
+{
+    for (unsigned int i = 0; i < d->nr_vcpus; i++)
+        xfree(d->vcpus[i]);
+    xfree(d);
+}
+
+void domain_put(struct domain *d)
+{
+    unsigned int old = __atomic_fetch_sub(&d->refcnt, 1, __ATOMIC_ACQ_REL);
+
+    BUG_ON(old == 0);
+    if (old == 1)
+        domain_free(d);
 }
 
 static struct vcpu *vcpu_alloc(struct domain *d, unsigned int id, unsigned int cpu)
@@ -43,6 +96,7 @@ static struct domain *domain_alloc(domid_t id)
     if (!d)
         return NULL;
     d->domid = id;
+    d->refcnt = 1; /* the creator's, handed to the id table */
     d->lock = (spinlock_t)SPINLOCK_INIT;
     d->evtchn_lock = (spinlock_t)SPINLOCK_INIT;
     return d;
@@ -93,11 +147,9 @@ struct domain *domain_create(domid_t id, bool privileged, unsigned int nr_vcpus)
     return d;
 
 fail:
-    for (unsigned int i = 0; i < nr_vcpus; i++)
-        xfree(d->vcpus[i]);
     if (d->shared_info)
         page_unshare(mfn_to_page(d->shared_info_mfn));
-    xfree(d);
+    domain_free(d);
     return NULL;
 }
 

@@ -67,18 +67,20 @@ long do_grant_table_op(struct hcall *h)
     }
 }
 
-/* The domain an operation names, or a GNTST_* status. */
+/* The domain an operation names, or a GNTST_* status.  On GNTST_okay the
+ * caller holds a reference and drops it with domain_put. */
 static int gnttab_target(domid_t id, struct domain **out)
 {
     struct domain *self = current->domain;
 
     if (id == DOMID_SELF || id == self->domid) {
+        domain_get_ref(self);
         *out = self;
         return GNTST_okay;
     }
     if (!self->is_privileged)
         return GNTST_permission_denied;
-    *out = domain_by_id(id);
+    *out = domain_get(id);
     return *out ? GNTST_okay : GNTST_bad_domain;
 }
 
@@ -167,8 +169,11 @@ static long gnttab_setup_table(unsigned long uop)
     if (!guest_range_ok((unsigned long)op.frame_list.p, op.nr_frames * sizeof(xen_pfn_t)))
         return -XEN_EFAULT;
     op.status = (s16)gnttab_target(op.dom, &d);
-    if (op.status == GNTST_okay && !gnttab_frames(d, op.nr_frames, frames))
-        op.status = GNTST_general_error;
+    if (op.status == GNTST_okay) {
+        if (!gnttab_frames(d, op.nr_frames, frames))
+            op.status = GNTST_general_error;
+        domain_put(d);
+    }
     for (unsigned int i = 0; op.status == GNTST_okay && i < op.nr_frames; i++) {
         xen_pfn_t f = frames[i];
         if (copy_to_guest((unsigned long)op.frame_list.p + i * sizeof(f), &f, sizeof(f)))
@@ -189,6 +194,7 @@ static long gnttab_query_size(unsigned long uop)
         const struct grant_table *gt = __atomic_load_n(&d->grant_table, __ATOMIC_ACQUIRE);
         op.nr_frames = gt ? __atomic_load_n(&gt->nr_frames, __ATOMIC_ACQUIRE) : 0;
         op.max_nr_frames = GNTTAB_MAX_FRAMES;
+        domain_put(d);
     }
     return copy_to_guest_obj(uop, &op);
 }
@@ -217,6 +223,7 @@ static long gnttab_get_version(unsigned long uop)
         return -XEN_EFAULT;
     if (gnttab_target(op.dom, &d) != GNTST_okay)
         return -XEN_ESRCH;
+    domain_put(d);
     op.version = 1;
     return copy_to_guest_obj(uop, &op);
 }

@@ -75,21 +75,25 @@ long do_memory_op(struct hcall *h)
 
 /* ------------------------------------------------------------ queries */
 
-/* The domain a call names: itself, or (dom0 only) any existing one. */
+/* The domain a call names: itself, or (dom0 only) any existing one.
+ * On success the caller holds a reference and drops it with domain_put. */
 static long memop_target(domid_t id, struct domain **out)
 {
     struct domain *self = current->domain;
     struct domain *d;
 
     if (id == DOMID_SELF || id == self->domid) {
+        domain_get_ref(self);
         *out = self;
         return 0;
     }
-    d = domain_by_id(id);
+    d = domain_get(id);
     if (!d)
         return -XEN_ESRCH;
-    if (!self->is_privileged)
+    if (!self->is_privileged) {
+        domain_put(d);
         return -XEN_EPERM;
+    }
     *out = d;
     return 0;
 }
@@ -123,12 +127,17 @@ static long memop_domain_query(unsigned int op, unsigned long arg)
         return rc;
     switch (op) {
     case XENMEM_current_reservation:
-        return (long)READ_ONCE(d->tot_pages);
+        rc = (long)READ_ONCE(d->tot_pages);
+        break;
     case XENMEM_maximum_reservation:
-        return (long)memop_reservation_limit(d);
+        rc = (long)memop_reservation_limit(d);
+        break;
     default:
-        return max_gpfn(d);
+        rc = max_gpfn(d);
+        break;
     }
+    domain_put(d);
+    return rc;
 }
 
 static long memop_machphys_mapping(unsigned long arg)
@@ -258,8 +267,10 @@ static long memop_reservation(unsigned int op, unsigned long start, unsigned lon
     /* Populate-on-demand and virtual NUMA nodes are HVM things: nothing done. */
     if (r.order > (r.d->is_privileged ? DOM0_MAX_ORDER : DOMU_MAX_ORDER) ||
         (mr.mem_flags & (XENMEMF_populate_on_demand | XENMEMF_vnode)) ||
-        start >= mr.nr_extents)
+        start >= mr.nr_extents) {
+        domain_put(r.d);
         return (long)start;
+    }
     for (i = start; i < mr.nr_extents; i++) {
         if (op == XENMEM_increase_reservation)
             rc = resv_increase(&r, i);
@@ -270,6 +281,7 @@ static long memop_reservation(unsigned int op, unsigned long start, unsigned lon
         if (rc)
             break;
     }
+    domain_put(r.d);
     return (long)i;
 }
 
@@ -465,8 +477,10 @@ static long memop_exchange(unsigned long arg)
         return -XEN_EINVAL;
     if (memop_target(x.in.domid, &in.d))
         return -XEN_ESRCH;
+    /* A PV guest exchanges only its own frames (current needs no reference). */
+    domain_put(in.d);
     if (in.d != current->domain)
-        return -XEN_EPERM; /* a PV guest exchanges only its own frames */
+        return -XEN_EPERM;
     in.order = x.in.extent_order;
     in.list = (unsigned long)x.in.extent_start.p;
     out = (struct resv){.d = in.d, .order = x.out.extent_order,

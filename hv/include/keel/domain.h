@@ -14,7 +14,8 @@
 #include <xen/xen.h>
 
 #define MAX_VIRT_CPUS XEN_LEGACY_MAX_VCPUS
-#define MAX_DOMAINS 256
+/* Ordinary domids are 0 .. DOMID_FIRST_RESERVED-1, as with Xen. */
+#define MAX_DOMAINS DOMID_FIRST_RESERVED
 #define DOMAIN_EVTCHN_PORTS 1024
 #define NR_CPUS_SCHED 64 /* = NR_CPUS; kept here so core code needs no arch header */
 
@@ -59,6 +60,7 @@ struct domain {
     bool is_dying;
     unsigned int shutdown_code;  /* SHUTDOWN_* reason */
     spinlock_t lock;
+    unsigned int refcnt;         /* domain_get/put; the id table holds one */
 
     unsigned int nr_vcpus;
     struct vcpu *vcpus[MAX_VIRT_CPUS];
@@ -73,12 +75,26 @@ struct domain {
     struct evtchn_domain evtchn;
     struct evtchn ports[DOMAIN_EVTCHN_PORTS];
 
-    struct domain *next;         /* in the domain list */
     struct grant_table *grant_table; /* grant_table.c; NULL until first used */
 };
 
-/* Look-ups; NULL when there is no such domain. */
-struct domain *domain_by_id(domid_t id);
+/*
+ * References.  A struct domain stays allocated while anyone holds a
+ * reference; the id table holds one for as long as the domain is listed.
+ * Code that acts on a domain named by a guest takes a reference for the
+ * duration and drops it when done; current->domain needs none (a running
+ * vCPU keeps its domain alive).
+ *  - domain_get: the domain with this id, referenced; NULL if none.
+ *  - domain_get_next: the listed domain with the lowest id >= from,
+ *    referenced; NULL if none (getdomaininfo's "next id" walk).
+ *  - domain_get_ref: one more reference on a domain the caller already
+ *    holds one on (or that is current).
+ *  - domain_put: drop one; the last one frees the structure.
+ */
+struct domain *domain_get(domid_t id);
+struct domain *domain_get_next(domid_t from);
+void domain_get_ref(struct domain *d);
+void domain_put(struct domain *d);
 struct domain *domain_create(domid_t id, bool privileged, unsigned int nr_vcpus);
 void domain_shutdown(struct domain *d, unsigned int reason);
 void domain_crash(struct domain *d, const char *why);

@@ -102,13 +102,15 @@ struct domain *pv_pg_owner(unsigned long domid, long *err)
 {
     struct domain *d = current->domain, *o;
 
-    if (domid == DOMID_SELF || domid == d->domid)
+    if (domid == DOMID_SELF || domid == d->domid) {
+        domain_get_ref(d);
         return d;
+    }
     if (!d->is_privileged) {
         *err = -XEN_EPERM;
         return NULL;
     }
-    o = domid < DOMID_FIRST_RESERVED ? domain_by_id((domid_t)domid) : NULL;
+    o = domid < DOMID_FIRST_RESERVED ? domain_get((domid_t)domid) : NULL;
     if (!o)
         *err = -XEN_ESRCH;
     return o;

@@ -46,7 +46,9 @@ long do_mmu_update(struct hcall *h)
     ctx.pg_owner = pv_pg_owner(h->arg[3], &rc);
     if (!ctx.pg_owner)
         return rc;
-    return pv_run_batch(h, sizeof(req), &req, one_update, &ctx);
+    rc = pv_run_batch(h, sizeof(req), &req, one_update, &ctx);
+    domain_put(ctx.pg_owner);
+    return rc;
 }
 
 /* A plain write into a frame of d that is not a page table right now. */

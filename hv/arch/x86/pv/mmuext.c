@@ -32,7 +32,9 @@ long do_mmuext_op(struct hcall *h)
     pg_owner = pv_pg_owner(h->arg[3], &rc);
     if (!pg_owner)
         return rc;
-    return pv_run_batch(h, sizeof(op), &op, one_ext_op, pg_owner);
+    rc = pv_run_batch(h, sizeof(op), &op, one_ext_op, pg_owner);
+    domain_put(pg_owner);
+    return rc;
 }
 
 /* ------------------------------------------------------------- pinning */

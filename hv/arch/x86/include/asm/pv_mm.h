@@ -19,7 +19,8 @@ void pv_flush(unsigned int type, unsigned long va, bool everywhere);
 /* A guest vCPU bitmap pointer (UVMF_MULTI / MMUEXT_*_MULTI): 0 if readable. */
 int pv_check_vcpumask(unsigned long gva);
 /* The domain whose frames a batch names (`foreigndom`): the caller's own,
- * or for a privileged caller any domain.  NULL with *err set otherwise. */
+ * or for a privileged caller any domain, referenced (domain_put when the
+ * batch is done).  NULL with *err set otherwise. */
 struct domain *pv_pg_owner(unsigned long domid, long *err);
 /* A #PF from a guest store into one of its read-only, validated L1 tables
  * (writable_pagetables): emulated, true; otherwise false (bounce it). */
