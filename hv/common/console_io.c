@@ -1,6 +1,7 @@
 /*
  * console_io: guests print on Keel's console; dom0 also reads its input.
- * Output is copied in small chunks so a huge count cannot hold the console.
+ * Output is copied in small chunks so a huge count cannot hold the console,
+ * and a long write continues itself when other work is pending.
  */
 #include <keel/console.h>
 #include <keel/console_input.h>
@@ -12,13 +13,23 @@
 
 #define CHUNK 128
 
-static long console_write(struct domain *d, unsigned long buf, long count)
+/*
+ * Chunks of CHUNK bytes; between two, if other work is pending, the call
+ * continues itself with what is left (Xen does the same), so a 2 GiB
+ * count never holds the CPU.
+ */
+static long console_write(struct hcall *h, struct domain *d, unsigned long buf, long count)
 {
     char tmp[CHUNK + 1];
     long done = 0;
 
     while (done < count) {
         long n = MIN(count - done, (long)CHUNK);
+        if (done && hypercall_preempt_check(h)) {
+            h->arg[1] = (unsigned long)(count - done);
+            h->arg[2] = buf + (unsigned long)done;
+            return hypercall_continue(h);
+        }
         if (copy_from_guest(tmp, buf + (unsigned long)done, (size_t)n))
             return -XEN_EFAULT;
         tmp[n] = '\0';
@@ -52,7 +63,7 @@ long do_console_io(struct hcall *h)
         return -XEN_EINVAL;
     switch (h->arg[0]) {
     case CONSOLEIO_write:
-        return console_write(d, h->arg[2], count);
+        return console_write(h, d, h->arg[2], count);
     case CONSOLEIO_read:
         if (!d->is_privileged)
             return -XEN_EPERM;

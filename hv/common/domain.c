@@ -99,6 +99,7 @@ static struct domain *domain_alloc(domid_t id)
     d->refcnt = 1; /* the creator's, handed to the id table */
     d->lock = (spinlock_t)SPINLOCK_INIT;
     d->evtchn_lock = (spinlock_t)SPINLOCK_INIT;
+    d->page_lock = (spinlock_t)SPINLOCK_INIT;
     return d;
 }
 

@@ -110,6 +110,64 @@ void page_unassign(struct page_info *pg)
     put_page(pg); /* the reference PGC_allocated held */
 }
 
+bool page_claim(struct page_info *pg, const struct domain *d)
+{
+    unsigned long x;
+
+    if (!get_page(pg, d)) /* pins the owner while we look */
+        return false;
+    x = READ_ONCE(pg->count_info);
+    do {
+        if (!(x & PGC_allocated)) {
+            put_page(pg);
+            return false;
+        }
+    } while (!cas(&pg->count_info, &x, x & ~PGC_allocated));
+    /* The flag's reference is ours now; the one get_page took goes. */
+    put_page(pg);
+    return true;
+}
+
+void page_unclaim(struct page_info *pg)
+{
+    unsigned long x = READ_ONCE(pg->count_info);
+
+    do {
+        BUG_ON((x & PGC_allocated) || !(x & PGC_count_mask));
+    } while (!cas(&pg->count_info, &x, x | PGC_allocated));
+}
+
+#define PGC_ONLY_ALLOCATED (PGC_state_inuse | PGC_allocated | 1)
+
+bool page_steal(struct page_info *pg, const struct domain *d)
+{
+    unsigned long x = PGC_ONLY_ALLOCATED;
+
+    if (!cas(&pg->count_info, &x, PGC_state_inuse))
+        return false;
+    /* Count 0: nobody can take a reference, and the owner we see is the
+     * one that had it a moment ago (it changes only through the count). */
+    if (READ_ONCE(pg->owner) != d || pg->keel_writes ||
+        (READ_ONCE(pg->u.type_info) & (PGT_count_mask | PGT_pinned))) {
+        page_unsteal(pg);
+        return false;
+    }
+    return true;
+}
+
+void page_unsteal(struct page_info *pg)
+{
+    unsigned long x = PGC_state_inuse;
+
+    BUG_ON(!cas(&pg->count_info, &x, PGC_ONLY_ALLOCATED));
+}
+
+void page_free_stolen(struct page_info *pg)
+{
+    BUG_ON(READ_ONCE(pg->count_info) != PGC_state_inuse);
+    page_released(pg);
+}
+
 /* ---------------------------------------------------------- type references */
 
 static int validate(struct page_info *pg, unsigned long type)

@@ -68,6 +68,7 @@ struct domain {
     struct shared_info *shared_info; /* Keel's mapping of the shared page */
     mfn_t shared_info_mfn;
     unsigned long vm_assist;     /* VMASST_TYPE_* bits enabled */
+    spinlock_t page_lock;        /* tot_pages and frames joining or leaving (memory.c) */
     unsigned long tot_pages, max_pages;
 
     spinlock_t evtchn_lock;

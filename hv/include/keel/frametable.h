@@ -148,6 +148,22 @@ void page_assign(struct page_info *pg, struct domain *d);
 void page_unassign(struct page_info *pg);
 
 /*
+ * Taking frames back for "all or nothing" operations, one frame at a time,
+ * so that a frame named twice is caught by its second claim:
+ *  - page_claim: clear PGC_allocated of a frame d owns (its reference is
+ *    now the caller's; mappings keep it alive); false if not d's, or
+ *    already claimed.  Undo with page_unclaim, or commit with put_page.
+ *  - page_steal: the same, only for a frame that nothing else references
+ *    (unmapped, untyped, unpinned, not written by Keel); afterwards nobody
+ *    can take a reference.  Undo with page_unsteal, or page_free_stolen.
+ */
+bool page_claim(struct page_info *pg, const struct domain *d);
+void page_unclaim(struct page_info *pg);
+bool page_steal(struct page_info *pg, const struct domain *d);
+void page_unsteal(struct page_info *pg);
+void page_free_stolen(struct page_info *pg);
+
+/*
  * The one way Keel gets a frame it will write through its direct map
  * (shared_info, vcpu_info areas, grant frames, the hypercall page while it
  * is filled, rings): a general and a PGT_writable_page type reference plus

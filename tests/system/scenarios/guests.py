@@ -35,6 +35,8 @@ KEEL_READY = {
     "pinshared",
     "hcallmsr",
     "stale-tlb",
+    "memdup",
+    "preempt",
 }
 
 HERE = os.path.dirname(__file__)
@@ -74,3 +76,32 @@ SCENARIOS.append(
              expect=[r"Paging: NX on, SMEP on, SMAP on", r"^TEST console: PASS\s*$",
                      HALTED_OK],
              forbid=DEFAULT_FORBID + (r"^TEST .*: FAIL",), timeout=90))
+
+# Every continuation path, deterministically: with preempt_every=N every
+# Nth preemption check says "other work is pending", so long hypercalls
+# (multicall, reservations, mmu batches, console writes) really continue,
+# inside multicalls too.  The guests' answers must not change.
+PREEMPT_GUESTS = ("preempt", "memdup", "balloon", "mmu", "multicall", "console", "memory")
+for _name, _n in [(g, 2) for g in PREEMPT_GUESTS] + [("preempt", 1), ("preempt", 7)]:
+    SCENARIOS.append(
+        Scenario(f"guest-{_name}-preempt{_n}",
+                 f"PV test guest '{_name}' with every {_n}th preemption check forced",
+                 args=f"{BASE_ARGS} preempt_every={_n}",
+                 modules=[(f"build:guests/{_name}.elf", "")],
+                 expect=[rf"^TEST {_name}: PASS\s*$", r"Domain 0 shut down: poweroff", HALTED_OK],
+                 forbid=DEFAULT_FORBID + (r"^TEST .*: FAIL", r"^check failed"),
+                 timeout=90))
+
+# The TLB-flush clock wrapping every 15 flushes: the wrap's global flush
+# and the "flush everything while it wraps" rule run all the time.
+for _name in ("stale-tlb", "mmu", "balloon", "smp", "memdup"):
+    _extra = "dom0_max_vcpus=2" if _name == "smp" else ""
+    SCENARIOS.append(
+        Scenario(f"guest-{_name}-tlbwrap",
+                 f"PV test guest '{_name}' with a 4-bit TLB-flush clock",
+                 args=f"{BASE_ARGS} tlbclock_bits=4 {_extra}".strip(),
+                 modules=[(f"build:guests/{_name}.elf", "")],
+                 expect=[r"TLB clock: 4 bits", rf"^TEST {_name}: PASS\s*$",
+                         r"Domain 0 shut down: poweroff", HALTED_OK],
+                 forbid=DEFAULT_FORBID + (r"^TEST .*: FAIL", r"^check failed"),
+                 smp=2, timeout=90))
