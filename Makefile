@@ -110,6 +110,7 @@ CORE_HOST_SRCS += hv/common/bzimage.c
 CORE_HOST_SRCS += hv/common/x86_decode.c
 CORE_HOST_SRCS += hv/common/tlbclock.c
 CORE_HOST_SRCS += hv/common/memory.c
+CORE_HOST_SRCS += hv/common/debugreg.c
 
 HOST_CFLAGS := $(XEN_ABI) -std=gnu11 -O1 -g -DKEEL_HOST -fsanitize=address,undefined \
 	-fno-sanitize-recover=all -fno-omit-frame-pointer \

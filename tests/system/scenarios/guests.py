@@ -36,6 +36,7 @@ KEEL_READY = {
     "hcallmsr",
     "stale-tlb",
     "memdup",
+    "vcpuctx",
     "preempt",
 }
 

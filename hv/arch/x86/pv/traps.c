@@ -8,6 +8,7 @@
 #include <asm/pv.h>
 #include <asm/pv_mm.h>
 #include <asm/traps.h>
+#include <keel/debugreg.h>
 #include <keel/console.h>
 #include <keel/guest_access.h>
 #include <keel/hypercall.h>
@@ -15,7 +16,6 @@
 #include <keel/x86_decode.h>
 
 #define PF_USER (1U << 2)
-#define DR6_INIT 0xffff0ff0UL /* no cause recorded */
 
 static bool has_error_code(unsigned vector)
 {
@@ -130,7 +130,7 @@ static void guest_debug(struct regs *r)
     __asm__ __volatile__("mov %%db6, %0" : "=r"(dr6));
     current->arch.debugreg[6] = dr6;
     /* The CPU never clears DR6 itself. */
-    __asm__ __volatile__("mov %0, %%db6" ::"r"(DR6_INIT));
+    __asm__ __volatile__("mov %0, %%db6" ::"r"(DR6_DEFAULT));
     pv_inject_exception(r, TRAP_DB, false, 0);
 }
 
@@ -345,53 +345,19 @@ long do_set_segment_base(struct hcall *h)
 
 /*
  * The values are the guest's view only: Keel does not load them into the
- * hardware yet (a breakpoint hit inside Keel while it copies guest memory
- * would need its own #DB handling), so guest breakpoints do not fire.
- * Single-stepping (RFLAGS.TF) works, and #DB records DR6 here.
+ * hardware yet, so guest breakpoints do not fire.  Single-stepping
+ * (RFLAGS.TF) works, and #DB records DR6 here.  The rules are shared with
+ * VCPUOP_initialise (keel/debugreg.h).
  */
-#define DR6_WRITABLE 0xe00fUL    /* B0-B3, BD, BS, BT */
-#define DR7_ONES (1UL << 10)
-#define DR7_ZEROES 0xd800UL      /* bits 11, 12, 14, 15 */
-#define DR7_IO_BP 2U             /* R/W encoding of an I/O breakpoint */
-
-static bool dr7_has_io_breakpoint(unsigned long dr7)
-{
-    for (unsigned i = 0; i < 4; i++)
-        if ((dr7 & (3UL << (i * 2))) && ((dr7 >> (16 + i * 4)) & 3) == DR7_IO_BP)
-            return true;
-    return false;
-}
-
 long do_set_debugreg(struct hcall *h)
 {
-    struct vcpu *v = current;
-    unsigned long reg = h->arg[0], val = h->arg[1];
+    unsigned int reg = (unsigned int)h->arg[0]; /* an int in Xen's ABI */
+    unsigned long val = h->arg[1];
+    int rc = debugreg_check(&reg, &val);
 
-    switch (reg) {
-    case 0: case 1: case 2: case 3:
-        /* A breakpoint on Keel's own addresses is not the guest's to set. */
-        if (!guest_range_ok(val, 1))
-            return -XEN_EPERM;
-        break;
-    case 4: case 6:
-        if (val >> 32)
-            return -XEN_EINVAL;
-        reg = 6;
-        val = (val & DR6_WRITABLE) | DR6_INIT;
-        break;
-    case 5: case 7:
-        if (val >> 32)
-            return -XEN_EINVAL;
-        /* I/O breakpoints need CR4.DE, which a PV guest cannot set. */
-        if (dr7_has_io_breakpoint(val))
-            return -XEN_EPERM;
-        reg = 7;
-        val = (val & ~DR7_ZEROES) | DR7_ONES;
-        break;
-    default:
-        return -XEN_ENODEV;
-    }
-    v->arch.debugreg[reg] = val;
+    if (rc)
+        return rc;
+    current->arch.debugreg[reg] = val;
     return 0;
 }
 
@@ -404,9 +370,9 @@ long do_get_debugreg(struct hcall *h)
     case 0: case 1: case 2: case 3:
         return (long)v->arch.debugreg[reg];
     case 4: case 6:
-        return (long)(v->arch.debugreg[6] ? v->arch.debugreg[6] : DR6_INIT);
+        return (long)(v->arch.debugreg[6] ? v->arch.debugreg[6] : DR6_DEFAULT);
     case 5: case 7:
-        return (long)(v->arch.debugreg[7] | DR7_ONES);
+        return (long)(v->arch.debugreg[7] | DR7_DEFAULT);
     default:
         return -XEN_ENODEV;
     }

@@ -6,6 +6,7 @@
 #include <asm/cpu.h>
 #include <asm/pv.h>
 #include <asm/pv_vcpu.h>
+#include <keel/debugreg.h>
 #include <keel/frametable.h>
 #include <keel/guest_access.h>
 #include <keel/vtime.h>
@@ -96,18 +97,64 @@ static void load_traps(struct vcpu *v, const struct trap_info *t)
     }
 }
 
+static bool canonical(unsigned long va)
+{
+    return (unsigned long)((long)(va << 16) >> 16) == va;
+}
+
+/*
+ * Xen's checks, in its order, before anything changes: every address the
+ * CPU will be loaded with (some by WRMSR, which faults inside Keel on a
+ * non-canonical value) is canonical; the LDT is the guest's, page
+ * aligned, at most 8192 entries.
+ */
+static bool context_ok(const struct vcpu_guest_context *c)
+{
+    const unsigned long must[] = {
+        c->user_regs.rip, c->user_regs.rsp, c->kernel_sp, c->fs_base, c->gs_base_kernel,
+        c->gs_base_user, c->event_callback_eip, c->syscall_callback_eip,
+        c->failsafe_callback_eip,
+    };
+
+    for (unsigned int i = 0; i < ARRAY_SIZE(must); i++)
+        if (!canonical(must[i]))
+            return false;
+    if (c->ldt_ents && !canonical(c->ldt_base))
+        return false;
+    for (unsigned int i = 0; i < ARRAY_SIZE(c->trap_ctxt); i++)
+        if (!canonical(c->trap_ctxt[i].address))
+            return false;
+    return guest_range_ok(c->ldt_base, 1) && !(c->ldt_base & (PAGE_SIZE - 1)) &&
+           c->ldt_ents <= 8192;
+}
+
+/* Reset values, then whatever set_debugreg would accept (Xen drops the
+ * rest and the call still succeeds). */
+static void load_debugregs(struct vcpu *v, const unsigned long *dr)
+{
+    static const unsigned int regs[] = {0, 1, 2, 3, 6, 7};
+
+    memset(v->arch.debugreg, 0, sizeof(v->arch.debugreg));
+    v->arch.debugreg[6] = DR6_DEFAULT;
+    v->arch.debugreg[7] = DR7_DEFAULT;
+    for (unsigned int i = 0; i < ARRAY_SIZE(regs); i++) {
+        unsigned int reg = regs[i];
+        unsigned long val = dr[reg];
+        if (!debugreg_check(&reg, &val))
+            v->arch.debugreg[reg] = val;
+    }
+}
+
 long pv_vcpu_initialise(struct vcpu *v, const struct vcpu_guest_context *c)
 {
     struct domain *d = v->domain;
     mfn_t kroot, uroot = 0;
 
+    if (!context_ok(c))
+        return -XEN_EINVAL;
     if (!(c->flags & VGCF_in_kernel))
         return -XEN_EINVAL; /* a 64-bit PV vCPU starts in its kernel */
     if (c->gdt_ents > 16 * 512)
-        return -XEN_EINVAL;
-    if (!guest_range_ok(c->user_regs.rip, 1) || !guest_range_ok(c->event_callback_eip, 1) ||
-        !guest_range_ok(c->failsafe_callback_eip, 1) ||
-        !guest_range_ok(c->syscall_callback_eip, 1))
         return -XEN_EINVAL;
     if (!take_root(d, c->ctrlreg[3], &kroot))
         return -XEN_EINVAL;
@@ -139,8 +186,7 @@ long pv_vcpu_initialise(struct vcpu *v, const struct vcpu_guest_context *c)
     v->arch.fs_base = c->fs_base;
     v->arch.gs_base_kernel = c->gs_base_kernel;
     v->arch.gs_base_user = c->gs_base_user;
-    for (unsigned i = 0; i < 8; i++)
-        v->arch.debugreg[i] = c->debugreg[i];
+    load_debugregs(v, c->debugreg);
     v->arch.fpu_initialised = c->flags & VGCF_i387_valid;
     if (v->arch.fpu_initialised) {
         u32 mxcsr;
