@@ -38,6 +38,7 @@ KEEL_READY = {
     "memdup",
     "vcpuctx",
     "preempt",
+    "dbist",
 }
 
 HERE = os.path.dirname(__file__)

@@ -52,10 +52,9 @@ void pv_inject_exception(struct regs *r, unsigned vector, bool with_err, u32 err
     pv_bounce(r, t->address, t->mask_events, with_err, err);
 }
 
-static void guest_page_fault(struct regs *r)
+static void guest_page_fault(struct regs *r, unsigned long cr2)
 {
     struct vcpu *v = current;
-    unsigned long cr2 = read_cr2();
     u32 err = r->error_code;
 
     if (pv_ptwr_fault(r, cr2))
@@ -123,27 +122,44 @@ static bool guest_soft_interrupt(struct regs *r)
 }
 
 /* #DB: the guest reads the cause back with get_debugreg(6). */
-static void guest_debug(struct regs *r)
+static void guest_debug(struct regs *r, unsigned long dr6)
+{
+    current->arch.debugreg[6] = dr6;
+    pv_inject_exception(r, TRAP_DB, false, 0);
+}
+
+static unsigned long take_dr6(void)
 {
     unsigned long dr6;
 
     __asm__ __volatile__("mov %%db6, %0" : "=r"(dr6));
-    current->arch.debugreg[6] = dr6;
     /* The CPU never clears DR6 itself. */
     __asm__ __volatile__("mov %0, %%db6" ::"r"(DR6_DEFAULT));
-    pv_inject_exception(r, TRAP_DB, false, 0);
+    return dr6;
 }
 
 void pv_do_exception(struct regs *r)
 {
     unsigned vec = r->entry_vector;
+    unsigned long cr2 = 0, dr6 = 0;
 
+    if (vec == TRAP_NMI || vec == TRAP_MC)
+        return; /* Keel's own business, never the guest's (traps.c) */
+    /* What the next fault would overwrite, first; then, as in a
+     * hypercall, interrupts on: a CPU waiting here (for a table another
+     * CPU validates, say) keeps answering IPIs.  ret_to_guest turns them
+     * off again. */
+    if (vec == TRAP_PF)
+        cr2 = read_cr2();
+    else if (vec == TRAP_DB)
+        dr6 = take_dr6();
+    local_irq_enable();
     switch (vec) {
     case TRAP_DB:
-        guest_debug(r);
+        guest_debug(r, dr6);
         return;
     case TRAP_PF:
-        guest_page_fault(r);
+        guest_page_fault(r, cr2);
         return;
     case TRAP_NM:
         guest_no_device(r);
@@ -156,10 +172,6 @@ void pv_do_exception(struct regs *r)
         if (guest_soft_interrupt(r) || pv_emulate_privileged(r))
             return;
         break;
-    case TRAP_NMI:
-    case TRAP_MC:
-        /* Keel's own business, never the guest's (handled by traps.c). */
-        return;
     default:
         break;
     }
