@@ -19,6 +19,7 @@ u8 *host_directmap;
 #endif
 
 static const struct page_type_ops *type_ops;
+static void (*free_hook)(struct domain *owner);
 
 static bool cas(unsigned long *p, unsigned long *old, unsigned long nw)
 {
@@ -29,6 +30,11 @@ static bool cas(unsigned long *p, unsigned long *old, unsigned long nw)
 void page_type_set_ops(const struct page_type_ops *ops)
 {
     type_ops = ops;
+}
+
+void page_set_free_hook(void (*fn)(struct domain *owner))
+{
+    free_hook = fn;
 }
 
 void frametable_init(struct page_info *table, unsigned long nr_frames)
@@ -70,9 +76,13 @@ bool get_page(struct page_info *pg, const struct domain *owner)
  * safe from TLBs that still hold a mapping. */
 static void page_released(struct page_info *pg)
 {
+    struct domain *owner = pg->owner;
+
     BUG_ON(pg->count_info & PGC_allocated);
     BUG_ON(pg->u.type_info & PGT_count_mask);
     BUG_ON(pg->keel_writes);
+    if (owner && !(pg->count_info & PGC_shared) && free_hook)
+        free_hook(owner);
     pg->owner = NULL;
     pg->u.type_info = 0;
     pg->tlbflush_stamp = tlbclock_now();
@@ -331,6 +341,7 @@ void put_page_keel_write(struct page_info *pg)
 void page_share_with_guest(struct page_info *pg, struct domain *d)
 {
     page_assign(pg, d);
+    __atomic_fetch_or(&pg->count_info, PGC_shared, __ATOMIC_ACQ_REL);
     /* A fresh frame of d's: nothing can refuse. */
     BUG_ON(!get_page_keel_write(pg, d));
 }

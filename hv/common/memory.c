@@ -15,6 +15,16 @@
 /* dom0's reservation has no limit of its own, as with Xen. */
 #define DOM0_LIMIT 0xffffffffUL
 
+static void frame_freed(struct domain *d)
+{
+    __atomic_sub_fetch(&d->tot_pages, 1, __ATOMIC_RELAXED);
+}
+
+void mem_init(void)
+{
+    page_set_free_hook(frame_freed);
+}
+
 unsigned long mem_limit(const struct domain *d)
 {
     return d->is_privileged ? DOM0_LIMIT : d->max_pages;
@@ -61,12 +71,15 @@ static void join(struct domain *d, struct page_info *pg, unsigned int order,
         m2p_set(page_to_mfn(pg + j), pfn == INVALID_M2P_ENTRY ? pfn : pfn + j);
         page_assign(pg + j, d);
     }
+    __atomic_add_fetch(&d->tot_pages, 1UL << order, __ATOMIC_RELAXED);
 }
 
 static bool room_for(const struct domain *d, unsigned long frames)
 {
-    return !READ_ONCE(d->is_shutting_down) && d->tot_pages + frames <= mem_limit(d) &&
-           d->tot_pages + frames >= d->tot_pages;
+    unsigned long tot = READ_ONCE(d->tot_pages);
+
+    return !READ_ONCE(d->is_shutting_down) && tot + frames <= mem_limit(d) &&
+           tot + frames >= tot;
 }
 
 long mem_populate(struct domain *d, const struct mem_extent *e, unsigned long pfn,
@@ -87,7 +100,6 @@ long mem_populate(struct domain *d, const struct mem_extent *e, unsigned long pf
         return -XEN_ENOMEM;
     }
     join(d, pg, e->order, pfn);
-    d->tot_pages += n;
     spin_unlock(&d->page_lock);
     *mfn = page_to_mfn(pg);
     return 0;
@@ -104,7 +116,6 @@ void mem_unpopulate(struct domain *d, unsigned int order, mfn_t mfn)
         if (page_claim(pg, d)) {
             m2p_set(mfn + j, INVALID_M2P_ENTRY);
             put_page(pg);
-            d->tot_pages--;
         }
     }
     spin_unlock(&d->page_lock);
@@ -152,7 +163,6 @@ long mem_release(struct domain *d, unsigned int order, xen_pfn_t first)
         m2p_set(first + j, INVALID_M2P_ENTRY);
         put_page(mfn_to_page(first + j)); /* freed now, or at the last unmap */
     }
-    d->tot_pages -= n;
     spin_unlock(&d->page_lock);
     return 0;
 }
@@ -237,7 +247,7 @@ long mem_exchange(struct domain *d, unsigned int in_order, const xen_pfn_t *in,
         free_blocks(out_mfn, n_out, out->order);
         return -XEN_EINVAL;
     }
-    /* Point of no return: as many frames leave as join, tot_pages stays. */
+    /* Point of no return: as many frames leave as join. */
     for (i = 0; i < n_in; i++)
         for (unsigned long j = 0; j < (1UL << in_order); j++) {
             m2p_set(in[i] + j, INVALID_M2P_ENTRY);

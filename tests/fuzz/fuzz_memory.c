@@ -8,7 +8,8 @@
  * frame.  After every step:
  *  - each frame's owner, reference count, type and type count are what the
  *    model says (so no frame is freed or owned twice, nothing leaks);
- *  - tot_pages of each domain counts exactly its allocated frames;
+ *  - tot_pages of each domain counts exactly the frames it owns until they
+ *    are freed (Keel's shared ones aside);
  *  - a frame Keel writes into is never typed as a table or descriptor;
  *  - no TLB holds a frame that was handed out again since, nor a writable
  *    translation of a frame that is a table now;
@@ -31,7 +32,8 @@ static struct domain doms[NDOM];
 struct fmodel {
     int owner;          /* domain index, or -1: free or Keel's */
     bool allocated;     /* PGC_allocated */
-    bool shared;        /* page_share_with_guest: Keel writes, not in tot_pages */
+    bool shared;        /* page_share_with_guest: never in tot_pages */
+    bool shared_ref;    /* ... and Keel still holds its write reference */
     bool keel;          /* Keel's own frame */
     unsigned ro, rw;    /* guest mappings */
     bool pinned;        /* pinned as an L1 */
@@ -88,7 +90,7 @@ static void hand_out(mfn_t m, int owner, bool keel)
 
 static unsigned refs(const struct fmodel *f)
 {
-    return f->ro + f->rw + f->pinned + f->keelw + f->shared;
+    return f->ro + f->rw + f->pinned + f->keelw + f->shared_ref;
 }
 
 /* Drops to free when nothing holds the frame any more. */
@@ -122,11 +124,13 @@ static void check_frame(mfn_t m)
     }
     if (pg->owner != &doms[f->owner] || !!(pg->count_info & PGC_allocated) != f->allocated)
         abort();
-    if (count != f->allocated + refs(f) || pg->keel_writes != f->keelw + f->shared)
+    if (count != f->allocated + refs(f) || pg->keel_writes != f->keelw + f->shared_ref)
         abort();
-    if (tc != f->rw + f->keelw + f->shared + f->pinned)
+    if (!!(pg->count_info & PGC_shared) != f->shared)
         abort();
-    if (tc && (f->rw || f->keelw || f->shared) && type != PGT_writable_page)
+    if (tc != f->rw + f->keelw + f->shared_ref + f->pinned)
+        abort();
+    if (tc && (f->rw || f->keelw || f->shared_ref) && type != PGT_writable_page)
         abort();
     if (f->pinned && (type != PGT_l1_page_table || !(pg->u.type_info & PGT_pinned)))
         abort();
@@ -156,7 +160,8 @@ static void check_all(void)
 
     for (mfn_t m = 0; m < NR; m++) {
         check_frame(m);
-        if (fm[m].owner >= 0 && fm[m].allocated && !fm[m].shared)
+        /* Counted until freed, given back or not (Xen's accounting). */
+        if (fm[m].owner >= 0 && !fm[m].shared)
             tot[fm[m].owner]++;
     }
     for (unsigned d = 0; d < NDOM; d++)
@@ -223,7 +228,7 @@ static void op_release(struct input *in)
     if (mem_release(&doms[d], order, m))
         return;
     for (unsigned j = 0; j < (1U << order); j++) {
-        if (fm[m + j].owner != (int)d || !fm[m + j].allocated || fm[m + j].shared ||
+        if (fm[m + j].owner != (int)d || !fm[m + j].allocated || fm[m + j].shared_ref ||
             fm[m + j].pinned || fm[m + j].keelw)
             abort(); /* released what it may not */
         fm[m + j].allocated = false;
@@ -305,7 +310,7 @@ static void op_pin(struct input *in)
     }
     if (!page_pin(&table[m], &doms[d], PGT_l1_page_table))
         return;
-    if (fm[m].owner != (int)d || fm[m].rw || fm[m].keelw || fm[m].shared)
+    if (fm[m].owner != (int)d || fm[m].rw || fm[m].keelw || fm[m].shared_ref)
         abort(); /* a writable or Keel-written frame became a table */
     fm[m].pinned = true;
 }
@@ -337,9 +342,9 @@ static void op_keel_frame(struct input *in)
         if (fm[m].keel) {
             free_pages(&table[m], 0);
             fm[m].keel = false;
-        } else if (fm[m].shared) {
+        } else if (fm[m].shared_ref && fm[m].allocated) {
             page_unshare(&table[m]);
-            fm[m].shared = false;
+            fm[m].shared_ref = false;
             fm[m].allocated = false;
             maybe_free(m);
         }
@@ -356,7 +361,7 @@ static void op_keel_frame(struct input *in)
     } else {
         page_share_with_guest(pg, &doms[d]);
         hand_out(m, (int)d, false);
-        fm[m].shared = true;
+        fm[m].shared = fm[m].shared_ref = true;
     }
 }
 
@@ -379,6 +384,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         doms[d].page_lock = (spinlock_t)SPINLOCK_INIT;
     }
     doms[0].is_privileged = true;
+    mem_init();
     memset(tlb, 0, sizeof(tlb));
     for (mfn_t m = 0; m < NR; m++)
         fm[m] = (struct fmodel){.owner = -1};

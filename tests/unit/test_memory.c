@@ -40,6 +40,7 @@ static void setup(void)
     free(other);
     dom = new_domain(1, 64);
     other = new_domain(2, 64);
+    mem_init();
 }
 
 static mfn_t populate(struct domain *d, unsigned order, unsigned long pfn)
@@ -126,10 +127,13 @@ TEST(release_of_mapped_frame_frees_at_last_unmap)
     mfn_t m = populate(dom, 0, 0);
     CHECK(get_page(&table[m], dom)); /* a guest mapping */
     CHECK_EQ(mem_release(dom, 0, m), 0);
-    CHECK_EQ(dom->tot_pages, 0);
+    /* Still counted while it lives (Xen's accounting): mappings cannot
+     * stretch the domain past its limit. */
+    CHECK_EQ(dom->tot_pages, 1);
     CHECK_EQ(page_state(&table[m]), PGC_state_inuse);
     put_page(&table[m]);
     CHECK_EQ(page_state(&table[m]), PGC_state_free);
+    CHECK_EQ(dom->tot_pages, 0);
 }
 
 TEST(release_refuses_others_pinned_and_bad_frames)
@@ -270,4 +274,33 @@ TEST(unpopulate_takes_back_only_what_is_still_there)
     CHECK_EQ(dom->tot_pages, 0);
     CHECK_EQ(page_state(&table[m]), PGC_state_free);
     CHECK_EQ(heap_verify(), 0);
+}
+
+TEST(mappings_cannot_stretch_the_limit)
+{
+    setup();
+    mfn_t held[64];
+    for (unsigned i = 0; i < 64; i++) {
+        held[i] = populate(dom, 0, i);
+        CHECK(get_page(&table[held[i]], dom)); /* mapped */
+        CHECK_EQ(mem_release(dom, 0, held[i]), 0); /* given back, still alive */
+    }
+    struct mem_extent e = {0, 0};
+    mfn_t m;
+    CHECK_EQ(mem_populate(dom, &e, 0, &m), -XEN_ENOMEM); /* 64 still alive */
+    put_page(&table[held[0]]);
+    CHECK_EQ(mem_populate(dom, &e, 0, &m), 0);
+    for (unsigned i = 1; i < 64; i++)
+        put_page(&table[held[i]]);
+    CHECK_EQ(dom->tot_pages, 1);
+}
+
+TEST(shared_frames_are_not_counted)
+{
+    setup();
+    struct page_info *pg = alloc_pages(0);
+    page_share_with_guest(pg, dom);
+    CHECK_EQ(dom->tot_pages, 0);
+    page_unshare(pg);
+    CHECK_EQ(dom->tot_pages, 0);
 }

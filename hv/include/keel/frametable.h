@@ -66,6 +66,7 @@ struct page_info {
 #define PGC_state_free (1UL << PGC_state_shift)
 #define PGC_state_reserved (2UL << PGC_state_shift)
 #define PGC_allocated (1UL << 63) /* owned by a domain; holds one reference */
+#define PGC_shared (1UL << 62)    /* Keel's, shared with its owner: not in tot_pages */
 
 /* type_info */
 #define PGT_type_shift 61
@@ -96,6 +97,9 @@ struct page_type_ops {
     void (*release)(struct page_info *pg, unsigned long type);
 };
 void page_type_set_ops(const struct page_type_ops *ops);
+/* Called when a frame a domain owned (not a shared one) goes back to the
+ * allocator: its last reference is gone (keel/memory.h keeps tot_pages). */
+void page_set_free_hook(void (*fn)(struct domain *owner));
 
 extern struct page_info *frame_table;
 extern unsigned long frame_table_nr; /* frames covered: MFNs below this */

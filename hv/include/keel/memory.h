@@ -12,7 +12,12 @@
  *    and claims each frame on its own (frametable.h), so a frame named
  *    twice, or two overlapping extents, can never be released twice.
  *  - Frames Keel writes into, and pinned tables, never go back.
- * d->page_lock serialises tot_pages with the frames that join or leave d.
+ *  - tot_pages counts the frames d owns, Keel's shared ones aside, until
+ *    they are freed: one given back while still mapped counts until its
+ *    last mapping goes (as on Xen), so mappings cannot stretch a domain
+ *    past its limit.
+ * d->page_lock serialises the limit check with frames joining d; frames
+ * leave tot_pages when freed (atomically, from the frame table's hook).
  */
 #ifndef KEEL_MEMORY_H
 #define KEEL_MEMORY_H
@@ -27,6 +32,8 @@ struct domain;
 /* Pseudo-physical frame numbers a guest may name: below 2^40. */
 #define MEM_MAX_GUEST_PFN (1UL << (52 - PAGE_SHIFT))
 
+/* Once, before any domain exists: tot_pages follows frees. */
+void mem_init(void);
 /* Frames d may hold (XENMEM_maximum_reservation). */
 unsigned long mem_limit(const struct domain *d);
 /* Largest extent order d may ask for. */

@@ -21,6 +21,7 @@
 #include <keel/elf.h>
 #include <keel/frametable.h>
 #include <keel/m2p.h>
+#include <keel/memory.h>
 #include <keel/options.h>
 #include <keel/page_alloc.h>
 #include <keel/pv_mm.h>
@@ -379,6 +380,7 @@ int dom0_build(const struct boot_info *bi)
         return -1;
     }
     pv_mm_init();
+    mem_init();
     b.nr_pages = dom0_pages();
     b.d = domain_create(0, true, opts.dom0_max_vcpus ? opts.dom0_max_vcpus : 1);
     if (!b.d) {
