@@ -242,6 +242,7 @@ static void start_aps(const struct acpi_info *acpi, u32 bsp_id)
  * answers pending calls while it waits, interrupts on or off.
  */
 static spinlock_t call_lock = SPINLOCK_INIT;
+static int call_holder = -1; /* the CPU in smp_call_function_mask, if any */
 static void (*call_fn)(void *);
 static void *call_data;
 static bool call_wait;
@@ -336,10 +337,17 @@ static void wait_for_cpus(u64 *word, u64 targets, const char *what)
 int smp_call_function_mask(u64 mask, void (*fn)(void *), void *data, bool wait)
 {
     u64 targets;
+    int me = (int)smp_processor_id();
 
+    /* From an interrupt that hit this CPU inside its own call: it would
+     * wait for itself forever.  Nothing may do that (softirqs that flush
+     * other CPUs run at safe points only). */
+    if (__atomic_load_n(&call_holder, __ATOMIC_RELAXED) == me)
+        panic("cross-CPU call from inside a cross-CPU call on CPU %d", me);
     /* Answer calls aimed at us while we wait: the holder may wait on us. */
     while (!spin_trylock(&call_lock))
         spin_relax();
+    __atomic_store_n(&call_holder, me, __ATOMIC_RELAXED);
     targets = mask & __atomic_load_n(&cpu_online_mask, __ATOMIC_ACQUIRE) &
               ~(1UL << smp_processor_id());
     if (targets) {
@@ -353,6 +361,7 @@ int smp_call_function_mask(u64 mask, void (*fn)(void *), void *data, bool wait)
         if (wait)
             wait_for_cpus(&call_running, targets, "finished");
     }
+    __atomic_store_n(&call_holder, -1, __ATOMIC_RELAXED);
     spin_unlock(&call_lock);
     return 0;
 }
