@@ -182,6 +182,9 @@ void page_free_stolen(struct page_info *pg)
 
 static int validate(struct page_info *pg, unsigned long type)
 {
+    /* Impossible by the type rules (a Keel write reference is a writable
+     * type reference); checked because the whole of finding 1 rests on it. */
+    BUG_ON(READ_ONCE(pg->keel_writes));
     return type_ops && type_ops->validate ? type_ops->validate(pg, type) : 0;
 }
 
