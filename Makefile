@@ -93,6 +93,7 @@ CORE_HOST_SRCS += hv/common/time_scale.c
 CORE_HOST_SRCS += hv/common/symbols.c
 CORE_HOST_SRCS += hv/common/elf.c
 CORE_HOST_SRCS += hv/common/event_channel.c
+CORE_HOST_SRCS += hv/common/grant_table.c
 CORE_HOST_SRCS += hv/common/acpi.c
 CORE_HOST_SRCS += hv/common/multiboot.c
 CORE_HOST_SRCS += hv/common/memmap.c

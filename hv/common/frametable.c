@@ -327,18 +327,35 @@ bool page_unpin(struct page_info *pg)
 
 /* ------------------------------------------------------- Keel's writes */
 
-bool get_page_keel_write(struct page_info *pg, const struct domain *owner)
+bool get_page_type_keel_write(struct page_info *pg)
 {
-    if (!get_page_and_type(pg, owner, PGT_writable_page))
+    if (!get_page_type(pg, PGT_writable_page))
         return false;
     BUG_ON(__atomic_add_fetch(&pg->keel_writes, 1, __ATOMIC_ACQ_REL) == 0);
     return true;
 }
 
-void put_page_keel_write(struct page_info *pg)
+void put_page_type_keel_write(struct page_info *pg)
 {
     BUG_ON(__atomic_fetch_sub(&pg->keel_writes, 1, __ATOMIC_ACQ_REL) == 0);
-    put_page_and_type(pg);
+    put_page_type(pg);
+}
+
+bool get_page_keel_write(struct page_info *pg, const struct domain *owner)
+{
+    if (!get_page(pg, owner))
+        return false;
+    if (!get_page_type_keel_write(pg)) {
+        put_page(pg);
+        return false;
+    }
+    return true;
+}
+
+void put_page_keel_write(struct page_info *pg)
+{
+    put_page_type_keel_write(pg);
+    put_page(pg);
 }
 
 void page_share_with_guest(struct page_info *pg, struct domain *d)

@@ -21,6 +21,7 @@
 #include <keel/m2p.h>
 #include <keel/memmap.h>
 #include <keel/memory.h>
+#include <keel/memory_op.h>
 #include <keel/mm.h>
 #include <keel/sched.h>
 #include <keel/spinlock.h>
@@ -63,6 +64,8 @@ long do_memory_op(struct hcall *h)
         return memop_machine_memory_map(arg);
     case XENMEM_exchange:
         return start ? -XEN_EINVAL : memop_exchange(arg);
+    case XENMEM_acquire_resource:
+        return memop_acquire_resource(start, arg);
     default:
         return -XEN_ENOSYS;
     }

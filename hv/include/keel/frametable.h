@@ -176,6 +176,9 @@ void page_free_stolen(struct page_info *pg);
  */
 bool get_page_keel_write(struct page_info *pg, const struct domain *owner);
 void put_page_keel_write(struct page_info *pg);
+/* The same for a caller that already holds a general reference. */
+bool get_page_type_keel_write(struct page_info *pg);
+void put_page_type_keel_write(struct page_info *pg);
 static inline u32 page_keel_writes(const struct page_info *pg)
 {
     return __atomic_load_n(&pg->keel_writes, __ATOMIC_ACQUIRE);

@@ -32,6 +32,7 @@ KEEL_READY = {
     "balloon",
     "gdt",
     "fuzz",
+    "grant",
     "pinshared",
     "hcallmsr",
     "stale-tlb",
