@@ -195,15 +195,17 @@ static void release(struct page_info *pg, unsigned long type)
 }
 
 /*
- * The frame changes type: no CPU may keep a translation from its old life
- * (a writable mapping of a frame that becomes a table, or a walk through a
- * table that becomes writable).  A fresh frame (type none) has none: the
- * allocator flushed what its previous life left.
+ * A frame that changes type must not stay reachable through a translation
+ * from its old life on any CPU (a writable mapping of a frame that becomes
+ * a table, or a walk through a table that becomes writable).  A fresh
+ * frame (type none) has none: the allocator flushed what its previous life
+ * left.  Until the flush is done the frame stays unvalidated, so other
+ * users of the new type wait (Xen does the same).
  */
-static void type_change_flush(const struct page_info *pg, unsigned long old_type)
+static bool type_change_needs_flush(unsigned long x, unsigned long type)
 {
-    if (old_type != PGT_none)
-        tlb_flush_stale(READ_ONCE(pg->tlbflush_stamp));
+    return !(x & PGT_count_mask) && (x & PGT_type_mask) != type &&
+           (x & PGT_type_mask) != PGT_none;
 }
 
 /*
@@ -223,8 +225,10 @@ bool get_page_type(struct page_info *pg, unsigned long type)
         if (n == PGT_count_mask)
             return false;
         if (n == 0 && ((x & PGT_type_mask) != type || !(x & PGT_validated))) {
-            /* First user: (re)type it; validation may be needed. */
-            nx = type | 1 | (pgt_needs_validation(type) ? 0 : PGT_validated);
+            /* First user: (re)type it; a flush or validation may be needed. */
+            nx = type | 1;
+            if (!pgt_needs_validation(type) && !type_change_needs_flush(x, type))
+                nx |= PGT_validated;
         } else if ((x & PGT_type_mask) != type) {
             return false; /* in use as something else */
         } else if (!(x & PGT_validated)) {
@@ -236,12 +240,12 @@ bool get_page_type(struct page_info *pg, unsigned long type)
         if (cas(&pg->u.type_info, &x, nx))
             break;
     }
-    /* Before anything (validation included) relies on the new type. */
-    if (!(x & PGT_count_mask) && (x & PGT_type_mask) != type)
-        type_change_flush(pg, x & PGT_type_mask);
     if (nx & PGT_validated)
         return true;
-    if (validate(pg, type) < 0) {
+    /* Before anything (validation included) relies on the new type. */
+    if (type_change_needs_flush(x, type))
+        tlb_flush_stale(READ_ONCE(pg->tlbflush_stamp));
+    if (pgt_needs_validation(type) && validate(pg, type) < 0) {
         /* Nobody else changes the word while count > 0 and unvalidated. */
         unsigned long cur = nx;
         BUG_ON(!cas(&pg->u.type_info, &cur, x));

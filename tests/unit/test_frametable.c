@@ -30,10 +30,14 @@ static const struct page_type_ops ops = {v_hook, r_hook};
 /* Flush requests: how many, and the stamp of the last one. */
 static int flush_calls;
 static u32 flush_stamp;
+static struct page_info *flush_watch;
+static bool watched_valid_during_flush;
 void tlb_flush_stale(u32 stamp)
 {
     flush_calls++;
     flush_stamp = stamp;
+    if (flush_watch)
+        watched_valid_during_flush |= flush_watch->u.type_info & PGT_validated;
 }
 
 static struct page_info *fresh_domain_page(void)
@@ -341,4 +345,23 @@ TEST(shared_page_lives_with_its_domain)
     CHECK(!page_pin(pg, dom_a, PGT_l1_page_table));
     page_unshare(pg);
     CHECK_EQ(page_state(pg), PGC_state_free);
+}
+
+/* Nobody may use the frame in its new type before every stale translation
+ * is gone: it is published validated only after the flush. */
+TEST(new_type_unusable_until_flushed)
+{
+    struct page_info *pg = fresh_domain_page();
+    CHECK(get_page_type(pg, PGT_l1_page_table));
+    put_page_type(pg);
+    tick();
+    flush_calls = 0;
+    flush_watch = pg;
+    watched_valid_during_flush = false;
+    CHECK(get_page_type(pg, PGT_writable_page));
+    flush_watch = NULL;
+    CHECK_EQ(flush_calls, 1);
+    CHECK(!watched_valid_during_flush);
+    CHECK(pg->u.type_info & PGT_validated);
+    put_page_type(pg);
 }

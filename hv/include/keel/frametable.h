@@ -23,7 +23,9 @@
  *  - When a page-table type's count falls to 0, the release hook drops what
  *    the table's entries held, and PGT_validated is cleared, so the next
  *    use validates again.
- *  - Writable and "none" types need no validation: they are valid at once.
+ *  - Writable and "none" types need no validation: they are valid at once,
+ *    unless the frame had another type before (see TLBs below): then it
+ *    stays unvalidated, and other users wait, until the flush is done.
  *  - TLBs (keel/tlbclock.h): tlbflush_stamp is the clock time at which a
  *    mapping of the frame, or a walk through it, was last removed: set when
  *    a domain's frame is freed and when a type count falls to 0.  Before a
