@@ -146,10 +146,41 @@ static void populate_repeats(void)
     EXPECT_EQ(cur(), before);
 }
 
+/* Other lists of frames: a GDT naming one frame twice holds it twice and
+ * lets go of it twice; pinning it twice is refused the second time. */
+static char gdt_page[4096] __attribute__((aligned(4096)));
+
+static void other_lists(void)
+{
+    uint64_t mfn = rt_virt_to_mfn(gdt_page);
+    unsigned long frames[2] = {mfn, mfn};
+    struct mmuext_op pin = {.cmd = MMUEXT_PIN_L1_TABLE, .arg1.mfn = mfn};
+
+    memset(gdt_page, 0, sizeof(gdt_page));
+    CHECK(HYPERVISOR_update_va_mapping((uintptr_t)gdt_page, (mfn << 12) | 0x25,
+                                       UVMF_INVLPG) == 0);
+    long r = hypercall2(__HYPERVISOR_set_gdt, frames, 1024);
+    printf("memdup: set_gdt [f, f] = %ld\n", r);
+    EXPECT_EQ(r, 0);
+    EXPECT_EQ(hypercall2(__HYPERVISOR_set_gdt, frames, 0), 0);
+    /* Both references gone: it can be a table now, once. */
+    struct mmuext_op two[2] = {pin, pin};
+    unsigned done = 99;
+    r = hypercall4(__HYPERVISOR_mmuext_op, two, 2, &done, DOMID_SELF);
+    printf("memdup: pin, pin = %ld (done %u)\n", r, done);
+    EXPECT_EQ(r, -XEN_EINVAL);
+    EXPECT_EQ(done, 1);
+    pin.cmd = MMUEXT_UNPIN_TABLE;
+    EXPECT_EQ(hypercall4(__HYPERVISOR_mmuext_op, &pin, 1, NULL, DOMID_SELF), 0);
+    EXPECT_EQ(HYPERVISOR_update_va_mapping((uintptr_t)gdt_page, (mfn << 12) | 0x67,
+                                           UVMF_INVLPG), 0);
+}
+
 void test_main(start_info_t *si)
 {
     (void)si;
     rt_install_traps();
+    other_lists();
     exchange_repeats();
     exchange_overlap();
     decrease_repeats();
