@@ -102,8 +102,9 @@ static unsigned traps_taken, msr_writes, msr_refused;
 static bool trap_hook(struct rt_frame *f)
 {
     if (++traps_taken > 1000)
-        test_verdict(false, "trap storm: vector %lu at %lx",
-                     (unsigned long)f->vector, (unsigned long)f->rip);
+        test_verdict(false, "trap storm: vector %lu at %lx (cr2 %lx)",
+                     (unsigned long)f->vector, (unsigned long)f->rip,
+                     (unsigned long)rt_last_trap.cr2);
     return !rt_resume;
 }
 
@@ -222,6 +223,11 @@ static void build_mmuext(struct call *c)
         ext_ops[i].cmd = cmd;
         ext_ops[i].arg1.mfn = below(2) ? (below(2) ? pool_mfn() : target_mfn())
                                        : (below(2) ? window_va() : word());
+        /* Page contents: never our grant entries (junk there becomes real
+         * grants of our own frames) nor our event state. */
+        if ((cmd == MMUEXT_CLEAR_PAGE || cmd == MMUEXT_COPY_PAGE) &&
+            (ext_ops[i].arg1.mfn == grant_mfn || ext_ops[i].arg1.mfn == shinfo_mfn))
+            ext_ops[i].arg1.mfn = mem_frame();
         /* A linear address must not be one of our live pages: SET_LDT and
          * INVLPG only read it, so any word is fine except as a base ptr. */
         ext_ops[i].arg2.nr_ents = (unsigned)word();
@@ -300,6 +306,11 @@ static bool pool_take(uint64_t mfn)
  * counted, while pinned) where Keel refuses it, and we would lose track. */
 static void pick_inputs(unsigned n)
 {
+    /* The other references a random mmuext may have left on a pool frame:
+     * the user page-table root and the LDT. */
+    struct mmuext_op drop[2] = {{.cmd = MMUEXT_NEW_USER_BASEPTR, .arg1.mfn = 0},
+                                {.cmd = MMUEXT_SET_LDT, .arg1.linear_addr = 0}};
+    hypercall4(__HYPERVISOR_mmuext_op, drop, 2, NULL, DOMID_SELF);
     for (unsigned i = 0; i < n; i++) {
         mem_in[i] = i && below(3) == 0 ? mem_in[below(i)] : mem_frame();
         struct mmuext_op op = {.cmd = MMUEXT_UNPIN_TABLE, .arg1.mfn = mem_in[i]};
@@ -371,17 +382,25 @@ static bool in_a_window(uint64_t mfn)
     return false;
 }
 
-/* The L1 entry mapping va, read through the builder's tables (which the
- * initial mapping covers; the M2P gives each table's pfn). */
+/* The builder's page-table frames, where the initial mapping shows them
+ * (found by MFN: the M2P is the fuzzer's to scribble on). */
+static const uint64_t *table_va(uint64_t mfn)
+{
+    for (unsigned long i = 0; i < rt_start_info->nr_pt_frames; i++) {
+        const void *va = (const char *)rt_start_info->pt_base + 4096 * i;
+        if (rt_virt_to_mfn(va) == mfn)
+            return va;
+    }
+    return NULL;
+}
+
+/* The L1 entry mapping va (0 if the walk leaves the builder's tables). */
 static uint64_t pte_of(uint64_t va)
 {
-    const unsigned long *m2p = (const unsigned long *)0xffff800000000000UL;
     const uint64_t *t = (const uint64_t *)rt_start_info->pt_base;
-    for (int shift = 39; shift > 12; shift -= 9) {
-        uint64_t mfn = (t[(va >> shift) & 511] & 0x000ffffffffff000ULL) >> 12;
-        t = (const uint64_t *)(0xffffffff80000000UL + (m2p[mfn] << 12));
-    }
-    return t[(va >> 12) & 511];
+    for (int shift = 39; shift > 12 && t; shift -= 9)
+        t = table_va((t[(va >> shift) & 511] & 0x000ffffffffff000ULL) >> 12);
+    return t ? t[(va >> 12) & 511] : 0;
 }
 
 /* After any update_va_mapping: what the windows map now (Xen may change
@@ -415,14 +434,27 @@ static bool memory_done(const struct call *c, long r)
     if (op == XENMEM_exchange) {
         /* Keel does all or nothing; Xen may stop after whole chunks. */
         unsigned long done = xchg.nr_exchanged;
+        uint64_t added[16];
+        unsigned n_added = 0;
         if (done > mem_n || (r == 0 && done != mem_n))
             return false;
-        for (unsigned i = 0; i < done; i++)
-            if (!pool_take(mem_in[i]))
-                return false; /* a frame exchanged twice */
         for (unsigned i = 0; i < (done >> mem_out_order); i++)
             for (unsigned j = 0; j < (1U << mem_out_order); j++)
-                pool_add(mem_out[i] + j);
+                added[n_added++] = mem_out[i] + j;
+        for (unsigned i = 0; i < done; i++) {
+            if (pool_take(mem_in[i]))
+                continue;
+            /* Xen exchanges chunk by chunk: a frame named again may have
+             * come back as an earlier chunk's new frame. */
+            unsigned k = 0;
+            while (k < n_added && added[k] != mem_in[i])
+                k++;
+            if (k == n_added)
+                return false; /* a frame exchanged twice */
+            added[k] = added[--n_added];
+        }
+        for (unsigned k = 0; k < n_added; k++)
+            pool_add(added[k]);
         return true;
     }
     if (r < 0 || (unsigned long)r > mem_n)
@@ -465,7 +497,7 @@ static void fuzz_hypercall_msr(void)
                      "d"((uint32_t)(val >> 32))
                      : "r11", "memory");
     bool refused = traps_taken != before;
-    bool table = (val >> 12) == l1_mfn;
+    bool table = false; /* our live tables (the scratch L1 may be unpinned) */
     for (unsigned i = 0; i < n_pt; i++)
         table |= (val >> 12) == pt_mfn[i];
     if (table && !(val & 0xfff) && !refused)
@@ -530,6 +562,12 @@ static bool sanitize(struct call *c)
     case __HYPERVISOR_grant_table_op:
         if (cmd == GNTTABOP_transfer)
             a[0] = GNTTABOP_query_size;
+        /* Maps, unmaps and copies read from our scratch pages only:
+         * thousands of them from whatever memory follows would map over,
+         * or copy into, our own kernel (start_info included) as asked. */
+        if (IN(cmd, GNTTABOP_map_grant_ref, GNTTABOP_unmap_grant_ref, GNTTABOP_copy,
+               GNTTABOP_unmap_and_replace) && (uint32_t)a[2] > 4)
+            a[2] = 1 + below(4);
         return true;
     case __HYPERVISOR_vcpu_op:
         /* vCPU 1 may be initialised with garbage, never started on it */
