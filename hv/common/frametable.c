@@ -19,7 +19,6 @@ u8 *host_directmap;
 #endif
 
 static const struct page_type_ops *type_ops;
-static void (*free_hook)(struct domain *owner);
 
 static bool cas(unsigned long *p, unsigned long *old, unsigned long nw)
 {
@@ -30,11 +29,6 @@ static bool cas(unsigned long *p, unsigned long *old, unsigned long nw)
 void page_type_set_ops(const struct page_type_ops *ops)
 {
     type_ops = ops;
-}
-
-void page_set_free_hook(void (*fn)(struct domain *owner))
-{
-    free_hook = fn;
 }
 
 void frametable_init(struct page_info *table, unsigned long nr_frames)
@@ -71,22 +65,33 @@ bool get_page(struct page_info *pg, const struct domain *owner)
     return true;
 }
 
-/* The last reference to a domain's frame is gone (its last mapping too):
- * it goes back to the allocator, stamped so that whoever gets it next is
- * safe from TLBs that still hold a mapping. */
+static const struct page_owner_ops *owner_ops;
+
+void page_owner_set_ops(const struct page_owner_ops *ops)
+{
+    owner_ops = ops;
+}
+
+/* The last reference is gone (a domain's frame: its last mapping too): the
+ * frame goes back to the allocator, stamped so that whoever gets it next
+ * is safe from TLBs that still hold a mapping. */
 static void page_released(struct page_info *pg)
 {
-    struct domain *owner = pg->owner;
+    struct domain *d = pg->owner;
+    bool last = false;
 
     BUG_ON(pg->count_info & PGC_allocated);
     BUG_ON(pg->u.type_info & PGT_count_mask);
     BUG_ON(pg->keel_writes);
-    if (owner && !(pg->count_info & PGC_shared) && free_hook)
-        free_hook(owner);
+    if (d && owner_ops)
+        last = owner_ops->release(pg, d);
     pg->owner = NULL;
     pg->u.type_info = 0;
+    pg->list_next = pg->list_prev = PG_LIST_NONE;
     pg->tlbflush_stamp = tlbclock_now();
     free_pages(pg, 0);
+    if (last)
+        owner_ops->released(d);
 }
 
 void put_page(struct page_info *pg)
@@ -100,7 +105,7 @@ void put_page(struct page_info *pg)
         page_released(pg);
 }
 
-void page_assign(struct page_info *pg, struct domain *d)
+void page_set_owner(struct page_info *pg, struct domain *d)
 {
     BUG_ON(READ_ONCE(pg->count_info) != PGC_state_inuse || pg->owner);
     pg->owner = d;
@@ -108,6 +113,25 @@ void page_assign(struct page_info *pg, struct domain *d)
     /* Publish the owner before the reference that makes get_page work. */
     __atomic_store_n(&pg->count_info, PGC_state_inuse | PGC_allocated | 1,
                      __ATOMIC_RELEASE);
+}
+
+bool page_assign(struct page_info *pg, struct domain *d)
+{
+    if (owner_ops)
+        return owner_ops->assign(pg, d);
+    page_set_owner(pg, d);
+    return true;
+}
+
+bool page_clear_allocated(struct page_info *pg)
+{
+    unsigned long x = READ_ONCE(pg->count_info);
+
+    do {
+        if (!(x & PGC_allocated))
+            return false;
+    } while (!cas(&pg->count_info, &x, x & ~PGC_allocated));
+    return true;
 }
 
 void page_unassign(struct page_info *pg)
@@ -362,12 +386,14 @@ void put_page_keel_write(struct page_info *pg)
     put_page(pg);
 }
 
-void page_share_with_guest(struct page_info *pg, struct domain *d)
+bool page_share_with_guest(struct page_info *pg, struct domain *d)
 {
-    page_assign(pg, d);
+    if (!page_assign(pg, d))
+        return false; /* d is dying: it takes no new frames */
     __atomic_fetch_or(&pg->count_info, PGC_shared, __ATOMIC_ACQ_REL);
     /* A fresh frame of d's: nothing can refuse. */
     BUG_ON(!get_page_keel_write(pg, d));
+    return true;
 }
 
 void page_unshare(struct page_info *pg)

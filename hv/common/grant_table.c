@@ -165,7 +165,10 @@ static int add_frame_locked(struct grant_table *gt)
     /* Keel writes into it: its write reference keeps it from becoming a
      * page table or descriptor page while the table exists, and from
      * being given back; it is not in the owner's tot_pages. */
-    page_share_with_guest(pg, gt->owner);
+    if (!page_share_with_guest(pg, gt->owner)) { /* the owner is dying */
+        free_pages(pg, 0);
+        return -XEN_EINVAL;
+    }
     gt->frames[f] = mfn;
     /* Publish the frame before the count lockless readers use. */
     __atomic_store_n(&gt->nr_frames, f + 1, __ATOMIC_RELEASE);

@@ -15,14 +15,10 @@
 /* dom0's reservation has no limit of its own, as with Xen. */
 #define DOM0_LIMIT 0xffffffffUL
 
-static void frame_freed(struct domain *d)
+void mem_frame_freed(struct domain *d, const struct page_info *pg)
 {
-    __atomic_sub_fetch(&d->tot_pages, 1, __ATOMIC_RELAXED);
-}
-
-void mem_init(void)
-{
-    page_set_free_hook(frame_freed);
+    if (!(READ_ONCE(pg->count_info) & PGC_shared))
+        __atomic_sub_fetch(&d->tot_pages, 1, __ATOMIC_RELAXED);
 }
 
 unsigned long mem_limit(const struct domain *d)
@@ -63,23 +59,46 @@ static struct page_info *fresh_block(const struct mem_extent *e)
     return pg;
 }
 
-/* d owns the block from now on; caller holds d->page_lock. */
-static void join(struct domain *d, struct page_info *pg, unsigned int order,
+/*
+ * d owns the block from now on (caller holds d->page_lock); false, the
+ * block freed, when d takes no more frames (it is dying).  Counted first:
+ * a frame that joins may be given back, and freed, at once.
+ */
+static bool join(struct domain *d, struct page_info *pg, unsigned int order,
                  unsigned long pfn)
 {
-    for (unsigned long j = 0; j < (1UL << order); j++) {
+    unsigned long n = 1UL << order, j;
+
+    __atomic_add_fetch(&d->tot_pages, n, __ATOMIC_RELAXED);
+    for (j = 0; j < n; j++) {
         m2p_set(page_to_mfn(pg + j), pfn == INVALID_M2P_ENTRY ? pfn : pfn + j);
-        page_assign(pg + j, d);
+        if (!page_assign(pg + j, d))
+            break;
     }
-    __atomic_add_fetch(&d->tot_pages, 1UL << order, __ATOMIC_RELAXED);
+    if (j == n)
+        return true;
+    /* Those assigned leave tot_pages as they are freed; the rest now. */
+    __atomic_sub_fetch(&d->tot_pages, n - j, __ATOMIC_RELAXED);
+    for (unsigned long k = 0; k < n; k++) {
+        m2p_set(page_to_mfn(pg + k), INVALID_M2P_ENTRY);
+        if (k < j)
+            page_unassign(pg + k);
+        else
+            free_pages(pg + k, 0);
+    }
+    return false;
+}
+
+static bool alive(const struct domain *d)
+{
+    return !READ_ONCE(d->is_shutting_down) && READ_ONCE(d->is_dying) == DOMAIN_ALIVE;
 }
 
 static bool room_for(const struct domain *d, unsigned long frames)
 {
     unsigned long tot = READ_ONCE(d->tot_pages);
 
-    return !READ_ONCE(d->is_shutting_down) && tot + frames <= mem_limit(d) &&
-           tot + frames >= tot;
+    return alive(d) && tot + frames <= mem_limit(d) && tot + frames >= tot;
 }
 
 long mem_populate(struct domain *d, const struct mem_extent *e, unsigned long pfn,
@@ -88,9 +107,9 @@ long mem_populate(struct domain *d, const struct mem_extent *e, unsigned long pf
     unsigned long n = 1UL << e->order;
     struct page_info *pg;
 
-    if (e->order > mem_max_order(d) || !room_for(d, n))
+    if (!room_for(d, n))
         return -XEN_ENOMEM; /* early: no zeroing for nothing */
-    pg = fresh_block(e);
+    pg = fresh_block(e); /* the order is capped there */
     if (!pg)
         return -XEN_ENOMEM;
     spin_lock(&d->page_lock);
@@ -99,7 +118,10 @@ long mem_populate(struct domain *d, const struct mem_extent *e, unsigned long pf
         free_pages(pg, e->order);
         return -XEN_ENOMEM;
     }
-    join(d, pg, e->order, pfn);
+    if (!join(d, pg, e->order, pfn)) {
+        spin_unlock(&d->page_lock);
+        return -XEN_ENOMEM;
+    }
     spin_unlock(&d->page_lock);
     *mfn = page_to_mfn(pg);
     return 0;
@@ -140,7 +162,7 @@ long mem_release(struct domain *d, unsigned int order, xen_pfn_t first)
 {
     unsigned long n = 1UL << order, j;
 
-    if (order > mem_max_order(d) || first >= MEM_MAX_GUEST_PFN ||
+    if (order > MEM_DOM0_MAX_ORDER || first >= MEM_MAX_GUEST_PFN ||
         first + n > MEM_MAX_GUEST_PFN || !mfn_valid(first + n - 1))
         return -XEN_EINVAL;
     spin_lock(&d->page_lock);
@@ -242,7 +264,7 @@ long mem_exchange(struct domain *d, unsigned int in_order, const xen_pfn_t *in,
         out_mfn[i] = page_to_mfn(pg);
     }
     spin_lock(&d->page_lock);
-    if (READ_ONCE(d->is_shutting_down) || !steal_inputs(d, in_order, in, n_in)) {
+    if (!alive(d) || !steal_inputs(d, in_order, in, n_in)) {
         spin_unlock(&d->page_lock);
         free_blocks(out_mfn, n_out, out->order);
         return -XEN_EINVAL;
@@ -254,7 +276,7 @@ long mem_exchange(struct domain *d, unsigned int in_order, const xen_pfn_t *in,
             page_free_stolen(mfn_to_page(in[i] + j));
         }
     for (i = 0; i < n_out; i++)
-        join(d, mfn_to_page(out_mfn[i]), out->order, out_pfn[i]);
+        join(d, mfn_to_page(out_mfn[i]), out->order, out_pfn[i]); /* dying: freed */
     spin_unlock(&d->page_lock);
     return 0;
 }

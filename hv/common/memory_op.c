@@ -12,6 +12,7 @@
  * continues itself when other work is pending (Xen's encoding: the extent
  * to resume at in the bits of `cmd` above the sub-op).
  */
+#define __XEN_TOOLS__ 1 /* memory.h: XENMEM_claim_pages and the other tools-only numbers */
 #include <keel/bootinfo.h>
 #include <keel/console.h>
 #include <keel/domain.h>
@@ -23,6 +24,7 @@
 #include <keel/memory.h>
 #include <keel/memory_op.h>
 #include <keel/mm.h>
+#include <keel/page_alloc.h>
 #include <keel/sched.h>
 #include <keel/spinlock.h>
 #include <xen/memory.h>
@@ -36,6 +38,7 @@ static long memop_domain_query(unsigned int op, unsigned long arg);
 static long memop_reservation(struct hcall *h, unsigned int op, unsigned long start);
 static long memop_machphys_mapping(unsigned long arg);
 static long memop_memory_map(unsigned long arg);
+static long memop_set_memory_map(unsigned long arg);
 static long memop_machine_memory_map(unsigned long arg);
 static long memop_exchange(unsigned long arg);
 
@@ -60,6 +63,11 @@ long do_memory_op(struct hcall *h)
         return memop_machphys_mapping(arg);
     case XENMEM_memory_map:
         return memop_memory_map(arg);
+    case XENMEM_set_memory_map:
+        return memop_set_memory_map(arg);
+    case XENMEM_claim_pages:
+        /* No claims: libxc's claim_mode accepts -ENOSYS (and only it). */
+        return -XEN_ENOSYS;
     case XENMEM_machine_memory_map:
         return memop_machine_memory_map(arg);
     case XENMEM_exchange:
@@ -156,27 +164,72 @@ struct e820entry {
 } __packed;
 
 /*
- * A domU's pseudo-physical map: one RAM range as big as it may grow.
- * dom0 has no pseudo-physical map of its own (it uses the host's): Xen
- * answers -ENOSYS, and Linux accepts that only from a domU... which is why
- * dom0 never asks.
+ * A PV guest's pseudo-physical map is whatever its toolstack stored with
+ * XENMEM_set_memory_map (libxl: one RAM range up to the domain's maximum).
+ * Without one the answer is -ENOSYS, as Xen's: Linux then sizes a domU from
+ * start_info's nr_pages, and dom0 (which has none) never asks.
  */
+#define E820_MAX_ENTRIES 1024 /* Xen's E820MAX */
+
 static long memop_memory_map(unsigned long arg)
 {
-    const struct domain *d = current->domain;
+    struct domain *d = current->domain;
     struct xen_memory_map mm;
-    struct e820entry ram = {0, 0, E820_RAM};
+    unsigned long f;
+    long rc = 0;
 
     if (copy_from_guest_obj(&mm, arg))
         return -XEN_EFAULT;
-    if (d->is_privileged)
+    f = spin_lock_irqsave(&d->arch.e820_lock);
+    if (!d->arch.e820) {
+        spin_unlock_irqrestore(&d->arch.e820_lock, f);
         return -XEN_ENOSYS;
-    ram.size = (u64)mem_limit(d) << PAGE_SHIFT;
-    mm.nr_entries = MIN(mm.nr_entries, 1U);
-    if (mm.nr_entries &&
-        copy_to_guest((unsigned long)mm.buffer.p, &ram, sizeof(ram)))
+    }
+    mm.nr_entries = MIN(mm.nr_entries, d->arch.nr_e820);
+    if (copy_to_guest((unsigned long)mm.buffer.p, d->arch.e820,
+                      (size_t)mm.nr_entries * sizeof(struct e820entry)) ||
+        copy_to_guest_obj(arg, &mm))
+        rc = -XEN_EFAULT;
+    spin_unlock_irqrestore(&d->arch.e820_lock, f);
+    return rc;
+}
+
+/* The toolstack (or the domain itself, as Xen allows) stores the map. */
+static long memop_set_memory_map(unsigned long arg)
+{
+    struct xen_foreign_memory_map fmap;
+    struct domain *d;
+    void *map, *old;
+    unsigned long f;
+    size_t bytes;
+    long rc;
+
+    if (copy_from_guest_obj(&fmap, arg))
         return -XEN_EFAULT;
-    return copy_to_guest_obj(arg, &mm);
+    if (fmap.map.nr_entries > E820_MAX_ENTRIES)
+        return -XEN_EINVAL;
+    rc = memop_target(fmap.domid, &d);
+    if (rc)
+        return rc;
+    bytes = (size_t)fmap.map.nr_entries * sizeof(struct e820entry);
+    map = xzalloc(bytes ? bytes : 1);
+    if (!map) {
+        domain_put(d);
+        return -XEN_ENOMEM;
+    }
+    if (copy_from_guest(map, (unsigned long)fmap.map.buffer.p, bytes)) {
+        xfree(map);
+        domain_put(d);
+        return -XEN_EFAULT;
+    }
+    f = spin_lock_irqsave(&d->arch.e820_lock);
+    old = d->arch.e820;
+    d->arch.e820 = map;
+    d->arch.nr_e820 = fmap.map.nr_entries;
+    spin_unlock_irqrestore(&d->arch.e820_lock, f);
+    xfree(old);
+    domain_put(d);
+    return 0;
 }
 
 /* The host map, sanitized once (sorted, no overlaps) from the loader's. */
@@ -249,8 +302,9 @@ static long memop_reservation(struct hcall *h, unsigned int op, unsigned long st
         return (long)start;
     r.extent = (struct mem_extent){mr.extent_order, XENMEMF_get_address_bits(mr.mem_flags)};
     r.list = (unsigned long)mr.extent_start.p;
-    /* Populate-on-demand and virtual NUMA nodes are HVM things: nothing done. */
-    if (r.extent.order > mem_max_order(r.d) ||
+    /* Populate-on-demand and virtual NUMA nodes are HVM things: nothing done.
+     * The largest extent is the caller's to have, as Xen's. */
+    if (r.extent.order > mem_max_order(current->domain) ||
         (mr.mem_flags & (XENMEMF_populate_on_demand | XENMEMF_vnode))) {
         domain_put(r.d);
         return (long)start;

@@ -78,6 +78,21 @@ void tlb_flush_stale(u32 stamp)
             cpu_flush(c);
 }
 
+/* The frame table's owner hooks, as domain.c installs them, minus the
+ * frame lists: tot_pages follows frees. */
+static bool t_assign(struct page_info *pg, struct domain *d)
+{
+    page_set_owner(pg, d);
+    return true;
+}
+static bool t_release(struct page_info *pg, struct domain *d)
+{
+    mem_frame_freed(d, pg);
+    return false;
+}
+static void t_released(struct domain *d) { (void)d; }
+static const struct page_owner_ops t_owner_ops = {t_assign, t_release, t_released};
+
 /* ---- the model's bookkeeping */
 
 static void hand_out(mfn_t m, int owner, bool keel)
@@ -384,7 +399,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         doms[d].page_lock = (spinlock_t)SPINLOCK_INIT;
     }
     doms[0].is_privileged = true;
-    mem_init();
+    page_owner_set_ops(&t_owner_ops);
     memset(tlb, 0, sizeof(tlb));
     for (mfn_t m = 0; m < NR; m++)
         fm[m] = (struct fmodel){.owner = -1};

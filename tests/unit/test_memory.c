@@ -19,6 +19,21 @@ void m2p_set(mfn_t mfn, unsigned long pfn)
         m2p[mfn] = pfn;
 }
 
+/* The frame table's owner hooks, as domain.c installs them, minus the
+ * frame lists: tot_pages follows frees. */
+static bool t_assign(struct page_info *pg, struct domain *d)
+{
+    page_set_owner(pg, d);
+    return true;
+}
+static bool t_release(struct page_info *pg, struct domain *d)
+{
+    mem_frame_freed(d, pg);
+    return false;
+}
+static void t_released(struct domain *d) { (void)d; }
+static const struct page_owner_ops t_owner_ops = {t_assign, t_release, t_released};
+
 static struct domain *new_domain(domid_t id, unsigned long max)
 {
     struct domain *d = calloc(1, sizeof(*d));
@@ -40,7 +55,7 @@ static void setup(void)
     free(other);
     dom = new_domain(1, 64);
     other = new_domain(2, 64);
-    mem_init();
+    page_owner_set_ops(&t_owner_ops);
 }
 
 static mfn_t populate(struct domain *d, unsigned order, unsigned long pfn)

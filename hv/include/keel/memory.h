@@ -17,7 +17,8 @@
  *    last mapping goes (as on Xen), so mappings cannot stretch a domain
  *    past its limit.
  * d->page_lock serialises the limit check with frames joining d; frames
- * leave tot_pages when freed (atomically, from the frame table's hook).
+ * leave tot_pages when freed (atomically, mem_frame_freed from the frame
+ * table's owner hook).  A dying domain takes no new frames.
  */
 #ifndef KEEL_MEMORY_H
 #define KEEL_MEMORY_H
@@ -32,11 +33,12 @@ struct domain;
 /* Pseudo-physical frame numbers a guest may name: below 2^40. */
 #define MEM_MAX_GUEST_PFN (1UL << (52 - PAGE_SHIFT))
 
-/* Once, before any domain exists: tot_pages follows frees. */
-void mem_init(void);
+/* From the frame table's owner hook: a frame of d's was freed. */
+void mem_frame_freed(struct domain *d, const struct page_info *pg);
 /* Frames d may hold (XENMEM_maximum_reservation). */
 unsigned long mem_limit(const struct domain *d);
-/* Largest extent order d may ask for. */
+/* Largest extent order d may ask for (the caller checks: dom0 may
+ * populate another domain with its own limit, as on Xen). */
 unsigned int mem_max_order(const struct domain *d);
 
 /* One extent: its size and where it may lie. */

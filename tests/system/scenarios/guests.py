@@ -33,6 +33,7 @@ KEEL_READY = {
     "gdt",
     "fuzz",
     "grant",
+    "toolstack",
     "pinshared",
     "hcallmsr",
     "stale-tlb",
@@ -80,11 +81,22 @@ SCENARIOS.append(
                      HALTED_OK],
              forbid=DEFAULT_FORBID + (r"^TEST .*: FAIL",), timeout=90))
 
+# The toolstack guest on two CPUs: dom0's vCPU on one, the domU it builds
+# on the other (least loaded), running at the same time.
+SCENARIOS.append(
+    Scenario("guest-toolstack-smp2", "toolstack guest: domU on the other CPU, concurrently",
+             args=f"{BASE_ARGS} dom0_max_vcpus=1",
+             modules=[("build:guests/toolstack.elf", "")],
+             expect=[r"^TEST toolstack: PASS\s*$", r"Domain 0 shut down: poweroff", HALTED_OK],
+             forbid=DEFAULT_FORBID + (r"^TEST .*: FAIL", r"^check failed"),
+             smp=2, timeout=120))
+
 # Every continuation path, deterministically: with preempt_every=N every
 # Nth preemption check says "other work is pending", so long hypercalls
 # (multicall, reservations, mmu batches, console writes) really continue,
 # inside multicalls too.  The guests' answers must not change.
-PREEMPT_GUESTS = ("preempt", "memdup", "balloon", "mmu", "multicall", "console", "memory")
+PREEMPT_GUESTS = ("preempt", "memdup", "balloon", "mmu", "multicall", "console", "memory",
+                  "toolstack")
 for _name, _n in [(g, 2) for g in PREEMPT_GUESTS] + [("preempt", 1), ("preempt", 7)]:
     SCENARIOS.append(
         Scenario(f"guest-{_name}-preempt{_n}",

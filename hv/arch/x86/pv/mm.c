@@ -102,15 +102,12 @@ struct domain *pv_pg_owner(unsigned long domid, long *err)
 {
     struct domain *d = current->domain, *o;
 
-    if (domid == DOMID_SELF || domid == d->domid) {
+    if (domid == DOMID_SELF) {
         domain_get_ref(d);
         return d;
     }
-    if (!d->is_privileged) {
-        *err = -XEN_EPERM;
-        return NULL;
-    }
-    o = domid < DOMID_FIRST_RESERVED ? domain_get((domid_t)domid) : NULL;
+    /* Xen: "cannot specify itself as foreign domain". */
+    o = domid < DOMID_FIRST_RESERVED && domid != d->domid ? domain_get((domid_t)domid) : NULL;
     if (!o)
         *err = -XEN_ESRCH;
     return o;
@@ -160,7 +157,7 @@ static void flush_list_here(void *data)
     const struct flush_list *f = data;
 
     if (!f->va) {
-        write_cr3(read_cr3());
+        flush_tlb_local();
         return;
     }
     for (unsigned int i = 0; i < f->n; i++)
