@@ -1,6 +1,7 @@
 /*
  * console_io: guests print on Keel's console; dom0 also reads its input.
- * Output is copied in small chunks so a huge count cannot hold the console.
+ * Output is copied in small chunks so a huge count cannot hold the console,
+ * and a long write continues itself when other work is pending.
  */
 #include <keel/console.h>
 #include <keel/console_input.h>

@@ -20,6 +20,7 @@
 #include <keel/domctl.h>
 #include <keel/grant_table.h>
 #include <keel/m2p.h>
+#include <keel/memory.h>
 #include <keel/mm.h>
 #include <keel/options.h>
 #include <keel/page_alloc.h>
@@ -161,6 +162,7 @@ static bool owner_assign(struct page_info *pg, struct domain *d)
 
 static bool owner_release(struct page_info *pg, struct domain *d)
 {
+    mem_frame_freed(d, pg);
     return dmem_release(&d->mem, pg);
 }
 
@@ -207,6 +209,7 @@ static struct domain *domain_alloc(domid_t id)
     d->refcnt = 1; /* the creator's, handed to the id table */
     d->lock = (spinlock_t)SPINLOCK_INIT;
     d->evtchn_lock = (spinlock_t)SPINLOCK_INIT;
+    d->page_lock = (spinlock_t)SPINLOCK_INIT;
     d->arch.e820_lock = (spinlock_t)SPINLOCK_INIT;
     d->shutdown_code = SHUTDOWN_CODE_INVALID;
     d->node_affinity = ~0ULL;
@@ -217,9 +220,9 @@ static struct domain *domain_alloc(domid_t id)
 
 /*
  * shared_info belongs to the guest, which maps it by machine address, and
- * Keel writes into it: it holds a writable type (and general) reference of
- * Keel's own, so the guest can never make it a page table.  It does not
- * count in tot_pages, as with Xen.
+ * Keel writes into it: it holds Keel's write reference (a writable type),
+ * so the guest can never make it a page table.  It does not count in
+ * tot_pages, as with Xen.
  */
 static int shared_info_alloc(struct domain *d)
 {
@@ -229,8 +232,7 @@ static int shared_info_alloc(struct domain *d)
         return -XEN_ENOMEM;
     memset(mfn_to_virt(page_to_mfn(pg)), 0, PAGE_SIZE);
     m2p_set(page_to_mfn(pg), INVALID_M2P_ENTRY);
-    BUG_ON(!page_assign(pg, d)); /* a new domain is not closed */
-    BUG_ON(!get_page_and_type(pg, d, PGT_writable_page));
+    BUG_ON(!page_share_with_guest(pg, d)); /* a new domain is not closed */
     d->shared_info_mfn = page_to_mfn(pg);
     d->shared_info = mfn_to_virt(d->shared_info_mfn);
     return 0;
@@ -258,10 +260,8 @@ static void domain_create_fail(struct domain *d)
 {
     dmem_close(&d->mem);
     d->is_dying = DOMAIN_DEAD;
-    if (d->shared_info) {
-        put_page_and_type(mfn_to_page(d->shared_info_mfn));
-        page_unassign(mfn_to_page(d->shared_info_mfn)); /* frees it */
-    }
+    if (d->shared_info)
+        page_unshare(mfn_to_page(d->shared_info_mfn)); /* frees it */
     /* Its only frame went: the frames' reference went with it. */
     BUG_ON(d->refcnt != 1);
     domain_free(d);
@@ -503,7 +503,7 @@ static void drop_keel_frames(struct rcu_head *h)
      * table lives) go once no other domain maps its grants either. */
     gnttab_domain_free(d);
     for (unsigned int i = 0; i < n; i++)
-        put_page_and_type(mfn_to_page(frames[i]));
+        put_page_keel_write(mfn_to_page(frames[i]));
 }
 
 static void redirect_keel_frames(struct domain *d)
@@ -528,16 +528,12 @@ static void relinquish_vcpus(struct domain *d)
     redirect_keel_frames(d);
 }
 
-/* For each frame that still had PGC_allocated: no M2P entry, and out of
- * tot_pages unless it never counted there (Keel's own frames). */
+/* For each frame that still had PGC_allocated: no M2P entry.  (It leaves
+ * tot_pages when it is freed: memory.c, through owner_release.) */
 static void relinquish_frame(struct page_info *pg, void *ctx)
 {
-    struct domain *d = ctx;
-    mfn_t mfn = page_to_mfn(pg);
-
-    m2p_set(mfn, INVALID_M2P_ENTRY);
-    if (mfn != d->shared_info_mfn && !gnttab_is_frame(d, mfn))
-        __atomic_fetch_sub(&d->tot_pages, 1, __ATOMIC_RELAXED);
+    (void)ctx;
+    m2p_set(page_to_mfn(pg), INVALID_M2P_ENTRY);
 }
 
 #define RELINQUISH_BATCH 256 /* frames between two looks at pending work */

@@ -487,14 +487,15 @@ void *evtchn_arch_map_frame(struct evtchn_domain *ed, u64 gfn)
     if (!mfn_valid(gfn))
         return NULL;
     pg = mfn_to_page(gfn);
-    if (!get_page_and_type(pg, dom_of(ed), PGT_writable_page))
+    /* Keel writes it: a write reference keeps it from being retyped. */
+    if (!get_page_keel_write(pg, dom_of(ed)))
         return NULL;
     return mfn_to_virt(gfn);
 }
 
 void evtchn_arch_unmap_frame(void *page)
 {
-    put_page_and_type(mfn_to_page(virt_to_mfn(page)));
+    put_page_keel_write(mfn_to_page(virt_to_mfn(page)));
 }
 
 static long op_init_control(unsigned long arg)

@@ -8,9 +8,10 @@
 #include <keel/frametable.h>
 #include <keel/page_alloc.h>
 #include <keel/spinlock.h>
+#include <keel/tlbclock.h>
 #include <xen/errno.h>
 
-BUILD_BUG_ON(sizeof(struct page_info) > 32);
+BUILD_BUG_ON(sizeof(struct page_info) > 40);
 
 struct page_info *frame_table;
 unsigned long frame_table_nr;
@@ -38,6 +39,8 @@ void frametable_init(struct page_info *table, unsigned long nr_frames)
     for (unsigned long i = 0; i < nr_frames; i++)
         table[i] = (struct page_info){
             .count_info = PGC_state_reserved,
+            .tlbflush_stamp = 0,
+            .keel_writes = 0,
             .list_next = PG_LIST_NONE,
             .list_prev = PG_LIST_NONE,
         };
@@ -70,7 +73,9 @@ void page_owner_set_ops(const struct page_owner_ops *ops)
     owner_ops = ops;
 }
 
-/* The last reference is gone: the frame goes back to the allocator. */
+/* The last reference is gone (a domain's frame: its last mapping too): the
+ * frame goes back to the allocator, stamped so that whoever gets it next
+ * is safe from TLBs that still hold a mapping. */
 static void page_released(struct page_info *pg)
 {
     struct domain *d = pg->owner;
@@ -78,11 +83,13 @@ static void page_released(struct page_info *pg)
 
     BUG_ON(pg->count_info & PGC_allocated);
     BUG_ON(pg->u.type_info & PGT_count_mask);
+    BUG_ON(pg->keel_writes);
     if (d && owner_ops)
         last = owner_ops->release(pg, d);
     pg->owner = NULL;
     pg->u.type_info = 0;
     pg->list_next = pg->list_prev = PG_LIST_NONE;
+    pg->tlbflush_stamp = tlbclock_now();
     free_pages(pg, 0);
     if (last)
         owner_ops->released(d);
@@ -138,10 +145,71 @@ void page_unassign(struct page_info *pg)
     put_page(pg); /* the reference PGC_allocated held */
 }
 
+bool page_claim(struct page_info *pg, const struct domain *d)
+{
+    unsigned long x;
+
+    if (!get_page(pg, d)) /* pins the owner while we look */
+        return false;
+    x = READ_ONCE(pg->count_info);
+    do {
+        if (!(x & PGC_allocated)) {
+            put_page(pg);
+            return false;
+        }
+    } while (!cas(&pg->count_info, &x, x & ~PGC_allocated));
+    /* The flag's reference is ours now; the one get_page took goes. */
+    put_page(pg);
+    return true;
+}
+
+void page_unclaim(struct page_info *pg)
+{
+    unsigned long x = READ_ONCE(pg->count_info);
+
+    do {
+        BUG_ON((x & PGC_allocated) || !(x & PGC_count_mask));
+    } while (!cas(&pg->count_info, &x, x | PGC_allocated));
+}
+
+#define PGC_ONLY_ALLOCATED (PGC_state_inuse | PGC_allocated | 1)
+
+bool page_steal(struct page_info *pg, const struct domain *d)
+{
+    unsigned long x = PGC_ONLY_ALLOCATED;
+
+    if (!cas(&pg->count_info, &x, PGC_state_inuse))
+        return false;
+    /* Count 0: nobody can take a reference, and the owner we see is the
+     * one that had it a moment ago (it changes only through the count). */
+    if (READ_ONCE(pg->owner) != d || pg->keel_writes ||
+        (READ_ONCE(pg->u.type_info) & (PGT_count_mask | PGT_pinned))) {
+        page_unsteal(pg);
+        return false;
+    }
+    return true;
+}
+
+void page_unsteal(struct page_info *pg)
+{
+    unsigned long x = PGC_state_inuse;
+
+    BUG_ON(!cas(&pg->count_info, &x, PGC_ONLY_ALLOCATED));
+}
+
+void page_free_stolen(struct page_info *pg)
+{
+    BUG_ON(READ_ONCE(pg->count_info) != PGC_state_inuse);
+    page_released(pg);
+}
+
 /* ---------------------------------------------------------- type references */
 
 static int validate(struct page_info *pg, unsigned long type)
 {
+    /* Impossible by the type rules (a Keel write reference is a writable
+     * type reference); checked because the whole of finding 1 rests on it. */
+    BUG_ON(READ_ONCE(pg->keel_writes));
     return type_ops && type_ops->validate ? type_ops->validate(pg, type) : 0;
 }
 
@@ -149,6 +217,20 @@ static void release(struct page_info *pg, unsigned long type)
 {
     if (type_ops && type_ops->release)
         type_ops->release(pg, type);
+}
+
+/*
+ * A frame that changes type must not stay reachable through a translation
+ * from its old life on any CPU (a writable mapping of a frame that becomes
+ * a table, or a walk through a table that becomes writable).  A fresh
+ * frame (type none) has none: the allocator flushed what its previous life
+ * left.  Until the flush is done the frame stays unvalidated, so other
+ * users of the new type wait (Xen does the same).
+ */
+static bool type_change_needs_flush(unsigned long x, unsigned long type)
+{
+    return !(x & PGT_count_mask) && (x & PGT_type_mask) != type &&
+           (x & PGT_type_mask) != PGT_none;
 }
 
 /*
@@ -169,13 +251,15 @@ int get_page_type_err(struct page_info *pg, unsigned long type)
         if (n == PGT_count_mask)
             return -XEN_EINVAL;
         if (n == 0 && ((x & PGT_type_mask) != type || !(x & PGT_validated))) {
-            /* First user: (re)type it; validation may be needed. */
+            /* First user: (re)type it; a flush or validation may be needed. */
             BUG_ON(x & PGT_linear_mask);
-            nx = type | 1 | (pgt_needs_validation(type) ? 0 : PGT_validated);
+            nx = type | 1;
+            if (!pgt_needs_validation(type) && !type_change_needs_flush(x, type))
+                nx |= PGT_validated;
         } else if ((x & PGT_type_mask) != type) {
             return -XEN_EINVAL; /* in use as something else */
         } else if (!(x & PGT_validated)) {
-            cpu_relax(); /* another CPU validates or releases it */
+            spin_relax(); /* another CPU validates or releases it */
             continue;
         } else {
             nx = x + 1;
@@ -185,7 +269,10 @@ int get_page_type_err(struct page_info *pg, unsigned long type)
     }
     if (nx & PGT_validated)
         return 0;
-    rc = validate(pg, type);
+    /* Before anything (validation included) relies on the new type. */
+    if (type_change_needs_flush(x, type))
+        tlb_flush_stale(READ_ONCE(pg->tlbflush_stamp));
+    rc = pgt_needs_validation(type) ? validate(pg, type) : 0;
     if (rc < 0) {
         /* Nobody else changes the word while count > 0 and unvalidated
          * (validation undid any linear count it took). */
@@ -266,12 +353,17 @@ void put_page_type(struct page_info *pg)
             if (!cas(&pg->u.type_info, &x, busy))
                 continue;
             release(pg, x & PGT_type_mask);
+            WRITE_ONCE(pg->tlbflush_stamp, tlbclock_now());
             /* The release dropped the table's linear entries: reread. */
             busy = READ_ONCE(pg->u.type_info);
             BUG_ON(busy & PGT_linear_mask);
             BUG_ON(!cas(&pg->u.type_info, &busy, busy - 1));
             return;
         }
+        /* The last type user's mappings are gone: stamp before the count
+         * says so, while nobody can retype the frame (a retry restamps). */
+        if (n == 1)
+            WRITE_ONCE(pg->tlbflush_stamp, tlbclock_now());
         if (cas(&pg->u.type_info, &x, x - 1))
             return;
     }
@@ -332,4 +424,53 @@ bool page_unpin(struct page_info *pg)
     } while (!cas(&pg->u.type_info, &x, x & ~PGT_pinned));
     put_page_and_type(pg);
     return true;
+}
+
+/* ------------------------------------------------------- Keel's writes */
+
+bool get_page_type_keel_write(struct page_info *pg)
+{
+    if (!get_page_type(pg, PGT_writable_page))
+        return false;
+    BUG_ON(__atomic_add_fetch(&pg->keel_writes, 1, __ATOMIC_ACQ_REL) == 0);
+    return true;
+}
+
+void put_page_type_keel_write(struct page_info *pg)
+{
+    BUG_ON(__atomic_fetch_sub(&pg->keel_writes, 1, __ATOMIC_ACQ_REL) == 0);
+    put_page_type(pg);
+}
+
+bool get_page_keel_write(struct page_info *pg, const struct domain *owner)
+{
+    if (!get_page(pg, owner))
+        return false;
+    if (!get_page_type_keel_write(pg)) {
+        put_page(pg);
+        return false;
+    }
+    return true;
+}
+
+void put_page_keel_write(struct page_info *pg)
+{
+    put_page_type_keel_write(pg);
+    put_page(pg);
+}
+
+bool page_share_with_guest(struct page_info *pg, struct domain *d)
+{
+    if (!page_assign(pg, d))
+        return false; /* d is dying: it takes no new frames */
+    __atomic_fetch_or(&pg->count_info, PGC_shared, __ATOMIC_ACQ_REL);
+    /* A fresh frame of d's: nothing can refuse. */
+    BUG_ON(!get_page_keel_write(pg, d));
+    return true;
+}
+
+void page_unshare(struct page_info *pg)
+{
+    put_page_keel_write(pg);
+    page_unassign(pg);
 }

@@ -149,9 +149,9 @@ static void table_free(struct grant_table *gt)
     release_frames_locked(gt);
     /* Keel's own references: the frames stay while anyone maps them. */
     for (unsigned int i = 0; i < gt->nr_frames; i++)
-        put_page_and_type(mfn_to_page(gt->frames[i]));
+        put_page_keel_write(mfn_to_page(gt->frames[i]));
     for (unsigned int i = 0; i < gt->nr_status; i++)
-        put_page_and_type(mfn_to_page(gt->status[i]));
+        put_page_keel_write(mfn_to_page(gt->status[i]));
     for (unsigned int i = 0; i < GNTTAB_ACTIVE_CHUNKS; i++)
         chunk_free(gt->active[i]);
     for (unsigned int i = 0; i < GNTTAB_MAX_MAPTRACK_FRAMES; i++)
@@ -196,11 +196,13 @@ static int new_frame(struct grant_table *gt, mfn_t *out)
     *out = page_to_mfn(pg);
     memset(mfn_to_virt(*out), 0, PAGE_SIZE);
     gnttab_arch_new_frame(*out);
-    if (!page_assign(pg, gt->owner)) { /* the owner is dying: no new frame */
+    /* Keel writes into it: its write reference keeps it from becoming a
+     * page table or descriptor page while the table exists, and from being
+     * given back; it is not in the owner's tot_pages. */
+    if (!page_share_with_guest(pg, gt->owner)) { /* the owner is dying */
         free_pages(pg, 0);
         return -XEN_EINVAL;
     }
-    BUG_ON(!get_page_and_type(pg, gt->owner, PGT_writable_page));
     return 0;
 }
 
@@ -231,8 +233,7 @@ static int unpopulate_status_locked(struct grant_table *gt)
     }
     for (unsigned int i = 0; i < gt->nr_status; i++) {
         struct page_info *pg = mfn_to_page(gt->status[i]);
-        put_page_and_type(pg);
-        page_unassign(pg);
+        page_unshare(pg);
     }
     __atomic_store_n(&gt->nr_status, 0, __ATOMIC_RELEASE);
     return 0;
@@ -1152,7 +1153,7 @@ static void copy_release(struct copy_buf *b)
     if (!b->pg)
         return;
     if (b->have_type)
-        put_page_type(b->pg);
+        put_page_type_keel_write(b->pg);
     if (b->gt)
         release_for_copy(b->gt, b->ref, b->ro);
     put_page(b->pg);
@@ -1179,7 +1180,8 @@ static s16 copy_claim(struct domain *self, domid_t self_id, struct grant_table *
         b->length = PAGE_SIZE;
     }
     if (!ro) {
-        if (!get_page_type(b->pg, PGT_writable_page)) {
+        /* Keel writes the destination through its direct map. */
+        if (!get_page_type_keel_write(b->pg)) {
             copy_release(b);
             return GNTST_general_error;
         }

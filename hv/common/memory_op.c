@@ -5,20 +5,23 @@
  *
  * A PV guest is not translated: the "GMFNs" of the reservation calls are
  * machine frames, and Keel keeps no p2m of its own.  What Keel keeps
- * consistent is frame ownership (frame table), the M2P and tot_pages.
- * Every reservation call runs to completion and returns the number of
- * extents done; the first extent that cannot be done ends it.
+ * consistent is frame ownership (frame table), the M2P and tot_pages; the
+ * logic lives in hv/common/memory.c (host-tested).  This file copies the
+ * guest's arguments and lists in and out.  A reservation call returns the
+ * number of extents done (the first that cannot be done ends it) and
+ * continues itself when other work is pending (Xen's encoding: the extent
+ * to resume at in the bits of `cmd` above the sub-op).
  */
 #define __XEN_TOOLS__ 1 /* memory.h: XENMEM_claim_pages and the other tools-only numbers */
 #include <keel/bootinfo.h>
 #include <keel/console.h>
 #include <keel/domain.h>
 #include <keel/frametable.h>
-#include <keel/grant_table.h>
 #include <keel/guest_access.h>
 #include <keel/hypercall.h>
 #include <keel/m2p.h>
 #include <keel/memmap.h>
+#include <keel/memory.h>
 #include <keel/memory_op.h>
 #include <keel/mm.h>
 #include <keel/page_alloc.h>
@@ -26,20 +29,13 @@
 #include <keel/spinlock.h>
 #include <xen/memory.h>
 
-/* Xen reuses the bits of `cmd` above the sub-op to resume a reservation
- * call at an extent (a private convention; Keel accepts it too). */
 #define MEMOP_EXTENT_SHIFT 6
 #define MEMOP_CMD_MASK ((1UL << MEMOP_EXTENT_SHIFT) - 1)
-/* dom0's reservation has no limit of its own, as with Xen. */
-#define DOM0_MAX_RESERVATION 0xffffffffUL
-/* Frames Keel keeps for itself whatever guests ask for. */
-#define KEEL_RESERVE_FRAMES 1024
-/* Largest extents, as Xen: 2 MiB for guests, 16 MiB for dom0. */
-#define DOMU_MAX_ORDER 9
-#define DOM0_MAX_ORDER 12
+/* Xen's bound: larger lists could not encode their continuation. */
+#define MEMOP_MAX_EXTENTS (0xffffffffUL >> MEMOP_EXTENT_SHIFT)
 
 static long memop_domain_query(unsigned int op, unsigned long arg);
-static long memop_reservation(unsigned int op, unsigned long start, unsigned long arg);
+static long memop_reservation(struct hcall *h, unsigned int op, unsigned long start);
 static long memop_machphys_mapping(unsigned long arg);
 static long memop_memory_map(unsigned long arg);
 static long memop_set_memory_map(unsigned long arg);
@@ -56,7 +52,7 @@ long do_memory_op(struct hcall *h)
     case XENMEM_increase_reservation:
     case XENMEM_decrease_reservation:
     case XENMEM_populate_physmap:
-        return memop_reservation(op, start, arg);
+        return memop_reservation(h, op, start);
     case XENMEM_maximum_ram_page:
         return start ? -XEN_EINVAL : (long)frame_table_nr;
     case XENMEM_current_reservation:
@@ -75,7 +71,7 @@ long do_memory_op(struct hcall *h)
     case XENMEM_machine_memory_map:
         return memop_machine_memory_map(arg);
     case XENMEM_exchange:
-        return memop_exchange(arg);
+        return start ? -XEN_EINVAL : memop_exchange(arg);
     case XENMEM_acquire_resource:
         return memop_acquire_resource(start, arg);
     default:
@@ -108,11 +104,6 @@ static long memop_target(domid_t id, struct domain **out)
     return 0;
 }
 
-unsigned long memop_reservation_limit(const struct domain *d)
-{
-    return d->is_privileged ? DOM0_MAX_RESERVATION : d->max_pages;
-}
-
 /*
  * A PV guest's highest pfn is whatever it wrote into shared_info (Linux
  * does, for the toolstack); Xen reports it minus one, 0 until written.
@@ -140,7 +131,7 @@ static long memop_domain_query(unsigned int op, unsigned long arg)
         rc = (long)READ_ONCE(d->tot_pages);
         break;
     case XENMEM_maximum_reservation:
-        rc = (long)memop_reservation_limit(d);
+        rc = (long)mem_limit(d);
         break;
     default:
         rc = max_gpfn(d);
@@ -289,56 +280,44 @@ static long memop_machine_memory_map(unsigned long arg)
 
 /* ------------------------------------------------------- reservations */
 
-/* Serialises every change of frame ownership made here, and tot_pages. */
-static spinlock_t reservation_lock = SPINLOCK_INIT;
-
 struct resv {
     struct domain *d;
     unsigned int op;
-    unsigned int order;
-    unsigned int address_bits; /* 0: anywhere */
-    unsigned long list;        /* guest array of xen_pfn_t, 0: none */
-    bool released;             /* some frame went back: TLBs need a flush */
+    struct mem_extent extent;
+    unsigned long list; /* guest array of xen_pfn_t, 0: none */
 };
 
-static long resv_increase(struct resv *r, unsigned long i);
-static long resv_populate(struct resv *r, unsigned long i);
-static long resv_decrease(struct resv *r, unsigned long i);
+static long resv_one(struct resv *r, unsigned long i);
 
-static long memop_reservation(unsigned int op, unsigned long start, unsigned long arg)
+static long memop_reservation(struct hcall *h, unsigned int op, unsigned long start)
 {
     struct xen_memory_reservation mr;
     struct resv r = {.op = op};
     unsigned long i;
-    long rc;
 
     /* Xen answers every refusal here with "no extent done", even an
      * unreadable argument or an unknown domain. */
-    if (copy_from_guest_obj(&mr, arg) || memop_target(mr.domid, &r.d))
+    if (copy_from_guest_obj(&mr, h->arg[1]) || mr.nr_extents > MEMOP_MAX_EXTENTS ||
+        start >= mr.nr_extents || memop_target(mr.domid, &r.d))
         return (long)start;
-    r.order = mr.extent_order;
-    r.address_bits = XENMEMF_get_address_bits(mr.mem_flags);
+    r.extent = (struct mem_extent){mr.extent_order, XENMEMF_get_address_bits(mr.mem_flags)};
     r.list = (unsigned long)mr.extent_start.p;
     /* Populate-on-demand and virtual NUMA nodes are HVM things: nothing done.
      * The largest extent is the caller's to have, as Xen's. */
-    if (r.order > (current->domain->is_privileged ? DOM0_MAX_ORDER : DOMU_MAX_ORDER) ||
-        (mr.mem_flags & (XENMEMF_populate_on_demand | XENMEMF_vnode)) ||
-        start >= mr.nr_extents) {
+    if (r.extent.order > mem_max_order(current->domain) ||
+        (mr.mem_flags & (XENMEMF_populate_on_demand | XENMEMF_vnode))) {
         domain_put(r.d);
         return (long)start;
     }
     for (i = start; i < mr.nr_extents; i++) {
-        if (op == XENMEM_increase_reservation)
-            rc = resv_increase(&r, i);
-        else if (op == XENMEM_populate_physmap)
-            rc = resv_populate(&r, i);
-        else
-            rc = resv_decrease(&r, i);
-        if (rc)
+        if (i != start && hypercall_preempt_check(h)) {
+            domain_put(r.d);
+            h->arg[0] = op | (i << MEMOP_EXTENT_SHIFT);
+            return hypercall_continue(h);
+        }
+        if (resv_one(&r, i))
             break;
     }
-    if (r.released)
-        memop_arch_flush_released(r.d);
     domain_put(r.d);
     return (long)i;
 }
@@ -353,158 +332,29 @@ static bool resv_write(const struct resv *r, unsigned long i, xen_pfn_t v)
     return !copy_to_guest(r->list + i * sizeof(v), &v, sizeof(v));
 }
 
-/* Hand the n frames at pg to the domain; if it is dying (it takes no more
- * frames) none of them: the block goes back to the allocator. */
-static bool extent_assign(struct resv *r, struct page_info *pg, unsigned long n,
-                          unsigned long pfn)
+/* Extent i: 0, or why it could not be done. */
+static long resv_one(struct resv *r, unsigned long i)
 {
-    for (unsigned long j = 0; j < n; j++) {
-        memset(mfn_to_virt(page_to_mfn(pg + j)), 0, PAGE_SIZE);
-        if (page_assign(pg + j, r->d))
-            continue;
-        /* Frame by frame: those already assigned are freed as they go. */
-        for (unsigned long k = 0; k < n; k++) {
-            if (k < j)
-                page_unassign(pg + k);
-            else
-                free_pages(pg + k, 0);
-        }
-        return false;
-    }
-    for (unsigned long j = 0; j < n; j++)
-        m2p_set(page_to_mfn(pg + j), pfn == INVALID_M2P_ENTRY ? pfn : pfn + j);
-    __atomic_add_fetch(&r->d->tot_pages, n, __ATOMIC_RELAXED);
-    return true;
-}
+    xen_pfn_t v = INVALID_M2P_ENTRY;
+    mfn_t mfn;
+    long rc;
 
-/* Give the domain one extent of fresh zeroed frames, M2P entries from pfn
- * (INVALID_M2P_ENTRY: none).  NULL when over its limit or out of memory. */
-static struct page_info *extent_alloc(struct resv *r, unsigned long pfn)
-{
-    unsigned long n = 1UL << r->order;
-    struct page_info *pg;
-
-    spin_lock(&reservation_lock);
-    if (r->d->is_shutting_down || r->d->is_dying ||
-        READ_ONCE(r->d->tot_pages) + n > memop_reservation_limit(r->d) ||
-        heap_free_frames() < KEEL_RESERVE_FRAMES + n) {
-        spin_unlock(&reservation_lock);
-        return NULL;
-    }
-    pg = alloc_pages(r->order);
-    if (pg && r->address_bits && r->address_bits < 64 &&
-        ((page_to_mfn(pg) + n) << PAGE_SHIFT) > (1ULL << r->address_bits)) {
-        /* The allocator takes no address limit: a block too high fails. */
-        free_pages(pg, r->order);
-        pg = NULL;
-    }
-    if (pg && !extent_assign(r, pg, n, pfn))
-        pg = NULL;
-    spin_unlock(&reservation_lock);
-    return pg;
-}
-
-/* Take back an extent the guest never learnt about. */
-static void extent_undo(struct resv *r, struct page_info *pg)
-{
-    unsigned long n = 1UL << r->order;
-
-    spin_lock(&reservation_lock);
-    for (unsigned long j = 0; j < n; j++) {
-        m2p_set(page_to_mfn(pg + j), INVALID_M2P_ENTRY);
-        page_unassign(pg + j);
-    }
-    __atomic_sub_fetch(&r->d->tot_pages, n, __ATOMIC_RELAXED);
-    spin_unlock(&reservation_lock);
-}
-
-/* New frames anywhere; the guest learns their MFNs (if it gave a list). */
-static long resv_increase(struct resv *r, unsigned long i)
-{
-    struct page_info *pg = extent_alloc(r, INVALID_M2P_ENTRY);
-
-    if (!pg)
-        return -XEN_ENOMEM;
-    if (r->list && !resv_write(r, i, page_to_mfn(pg))) {
-        extent_undo(r, pg);
+    /* increase: new frames anywhere, the list (if any) learns them;
+     * populate: new frames for the pfns listed; decrease: frames listed. */
+    if (r->op != XENMEM_increase_reservation && !resv_read(r, i, &v))
         return -XEN_EFAULT;
-    }
-    return 0;
-}
-
-/* Pseudo-physical pfns a guest may name: below the 52-bit machine limit. */
-#define MAX_GUEST_PFN (1UL << (PADDR_BITS - PAGE_SHIFT))
-
-/* New frames for the pfns the guest names; the M2P maps them back. */
-static long resv_populate(struct resv *r, unsigned long i)
-{
-    xen_pfn_t pfn;
-    struct page_info *pg;
-
-    if (!resv_read(r, i, &pfn))
-        return -XEN_EFAULT;
-    if (pfn >= MAX_GUEST_PFN || pfn + (1UL << r->order) > MAX_GUEST_PFN)
+    if (r->op == XENMEM_decrease_reservation)
+        return mem_release(r->d, r->extent.order, v);
+    if (r->op == XENMEM_populate_physmap &&
+        (v >= MEM_MAX_GUEST_PFN || v + (1UL << r->extent.order) > MEM_MAX_GUEST_PFN))
         return -XEN_EINVAL;
-    pg = extent_alloc(r, pfn);
-    if (!pg)
-        return -XEN_ENOMEM;
-    if (!resv_write(r, i, page_to_mfn(pg))) {
-        extent_undo(r, pg);
+    rc = mem_populate(r->d, &r->extent, v, &mfn);
+    if (rc)
+        return rc;
+    if ((r->list || r->op == XENMEM_populate_physmap) && !resv_write(r, i, mfn)) {
+        mem_unpopulate(r->d, r->extent.order, mfn);
         return -XEN_EFAULT;
     }
-    return 0;
-}
-
-/*
- * May frame mfn of d go back to the allocator?  Only a frame d owns as
- * ordinary memory: not one Keel itself writes into (shared_info, grant
- * frames, registered vcpu_info areas), and not one pinned as a page table.
- * Frames still mapped are fine: their references keep them alive until
- * the last mapping goes, and only then are they freed.
- */
-static bool frame_releasable(const struct domain *d, mfn_t mfn)
-{
-    const struct page_info *pg;
-    unsigned long count;
-
-    if (!mfn_valid(mfn))
-        return false;
-    pg = mfn_to_page(mfn);
-    count = READ_ONCE(pg->count_info);
-    if (READ_ONCE(pg->owner) != d || (count & PGC_state_mask) != PGC_state_inuse ||
-        !(count & PGC_allocated) || (READ_ONCE(pg->u.type_info) & PGT_pinned))
-        return false;
-    if (mfn == d->shared_info_mfn || gnttab_is_frame(d, mfn))
-        return false;
-    for (unsigned int v = 0; v < d->nr_vcpus; v++)
-        if (d->vcpus[v] && virt_to_mfn(d->vcpus[v]->vcpu_info) == mfn)
-            return false;
-    return true;
-}
-
-static long resv_decrease(struct resv *r, unsigned long i)
-{
-    unsigned long n = 1UL << r->order;
-    xen_pfn_t first;
-
-    if (!resv_read(r, i, &first))
-        return -XEN_EFAULT;
-    if (first >= MAX_GUEST_PFN || first + n > MAX_GUEST_PFN)
-        return -XEN_EINVAL;
-    spin_lock(&reservation_lock);
-    /* All of the extent or none of it. */
-    for (unsigned long j = 0; j < n; j++)
-        if (!frame_releasable(r->d, first + j)) {
-            spin_unlock(&reservation_lock);
-            return -XEN_EINVAL;
-        }
-    for (unsigned long j = 0; j < n; j++) {
-        m2p_set(first + j, INVALID_M2P_ENTRY);
-        page_unassign(mfn_to_page(first + j));
-    }
-    __atomic_sub_fetch(&r->d->tot_pages, n, __ATOMIC_RELAXED);
-    r->released = true;
-    spin_unlock(&reservation_lock);
     return 0;
 }
 
@@ -512,113 +362,96 @@ static long resv_decrease(struct resv *r, unsigned long i)
 
 /*
  * XENMEM_exchange: frames the guest gives up for new extents with other
- * properties (Linux's swiotlb-xen: machine-contiguous, below 4 GiB).
- * Keel does a whole call or nothing: new extents first, then the old
- * frames are released only if every one of them may be, so a failure
- * leaves the guest exactly as it was (nr_exchanged 0, as Linux requires).
- * The old frames must be unmapped already (Xen's rule too).
- * At most EXCHANGE_MAX_FRAMES frames per call (Linux's largest is 2 MiB).
+ * properties (Linux's swiotlb-xen: machine-contiguous, below 4 GiB).  Keel
+ * does the whole call or nothing (mem_exchange), so a failure leaves the
+ * guest exactly as it was (nr_exchanged untouched, as Linux requires); a
+ * frame still mapped is refused, as on Xen.  At most
+ * MEM_EXCHANGE_MAX_FRAMES frames per call.  A non-zero nr_exchanged is
+ * where a call resumes (Xen's convention): the lists are taken from there.
  */
-#define EXCHANGE_MAX_FRAMES (1UL << DOMU_MAX_ORDER)
+struct xchg_lists {
+    xen_pfn_t in[MEM_EXCHANGE_MAX_FRAMES];
+    xen_pfn_t out_pfn[MEM_EXCHANGE_MAX_FRAMES];
+    mfn_t out_mfn[MEM_EXCHANGE_MAX_FRAMES];
+};
 
-/* Stricter than a release: as on Xen, a frame still mapped (any reference
- * besides the domain's own) cannot be exchanged; Linux unmaps first. */
-static bool frame_exchangeable(const struct domain *d, mfn_t mfn)
+static bool read_list(xen_pfn_t *dst, unsigned long gva, unsigned long from, unsigned long n)
 {
-    return frame_releasable(d, mfn) &&
-           (READ_ONCE(mfn_to_page(mfn)->count_info) & PGC_count_mask) == 1;
+    return !copy_from_guest(dst, gva + from * sizeof(*dst), n * sizeof(*dst));
 }
 
-static long exchange_fail(struct resv *out, struct page_info **pg, unsigned long n, long rc)
+/* The part of the exchange still to do: its first in and out extents. */
+static long xchg_resume(const struct xen_memory_exchange *x, unsigned long *in0,
+                        unsigned long *out0)
 {
-    for (unsigned long i = 0; i < n; i++)
-        extent_undo(out, pg[i]); /* the last reference frees them */
-    return rc;
+    unsigned int io = x->in.extent_order, oo = x->out.extent_order;
+    unsigned long done = x->nr_exchanged;
+
+    if (done > x->in.nr_extents)
+        return -XEN_EINVAL;
+    /* Resume at a whole chunk (Xen: in extents per out extent, or the
+     * other way round), rounding down as Xen does. */
+    if (io <= oo) {
+        done &= ~((1UL << (oo - io)) - 1);
+        *out0 = done >> (oo - io);
+    } else {
+        *out0 = done << (io - oo);
+    }
+    *in0 = done;
+    return 0;
 }
 
 static long memop_exchange(unsigned long arg)
 {
     struct xen_memory_exchange x;
-    struct resv in = {0}, out = {0};
-    static struct page_info *pg[EXCHANGE_MAX_FRAMES];
-    static xen_pfn_t in_mfn[EXCHANGE_MAX_FRAMES];
-    static spinlock_t exchange_lock = SPINLOCK_INIT;
-    unsigned long n_in, n_out, frames;
-    long rc = 0;
+    struct domain *d = current->domain;
+    struct mem_extent out;
+    struct xchg_lists *l;
+    unsigned long in0, out0, n_in, n_out;
+    long rc;
 
     if (copy_from_guest_obj(&x, arg))
         return -XEN_EFAULT;
-    if (x.nr_exchanged || x.in.extent_order > DOMU_MAX_ORDER ||
-        x.out.extent_order > DOMU_MAX_ORDER || x.in.domid != x.out.domid)
-        return -XEN_EINVAL;
-    n_in = x.in.nr_extents;
-    n_out = x.out.nr_extents;
-    frames = n_in << x.in.extent_order;
-    if (n_in > EXCHANGE_MAX_FRAMES || n_out > EXCHANGE_MAX_FRAMES || !frames ||
-        frames > EXCHANGE_MAX_FRAMES || frames != n_out << x.out.extent_order)
-        return -XEN_EINVAL;
-    if (memop_target(x.in.domid, &in.d))
-        return -XEN_ESRCH;
-    /* A PV guest exchanges only its own frames (current needs no reference). */
-    domain_put(in.d);
-    if (in.d != current->domain)
+    /* Checked in Xen's order: orders, sizes, then the domain. */
+    if (x.in.extent_order > mem_max_order(d) || x.out.extent_order > mem_max_order(d))
         return -XEN_EPERM;
-    in.order = x.in.extent_order;
-    in.list = (unsigned long)x.in.extent_start.p;
-    out = (struct resv){.d = in.d, .order = x.out.extent_order,
-                        .address_bits = XENMEMF_get_address_bits(x.out.mem_flags),
-                        .list = (unsigned long)x.out.extent_start.p};
-
-    /* One exchange at a time: the lists above are shared scratch. */
-    spin_lock(&exchange_lock);
-    for (unsigned long i = 0; i < n_in; i++)
-        if (!resv_read(&in, i, &in_mfn[i])) {
-            rc = -XEN_EFAULT;
-            goto out_unlock;
-        }
-    for (unsigned long i = 0; i < n_out; i++) {
-        xen_pfn_t pfn;
-        if (!resv_read(&out, i, &pfn)) {
-            rc = exchange_fail(&out, pg, i, -XEN_EFAULT);
-            goto out_unlock;
-        }
-        if (pfn >= MAX_GUEST_PFN || pfn + (1UL << out.order) > MAX_GUEST_PFN) {
-            rc = exchange_fail(&out, pg, i, -XEN_EINVAL);
-            goto out_unlock;
-        }
-        pg[i] = extent_alloc(&out, pfn);
-        if (!pg[i]) {
-            rc = exchange_fail(&out, pg, i, -XEN_ENOMEM);
-            goto out_unlock;
-        }
+    if (x.in.domid != x.out.domid || xchg_resume(&x, &in0, &out0))
+        return -XEN_EINVAL;
+    if (x.nr_exchanged == x.in.nr_extents)
+        return 0;
+    n_in = x.in.nr_extents - in0;
+    n_out = x.out.nr_extents > out0 ? x.out.nr_extents - out0 : 0;
+    /* A PV guest exchanges only its own frames. */
+    if (x.in.domid != DOMID_SELF && x.in.domid != d->domid) {
+        struct domain *t;
+        if (memop_target(x.in.domid, &t))
+            return -XEN_ESRCH;
+        domain_put(t);
+        return -XEN_EPERM;
     }
-    /* The old frames: all of them may go, or the exchange does not happen. */
-    spin_lock(&reservation_lock);
-    for (unsigned long i = 0; i < n_in; i++)
-        for (unsigned long j = 0; j < (1UL << in.order); j++)
-            if (in_mfn[i] >= MAX_GUEST_PFN || !frame_exchangeable(in.d, in_mfn[i] + j)) {
-                spin_unlock(&reservation_lock);
-                rc = exchange_fail(&out, pg, n_out, -XEN_EINVAL);
-                goto out_unlock;
-            }
-    for (unsigned long i = 0; i < n_in; i++)
-        for (unsigned long j = 0; j < (1UL << in.order); j++) {
-            m2p_set(in_mfn[i] + j, INVALID_M2P_ENTRY);
-            page_unassign(mfn_to_page(in_mfn[i] + j));
-        }
-    __atomic_sub_fetch(&in.d->tot_pages, frames, __ATOMIC_RELAXED);
-    spin_unlock(&reservation_lock);
-    memop_arch_flush_released(in.d);
-    /* The guest learns the new extents; the old frames are gone already,
-     * so an unwritable list only costs it the answer. */
-    for (unsigned long i = 0; i < n_out; i++)
-        if (!resv_write(&out, i, page_to_mfn(pg[i])))
+    out = (struct mem_extent){x.out.extent_order, XENMEMF_get_address_bits(x.out.mem_flags)};
+    if (n_in > MEM_EXCHANGE_MAX_FRAMES || n_out > MEM_EXCHANGE_MAX_FRAMES)
+        return mem_exchange(d, x.in.extent_order, NULL, n_in, &out, NULL, n_out, NULL);
+    l = xzalloc(sizeof(*l));
+    if (!l)
+        return -XEN_ENOMEM;
+    rc = -XEN_EFAULT;
+    if (read_list(l->in, (unsigned long)x.in.extent_start.p, in0, n_in) &&
+        read_list(l->out_pfn, (unsigned long)x.out.extent_start.p, out0, n_out))
+        rc = mem_exchange(d, x.in.extent_order, l->in, n_in, &out, l->out_pfn, n_out,
+                          l->out_mfn);
+    if (!rc) {
+        /* The old frames are gone already: an unwritable list only costs
+         * the guest the answer. */
+        for (unsigned long i = 0; i < n_out; i++)
+            if (copy_to_guest((unsigned long)x.out.extent_start.p + (out0 + i) * sizeof(xen_pfn_t),
+                              &l->out_mfn[i], sizeof(xen_pfn_t)))
+                rc = -XEN_EFAULT;
+        x.nr_exchanged = x.in.nr_extents;
+        if (copy_to_guest(arg + offsetof(struct xen_memory_exchange, nr_exchanged),
+                          &x.nr_exchanged, sizeof(x.nr_exchanged)))
             rc = -XEN_EFAULT;
-    x.nr_exchanged = n_in;
-    if (copy_to_guest(arg + offsetof(struct xen_memory_exchange, nr_exchanged),
-                      &x.nr_exchanged, sizeof(x.nr_exchanged)))
-        rc = -XEN_EFAULT;
-out_unlock:
-    spin_unlock(&exchange_lock);
+    }
+    xfree(l);
     return rc;
 }

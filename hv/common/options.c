@@ -98,6 +98,19 @@ static int opt_crashtest(const struct cmdline_word *w)
     return w->value && cmdline_word_value(w, opts.crashtest, sizeof(opts.crashtest)) ? 0 : -1;
 }
 
+static int opt_tlbclock_bits(const struct cmdline_word *w)
+{
+    return parse_u32(w, &opts.tlbclock_bits) < 0 || opts.tlbclock_bits < 4 ||
+                   opts.tlbclock_bits > 32
+               ? -1
+               : 0;
+}
+
+static int opt_preempt_every(const struct cmdline_word *w)
+{
+    return parse_u32(w, &opts.preempt_every);
+}
+
 static const struct cmdline_opt table[] = {
     {"console", opt_console},
     {"loglvl", opt_loglvl},
@@ -108,6 +121,8 @@ static const struct cmdline_opt table[] = {
     {"debug-exit", opt_debug_exit},
     {"noreboot", opt_noreboot},
     {"crashtest", opt_crashtest},
+    {"tlbclock_bits", opt_tlbclock_bits},
+    {"preempt_every", opt_preempt_every},
 };
 
 static void report_unknown(const struct cmdline_word *w)

@@ -8,6 +8,7 @@
 #include <keel/console.h>
 #include <keel/page_alloc.h>
 #include <keel/spinlock.h>
+#include <keel/tlbclock.h>
 
 #define NOT_HEAD (~0UL)
 
@@ -101,14 +102,21 @@ void free_pages(struct page_info *pg, unsigned int order)
     spin_unlock_irqrestore(&heap_lock, f);
 }
 
-static void mark_allocated(struct page_info *pg, unsigned int order)
+/* Returns the stamp covering every frame of the block (tlbclock.h); each
+ * frame keeps its own, for the first change of its type. */
+static u32 mark_allocated(struct page_info *pg, unsigned int order)
 {
+    u32 stamp = pg[0].tlbflush_stamp;
+
     for (unsigned long i = 0; i < (1UL << order); i++) {
         pg[i].count_info = PGC_state_inuse;
         pg[i].u.type_info = 0;
         pg[i].owner = NULL;
+        pg[i].keel_writes = 0;
         pg[i].list_next = pg[i].list_prev = PG_LIST_NONE;
+        stamp = tlbclock_latest(stamp, pg[i].tlbflush_stamp);
     }
+    return stamp;
 }
 
 struct page_info *alloc_pages(unsigned int order)
@@ -116,6 +124,7 @@ struct page_info *alloc_pages(unsigned int order)
     struct page_info *pg;
     unsigned int cur = order;
     unsigned long f;
+    u32 stamp;
 
     if (order > MAX_ORDER)
         return NULL;
@@ -133,9 +142,12 @@ struct page_info *alloc_pages(unsigned int order)
         cur--;
         mark_head(pg + (1UL << cur), cur);
     }
-    mark_allocated(pg, order);
+    stamp = mark_allocated(pg, order);
     nr_free -= 1UL << order;
     spin_unlock_irqrestore(&heap_lock, f);
+    /* Never skipped: a CPU may still translate to a frame of this block
+     * through a mapping its last owner dropped without a flush. */
+    tlb_flush_stale(stamp);
     return pg;
 }
 

@@ -258,7 +258,6 @@ __attribute__((weak)) bool pv_mm_arch_io_frame(mfn_t mfn)
     return false;
 }
 __attribute__((weak)) void pv_mm_arch_keel_slots(u64 *l4) { (void)l4; }
-__attribute__((weak)) void pv_mm_arch_flush_all(void) {}
 #endif
 
 static int entry_get(struct domain *d, struct domain *pg_owner, u64 e, unsigned int level,
@@ -302,8 +301,8 @@ static int validate_table(struct page_info *pg, unsigned long type)
         return desc_page_check(mfn_to_virt(page_to_mfn(pg)));
     if (!d)
         return -XEN_EINVAL;
-    /* It may have been writable a moment ago: no CPU may keep that. */
-    pv_mm_arch_flush_all();
+    /* Writable a moment ago?  get_page_type flushed every CPU that may
+     * still hold such a mapping before asking us. */
     t = mfn_to_virt(page_to_mfn(pg));
     for (unsigned int i = 0; i < PT_SLOTS; i++) {
         u64 e = READ_ONCE(t[i]);
@@ -331,9 +330,9 @@ static void release_table(struct page_info *pg, unsigned long type)
 
     if (!level)
         return;
+    /* CPUs may still walk through it: the frame table stamps it after
+     * this, and flushes them before it can take another type. */
     release_entries(mfn_to_virt(page_to_mfn(pg)), level, PT_SLOTS);
-    /* Before it can become writable, no CPU may still walk through it. */
-    pv_mm_arch_flush_all();
 }
 
 static const struct page_type_ops pv_type_ops = {

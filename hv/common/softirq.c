@@ -57,9 +57,12 @@ static void run_softirqs(unsigned long skip)
     *busy = false;
 }
 
+/* Interrupt context: not the scheduler, and not the TLB clock's global
+ * flush (it waits for other CPUs, and this CPU may be inside a cross-CPU
+ * call of its own); both wait for the next safe point. */
 void process_pending_softirqs(void)
 {
-    run_softirqs(1UL << SCHEDULE_SOFTIRQ);
+    run_softirqs((1UL << SCHEDULE_SOFTIRQ) | (1UL << TLBCLOCK_SOFTIRQ));
 }
 
 /*

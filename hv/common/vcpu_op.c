@@ -106,13 +106,13 @@ static long op_register_vcpu_info(struct vcpu *v, unsigned long arg)
     pg = mfn_to_page(r.mfn);
     /* Kept for the domain's lifetime: the frame cannot change type or
      * owner under Keel's writes. */
-    if (!get_page_and_type(pg, d, PGT_writable_page))
+    if (!get_page_keel_write(pg, d))
         return -XEN_EINVAL;
     ni = (struct vcpu_info *)((u8 *)mfn_to_virt(r.mfn) + r.offset);
     f = spin_lock_irqsave(&d->evtchn_lock);
     if (v->vcpu_info_registered) {
         spin_unlock_irqrestore(&d->evtchn_lock, f);
-        put_page_and_type(pg);
+        put_page_keel_write(pg);
         return -XEN_EINVAL;
     }
     memcpy(ni, v->vcpu_info, sizeof(*ni));

@@ -1,5 +1,6 @@
 /* Frame ownership, general references and typed references. */
 #include <keel/page_alloc.h>
+#include <keel/tlbclock.h>
 
 #include "harness.h"
 
@@ -26,6 +27,19 @@ static void r_hook(struct page_info *pg, unsigned long type)
 
 static const struct page_type_ops ops = {v_hook, r_hook};
 
+/* Flush requests: how many, and the stamp of the last one. */
+static int flush_calls;
+static u32 flush_stamp;
+static struct page_info *flush_watch;
+static bool watched_valid_during_flush;
+void tlb_flush_stale(u32 stamp)
+{
+    flush_calls++;
+    flush_stamp = stamp;
+    if (flush_watch)
+        watched_valid_during_flush |= flush_watch->u.type_info & PGT_validated;
+}
+
 static struct page_info *fresh_domain_page(void)
 {
     if (!host_directmap)
@@ -34,6 +48,7 @@ static struct page_info *fresh_domain_page(void)
     frametable_init(table, NR);
     heap_add_range(0, NR);
     page_type_set_ops(&ops);
+    tlbclock_init(0);
     validations = releases = fail_validation = 0;
     struct page_info *pg = alloc_pages(0);
     page_assign(pg, dom_a);
@@ -45,7 +60,7 @@ static struct page_info *fresh_domain_page(void)
 
 TEST(struct_is_small)
 {
-    CHECK(sizeof(struct page_info) <= 32);
+    CHECK(sizeof(struct page_info) <= 40);
 }
 
 TEST(references_and_owner)
@@ -192,4 +207,161 @@ TEST(pin_and_unpin)
     CHECK_EQ(TCOUNT(pg), 0);
     CHECK_EQ(COUNT(pg), 1);
     CHECK_EQ(releases, 1);
+}
+
+/* ------------------------------------------------------ TLB stamps */
+
+static void tick(void)
+{
+    bool w;
+    tlbclock_flushed(0, tlbclock_tick(&w));
+}
+
+TEST(fresh_frame_takes_a_type_without_flush)
+{
+    struct page_info *pg = fresh_domain_page();
+    flush_calls = 0;
+    CHECK(get_page_type(pg, PGT_l1_page_table));
+    CHECK_EQ(flush_calls, 0);
+    put_page_type(pg);
+}
+
+TEST(type_change_flushes_since_the_last_unmap)
+{
+    struct page_info *pg = fresh_domain_page();
+    CHECK(get_page_type(pg, PGT_writable_page));
+    tick();
+    tick();
+    put_page_type(pg); /* the last writable mapping went now */
+    u32 when = pg->tlbflush_stamp;
+    CHECK_EQ(when, tlbclock_now());
+    tick();
+    flush_calls = 0;
+    CHECK(get_page_type(pg, PGT_writable_page)); /* same type: nothing stale */
+    CHECK_EQ(flush_calls, 0);
+    put_page_type(pg);
+    when = pg->tlbflush_stamp;
+    tick();
+    CHECK(get_page_type(pg, PGT_l1_page_table)); /* writable -> table */
+    CHECK_EQ(flush_calls, 1);
+    CHECK_EQ(flush_stamp, when);
+    /* The flush comes before validation sees the frame. */
+    CHECK_EQ(validations, 1);
+    tick();
+    put_page_type(pg); /* released: stamped after the release */
+    CHECK_EQ(releases, 1);
+    CHECK_EQ(pg->tlbflush_stamp, tlbclock_now());
+    when = pg->tlbflush_stamp;
+    CHECK(get_page_type(pg, PGT_writable_page)); /* table -> writable */
+    CHECK_EQ(flush_calls, 2);
+    CHECK_EQ(flush_stamp, when);
+    put_page_type(pg);
+}
+
+TEST(freed_domain_frame_is_stamped_and_flushed_before_reuse)
+{
+    struct page_info *pg = fresh_domain_page();
+    tick();
+    tick();
+    page_unassign(pg); /* last reference: freed now */
+    CHECK_EQ(page_state(pg), PGC_state_free);
+    u32 when = pg->tlbflush_stamp;
+    CHECK_EQ(when, tlbclock_now());
+    tick();
+    flush_calls = 0;
+    struct page_info *again = alloc_pages(0);
+    CHECK(again == pg); /* the allocator is LIFO */
+    CHECK_EQ(flush_calls, 1);
+    CHECK_EQ(flush_stamp, when);
+}
+
+TEST(block_allocation_flushes_for_its_newest_frame)
+{
+    struct page_info *pg = fresh_domain_page();
+    (void)pg;
+    heap_reset();
+    frametable_init(table, NR);
+    heap_add_range(0, NR);
+    struct page_info *a = alloc_pages(0), *b = alloc_pages(0);
+    CHECK(b == a + 1);
+    page_assign(a, dom_a);
+    page_assign(b, dom_a);
+    tick();
+    page_unassign(b);
+    tick();
+    tick();
+    page_unassign(a); /* newer */
+    u32 newest = a->tlbflush_stamp;
+    CHECK(newest > b->tlbflush_stamp);
+    flush_calls = 0;
+    struct page_info *blk = alloc_pages(1);
+    CHECK(blk == a);
+    CHECK_EQ(flush_calls, 1);
+    CHECK_EQ(flush_stamp, newest);
+}
+
+/* ------------------------------------------------- Keel's own writes */
+
+TEST(keel_write_frames_can_never_be_tables)
+{
+    struct page_info *pg = fresh_domain_page();
+    CHECK(get_page_keel_write(pg, dom_a));
+    CHECK_EQ(page_keel_writes(pg), 1);
+    CHECK_EQ(TCOUNT(pg), 1);
+    CHECK_EQ(COUNT(pg), 2);
+    for (unsigned long t = PGT_l1_page_table; t <= PGT_seg_desc_page; t += PGT_l1_page_table) {
+        CHECK(!get_page_type(pg, t));
+        CHECK(!page_pin(pg, dom_a, t));
+    }
+    CHECK(!get_page_keel_write(pg, dom_b)); /* not b's */
+    CHECK(get_page_keel_write(pg, dom_a));  /* several writers are fine */
+    CHECK_EQ(page_keel_writes(pg), 2);
+    put_page_keel_write(pg);
+    put_page_keel_write(pg);
+    CHECK_EQ(page_keel_writes(pg), 0);
+    CHECK_EQ(TCOUNT(pg), 0);
+    CHECK_EQ(COUNT(pg), 1);
+    CHECK(get_page_type(pg, PGT_l1_page_table)); /* free to become one now */
+    put_page_type(pg);
+}
+
+TEST(keel_write_refused_on_tables)
+{
+    struct page_info *pg = fresh_domain_page();
+    CHECK(get_page_type(pg, PGT_l1_page_table));
+    CHECK(!get_page_keel_write(pg, dom_a));
+    CHECK_EQ(page_keel_writes(pg), 0);
+    CHECK_EQ(COUNT(pg), 1);
+    put_page_type(pg);
+}
+
+TEST(shared_page_lives_with_its_domain)
+{
+    fresh_domain_page();
+    struct page_info *pg = alloc_pages(0);
+    page_share_with_guest(pg, dom_a);
+    CHECK(pg->count_info & PGC_allocated);
+    CHECK_EQ(page_keel_writes(pg), 1);
+    CHECK(!page_pin(pg, dom_a, PGT_l1_page_table));
+    page_unshare(pg);
+    CHECK_EQ(page_state(pg), PGC_state_free);
+}
+
+/* Nobody may use the frame in its new type before every stale translation
+ * is gone: it is published validated only after the flush. */
+TEST(new_type_unusable_until_flushed)
+{
+    struct page_info *pg = fresh_domain_page();
+    CHECK(get_page_type(pg, PGT_l1_page_table));
+    put_page_type(pg);
+    tick();
+    flush_calls = 0;
+    flush_watch = pg;
+    watched_valid_during_flush = false;
+    CHECK(get_page_type(pg, PGT_writable_page));
+    flush_watch = NULL;
+    CHECK_EQ(flush_calls, 1);
+    CHECK(!watched_valid_during_flush);
+    CHECK(pg->u.type_info & PGT_validated);
+    put_page_type(pg);
 }

@@ -29,7 +29,7 @@ static struct gdt_page gdt_pages[NR_CPUS];
 static struct tss64 tss[NR_CPUS] __aligned(128);
 
 /*
- * Each interrupt stack (#DF, NMI, #MC) is a STACK_SIZE-aligned block of its
+ * Each interrupt stack (#DF, NMI, #MC, #DB) is a STACK_SIZE-aligned block of its
  * own, laid out like a CPU stack: an unmapped guard page at the bottom, and
  * at the top a copy of the CPU's struct cpu_info, so get_cpu_info() still
  * works from those handlers.  The boot CPU's come from .bss (its guard pages
@@ -73,10 +73,13 @@ void traps_init(void)
 {
     for (unsigned v = 0; v < 256; v++)
         set_gate(v, entry_stubs[v], 0, GATE_INTERRUPT);
-    /* These three may arrive on a broken stack, or on top of each other. */
+    /* These may arrive on a broken stack, or on top of each other; NMI,
+     * #MC and #DB also while Keel runs its SYSCALL stub on the guest's
+     * stack pointer (a #DB delayed by MOV SS lands there: XSA-260). */
     idt[TRAP_DF].ist = IST_DF;
     idt[TRAP_NMI].ist = IST_NMI;
     idt[TRAP_MC].ist = IST_MC;
+    idt[TRAP_DB].ist = IST_DB;
     /* PV guest kernels (ring 3) may use int3 for their debuggers. */
     idt[TRAP_BP].type_attr |= GATE_DPL3;
 }

@@ -75,6 +75,37 @@ common_entry:
         iretq
 
 /*
+ * #DB, NMI and #MC arrive on their own interrupt stacks.  From Keel they
+ * stay there (the interrupted code may be on a guest's stack pointer: the
+ * SYSCALL stub).  From a guest they move to this CPU's main stack, where
+ * every other entry from ring 3 lands: the way back may schedule, and the
+ * next exception of the same kind must not overwrite this frame.  The
+ * main stack is empty while a guest runs.
+ */
+ist_entry:
+        testb   $3, 16(%rsp)                    /* the interrupted CS */
+        jz      common_entry
+        push    %rax
+        push    %rcx
+        /* 0: rcx, 8: rax, 16: error/vector, 24: rip ... 56: ss */
+        mov     %rsp, %rax
+        or      $(STACK_SIZE - 1), %rax
+        movl    (1 - CPU_INFO_RESERVE + CPUINFO_cpu_id)(%rax), %eax
+        lea     syscall_stack_top(%rip), %rcx
+        mov     (%rcx, %rax, 8), %rax           /* the main stack's cpu_info */
+        sub     $48, %rax                       /* where the frame goes */
+        .irp    off, 0, 8, 16, 24, 32, 40
+        mov     16 + \off(%rsp), %rcx
+        mov     %rcx, \off(%rax)
+        .endr
+        mov     8(%rsp), %rcx
+        mov     %rcx, -8(%rax)                  /* rax, popped below */
+        mov     (%rsp), %rcx
+        lea     -8(%rax), %rsp
+        pop     %rax
+        jmp     common_entry
+
+/*
  * The way into a guest: %rsp points at the guest frame at the top of this
  * CPU's stack.  Softirqs and event delivery run first (pv_exit_work may
  * switch vCPUs and never come back here).  If the CPU refuses the frame
@@ -121,6 +152,9 @@ reset_stack_and_jump:
 entry_stubs:
         .popsection
 
+/* Vectors taken on an interrupt stack (desc.c) that may come from a guest. */
+#define IST_FROM_GUEST(v) ((v) == 1 || (v) == 2 || (v) == 18)
+
 .macro entry_stub vec
         .p2align 4
 .Lstub_\@:
@@ -128,7 +162,11 @@ entry_stubs:
         pushq   $0
         .endif
         movl    $\vec, 4(%rsp)
+        .if IST_FROM_GUEST(\vec)
+        jmp     ist_entry
+        .else
         jmp     common_entry
+        .endif
         .pushsection .rodata
         .quad   .Lstub_\@
         .popsection

@@ -4,6 +4,7 @@
  */
 #include <asm/apic.h>
 #include <asm/cpu.h>
+#include <asm/flushtlb.h>
 #include <asm/desc.h>
 #include <asm/layout.h>
 #include <asm/page.h>
@@ -59,6 +60,7 @@ void __init start_keel(u32 magic, u32 mbi_pa)
     boot_modules_print(&boot_info);
     /* Per-CPU template snapshot before anyone writes per-CPU data. */
     percpu_init();
+    flushtlb_init(); /* the TLB-flush clock, before the first guest mapping */
 
     /*
      * Interrupt controllers: silence the legacy PICs and every IO-APIC pin

@@ -234,12 +234,20 @@ static void start_aps(const struct acpi_info *acpi, u32 bsp_id)
 }
 
 /* ------------------------------------------------------------------ IPIs */
+/*
+ * Cross-CPU calls never give up: a TLB flush that did not happen is a hole,
+ * so the caller waits as long as it takes, saying so once a second and
+ * knocking again.  That cannot deadlock because every CPU that waits for
+ * another one (spin_relax: locks, frame types, this function's own lock)
+ * answers pending calls while it waits, interrupts on or off.
+ */
 static spinlock_t call_lock = SPINLOCK_INIT;
+static int call_holder = -1; /* the CPU in smp_call_function_mask, if any */
 static void (*call_fn)(void *);
 static void *call_data;
 static bool call_wait;
-static u64 call_pending;
-static u32 call_unfinished;
+static u64 call_pending;  /* CPUs that have not taken the call yet */
+static u64 call_running;  /* CPUs that have not finished it (wait only) */
 static int stopping_cpu = -1;
 static DEFINE_PER_CPU(unsigned long, event_ipis);
 
@@ -255,12 +263,17 @@ static void run_pending_call(void)
     fn = call_fn;
     data = call_data;
     wait = call_wait;
-    /* The caller may have given up on us meanwhile: then do nothing. */
+    /* Taken once, whichever of the IPI and a waiting loop gets here first. */
     if (!(__atomic_fetch_and(&call_pending, ~bit, __ATOMIC_ACQ_REL) & bit))
         return;
     fn(data);
     if (wait)
-        __atomic_fetch_sub(&call_unfinished, 1, __ATOMIC_RELEASE);
+        __atomic_fetch_and(&call_running, ~bit, __ATOMIC_RELEASE);
+}
+
+void smp_serve_calls(void)
+{
+    run_pending_call();
 }
 
 /* traps.c sends the EOI after these return. */
@@ -302,45 +315,60 @@ static void send_to_mask(u64 mask, u32 icr_low)
             lapic_send_icr(cpu_to_apic_id[c], icr_low);
 }
 
+/* Waits until none of `targets` is left in *word (CPUs that went offline
+ * drop out); complains and re-sends the IPI every CALL_TIMEOUT_US. */
+static void wait_for_cpus(u64 *word, u64 targets, const char *what)
+{
+    u64 left, deadline = tsc_deadline(CALL_TIMEOUT_US);
+    unsigned int seconds = 0;
+
+    while ((left = __atomic_load_n(word, __ATOMIC_ACQUIRE) & targets &
+                   __atomic_load_n(&cpu_online_mask, __ATOMIC_ACQUIRE))) {
+        cpu_relax();
+        if (rdtsc() < deadline)
+            continue;
+        printk(KLOG_ERR "SMP: CPUs %#lx have not %s a cross-CPU call for %us; waiting\n",
+               (unsigned long)left, what, ++seconds);
+        send_to_mask(left, VECTOR_IPI_CALL);
+        deadline = tsc_deadline(CALL_TIMEOUT_US);
+    }
+}
+
+int smp_call_function_mask(u64 mask, void (*fn)(void *), void *data, bool wait)
+{
+    u64 targets;
+    int me = (int)smp_processor_id();
+
+    /* From an interrupt that hit this CPU inside its own call: it would
+     * wait for itself forever.  Nothing may do that (softirqs that flush
+     * other CPUs run at safe points only). */
+    if (__atomic_load_n(&call_holder, __ATOMIC_RELAXED) == me)
+        panic("cross-CPU call from inside a cross-CPU call on CPU %d", me);
+    /* Answer calls aimed at us while we wait: the holder may wait on us. */
+    while (!spin_trylock(&call_lock))
+        spin_relax();
+    __atomic_store_n(&call_holder, me, __ATOMIC_RELAXED);
+    targets = mask & __atomic_load_n(&cpu_online_mask, __ATOMIC_ACQUIRE) &
+              ~(1UL << smp_processor_id());
+    if (targets) {
+        call_fn = fn;
+        call_data = data;
+        call_wait = wait;
+        __atomic_store_n(&call_running, wait ? targets : 0, __ATOMIC_RELAXED);
+        __atomic_store_n(&call_pending, targets, __ATOMIC_RELEASE);
+        send_to_mask(targets, VECTOR_IPI_CALL);
+        wait_for_cpus(&call_pending, targets, "taken");
+        if (wait)
+            wait_for_cpus(&call_running, targets, "finished");
+    }
+    __atomic_store_n(&call_holder, -1, __ATOMIC_RELAXED);
+    spin_unlock(&call_lock);
+    return 0;
+}
+
 int smp_call_function(void (*fn)(void *), void *data, bool wait)
 {
-    u64 targets, late;
-    int rc = 0;
-
-    /* Serve calls aimed at us while we wait: the holder may be waiting on us. */
-    while (!spin_trylock(&call_lock)) {
-        run_pending_call();
-        cpu_relax();
-    }
-    targets = __atomic_load_n(&cpu_online_mask, __ATOMIC_ACQUIRE) &
-              ~(1UL << smp_processor_id());
-    if (!targets)
-        goto out;
-    call_fn = fn;
-    call_data = data;
-    call_wait = wait;
-    __atomic_store_n(&call_unfinished, cpumask_weight(targets), __ATOMIC_RELAXED);
-    __atomic_store_n(&call_pending, targets, __ATOMIC_RELEASE);
-    send_to_mask(targets, VECTOR_IPI_CALL);
-
-    if (!WAIT_US(!(__atomic_load_n(&call_pending, __ATOMIC_ACQUIRE) & targets),
-                 CALL_TIMEOUT_US)) {
-        late = __atomic_fetch_and(&call_pending, ~targets, __ATOMIC_ACQ_REL) & targets;
-        if (late) {
-            __atomic_fetch_sub(&call_unfinished, cpumask_weight(late),
-                               __ATOMIC_RELEASE);
-            printk(KLOG_ERR "SMP: CPUs %#lx ignored a function call\n", (unsigned long)late);
-            rc = -1;
-        }
-    }
-    if (wait && !WAIT_US(!__atomic_load_n(&call_unfinished, __ATOMIC_ACQUIRE),
-                         CALL_TIMEOUT_US)) {
-        printk(KLOG_ERR "SMP: a function call did not finish on every CPU\n");
-        rc = -1;
-    }
-out:
-    spin_unlock(&call_lock);
-    return rc;
+    return smp_call_function_mask(~0UL, fn, data, wait);
 }
 
 void smp_nmi_stop_check(void)

@@ -200,6 +200,34 @@ static void do_nmi(struct regs *r)
         printk(KLOG_WARN "NMI on CPU %u at %016lx ignored\n", smp_processor_id(), r->rip);
 }
 
+/*
+ * #DB inside Keel (on its own stack): a single step that followed a guest
+ * in (MOV SS then SYSCALL: the trap is delivered at the first instruction
+ * of the SYSCALL stub), or a guest's data breakpoint on memory Keel
+ * touched for it.  Both are the guest's doing and harmless: note it and
+ * go on, as Xen does; never a fixup (the copy did happen) nor a panic.
+ */
+static DEFINE_PER_CPU(unsigned long, keel_db_traps);
+
+static void debug_in_keel(struct regs *r)
+{
+    static unsigned int reported;
+    unsigned long dr6;
+
+    __asm__ __volatile__("mov %%db6, %0" : "=r"(dr6));
+    __asm__ __volatile__("mov %0, %%db6" ::"r"(0xffff0ff0UL));
+    r->rflags &= ~X86_EFLAGS_TF;
+    this_cpu(keel_db_traps)++;
+    if (__atomic_fetch_add(&reported, 1, __ATOMIC_RELAXED) < 5)
+        printk(KLOG_WARN "#DB in Keel at %016lx (rsp %016lx, dr6 %lx): ignored\n", r->rip,
+               r->rsp, dr6);
+}
+
+unsigned long debug_traps_in_keel(void)
+{
+    return this_cpu(keel_db_traps);
+}
+
 static void do_exception(struct regs *r)
 {
     unsigned vec = r->entry_vector;
@@ -207,6 +235,10 @@ static void do_exception(struct regs *r)
 
     if (vec == TRAP_NMI) {
         do_nmi(r);
+        return;
+    }
+    if (vec == TRAP_DB && !regs_from_guest(r)) {
+        debug_in_keel(r);
         return;
     }
     if (regs_from_guest(r)) {

@@ -9,6 +9,7 @@
 #include <asm/uaccess.h>
 #include <keel/console.h>
 #include <keel/selftest.h>
+#include <keel/spinlock.h>
 #include <keel/symbols.h>
 
 #define UNMAPPED_ADDR ((void *)0x00007f0000000000UL)
@@ -26,7 +27,7 @@ SELFTEST(idt_exceptions, "IDT: vectors 0-31 go to their stubs")
             printk("idt: vector %u: target %lx sel %#x attr %#x\n", v, target, sel, attr);
             return -1;
         }
-        if ((v == 8 || v == 2 || v == 18) != (ist != 0)) {
+        if ((v == 8 || v == 2 || v == 18 || v == 1) != (ist != 0)) {
             printk("idt: vector %u: IST %u\n", v, ist);
             return -1;
         }
@@ -169,4 +170,26 @@ SELFTEST(ist_guards, "traps: every CPU's interrupt stacks have a guard page")
         }
     }
     return 0;
+}
+
+/*
+ * #DB in Keel with an unusable stack pointer (what the SYSCALL stub has for
+ * a few instructions): single-step one instruction that loads a bad RSP.
+ * Only an interrupt stack saves this from becoming a #DF; the handler
+ * clears TF and Keel goes on.
+ */
+SELFTEST(db_on_ist, "traps: #DB in Keel runs on its own stack, even with a bad RSP")
+{
+    unsigned long before = debug_traps_in_keel(), f = irq_save();
+
+    __asm__ __volatile__("mov %%rsp, %%r12\n\t"
+                         "pushfq\n\t"
+                         "orq $0x100, (%%rsp)\n\t"
+                         "popfq\n\t"
+                         "movabs %0, %%rsp\n\t" /* the single-step trap comes here */
+                         "mov %%r12, %%rsp\n\t"
+                         ::"i"(UNMAPPED_ADDR)
+                         : "r12", "memory");
+    irq_restore(f);
+    return debug_traps_in_keel() == before + 1 ? 0 : -1;
 }

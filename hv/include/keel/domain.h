@@ -98,6 +98,7 @@ struct domain {
     struct shared_info *shared_info; /* Keel's mapping of the shared page */
     mfn_t shared_info_mfn;
     unsigned long vm_assist;     /* VMASST_TYPE_* bits enabled */
+    spinlock_t page_lock;        /* the limit check with frames joining (memory.c) */
     unsigned long tot_pages, max_pages; /* tot_pages: atomic updates only */
     struct domain_mem mem;       /* every frame it owns */
 

@@ -23,7 +23,20 @@
  *  - When a page-table type's count falls to 0, the release hook drops what
  *    the table's entries held, and PGT_validated is cleared, so the next
  *    use validates again.
- *  - Writable and "none" types need no validation: they are valid at once.
+ *  - Writable and "none" types need no validation: they are valid at once,
+ *    unless the frame had another type before (see TLBs below): then it
+ *    stays unvalidated, and other users wait, until the flush is done.
+ *  - TLBs (keel/tlbclock.h): tlbflush_stamp is the clock time at which a
+ *    mapping of the frame, or a walk through it, was last removed: set when
+ *    a domain's frame is freed and when a type count falls to 0.  Before a
+ *    frame is handed out again, and before its type changes (0 -> 1 with
+ *    another type), every CPU that may still hold such a translation is
+ *    flushed, so no CPU can write a frame that became a page table, or
+ *    reach a frame that belongs to someone else now.
+ *  - Frames Keel itself writes through its direct map hold a Keel write
+ *    reference (keel_writes, with a general and a PGT_writable_page type
+ *    reference under it) for as long as Keel writes: such a frame can never
+ *    be a page table or descriptor page, nor change owner, under Keel.
  * All updates are compare-exchange loops on one word, so no lock is needed.
  */
 #ifndef KEEL_FRAMETABLE_H
@@ -41,6 +54,8 @@ struct page_info {
     } u;
     struct domain *owner; /* NULL: Keel's own, or free */
     u32 list_next, list_prev; /* MFNs: free lists, or its owner's list */
+    u32 tlbflush_stamp;       /* TLB clock when last unmapped (tlbclock.h) */
+    u32 keel_writes;          /* Keel write references (see above) */
 };
 
 #define PG_LIST_NONE 0xffffffffU
@@ -53,6 +68,7 @@ struct page_info {
 #define PGC_state_free (1UL << PGC_state_shift)
 #define PGC_state_reserved (2UL << PGC_state_shift)
 #define PGC_allocated (1UL << 63) /* owned by a domain; holds one reference */
+#define PGC_shared (1UL << 62)    /* Keel's, shared with its owner: not in tot_pages */
 
 /* type_info */
 #define PGT_type_shift 61
@@ -183,4 +199,43 @@ struct page_owner_ops {
     void (*released)(struct domain *d);
 };
 void page_owner_set_ops(const struct page_owner_ops *ops);
+
+/*
+ * Taking frames back for "all or nothing" operations, one frame at a time,
+ * so that a frame named twice is caught by its second claim:
+ *  - page_claim: clear PGC_allocated of a frame d owns (its reference is
+ *    now the caller's; mappings keep it alive); false if not d's, or
+ *    already claimed.  Undo with page_unclaim, or commit with put_page.
+ *  - page_steal: the same, only for a frame that nothing else references
+ *    (unmapped, untyped, unpinned, not written by Keel); afterwards nobody
+ *    can take a reference.  Undo with page_unsteal, or page_free_stolen.
+ */
+bool page_claim(struct page_info *pg, const struct domain *d);
+void page_unclaim(struct page_info *pg);
+bool page_steal(struct page_info *pg, const struct domain *d);
+void page_unsteal(struct page_info *pg);
+void page_free_stolen(struct page_info *pg);
+
+/*
+ * The one way Keel gets a frame it will write through its direct map
+ * (shared_info, vcpu_info areas, grant frames, the hypercall page while it
+ * is filled, rings): a general and a PGT_writable_page type reference plus
+ * a Keel write reference.  false (nothing taken) when the frame is not the
+ * owner's, or is a page table or descriptor page right now.
+ */
+bool get_page_keel_write(struct page_info *pg, const struct domain *owner);
+void put_page_keel_write(struct page_info *pg);
+/* The same for a caller that already holds a general reference. */
+bool get_page_type_keel_write(struct page_info *pg);
+void put_page_type_keel_write(struct page_info *pg);
+static inline u32 page_keel_writes(const struct page_info *pg)
+{
+    return __atomic_load_n(&pg->keel_writes, __ATOMIC_ACQUIRE);
+}
+/* A fresh frame Keel allocated for d and keeps writing into (shared_info,
+ * grant frames): assigned to d with a Keel write reference and PGC_shared
+ * (not in tot_pages); false, untouched, when d takes no more frames. */
+bool page_share_with_guest(struct page_info *pg, struct domain *d);
+/* ... and its end: the Keel write reference and the domain's go. */
+void page_unshare(struct page_info *pg);
 #endif

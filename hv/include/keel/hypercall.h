@@ -15,15 +15,17 @@
 
 struct hcall {
     unsigned long arg[5];
-    bool in_multicall; /* continuations and iret are not allowed there */
+    bool in_multicall; /* iret and nested multicalls are not allowed there */
     bool continuation; /* set by hypercall_continue() */
 };
 
 /*
  * Continuations: a long operation that sees other work pending stops
- * between two items, rewrites its arguments to describe what is left and
- * returns hypercall_continue(h).  The guest then re-issues the same
- * hypercall with those arguments, after Keel has done the pending work.
+ * between two items (never before the first), rewrites its arguments to
+ * describe what is left and returns hypercall_continue(h).  The guest then
+ * re-issues the same hypercall with those arguments, after Keel has done
+ * the pending work.  Inside a multicall the entry is rewritten instead and
+ * the multicall itself continues from that entry (Xen's semantics).
  */
 bool hypercall_preempt_check(const struct hcall *h);
 long hypercall_continue(struct hcall *h);

@@ -14,6 +14,8 @@ struct keel_options {
     bool debug_exit;
     bool noreboot;    /* dom0 crashing halts the machine instead of resetting it */
     char crashtest[8]; /* "" or a fault to provoke after boot (traps.c) */
+    u32 tlbclock_bits; /* 0: full width; 4-31: wrap often (tests) */
+    u32 preempt_every; /* 0: normal; n: every nth preemption check says yes (tests) */
 };
 
 extern struct keel_options opts;

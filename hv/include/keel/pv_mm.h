@@ -20,7 +20,7 @@
  * release always agree.
  *
  * Core logic only: it compiles on the host for unit tests.  The arch code
- * supplies the three pv_mm_arch_* functions.
+ * supplies the pv_mm_arch_* functions.
  */
 #ifndef KEEL_PV_MM_H
 #define KEEL_PV_MM_H
@@ -67,12 +67,10 @@ bool pv_mm_arch_privileged(const struct domain *d);
 /* A frame that is not RAM and that a privileged guest may map (device
  * memory, firmware tables), i.e. not Keel's own hardware (APICs). */
 bool pv_mm_arch_io_frame(mfn_t mfn);
-/* Copy Keel's slots 256-271 into a guest L4. */
+/* Copy Keel's slots 256-271 into a guest L4.  (TLB flushes when a frame
+ * changes between "page table" and anything else are the frame table's:
+ * keel/tlbclock.h.) */
 void pv_mm_arch_keel_slots(u64 *l4);
-/* Flush every CPU's TLB and paging-structure caches.  Needed whenever a
- * frame changes between "page table" and "anything else": a CPU may still
- * cache a writable mapping of it, or a walk through it. */
-void pv_mm_arch_flush_all(void);
 
 /* ---- the rules */
 /* What is actually written for a guest L1 entry: 64-bit PV kernels run in

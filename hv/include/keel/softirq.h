@@ -14,6 +14,7 @@ enum softirq_nr {
     TIMER_SOFTIRQ,
     SCHEDULE_SOFTIRQ,
     SELFTEST_SOFTIRQ, /* only the boot self-test opens it */
+    TLBCLOCK_SOFTIRQ, /* the TLB-flush clock wrapped here: flush everyone (safe points only) */
     NR_SOFTIRQS
 };
 

@@ -20,11 +20,27 @@ static inline void cpu_relax(void)
 #endif
 }
 
+/*
+ * Every loop that waits for another CPU uses this: a CPU that waits (even
+ * with interrupts off) still answers cross-CPU calls such as TLB flushes,
+ * because the CPU it waits for may itself be waiting for that answer.
+ */
+#ifdef KEEL_HOST
+static inline void spin_relax(void) { cpu_relax(); }
+#else
+void smp_serve_calls(void);
+static inline void spin_relax(void)
+{
+    smp_serve_calls();
+    cpu_relax();
+}
+#endif
+
 static inline void spin_lock(spinlock_t *l)
 {
     u16 me = __atomic_fetch_add(&l->next, 1, __ATOMIC_RELAXED);
     while (__atomic_load_n(&l->owner, __ATOMIC_ACQUIRE) != me)
-        cpu_relax();
+        spin_relax();
 }
 
 static inline bool spin_trylock(spinlock_t *l)

@@ -19,9 +19,12 @@
  *     (14, 22): requests are built here and only target a dedicated,
  *     unhooked scratch L1 and a window of pages we never touch; no
  *     MMUEXT_NEW_BASEPTR (a scratch table as CR3 is instant death).
- *   - memory_op (12): no increase/decrease/populate/exchange/physmap
- *     changes/claims/acquire_resource: they give away or remap our own
- *     frames (small ints are our own pfns) or allocate 2^32 extents.
+ *   - memory_op (12): increase/decrease/populate/exchange only through
+ *     build_memory(), on a pool of frames of our own nothing else uses
+ *     (repeated and overlapping frames, mapped ones, Keel's own frames
+ *     and bad lists included), the results tracked so that the pool goes
+ *     back whole at the end; no physmap changes, claims or
+ *     acquire_resource (they would remap our own frames).
  *   - event_channel_op (32): no init_control/expand_array (they take a
  *     gfn and write into it: our own text, for small gfns).
  *   - grant_table_op (20): no transfer (gives a frame of ours away).
@@ -38,6 +41,9 @@
  *   - kexec_op (37): dom0 may legitimately replace the hypervisor.
  *   - console_io (18): writes only of a short text buffer or bad pointers
  *     (a 4 GiB count of a good buffer prints our whole memory).
+ * Besides hypercalls: wrmsr of the hypercall-page MSR at pool frames, our
+ * grant frame, our page tables and bad values (tables must be refused),
+ * and pins of frames the hypervisor writes into (must be refused).
  */
 #include <rt.h>
 #include <xen/grant_table.h>
@@ -67,6 +73,14 @@ static multicall_entry_t mc[6];
 static uint64_t scratch_mfn[NSCRATCH], l1_mfn, pt_mfn[8];
 static unsigned n_pt;
 
+/* Frames of our own for memory_op to take and give (fresh, unmapped
+ * unless a window maps one), and frames the hypervisor writes into. */
+#define NPOOL 48
+static uint64_t pool[NPOOL];
+static unsigned n_pool;
+static uint64_t shinfo_mfn, grant_mfn;
+static xen_pfn_t mem_in[8], mem_out[16];
+
 /* ---- PRNG (xorshift64*) and the value pool */
 
 static uint64_t rng_state = SEED;
@@ -80,6 +94,19 @@ static uint64_t rnd(void)
 }
 
 static unsigned below(unsigned n) { return (unsigned)(rnd() % n); }
+
+static unsigned traps_taken, msr_writes, msr_refused;
+
+/* Exceptions the calls provoke (#NM after fpu_taskswitch...) resume; a
+ * guarded instruction (RT_GUARD) resumes after itself. */
+static bool trap_hook(struct rt_frame *f)
+{
+    if (++traps_taken > 1000)
+        test_verdict(false, "trap storm: vector %lu at %lx (cr2 %lx)",
+                     (unsigned long)f->vector, (unsigned long)f->rip,
+                     (unsigned long)rt_last_trap.cr2);
+    return !rt_resume;
+}
 
 /* Pointers that no hypercall may read or write through. */
 static uint64_t bad_ptr(void)
@@ -109,6 +136,23 @@ static uint64_t pool_mfn(void)
     case 0: return scratch_mfn[below(NSCRATCH)];
     case 1: return l1_mfn;
     default: return pt_mfn[below(n_pt)];
+    }
+}
+
+static uint64_t mem_frame(void)
+{
+    return n_pool ? pool[below(n_pool)] : scratch_mfn[0];
+}
+
+/* What pins and the hypercall-page MSR may be aimed at. */
+static uint64_t target_mfn(void)
+{
+    switch (below(6)) {
+    case 0: return shinfo_mfn;
+    case 1: return grant_mfn;
+    case 2: return l1_mfn;
+    case 3: return pt_mfn[below(n_pt)];
+    default: return mem_frame();
     }
 }
 
@@ -177,7 +221,13 @@ static void build_mmuext(struct call *c)
         if (cmd == MMUEXT_NEW_BASEPTR)
             cmd = MMUEXT_TLB_FLUSH_LOCAL;
         ext_ops[i].cmd = cmd;
-        ext_ops[i].arg1.mfn = below(2) ? pool_mfn() : (below(2) ? window_va() : word());
+        ext_ops[i].arg1.mfn = below(2) ? (below(2) ? pool_mfn() : target_mfn())
+                                       : (below(2) ? window_va() : word());
+        /* Page contents: never our grant entries (junk there becomes real
+         * grants of our own frames) nor our event state. */
+        if ((cmd == MMUEXT_CLEAR_PAGE || cmd == MMUEXT_COPY_PAGE) &&
+            (ext_ops[i].arg1.mfn == grant_mfn || ext_ops[i].arg1.mfn == shinfo_mfn))
+            ext_ops[i].arg1.mfn = mem_frame();
         /* A linear address must not be one of our live pages: SET_LDT and
          * INVLPG only read it, so any word is fine except as a base ptr. */
         ext_ops[i].arg2.nr_ents = (unsigned)word();
@@ -224,6 +274,238 @@ static bool in_list(uint64_t v, const uint64_t *l, unsigned n)
 #define IN(v, ...) in_list(v, (const uint64_t[]){__VA_ARGS__}, \
                            sizeof((const uint64_t[]){__VA_ARGS__}) / 8)
 
+/* ---- memory_op on the pool */
+
+static struct xen_memory_reservation resv;
+static struct xen_memory_exchange xchg;
+static unsigned mem_n, mem_order, mem_out_order;
+
+static void pool_add(uint64_t mfn)
+{
+    if (n_pool < NPOOL)
+        pool[n_pool++] = mfn;
+    else /* no room to track it: give it straight back */
+        CHECK(HYPERVISOR_memory_op(XENMEM_decrease_reservation,
+                                   &(struct xen_memory_reservation){
+                                       .extent_start.p = (xen_pfn_t[]){mfn},
+                                       .nr_extents = 1, .domid = DOMID_SELF}) == 1);
+}
+
+static bool pool_take(uint64_t mfn)
+{
+    for (unsigned i = 0; i < n_pool; i++)
+        if (pool[i] == mfn) {
+            pool[i] = pool[--n_pool];
+            return true;
+        }
+    return false;
+}
+
+/* n frames from the pool, a third of them repeats of earlier ones.  Any
+ * pin on them goes first: Xen lets a pinned frame go (it lives on, still
+ * counted, while pinned) where Keel refuses it, and we would lose track. */
+static void pick_inputs(unsigned n)
+{
+    /* The other references a random mmuext may have left on a pool frame:
+     * the user page-table root and the LDT. */
+    struct mmuext_op drop[2] = {{.cmd = MMUEXT_NEW_USER_BASEPTR, .arg1.mfn = 0},
+                                {.cmd = MMUEXT_SET_LDT, .arg1.linear_addr = 0}};
+    hypercall4(__HYPERVISOR_mmuext_op, drop, 2, NULL, DOMID_SELF);
+    for (unsigned i = 0; i < n; i++) {
+        mem_in[i] = i && below(3) == 0 ? mem_in[below(i)] : mem_frame();
+        struct mmuext_op op = {.cmd = MMUEXT_UNPIN_TABLE, .arg1.mfn = mem_in[i]};
+        hypercall4(__HYPERVISOR_mmuext_op, &op, 1, NULL, DOMID_SELF);
+    }
+}
+
+static bool build_memory(struct call *c)
+{
+    unsigned op = below(4);
+    uint64_t *a = c->a;
+
+    mem_order = below(4) == 0;
+    a[0] = op == 0 ? XENMEM_increase_reservation : op == 1 ? XENMEM_decrease_reservation
+           : op == 2 ? XENMEM_populate_physmap : XENMEM_exchange;
+    a[1] = op == 3 ? (uintptr_t)&xchg : (uintptr_t)&resv;
+    if (op == 1) {
+        mem_order = 0; /* a pool frame's neighbour is not ours to give */
+        mem_n = 1 + below(4);
+        pick_inputs(mem_n);
+    } else if (op != 3) {
+        unsigned room = (NPOOL - n_pool) >> mem_order;
+        mem_n = room ? 1 + below(room < 4 ? room : 4) : 0;
+        for (unsigned i = 0; i < mem_n; i++)
+            mem_in[i] = below(2) ? 0x70000 + below(64) : word();
+    }
+    if (op != 3) {
+        resv = (struct xen_memory_reservation){
+            .nr_extents = mem_n, .extent_order = mem_order, .domid = DOMID_SELF,
+            .mem_flags = below(2) ? XENMEMF_address_bits(32) : 0};
+        /* A bad list: for increase only one every hypervisor refuses up
+         * front (Xen keeps frames it could not report through a list that
+         * faults late: the guest would lose track of them). */
+        uint64_t bad = op == 0 ? 0xffff830000100000ULL : bad_ptr();
+        set_xen_guest_handle(resv.extent_start, below(8) ? mem_in : (xen_pfn_t *)bad);
+        return true;
+    }
+    mem_n = 1 + below(4);
+    pick_inputs(mem_n);
+    mem_out_order = below(3);
+    unsigned n_out = (mem_n >> mem_out_order) ? mem_n >> mem_out_order : 1;
+    if (below(8) == 0)
+        n_out++; /* sizes that do not match */
+    for (unsigned i = 0; i < n_out; i++)
+        mem_out[i] = 0x71000 + below(64);
+    xchg = (struct xen_memory_exchange){
+        .in = {.nr_extents = mem_n, .domid = DOMID_SELF},
+        .out = {.nr_extents = n_out, .extent_order = mem_out_order, .domid = DOMID_SELF,
+                .mem_flags = below(2) ? XENMEMF_address_bits(32) : 0}};
+    set_xen_guest_handle(xchg.in.extent_start, mem_in);
+    set_xen_guest_handle(xchg.out.extent_start, mem_out);
+    return true;
+}
+
+/* Learn what the call did to the pool.  Returns false for an outcome no
+ * hypervisor may give. */
+static unsigned mem_calls, mem_changed, reported_drift;
+static unsigned long pool_base; /* our reservation without the pool */
+/* What each window maps (0: nothing of the pool's), and frames given back
+ * while a window still maps them: they count until the window lets go. */
+static uint64_t window_map[NWINDOW], ghost[NPOOL];
+static unsigned n_ghost;
+
+static bool in_a_window(uint64_t mfn)
+{
+    for (unsigned w = 0; w < NWINDOW; w++)
+        if (window_map[w] == mfn)
+            return true;
+    return false;
+}
+
+/* The builder's page-table frames, where the initial mapping shows them
+ * (found by MFN: the M2P is the fuzzer's to scribble on). */
+static const uint64_t *table_va(uint64_t mfn)
+{
+    for (unsigned long i = 0; i < rt_start_info->nr_pt_frames; i++) {
+        const void *va = (const char *)rt_start_info->pt_base + 4096 * i;
+        if (rt_virt_to_mfn(va) == mfn)
+            return va;
+    }
+    return NULL;
+}
+
+/* The L1 entry mapping va (0 if the walk leaves the builder's tables). */
+static uint64_t pte_of(uint64_t va)
+{
+    const uint64_t *t = (const uint64_t *)rt_start_info->pt_base;
+    for (int shift = 39; shift > 12 && t; shift -= 9)
+        t = table_va((t[(va >> shift) & 511] & 0x000ffffffffff000ULL) >> 12);
+    return t ? t[(va >> 12) & 511] : 0;
+}
+
+/* After any update_va_mapping: what the windows map now (Xen may change
+ * the entry and still fail the call, on a bad flush mask). */
+static void windows_changed(void)
+{
+    for (unsigned w = 0; w < NWINDOW; w++) {
+        uint64_t old = window_map[w], e = pte_of((uintptr_t)window[w]);
+        window_map[w] = (e & 1) ? (e & 0x000ffffffffff000ULL) >> 12 : 0;
+        for (unsigned g = 0; g < n_ghost; g++)
+            if (ghost[g] == old && !in_a_window(old)) {
+                ghost[g] = ghost[--n_ghost];
+                break;
+            }
+    }
+}
+
+static long reservation(void)
+{
+    domid_t self = DOMID_SELF;
+    return HYPERVISOR_memory_op(XENMEM_current_reservation, &self);
+}
+
+static bool memory_done(const struct call *c, long r)
+{
+    unsigned op = (unsigned)c->a[0];
+
+    mem_calls++;
+    mem_changed += op == XENMEM_exchange ? xchg.nr_exchanged != 0 : r > 0;
+
+    if (op == XENMEM_exchange) {
+        /* Keel does all or nothing; Xen may stop after whole chunks. */
+        unsigned long done = xchg.nr_exchanged;
+        uint64_t added[16];
+        unsigned n_added = 0;
+        if (done > mem_n || (r == 0 && done != mem_n))
+            return false;
+        for (unsigned i = 0; i < (done >> mem_out_order); i++)
+            for (unsigned j = 0; j < (1U << mem_out_order); j++)
+                added[n_added++] = mem_out[i] + j;
+        for (unsigned i = 0; i < done; i++) {
+            if (pool_take(mem_in[i]))
+                continue;
+            /* Xen exchanges chunk by chunk: a frame named again may have
+             * come back as an earlier chunk's new frame. */
+            unsigned k = 0;
+            while (k < n_added && added[k] != mem_in[i])
+                k++;
+            if (k == n_added)
+                return false; /* a frame exchanged twice */
+            added[k] = added[--n_added];
+        }
+        for (unsigned k = 0; k < n_added; k++)
+            pool_add(added[k]);
+        return true;
+    }
+    if (r < 0 || (unsigned long)r > mem_n)
+        return false;
+    for (unsigned i = 0; i < (unsigned)r; i++) {
+        if (op == XENMEM_decrease_reservation) {
+            bool repeat = false;
+            for (unsigned j = 0; j < i; j++)
+                repeat |= mem_in[j] == mem_in[i];
+            /* Xen counts the repeat of a frame that is still mapped as
+             * done (there is nothing left to drop); Keel stops there. */
+            if (pool_take(mem_in[i])) {
+                if (in_a_window(mem_in[i]) && n_ghost < NPOOL)
+                    ghost[n_ghost++] = mem_in[i];
+            } else if (!repeat) {
+                return false; /* released a frame that was not ours */
+            }
+            continue;
+        }
+        for (unsigned j = 0; j < (1U << mem_order); j++)
+            pool_add(mem_in[i] + j);
+    }
+    return true;
+}
+
+/* The hypercall-page MSR at a frame; tables must be refused (#GP). */
+static void fuzz_hypercall_msr(void)
+{
+    uint64_t mfn = target_mfn(), val = mfn << 12;
+    unsigned before = traps_taken;
+
+    static const uint64_t junk_vals[] = {0, ~0ULL, 1ULL << 63, 0xffffffffff000ULL, 0x1000};
+    if (below(4) == 0)
+        val |= below(4096);
+    else if (below(8) == 0) /* never a frame of ours: it would be overwritten */
+        val = junk_vals[below(sizeof(junk_vals) / sizeof(junk_vals[0]))];
+    if (mfn == shinfo_mfn && (val >> 12) == shinfo_mfn)
+        return; /* a writable page: it would take our event state */
+    __asm__ volatile(RT_GUARD("wrmsr")::"c"(0x40000000U), "a"((uint32_t)val),
+                     "d"((uint32_t)(val >> 32))
+                     : "r11", "memory");
+    bool refused = traps_taken != before;
+    bool table = false; /* our live tables (the scratch L1 may be unpinned) */
+    for (unsigned i = 0; i < n_pt; i++)
+        table |= (val >> 12) == pt_mfn[i];
+    if (table && !(val & 0xfff) && !refused)
+        rt_check_failed(__FILE__, __LINE__, "hypercall page written into a table", 0, 13);
+    msr_writes++;
+    msr_refused += refused;
+}
+
 /* Rewrites c so that it cannot end or wreck us; false: skip it. */
 static bool sanitize(struct call *c)
 {
@@ -257,6 +539,8 @@ static bool sanitize(struct call *c)
     case __HYPERVISOR_update_va_mapping:
     case __HYPERVISOR_update_va_mapping_otherdomain:
         a[0] = below(4) ? window_va() : bad_ptr();
+        if (below(4) == 0) /* a pool frame: exchange must refuse it now */
+            a[1] = (mem_frame() << 12) | (below(2) ? 0x67 : 0x25);
         if (c->nr == __HYPERVISOR_update_va_mapping_otherdomain)
             a[3] = below(2) ? DOMID_SELF : word();
         return true;
@@ -265,9 +549,10 @@ static bool sanitize(struct call *c)
         return true;
     case __HYPERVISOR_memory_op:
         if (IN(cmd & 0x3f, XENMEM_increase_reservation, XENMEM_decrease_reservation,
-               XENMEM_populate_physmap, XENMEM_exchange, XENMEM_add_to_physmap,
-               XENMEM_remove_from_physmap, XENMEM_add_to_physmap_batch,
-               24 /* claim_pages */, 28 /* acquire_resource */))
+               XENMEM_populate_physmap, XENMEM_exchange))
+            return build_memory(c);
+        if (IN(cmd & 0x3f, XENMEM_add_to_physmap, XENMEM_remove_from_physmap,
+               XENMEM_add_to_physmap_batch, 24 /* claim_pages */, 28 /* acquire_resource */))
             a[0] = XENMEM_current_reservation;
         return true;
     case __HYPERVISOR_event_channel_op:
@@ -277,6 +562,12 @@ static bool sanitize(struct call *c)
     case __HYPERVISOR_grant_table_op:
         if (cmd == GNTTABOP_transfer)
             a[0] = GNTTABOP_query_size;
+        /* Maps, unmaps and copies read from our scratch pages only:
+         * thousands of them from whatever memory follows would map over,
+         * or copy into, our own kernel (start_info included) as asked. */
+        if (IN(cmd, GNTTABOP_map_grant_ref, GNTTABOP_unmap_grant_ref, GNTTABOP_copy,
+               GNTTABOP_unmap_and_replace) && (uint32_t)a[2] > 4)
+            a[2] = 1 + below(4);
         return true;
     case __HYPERVISOR_vcpu_op:
         /* vCPU 1 may be initialised with garbage, never started on it */
@@ -327,16 +618,6 @@ static long raw_hypercall(const struct call *c)
     return ret;
 }
 
-static unsigned traps_taken;
-
-/* Exceptions the calls provoke (#NM after fpu_taskswitch...) resume. */
-static bool trap_hook(struct rt_frame *f)
-{
-    if (++traps_taken > 1000)
-        test_verdict(false, "trap storm: vector %lu at %lx",
-                     (unsigned long)f->vector, (unsigned long)f->rip);
-    return true;
-}
 
 static uint64_t text_sum(void)
 {
@@ -379,16 +660,92 @@ static unsigned fuzz(void)
         if (below(2))
             c.a[0] = below(32);
         fill_scratch();
+        if (below(64) == 0) {
+            fuzz_hypercall_msr();
+            continue;
+        }
+        if (below(12) == 0) { /* the reservation calls, often */
+            c.nr = __HYPERVISOR_memory_op;
+            c.a[0] = XENMEM_increase_reservation;
+        }
         if (!sanitize(&c))
             continue;
         long r = raw_hypercall(&c);
         made++;
         count(r);
+        if (c.nr == __HYPERVISOR_memory_op && c.a[1] == (uintptr_t)(c.a[0] == XENMEM_exchange
+                                                                     ? (void *)&xchg
+                                                                     : (void *)&resv) &&
+            !memory_done(&c, r))
+            rt_check_failed(__FILE__, __LINE__, "memory_op result", r, 0);
+        if (c.nr == __HYPERVISOR_update_va_mapping ||
+            c.nr == __HYPERVISOR_update_va_mapping_otherdomain)
+            windows_changed();
+        /* Every frame we hold is accounted for, after every call. */
+        if ((unsigned long)reservation() != pool_base + n_pool + n_ghost && !reported_drift++)
+            printf("fuzz: reservation %ld, pool says %lu, after call %lu (%lx %lx %lx) = %ld\n",
+                   reservation(), pool_base + n_pool + n_ghost, (unsigned long)c.nr,
+                   (unsigned long)c.a[0], (unsigned long)c.a[1], (unsigned long)c.a[2], r),
+            printf("fuzz:   list %lx %lx %lx %lx; windows %lx %lx %lx %lx; %u ghosts\n",
+                   (unsigned long)mem_in[0], (unsigned long)mem_in[1], (unsigned long)mem_in[2],
+                   (unsigned long)mem_in[3], (unsigned long)window_map[0],
+                   (unsigned long)window_map[1], (unsigned long)window_map[2],
+                   (unsigned long)window_map[3], n_ghost);
         if (c.nr >= 64 && r != -XEN_ENOSYS)
             rt_check_failed(__FILE__, __LINE__, "unknown hypercall is -ENOSYS", r,
                             -XEN_ENOSYS);
     }
     return made;
+}
+
+/* The pool, and the frames the hypervisor writes into. */
+static void setup_pool(void)
+{
+    xen_pfn_t fresh[32] = {0};
+    struct xen_memory_reservation r = {.nr_extents = 32, .domid = DOMID_SELF};
+    xen_pfn_t gframe = 0;
+    struct gnttab_setup_table st = {.dom = DOMID_SELF, .nr_frames = 1};
+
+    set_xen_guest_handle(r.extent_start, fresh);
+    pool_base = (unsigned long)reservation();
+    CHECK(HYPERVISOR_memory_op(XENMEM_increase_reservation, &r) == 32);
+    for (unsigned i = 0; i < 32; i++)
+        pool_add(fresh[i]);
+    set_xen_guest_handle(st.frame_list, &gframe);
+    CHECK(hypercall3(__HYPERVISOR_grant_table_op, GNTTABOP_setup_table, &st, 1) == 0);
+    grant_mfn = gframe;
+    shinfo_mfn = rt_start_info->shared_info >> 12;
+}
+
+/* Everything back as it was: pins off, windows unmapped, the pool given
+ * back (the reservation must then be what it was before). */
+static void give_back_pool(void)
+{
+    unsigned lost = 0;
+
+    for (unsigned round = 0; round < 4; round++)
+        for (unsigned i = 0; i < n_pool; i++) {
+            struct mmuext_op op = {.cmd = MMUEXT_UNPIN_TABLE, .arg1.mfn = pool[i]};
+            hypercall4(__HYPERVISOR_mmuext_op, &op, 1, NULL, DOMID_SELF);
+        }
+    for (unsigned i = 0; i < NWINDOW; i++)
+        HYPERVISOR_update_va_mapping((uintptr_t)window[i], 0, UVMF_INVLPG);
+    /* Our scratch L1 may map pool frames: clear it (still pinned). */
+    for (unsigned i = 0; i < 512; i++) {
+        struct mmu_update u = {.ptr = (l1_mfn << 12) + 8 * i, .val = 0};
+        hypercall4(__HYPERVISOR_mmu_update, &u, 1, NULL, DOMID_SELF);
+    }
+    while (n_pool) {
+        struct xen_memory_reservation r = {.nr_extents = 1, .domid = DOMID_SELF};
+        set_xen_guest_handle(r.extent_start, &pool[n_pool - 1]);
+        if (HYPERVISOR_memory_op(XENMEM_decrease_reservation, &r) != 1) {
+            printf("fuzz: pool frame %lx could not be given back\n",
+                   (unsigned long)pool[n_pool - 1]);
+            lost++;
+        }
+        n_pool--;
+    }
+    EXPECT_EQ(lost, 0);
 }
 
 static void setup_scratch_l1(void)
@@ -466,9 +823,15 @@ void test_main(start_info_t *si)
     setup_scratch_l1();
     uint64_t sum = text_sum();
     struct known before = known_answers();
+    setup_pool();
     printf("fuzz: seed 0x%llx, %u rounds, text checksum %lx\n",
            (unsigned long long)SEED, NCALLS, (unsigned long)sum);
     unsigned made = fuzz();
+    printf("fuzz: hypercall-page MSR written %u times, %u refused\n", msr_writes, msr_refused);
+    printf("fuzz: %u reservation/exchange calls, %u changed the pool (%u frames now)\n",
+           mem_calls, mem_changed, n_pool);
+    EXPECT_EQ(reported_drift, 0);
+    give_back_pool();
     check_after(&before, sum);
     print_hist(made);
     test_verdict(rt_failures == 0, "%u soft checks failed", rt_failures);

@@ -46,6 +46,13 @@ KEEL_READY = {
     "reboot",
     "failsafe",
     "toolstack",
+    "pinshared",
+    "hcallmsr",
+    "stale-tlb",
+    "memdup",
+    "vcpuctx",
+    "preempt",
+    "dbist",
 }
 
 HERE = os.path.dirname(__file__)
@@ -108,3 +115,33 @@ SCENARIOS.append(
              expect=[r"^TEST toolstack: PASS\s*$", r"Domain 0 shut down: poweroff", HALTED_OK],
              forbid=DEFAULT_FORBID + (r"^TEST .*: FAIL", r"^check failed"),
              smp=2, timeout=120))
+
+# Every continuation path, deterministically: with preempt_every=N every
+# Nth preemption check says "other work is pending", so long hypercalls
+# (multicall, reservations, mmu batches, console writes) really continue,
+# inside multicalls too.  The guests' answers must not change.
+PREEMPT_GUESTS = ("preempt", "memdup", "balloon", "mmu", "multicall", "console", "memory",
+                  "toolstack")
+for _name, _n in [(g, 2) for g in PREEMPT_GUESTS] + [("preempt", 1), ("preempt", 7)]:
+    SCENARIOS.append(
+        Scenario(f"guest-{_name}-preempt{_n}",
+                 f"PV test guest '{_name}' with every {_n}th preemption check forced",
+                 args=f"{BASE_ARGS} preempt_every={_n}",
+                 modules=[(f"build:guests/{_name}.elf", "")],
+                 expect=[rf"^TEST {_name}: PASS\s*$", r"Domain 0 shut down: poweroff", HALTED_OK],
+                 forbid=DEFAULT_FORBID + (r"^TEST .*: FAIL", r"^check failed"),
+                 timeout=90))
+
+# The TLB-flush clock wrapping every 15 flushes: the wrap's global flush
+# and the "flush everything while it wraps" rule run all the time.
+for _name in ("stale-tlb", "mmu", "balloon", "smp", "memdup"):
+    _extra = "dom0_max_vcpus=2" if _name == "smp" else ""
+    SCENARIOS.append(
+        Scenario(f"guest-{_name}-tlbwrap",
+                 f"PV test guest '{_name}' with a 4-bit TLB-flush clock",
+                 args=f"{BASE_ARGS} tlbclock_bits=4 {_extra}".strip(),
+                 modules=[(f"build:guests/{_name}.elf", "")],
+                 expect=[r"TLB clock: 4 bits", rf"^TEST {_name}: PASS\s*$",
+                         r"Domain 0 shut down: poweroff", HALTED_OK],
+                 forbid=DEFAULT_FORBID + (r"^TEST .*: FAIL", r"^check failed"),
+                 smp=2, timeout=90))

@@ -88,6 +88,28 @@ SCENARIOS = [
                      HALTED_OK],
              forbid=LINUX_FORBID + (r"SMOKE: .*FAIL", r"ACPI Error"),
              timeout=300),
+    # Linux's own page-table churn (fork/exec, 200 MB touched and freed,
+    # two vCPUs) with a 6-bit TLB-flush clock and every 5th preemption
+    # check forced: the clock wraps thousands of times, long hypercalls
+    # continue (libxc-style multicalls included) in a real kernel.
+    Scenario("linux-dom0-stress-paths",
+             "Linux dom0 smoke test with a 6-bit TLB clock and forced preemption",
+             args="debug-exit console=com1 dom0_mem=512M dom0_max_vcpus=2 loglvl=all "
+                  "tlbclock_bits=6 preempt_every=5",
+             modules=[(KERNEL, DOM0_ARGS + " KEEL_TEST=/tests/linux/smoke.sh"
+                       " smoke_vcpus=2 smoke_mem_mb=512"),
+                      ("@linux-initrd", "")],
+             smp=2,
+             mem=1024,
+             expect=[STARTING,
+                     r"TLB clock: 6 bits",
+                     r"Linux version 6\.1",
+                     r"software IO TLB: mapped \[mem .*\] \(64MB\)",
+                     r"SMOKE: 6 passed, 0 failed",
+                     r"dom0 asked for ACPI S5",
+                     HALTED_OK],
+             forbid=LINUX_FORBID + (r"SMOKE: .*FAIL", r"have not taken a cross-CPU call"),
+             timeout=300),
     Scenario("linux-dom0-console",
              "Typed input reaches dom0's shell on hvc0 (UART poll, VIRQ_CONSOLE, CONSOLEIO_read)",
              args="debug-exit console=com1 dom0_mem=512M loglvl=all",

@@ -48,32 +48,37 @@ long do_set_gdt(struct hcall *h)
     return pv_vcpu_set_gdt(current, frames, entries);
 }
 
+static void write_desc(struct page_info *pg, unsigned long maddr, u64 desc)
+{
+    WRITE_ONCE(*(u64 *)((u8 *)mfn_to_virt(page_to_mfn(pg)) + (maddr & (PAGE_SIZE - 1))),
+               desc);
+}
+
 long do_update_descriptor(struct hcall *h)
 {
     struct domain *d = current->domain;
     unsigned long maddr = h->arg[0];
     u64 desc = h->arg[1];
     struct page_info *pg;
-    unsigned long type;
 
     /* Misaligned, it would straddle two descriptors. */
     if (!IS_ALIGNED(maddr, 8) || !desc_fixup(&desc))
         return -XEN_EINVAL;
     pg = pv_domain_page(maddr >> PAGE_SHIFT, d);
-    if (!pg || !get_page(pg, d))
+    if (!pg)
         return -XEN_EINVAL;
-    /* A descriptor page stays one; anything else must be plain memory
-     * (never a page table). */
-    type = (READ_ONCE(pg->u.type_info) & PGT_type_mask) == PGT_seg_desc_page
-               ? PGT_seg_desc_page
-               : PGT_writable_page;
-    if (!get_page_type(pg, type)) {
-        put_page(pg);
-        return -XEN_EINVAL;
+    /* A descriptor page stays one (the descriptor passed its checks);
+     * anything else must be plain memory, written as Keel writes. */
+    if ((READ_ONCE(pg->u.type_info) & PGT_type_mask) == PGT_seg_desc_page &&
+        get_page_and_type(pg, d, PGT_seg_desc_page)) {
+        write_desc(pg, maddr, desc);
+        put_page_and_type(pg);
+        return 0;
     }
-    WRITE_ONCE(*(u64 *)((u8 *)mfn_to_virt(page_to_mfn(pg)) + (maddr & (PAGE_SIZE - 1))),
-               desc);
-    put_page_and_type(pg);
+    if (!get_page_keel_write(pg, d))
+        return -XEN_EINVAL;
+    write_desc(pg, maddr, desc);
+    put_page_keel_write(pg);
     return 0;
 }
 

@@ -5,6 +5,7 @@
  * root, segment bases, FPU) and restarts on an empty stack.
  */
 #include <asm/cpu.h>
+#include <asm/flushtlb.h>
 #include <asm/page.h>
 #include <asm/pv.h>
 #include <asm/pv_vcpu.h>
@@ -56,7 +57,7 @@ static void load_guest_state(struct vcpu *v)
     bool selectors_ok;
 
     *guest_regs() = v->arch.user_regs;
-    write_cr3(pv_active_cr3(v));
+    switch_cr3(pv_active_cr3(v));
     selectors_ok = pv_desc_switch_in(v); /* first: loading one resets its base */
     wrmsr(MSR_FS_BASE, v->arch.fs_base);
     wrmsr(MSR_GS_BASE, v->arch.kernel_mode ? v->arch.gs_base_kernel : v->arch.gs_base_user);
@@ -75,7 +76,7 @@ void context_switch(struct vcpu *prev, struct vcpu *next)
         save_guest_state(prev);
     }
     if (next->domain->is_idle) {
-        write_cr3(idle_pg_table_pa);
+        switch_cr3(idle_pg_table_pa);
         if (prev != next) {
             pv_desc_switch_to_idle();
             context_saved(prev);

@@ -174,6 +174,7 @@ static bool read_msr(struct vcpu *v, u32 msr, u64 *val)
     case MSR_IA32_MCG_CAP:
     case MSR_IA32_MCG_STATUS:
     case MSR_UCODE_REV:
+    case XEN_CPUID_BASE: /* the hypercall-page MSR reads as zero (Xen) */
         *val = 0;
         return true;
     default:

@@ -4,6 +4,7 @@
  * hypercall, and the work done on every way back into a guest.
  */
 #include <asm/cpu.h>
+#include <asm/flushtlb.h>
 #include <asm/pv.h>
 #include <asm/traps.h>
 #include <keel/console.h>
@@ -36,7 +37,7 @@ void pv_toggle_guest_mode(struct vcpu *v)
     v->arch.kernel_mode = !v->arch.kernel_mode;
     /* The inactive GS base always waits in KERNEL_GS_BASE. */
     __asm__ __volatile__("swapgs" ::: "memory");
-    write_cr3(pv_active_cr3(v));
+    switch_cr3(pv_active_cr3(v));
 }
 
 bool pv_bounce(struct regs *r, unsigned long handler, bool mask_events,

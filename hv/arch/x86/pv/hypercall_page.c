@@ -33,18 +33,25 @@ void pv_fill_hypercall_page(void *page)
     }
 }
 
-/* wrmsr(0x40000000, address of a page of the guest): fill it. */
+/*
+ * wrmsr(0x40000000, machine address of a page of the guest): fill it.  The
+ * low 12 bits would pick a page of a multi-page area; there is only one
+ * (Xen: #GP for any other).  The frame must be an ordinary page of the
+ * guest's for as long as Keel writes it: never a page table (a pinned L1
+ * would keep unvalidated entries, the live L4 would lose Keel's slots) nor
+ * a descriptor page.  Any refusal is a #GP for the guest.
+ */
 int pv_write_hypercall_page_msr(struct vcpu *v, u64 val)
 {
     mfn_t mfn = val >> PAGE_SHIFT;
     struct page_info *pg;
 
-    if (val & ~PAGE_MASK || !mfn_valid(mfn))
+    if ((val & ~PAGE_MASK) || !mfn_valid(mfn))
         return -XEN_EINVAL;
     pg = mfn_to_page(mfn);
-    if (!get_page(pg, v->domain))
+    if (!get_page_keel_write(pg, v->domain))
         return -XEN_EINVAL;
-    pv_fill_hypercall_page(__va(mfn << PAGE_SHIFT));
-    put_page(pg);
+    pv_fill_hypercall_page(mfn_to_virt(mfn));
+    put_page_keel_write(pg);
     return 0;
 }

@@ -5,6 +5,7 @@
  * hv/common/pv_mm.c; this file supplies the machine facts it needs.
  */
 #include <asm/cpu.h>
+#include <asm/flushtlb.h>
 #include <asm/page.h>
 #include <asm/pv.h>
 #include <asm/pv_mm.h>
@@ -57,11 +58,6 @@ bool pv_mm_arch_io_frame(mfn_t mfn)
 void pv_mm_arch_keel_slots(u64 *l4)
 {
     pv_install_hypervisor_slots(l4);
-}
-
-void pv_mm_arch_flush_all(void)
-{
-    pv_flush(UVMF_TLB_FLUSH, 0, true);
 }
 
 /* ------------------------------------------------------- finding entries */
@@ -131,7 +127,7 @@ static void flush_here(void *data)
     if (f->type == UVMF_INVLPG)
         __asm__ __volatile__("invlpg (%0)" ::"r"(f->va) : "memory");
     else if (f->type != UVMF_NONE)
-        write_cr3(read_cr3()); /* Keel runs without global pages */
+        flush_tlb_local(); /* recorded: it may spare a flush later */
 }
 
 /* Other CPUs may hold the domain's translations; over-flushing is safe,
@@ -140,6 +136,10 @@ void pv_flush(unsigned int type, unsigned long va, bool everywhere)
 {
     struct flush_req f = {.type = type, .va = va};
 
+    if (type == UVMF_TLB_FLUSH && everywhere) {
+        flush_tlb_mask(~0UL);
+        return;
+    }
     flush_here(&f);
     if (everywhere && type != UVMF_NONE && num_online_cpus() > 1)
         smp_call_function(flush_here, &f, true);
@@ -157,7 +157,7 @@ static void flush_list_here(void *data)
     const struct flush_list *f = data;
 
     if (!f->va) {
-        write_cr3(read_cr3());
+        flush_tlb_local();
         return;
     }
     for (unsigned int i = 0; i < f->n; i++)

@@ -99,13 +99,14 @@ long do_mmu_update(struct hcall *h)
     return rc;
 }
 
-/* A plain write into a frame that is not a page table right now. */
+/* A plain write into a frame that is not a page table right now (the
+ * caller holds a general reference). */
 static long plain_update(struct page_info *pg, u64 *slot, u64 val)
 {
-    if (!get_page_type(pg, PGT_writable_page))
+    if (!get_page_type_keel_write(pg))
         return -XEN_EINVAL;
     WRITE_ONCE(*slot, val);
-    put_page_type(pg);
+    put_page_type_keel_write(pg);
     return 0;
 }
 

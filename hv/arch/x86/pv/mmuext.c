@@ -5,6 +5,7 @@
  * stops at the first refusal and `done` counts the operations performed.
  */
 #include <asm/cpu.h>
+#include <asm/flushtlb.h>
 #include <asm/page.h>
 #include <asm/pv.h>
 #include <asm/pv_mm.h>
@@ -87,7 +88,7 @@ static long set_root(struct vcpu *v, mfn_t *root, mfn_t mfn, bool zero_ok)
             return -XEN_EINVAL;
     }
     *root = mfn;
-    write_cr3(pv_active_cr3(v));
+    switch_cr3(pv_active_cr3(v));
     if (old)
         put_page_and_type(mfn_to_page(old));
     return 0;
@@ -123,10 +124,10 @@ static long clear_page(struct domain *d, mfn_t mfn)
 {
     struct page_info *pg = pv_domain_page(mfn, d);
 
-    if (!pg || !get_page_and_type(pg, d, PGT_writable_page))
+    if (!pg || !get_page_keel_write(pg, d))
         return -XEN_EINVAL;
     memset(mfn_to_virt(mfn), 0, PAGE_SIZE);
-    put_page_and_type(pg);
+    put_page_keel_write(pg);
     return 0;
 }
 
@@ -136,12 +137,12 @@ static long copy_page(struct domain *d, mfn_t dst, mfn_t src)
 
     if (!spg || !get_page(spg, d))
         return -XEN_EINVAL;
-    if (!dpg || !get_page_and_type(dpg, d, PGT_writable_page)) {
+    if (!dpg || !get_page_keel_write(dpg, d)) {
         put_page(spg);
         return -XEN_EINVAL;
     }
     memcpy(mfn_to_virt(dst), mfn_to_virt(src), PAGE_SIZE);
-    put_page_and_type(dpg);
+    put_page_keel_write(dpg);
     put_page(spg);
     return 0;
 }

@@ -9,13 +9,12 @@
 #include <asm/pv_desc.h>
 #include <asm/pv_mm.h>
 #include <asm/traps.h>
+#include <keel/debugreg.h>
 #include <keel/console.h>
 #include <keel/guest_access.h>
 #include <keel/hypercall.h>
 #include <keel/sched.h>
 #include <keel/x86_decode.h>
-
-#define DR6_INIT 0xffff0ff0UL /* no cause recorded */
 
 static bool has_error_code(unsigned vector)
 {
@@ -65,10 +64,8 @@ void pv_guest_page_fault(struct regs *r, unsigned long cr2, u32 err)
     pv_inject_exception(r, TRAP_PF, true, err);
 }
 
-static void guest_page_fault(struct regs *r)
+static void guest_page_fault(struct regs *r, unsigned long cr2)
 {
-    unsigned long cr2 = read_cr2();
-
     if (pv_ptwr_fault(r, cr2) || pv_desc_ldt_fault(r, cr2))
         return;
     pv_guest_page_fault(r, cr2, r->error_code);
@@ -129,27 +126,44 @@ static bool guest_soft_interrupt(struct regs *r)
 }
 
 /* #DB: the guest reads the cause back with get_debugreg(6). */
-static void guest_debug(struct regs *r)
+static void guest_debug(struct regs *r, unsigned long dr6)
+{
+    current->arch.debugreg[6] = dr6;
+    pv_inject_exception(r, TRAP_DB, false, 0);
+}
+
+static unsigned long take_dr6(void)
 {
     unsigned long dr6;
 
     __asm__ __volatile__("mov %%db6, %0" : "=r"(dr6));
-    current->arch.debugreg[6] = dr6;
     /* The CPU never clears DR6 itself. */
-    __asm__ __volatile__("mov %0, %%db6" ::"r"(DR6_INIT));
-    pv_inject_exception(r, TRAP_DB, false, 0);
+    __asm__ __volatile__("mov %0, %%db6" ::"r"(DR6_DEFAULT));
+    return dr6;
 }
 
 void pv_do_exception(struct regs *r)
 {
     unsigned vec = r->entry_vector;
+    unsigned long cr2 = 0, dr6 = 0;
 
+    if (vec == TRAP_NMI || vec == TRAP_MC)
+        return; /* Keel's own business, never the guest's (traps.c) */
+    /* What the next fault would overwrite, first; then, as in a
+     * hypercall, interrupts on: a CPU waiting here (for a table another
+     * CPU validates, say) keeps answering IPIs.  ret_to_guest turns them
+     * off again. */
+    if (vec == TRAP_PF)
+        cr2 = read_cr2();
+    else if (vec == TRAP_DB)
+        dr6 = take_dr6();
+    local_irq_enable();
     switch (vec) {
     case TRAP_DB:
-        guest_debug(r);
+        guest_debug(r, dr6);
         return;
     case TRAP_PF:
-        guest_page_fault(r);
+        guest_page_fault(r, cr2);
         return;
     case TRAP_NM:
         guest_no_device(r);
@@ -162,10 +176,6 @@ void pv_do_exception(struct regs *r)
         if (guest_soft_interrupt(r) || pv_emulate_privileged(r))
             return;
         break;
-    case TRAP_NMI:
-    case TRAP_MC:
-        /* Keel's own business, never the guest's (handled by traps.c). */
-        return;
     default:
         break;
     }
@@ -351,53 +361,19 @@ long do_set_segment_base(struct hcall *h)
 
 /*
  * The values are the guest's view only: Keel does not load them into the
- * hardware yet (a breakpoint hit inside Keel while it copies guest memory
- * would need its own #DB handling), so guest breakpoints do not fire.
- * Single-stepping (RFLAGS.TF) works, and #DB records DR6 here.
+ * hardware yet, so guest breakpoints do not fire.  Single-stepping
+ * (RFLAGS.TF) works, and #DB records DR6 here.  The rules are shared with
+ * VCPUOP_initialise (keel/debugreg.h).
  */
-#define DR6_WRITABLE 0xe00fUL    /* B0-B3, BD, BS, BT */
-#define DR7_ONES (1UL << 10)
-#define DR7_ZEROES 0xd800UL      /* bits 11, 12, 14, 15 */
-#define DR7_IO_BP 2U             /* R/W encoding of an I/O breakpoint */
-
-static bool dr7_has_io_breakpoint(unsigned long dr7)
-{
-    for (unsigned i = 0; i < 4; i++)
-        if ((dr7 & (3UL << (i * 2))) && ((dr7 >> (16 + i * 4)) & 3) == DR7_IO_BP)
-            return true;
-    return false;
-}
-
 long do_set_debugreg(struct hcall *h)
 {
-    struct vcpu *v = current;
-    unsigned long reg = h->arg[0], val = h->arg[1];
+    unsigned int reg = (unsigned int)h->arg[0]; /* an int in Xen's ABI */
+    unsigned long val = h->arg[1];
+    int rc = debugreg_check(&reg, &val);
 
-    switch (reg) {
-    case 0: case 1: case 2: case 3:
-        /* A breakpoint on Keel's own addresses is not the guest's to set. */
-        if (!guest_range_ok(val, 1))
-            return -XEN_EPERM;
-        break;
-    case 4: case 6:
-        if (val >> 32)
-            return -XEN_EINVAL;
-        reg = 6;
-        val = (val & DR6_WRITABLE) | DR6_INIT;
-        break;
-    case 5: case 7:
-        if (val >> 32)
-            return -XEN_EINVAL;
-        /* I/O breakpoints need CR4.DE, which a PV guest cannot set. */
-        if (dr7_has_io_breakpoint(val))
-            return -XEN_EPERM;
-        reg = 7;
-        val = (val & ~DR7_ZEROES) | DR7_ONES;
-        break;
-    default:
-        return -XEN_ENODEV;
-    }
-    v->arch.debugreg[reg] = val;
+    if (rc)
+        return rc;
+    current->arch.debugreg[reg] = val;
     return 0;
 }
 
@@ -410,9 +386,9 @@ long do_get_debugreg(struct hcall *h)
     case 0: case 1: case 2: case 3:
         return (long)v->arch.debugreg[reg];
     case 4: case 6:
-        return (long)(v->arch.debugreg[6] ? v->arch.debugreg[6] : DR6_INIT);
+        return (long)(v->arch.debugreg[6] ? v->arch.debugreg[6] : DR6_DEFAULT);
     case 5: case 7:
-        return (long)(v->arch.debugreg[7] | DR7_ONES);
+        return (long)(v->arch.debugreg[7] | DR7_DEFAULT);
     default:
         return -XEN_ENODEV;
     }

@@ -6,6 +6,7 @@
 #include <asm/cpu.h>
 #include <asm/pv.h>
 #include <asm/pv_vcpu.h>
+#include <keel/debugreg.h>
 #include <keel/frametable.h>
 #include <keel/guest_access.h>
 #include <keel/vtime.h>
@@ -99,8 +100,9 @@ static long context_check(const struct vcpu *v, const struct vcpu_guest_context 
     for (unsigned int i = 0; i < 256; i++)
         if (!is_canonical(c->trap_ctxt[i].address))
             return -XEN_EINVAL;
+    /* The LDT base must be the guest's even with no entries (Xen). */
     if ((c->ldt_base & (PAGE_SIZE - 1)) || c->ldt_ents > 8192 ||
-        (c->ldt_ents && !guest_range_ok(c->ldt_base, c->ldt_ents * 8UL)))
+        !guest_range_ok(c->ldt_base, c->ldt_ents ? c->ldt_ents * 8UL : 1))
         return -XEN_EINVAL;
     if (c->gdt_ents > 16 * 512)
         return -XEN_EINVAL;
@@ -142,6 +144,23 @@ static void load_traps(struct vcpu *v, const struct trap_info *t)
     }
 }
 
+/* Reset values, then whatever set_debugreg would accept (Xen drops the
+ * rest and the call still succeeds). */
+static void load_debugregs(struct vcpu *v, const unsigned long *dr)
+{
+    static const unsigned int regs[] = {0, 1, 2, 3, 6, 7};
+
+    memset(v->arch.debugreg, 0, sizeof(v->arch.debugreg));
+    v->arch.debugreg[6] = DR6_DEFAULT;
+    v->arch.debugreg[7] = DR7_DEFAULT;
+    for (unsigned int i = 0; i < ARRAY_SIZE(regs); i++) {
+        unsigned int reg = regs[i];
+        unsigned long val = dr[reg];
+        if (!debugreg_check(&reg, &val))
+            v->arch.debugreg[reg] = val;
+    }
+}
+
 /* Everything but the roots and descriptor tables; cannot fail. */
 static void load_state(struct vcpu *v, const struct vcpu_guest_context *c)
 {
@@ -163,8 +182,7 @@ static void load_state(struct vcpu *v, const struct vcpu_guest_context *c)
     v->arch.fs_base = c->fs_base;
     v->arch.gs_base_kernel = c->gs_base_kernel;
     v->arch.gs_base_user = c->gs_base_user;
-    for (unsigned i = 0; i < 8; i++)
-        v->arch.debugreg[i] = c->debugreg[i];
+    load_debugregs(v, c->debugreg);
     v->arch.fpu_initialised = c->flags & VGCF_i387_valid;
     if (v->arch.fpu_initialised) {
         u32 mxcsr;

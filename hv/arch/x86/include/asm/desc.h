@@ -28,7 +28,8 @@
 #define IST_DF 1
 #define IST_NMI 2
 #define IST_MC 3
-#define IST_COUNT 3
+#define IST_DB 4 /* a #DB may follow Keel into the SYSCALL stub (guest RSP) */
+#define IST_COUNT 4
 /* Usable bytes of each interrupt stack (a STACK_SIZE block less its guard
  * page and the cpu_info copy). */
 #define IST_STACK_SIZE (STACK_SIZE - 4096 - CPU_INFO_RESERVE)
@@ -69,7 +70,7 @@ struct gdt_page {
 void traps_init(void);              /* BSP, once: build the IDT */
 void traps_init_cpu(unsigned cpu);  /* each CPU: GDT, TSS, IDT, SYSCALL */
 
-/* Top of a CPU's interrupt stack (ist = IST_DF, IST_NMI or IST_MC). */
+/* Top of a CPU's interrupt stack (ist = IST_DF, IST_NMI, IST_MC or IST_DB). */
 unsigned long ist_stack_top(unsigned cpu, unsigned ist);
 unsigned long ist_stack_guard(unsigned cpu, unsigned ist);
 void traps_protect_boot_stacks(void);

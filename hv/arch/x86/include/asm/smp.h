@@ -51,11 +51,14 @@ void smp_init(void);
 /* Kick a CPU so it looks at its softirqs. */
 void smp_send_event_check(unsigned int cpu);
 /*
- * Run fn(data) on every other online CPU, in interrupt context.  With wait,
- * return once all have finished, else once all have started.  Returns 0, or
- * -1 if some CPU did not respond within a second (it then never runs fn).
+ * Run fn(data) on every other online CPU (or those of mask), in interrupt
+ * context or from a loop where the CPU waits for another (spin_relax).
+ * With wait, return once all have finished, else once all have started.
+ * Never gives up on a CPU that is online; returns 0.  fn must take no
+ * lock and never wait for another CPU.
  */
 int smp_call_function(void (*fn)(void *), void *data, bool wait);
+int smp_call_function_mask(u64 mask, void (*fn)(void *), void *data, bool wait);
 /* Park every other CPU for good (machine_halt).  Safe to race with itself. */
 void smp_stop_others(void);
 /* For the NMI handler: parks this CPU if smp_stop_others asked for it. */

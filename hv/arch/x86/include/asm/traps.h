@@ -78,6 +78,8 @@ int set_irq_handler(u8 vector, irq_handler_t fn);
 void set_nmi_callback(void (*fn)(struct regs *regs));
 
 void show_registers(const struct regs *regs);
+/* #DB taken in Keel context on this CPU so far (ignored, as Xen does). */
+unsigned long debug_traps_in_keel(void);
 /* Registers, backtrace, panic. */
 __noreturn void fatal_trap(const struct regs *r, const char *why);
 /* Frame-pointer walk of the stack that holds regs->rsp. */
