@@ -206,10 +206,12 @@ shim: $(BUILD)/mbshim
 deps:
 	@scripts/deps.sh
 
-# The Linux dom0 scenarios need Debian's kernel and a busybox initramfs:
-# fetched once into cache/ (outside git) by the project's own script.
+# The Linux dom0 scenarios need Debian's kernel and a busybox initramfs, the
+# toolstack ones Debian's Xen 4.17 userland in a dom0 initramfs and a domU
+# initramfs: fetched once into cache/ (outside git) by the project's own
+# script, which rebuilds the toolstack initramfs when their inputs change.
 fetch:
-	@scripts/fetch-debian.sh
+	@scripts/fetch-debian.sh --toolstack
 
 check: deps fetch
 	$(MAKE) all unit-build shim guests fuzz-build
