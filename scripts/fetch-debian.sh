@@ -294,6 +294,7 @@ coreutils:bin/readlink coreutils:usr/bin/stat
 DOMU_FILES="
 xenstore-utils:usr/bin/xenstore-read xenstore-utils:usr/bin/xenstore-write
 xenstore-utils:usr/bin/xenstore-ls
+e2fsprogs:sbin/mke2fs e2fsprogs:sbin/mkfs.ext4 e2fsprogs:etc/mke2fs.conf
 "
 # Libraries loaded with dlopen, which no NEEDED entry names: OWNER:SONAME.
 # glibc loads libgcc_s for pthread_cancel (xl aborts at exit without it).
@@ -488,9 +489,10 @@ build_domu_initrd() {
     stage="$work/domu"
     mkdir -p "$stage/dev" "$stage/proc" "$stage/sys" "$stage/tmp" "$stage/run" "$stage/mnt"
     : >"$stage.elfs"
-    stage_busybox "$stage"
+    # Debian's files first: busybox links only go where no file is.
     stage_take "$stage" $DOMU_FILES
     stage_libs "$stage"
+    stage_busybox "$stage"
     stage_modules "$stage" $DOMU_MODULES
     gcc -static -O2 -nostdlib -ffreestanding -fno-pie -no-pie -fno-stack-protector \
         -Wall -Wextra -Werror -o "$stage/init" "$ROOT/bench/keel-rdtsc.c" ||
