@@ -93,6 +93,7 @@ CORE_HOST_SRCS += hv/common/time_scale.c
 CORE_HOST_SRCS += hv/common/symbols.c
 CORE_HOST_SRCS += hv/common/elf.c
 CORE_HOST_SRCS += hv/common/event_channel.c
+CORE_HOST_SRCS += hv/common/grant_table.c
 CORE_HOST_SRCS += hv/common/acpi.c
 CORE_HOST_SRCS += hv/common/multiboot.c
 CORE_HOST_SRCS += hv/common/memmap.c
@@ -107,6 +108,10 @@ CORE_HOST_SRCS += hv/common/sched_rr.c
 CORE_HOST_SRCS += hv/common/xz.c
 CORE_HOST_SRCS += hv/common/inflate.c
 CORE_HOST_SRCS += hv/common/bzimage.c
+CORE_HOST_SRCS += hv/common/x86_decode.c
+CORE_HOST_SRCS += hv/common/domain_mem.c
+CORE_HOST_SRCS += hv/common/domctl_worker.c
+CORE_HOST_SRCS += hv/common/cpu_policy.c
 
 HOST_CFLAGS := $(XEN_ABI) -std=gnu11 -O1 -g -DKEEL_HOST -fsanitize=address,undefined \
 	-fno-sanitize-recover=all -fno-omit-frame-pointer \
@@ -130,7 +135,9 @@ unit-build: $(UNIT_BINS)
 # ---------------------------------------------------------------- PV test guests
 # Every tests/guests/<name>/ (except the runtime rt/) becomes
 # build/guests/<name>.elf: its C files linked with the runtime, plus the
-# compiler flags listed in an optional tests/guests/<name>/flags file.
+# compiler flags listed in an optional tests/guests/<name>/flags file.  An
+# optional tests/guests/<name>/embed names one other guest whose ELF it
+# carries (EMBED_ELF: its path, for .incbin), e.g. a domU it builds.
 GUEST_NAMES := $(sort $(filter-out rt,$(notdir $(patsubst %/,%,$(dir \
 	$(wildcard tests/guests/*/*.c tests/guests/*/*.S))))))
 GUEST_ELFS := $(patsubst %,$(BUILD)/guests/%.elf,$(GUEST_NAMES))
@@ -146,12 +153,17 @@ GUEST_CFLAGS := -std=gnu11 -O2 -g -ffreestanding -fno-pic -fno-pie \
 GUEST_LDFLAGS := -nostdlib -static -no-pie -Wl,-T,tests/guests/rt/guest.lds \
 	-Wl,--build-id=none -Wl,-z,max-page-size=4096 -Wl,-z,noexecstack
 
+guest_embed = $(strip $(shell cat tests/guests/$(1)/embed 2>/dev/null))
+
 define GUEST_RULE
 $(BUILD)/guests/$(1).elf: $(wildcard tests/guests/$(1)/*.c tests/guests/$(1)/*.S \
-		tests/guests/$(1)/flags) $(GUEST_RT) $(wildcard tests/guests/rt/*.h) \
-		tests/guests/rt/guest.lds | $(BUILD)/xen-include/xen
+		tests/guests/$(1)/*.h tests/guests/$(1)/flags tests/guests/$(1)/embed) \
+		$(GUEST_RT) $(wildcard tests/guests/rt/*.h) tests/guests/rt/guest.lds \
+		$(if $(call guest_embed,$(1)),$(BUILD)/guests/$(call guest_embed,$(1)).elf) \
+		| $(BUILD)/xen-include/xen
 	@mkdir -p $$(dir $$@)
 	$(CC) $(GUEST_CFLAGS) -DGUEST_NAME='"$(1)"' \
+		$(if $(call guest_embed,$(1)),-DEMBED_ELF='"$(BUILD)/guests/$(call guest_embed,$(1)).elf"') \
 		$$(shell cat tests/guests/$(1)/flags 2>/dev/null) $(GUEST_LDFLAGS) \
 		-o $$@ $(GUEST_RT) $(wildcard tests/guests/$(1)/*.c tests/guests/$(1)/*.S)
 endef
@@ -162,7 +174,9 @@ guests: $(GUEST_ELFS)
 # ---------------------------------------------------------------- fuzzing
 # libFuzzer targets (clang): every tests/fuzz/fuzz_<name>.c is linked with
 # all the host-buildable core sources.  `make fuzz-build` builds them all;
-# `make fuzz` runs each for FUZZ_TIME seconds (findings fail the rule).
+# `make fuzz` runs each for FUZZ_TIME seconds (findings fail the rule),
+# starting from the seeds kept in tests/fuzz/corpus/<name>/ (refresh them
+# with `make fuzz-seeds`, which merges what the campaign found into them).
 FUZZ_CC ?= clang
 FUZZ_TIME ?= 30
 FUZZ_CFLAGS := $(XEN_ABI) -std=gnu11 -O1 -g -DKEEL_HOST -fsanitize=fuzzer,address,undefined \
@@ -179,9 +193,15 @@ fuzz-build: $(FUZZ_BINS)
 
 fuzz: $(FUZZ_BINS)
 	@for f in $(FUZZ_BINS); do \
-		mkdir -p $$f.corpus && echo "== $$f" && \
-		$$f -max_total_time=$(FUZZ_TIME) -max_len=16384 -print_final_stats=0 $$f.corpus \
-		|| exit 1; done
+		seeds=tests/fuzz/corpus/$$(basename $$f); mkdir -p $$f.corpus $$seeds && \
+		echo "== $$f" && \
+		$$f -max_total_time=$(FUZZ_TIME) -max_len=16384 -print_final_stats=0 \
+			$$f.corpus $$seeds || exit 1; done
+
+fuzz-seeds: $(FUZZ_BINS)
+	@for f in $(FUZZ_BINS); do \
+		seeds=tests/fuzz/corpus/$$(basename $$f); mkdir -p $$f.corpus $$seeds && \
+		$$f -merge=1 $$seeds $$f.corpus 2>&1 | tail -1; done
 
 # ---------------------------------------------------------------- test tools
 # mbshim: a 32-bit Multiboot 1 kernel that boots Keel with crafted boot
@@ -220,7 +240,8 @@ check: deps fetch
 # Benchmarks (not tests, so not part of check): bench/run.sh compares Keel
 # with Xen 4.17 on the benchmark guest tests/guests/bench; bench/boot.sh
 # times the boot of Debian's Linux to /init natively, on Xen and on Keel.
-bench: all guests
+bench: deps all guests
+	scripts/fetch-debian.sh --bench --xen
 	bench/run.sh
 	bench/boot.sh
 
@@ -255,5 +276,5 @@ clean:
 # Keep intermediate objects (the host test objects), so reruns rebuild nothing.
 .SECONDARY:
 
-.PHONY: all deps fetch check run iso bench bench-xz clean unit-build shim guests fuzz fuzz-build
+.PHONY: all deps fetch check run iso bench bench-xz clean unit-build shim guests fuzz fuzz-build fuzz-seeds
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

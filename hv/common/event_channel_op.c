@@ -33,10 +33,15 @@ static struct domain *dom_of(struct evtchn_domain *ed)
     return container_of(ed, struct domain, evtchn);
 }
 
-/* DOMID_SELF or a real domain; NULL if there is none. */
+/* DOMID_SELF or a real domain, referenced (domain_put when done); NULL if
+ * there is none. */
 static struct domain *lookup(domid_t id)
 {
-    return id == DOMID_SELF ? current->domain : domain_by_id(id);
+    if (id == DOMID_SELF) {
+        domain_get_ref(current->domain);
+        return current->domain;
+    }
+    return domain_get(id);
 }
 
 /* Acting on another domain's ports is for the privileged domain only. */
@@ -46,8 +51,10 @@ static long lookup_checked(domid_t id, struct domain **out)
 
     if (!d)
         return -XEN_ESRCH;
-    if (d != current->domain && !current->domain->is_privileged)
+    if (d != current->domain && !current->domain->is_privileged) {
+        domain_put(d);
         return -XEN_EPERM;
+    }
     *out = d;
     return 0;
 }
@@ -209,6 +216,17 @@ void send_guest_global_virq(struct domain *d, u32 virq)
         send_guest_vcpu_virq(d->vcpus[0], virq);
 }
 
+void send_global_virq(u32 virq)
+{
+    struct domain *d = domain_get(0);
+
+    if (!d)
+        return;
+    if (d->is_privileged)
+        send_guest_global_virq(d, virq);
+    domain_put(d);
+}
+
 /* ---------------------------------------------------------- sub-ops */
 
 static long op_alloc_unbound(unsigned long arg)
@@ -227,6 +245,7 @@ static long op_alloc_unbound(unsigned long arg)
     f = spin_lock_irqsave(&d->evtchn_lock);
     rc = evtchn_alloc_unbound(&d->evtchn, remote, &a.port);
     spin_unlock_irqrestore(&d->evtchn_lock, f);
+    domain_put(d);
     if (rc)
         return rc;
     return copy_to_guest_obj(arg, &a) ? -XEN_EFAULT : 0;
@@ -249,6 +268,7 @@ static long op_bind_interdomain(unsigned long arg)
     rc = evtchn_bind_interdomain(&ld->evtchn, &rd->evtchn, b.remote_port,
                                  &b.local_port, &k);
     unlock_two(&lp);
+    domain_put(rd);
     if (rc)
         return rc;
     notify(&k, &ld->evtchn, b.local_port);
@@ -352,6 +372,7 @@ static long op_status(unsigned long arg)
     f = spin_lock_irqsave(&d->evtchn_lock);
     rc = evtchn_status(&d->evtchn, &st);
     spin_unlock_irqrestore(&d->evtchn_lock, f);
+    domain_put(d);
     if (rc)
         return rc;
     return copy_to_guest_obj(arg, &st) ? -XEN_EFAULT : 0;
@@ -404,6 +425,26 @@ static long op_reset(unsigned long arg)
     for (evtchn_port_t p = 1; p < d->evtchn.nr_ports; p++)
         if (READ_ONCE(d->ports[p].state) != ECS_FREE)
             close_port(d, p); /* a port closed meanwhile gives -EINVAL: fine */
+    domain_put(d);
+    return 0;
+}
+
+#define RELINQUISH_BUDGET 64 /* ports closed per call before yielding */
+
+int evtchn_domain_relinquish(struct domain *d)
+{
+    unsigned int budget = RELINQUISH_BUDGET;
+    unsigned long f = spin_lock_irqsave(&d->evtchn_lock);
+
+    d->evtchn.dying = true; /* from here on nobody adds a port to d */
+    spin_unlock_irqrestore(&d->evtchn_lock, f);
+    for (evtchn_port_t p = 1; p < d->evtchn.nr_ports; p++) {
+        if (READ_ONCE(d->ports[p].state) == ECS_FREE)
+            continue;
+        if (budget-- == 0)
+            return 1;
+        close_port(d, p);
+    }
     return 0;
 }
 

@@ -55,10 +55,11 @@ static long sched_remote_shutdown(unsigned long arg)
         return -XEN_EFAULT;
     if (s.reason > SHUTDOWN_MAX)
         return -XEN_EINVAL;
-    d = domain_by_id(s.domain_id);
+    d = domain_get(s.domain_id);
     if (!d)
         return -XEN_ESRCH;
     domain_shutdown(d, s.reason);
+    domain_put(d);
     return 0;
 }
 

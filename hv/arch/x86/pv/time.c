@@ -105,10 +105,11 @@ void pv_set_wallclock(u64 wall_at_boot_ns)
 {
     spin_lock(&wallclock_lock);
     boot_wall_ns = wall_at_boot_ns ? wall_at_boot_ns : 1;
-    for (unsigned int id = 0; id < MAX_DOMAINS; id++) {
-        struct domain *d = domain_by_id((domid_t)id);
-        if (d && d->shared_info)
+    for (struct domain *d = domain_get_next(0), *n; d; d = n) {
+        if (d->shared_info)
             pv_update_wallclock(d);
+        n = d->domid + 1u < MAX_DOMAINS ? domain_get_next((domid_t)(d->domid + 1)) : NULL;
+        domain_put(d);
     }
     spin_unlock(&wallclock_lock);
 }

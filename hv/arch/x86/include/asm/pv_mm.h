@@ -16,10 +16,16 @@ struct page_info *pv_domain_page(mfn_t mfn, const struct domain *d);
 /* TLB flushes: UVMF_TLB_FLUSH (all of this CPU's), UVMF_INVLPG (one va),
  * UVMF_NONE; here or on every CPU. */
 void pv_flush(unsigned int type, unsigned long va, bool everywhere);
+/* Every CPU drops its translations of the `n` linear addresses in va[]
+ * (all of them when va is NULL or the list is long): one IPI round. */
+void pv_flush_list(const u64 *va, unsigned int n);
 /* A guest vCPU bitmap pointer (UVMF_MULTI / MMUEXT_*_MULTI): 0 if readable. */
 int pv_check_vcpumask(unsigned long gva);
-/* The domain whose frames a batch names (`foreigndom`): the caller's own,
- * or for a privileged caller any domain.  NULL with *err set otherwise. */
+/* The domain whose frames a batch names (`foreigndom`, low 16 bits):
+ * DOMID_SELF for the caller's own, or another existing domain, referenced
+ * (domain_put when the batch is done); NULL with *err = -XEN_ESRCH for
+ * anything else, the caller's own numeric id included (as Xen).  Whether
+ * the caller may act on it is the caller's check. */
 struct domain *pv_pg_owner(unsigned long domid, long *err);
 /* A #PF from a guest store into one of its read-only, validated L1 tables
  * (writable_pagetables): emulated, true; otherwise false (bounce it). */
