@@ -39,21 +39,21 @@ run_disk_domu() {
 # finish_domu NAME IMAGE: waits for the domU's end, then for the loop device.
 finish_domu() {
     wait_gone "$1" 600 || { note "$1 still running"; xl destroy "$1"; }
-    end=$(($(now) + $(limit 60)))
-    while $LOSETUP -a 2>/dev/null | grep -q "$2" && [ "$(now)" -le "$end" ]; do sleep 1; done
+    _fd_end=$(($(now) + $(limit 60)))
+    while $LOSETUP -a 2>/dev/null | grep -q "$2" && [ "$(now)" -le "$_fd_end" ]; do sleep 1; done
 }
 
 # dom0_sum IMAGE: sha256 of /data in the image's file system, loop-mounted.
 dom0_sum() {
     mkdir -p "$TS_DIR/mnt"
-    dev=$($LOSETUP -f --show "$1") || { echo "losetup-failed"; return; }
-    if mount -t ext4 -o ro "$dev" "$TS_DIR/mnt"; then
+    _ds_dev=$($LOSETUP -f --show "$1") || { echo "losetup-failed"; return; }
+    if mount -t ext4 -o ro "$_ds_dev" "$TS_DIR/mnt"; then
         sha256sum <"$TS_DIR/mnt/data" | cut -d' ' -f1
         umount "$TS_DIR/mnt"
     else
         echo "mount-failed"
     fi
-    $LOSETUP -d "$dev"
+    $LOSETUP -d "$_ds_dev"
 }
 
 # ---- write in one domU, verify in another and in dom0

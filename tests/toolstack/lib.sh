@@ -71,8 +71,8 @@ limit() {
 # /boot/vmlinux (the same kernel unpacked) where a script says so.
 TS_KERNEL=/boot/vmlinuz
 domu_cfg() {
-    cfg=$TS_DIR/$1.cfg
-    cat >"$cfg" <<EOF
+    _cfg=$TS_DIR/$1.cfg
+    cat >"$_cfg" <<EOF
 name = "$1"
 type = "pv"
 kernel = "$TS_KERNEL"
@@ -85,8 +85,8 @@ on_reboot = "restart"
 on_crash = "destroy"
 EOF
     shift 2
-    for line in "$@"; do
-        echo "$line" >>"$cfg"
+    for _line in "$@"; do
+        echo "$_line" >>"$_cfg"
     done
 }
 
@@ -104,8 +104,8 @@ create_output() {
 # show_logs: the end of what xl's hotplug scripts and xl's monitor said.
 show_logs() {
     tail -n 15 /var/log/messages 2>/dev/null | sed 's/^/TOOLSTACK:   syslog: /'
-    for f in /var/log/xen/xl-*.log; do
-        [ -f "$f" ] && tail -n 3 "$f" | sed "s|^|TOOLSTACK:   $(basename "$f"): |"
+    for _f in /var/log/xen/xl-*.log; do
+        [ -f "$_f" ] && tail -n 3 "$_f" | sed "s|^|TOOLSTACK:   $(basename "$_f"): |"
     done
 }
 
@@ -117,13 +117,15 @@ console() {
 # wait_console NAME REGEX SECONDS: until the domU's console has a line
 # matching REGEX (extended).  Gives up early once domain NAME is gone (it is
 # looked up every few seconds: each xl run costs dom0 real work).
+# (Helpers' own variables start with an underscore: the scripts that source
+# this file use plain names such as n, end, t.)
 wait_console() {
-    end=$(($(now) + $(limit "$3")))
-    n=0
-    while [ "$(now)" -le "$end" ]; do
+    _wc_end=$(($(now) + $(limit "$3")))
+    _wc_n=0
+    while [ "$(now)" -le "$_wc_end" ]; do
         console "$1" | grep -qE "$2" && return 0
-        n=$((n + 1))
-        if [ $((n % 10)) = 0 ] && ! in_list "$1"; then
+        _wc_n=$((_wc_n + 1))
+        if [ $((_wc_n % 10)) = 0 ] && ! in_list "$1"; then
             sleep 1
             console "$1" | grep -qE "$2"
             return
@@ -140,8 +142,8 @@ count_console() {
 
 # last_tick NAME: the counter domU NAME printed last (-1 before the first).
 last_tick() {
-    t=$(console "$1" | sed -n 's/^DOMU: tick \([0-9]*\)$/\1/p' | tail -n 1)
-    echo "${t:--1}"
+    _lt=$(console "$1" | sed -n 's/^DOMU: tick \([0-9]*\)$/\1/p' | tail -n 1)
+    echo "${_lt:--1}"
 }
 
 # fact NAME KEY: a KEY=value from the domU's "DOMU: hypervisor=..." line.
@@ -157,8 +159,8 @@ in_list() {
 
 # wait_gone NAME SECONDS
 wait_gone() {
-    end=$(($(now) + $(limit "$2")))
-    while [ "$(now)" -le "$end" ]; do
+    _wg_end=$(($(now) + $(limit "$2")))
+    while [ "$(now)" -le "$_wg_end" ]; do
         in_list "$1" || return 0
         sleep 0.5
     done
@@ -190,16 +192,16 @@ dom0_gntmaps() {
 # wait_value SECONDS WANT COMMAND...: until COMMAND prints WANT; prints the
 # last value seen.
 wait_value() {
-    end=$(($(now) + $(limit "$1")))
-    want=$2
+    _wv_end=$(($(now) + $(limit "$1")))
+    _wv_want=$2
     shift 2
     while :; do
-        got=$("$@")
-        [ "$got" = "$want" ] && break
-        [ "$(now)" -le "$end" ] || break
+        _wv_got=$("$@")
+        [ "$_wv_got" = "$_wv_want" ] && break
+        [ "$(now)" -le "$_wv_end" ] || break
         sleep 1
     done
-    echo "$got"
+    echo "$_wv_got"
 }
 
 toolstack_up() {
