@@ -230,10 +230,12 @@ shim: $(BUILD)/mbshim
 deps:
 	@scripts/deps.sh
 
-# The Linux dom0 scenarios need Debian's kernel and a busybox initramfs:
-# fetched once into cache/ (outside git) by the project's own script.
+# The Linux dom0 scenarios need Debian's kernel and a busybox initramfs, the
+# toolstack ones Debian's Xen 4.17 userland in a dom0 initramfs and a domU
+# initramfs: fetched once into cache/ (outside git) by the project's own
+# script, which rebuilds the toolstack initramfs when their inputs change.
 fetch:
-	@scripts/fetch-debian.sh
+	@scripts/fetch-debian.sh --toolstack
 
 check: deps fetch
 	$(MAKE) all unit-build shim guests fuzz-build
@@ -267,6 +269,11 @@ $(BUILD)/bench/xz_count: bench/xz_count.c hv/common/xz.c hv/common/string.c
 	$(CC) $(BENCH_XZ_CFLAGS) -c hv/common/string.c -o $@-string.o
 	$(CC) -O2 -Wall -Wextra -Ihv/include bench/xz_count.c $@-xz.o $@-string.o -o $@
 
+# xl create/destroy of a PV domU from Debian's toolstack in dom0, on Xen 4.17
+# and (with KEEL_TOOLSTACK=1) on Keel; long, so not part of `make bench`.
+bench-toolstack: deps all
+	bench/toolstack.sh
+
 bench-xz: $(BUILD)/bench/xz_count
 	valgrind --tool=callgrind --toggle-collect=xz_decode --toggle-collect=xz_decoded_size --callgrind-out-file=$(BUILD)/bench/xz.callgrind \
 		$(BUILD)/bench/xz_count cache/vmlinuz cache/vmlinux
@@ -286,5 +293,5 @@ clean:
 # Keep intermediate objects (the host test objects), so reruns rebuild nothing.
 .SECONDARY:
 
-.PHONY: all deps fetch check conformance run iso bench bench-xz clean unit-build shim guests fuzz fuzz-build fuzz-seeds
+.PHONY: all deps fetch check conformance run iso bench bench-toolstack bench-xz clean unit-build shim guests fuzz fuzz-build fuzz-seeds
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -215,15 +215,22 @@ def _finish(proc, eof):
 # ---------------------------------------------------------------- interactive
 
 DOM0_KERNEL_GLOBS = ("vmlinuz*", "*/vmlinuz*")
-DOM0_INITRD_GLOBS = ("initrd*", "initramfs*", "*/initrd*", "*/initramfs*")
+# The toolstack dom0 first (Debian's xl, xenstored, xenconsoled started by
+# its /init; tests/toolstack/), then the plain busybox one; never the
+# benchmark's or the domU's.
+DOM0_INITRD_GLOBS = ("initrd-dom0.gz", "initrd.gz", "initrd*", "initramfs*", "*/initrd*",
+                     "*/initramfs*")
+DOM0_INITRD_SKIP = ("initrd-bench.gz", "initrd-domu.gz")
 DOM0_ARGS = "console=hvc0 earlyprintk=xen"
+TOOLSTACK_INITRD = "initrd-dom0.gz"
 
 
 def find_dom0(cache):
     """The dom0 kernel and initrd scripts/fetch-debian.sh leaves in cache/, if any."""
     def first(patterns):
         for pat in patterns:
-            hits = sorted(p for p in glob.glob(os.path.join(cache, pat)) if os.path.isfile(p))
+            hits = sorted(p for p in glob.glob(os.path.join(cache, pat)) if os.path.isfile(p)
+                          and os.path.basename(p) not in DOM0_INITRD_SKIP)
             if hits:
                 return hits[0]
         return None
@@ -277,10 +284,13 @@ def main(argv=None):
         if not modules:
             print(dom0_hint(os.path.relpath(o.cache)), flush=True)
     # debug-exit: when dom0 powers off (or Keel halts), QEMU ends too.
-    default_args = "debug-exit console=com1" + (" dom0_mem=512M" if modules else "")
+    # The toolstack dom0 gets 1 GiB and 2 vCPUs, and room for domUs.
+    toolstack = any(os.path.basename(m.path) == TOOLSTACK_INITRD for m in modules)
+    default_args = "debug-exit console=com1" + (
+        " dom0_mem=1024M dom0_max_vcpus=2" if toolstack else " dom0_mem=512M" if modules else "")
     boot = Boot(protocol=o.protocol, args=" ".join(o.args) or default_args, modules=modules,
                 smp=o.smp or (2 if o.interactive else 1),
-                mem=o.mem or (1024 if modules else 256), cpu=o.cpu,
+                mem=o.mem or (2048 if toolstack else 1024 if modules else 256), cpu=o.cpu,
                 shim_case=o.shim_case, build=o.build,
                 iso=os.path.join(o.build, "iso", "run.iso"))
     try:

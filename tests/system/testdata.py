@@ -61,6 +61,59 @@ def _linux_initrd():
     body = _dir_newc(os.path.join(ROOT, "tests", "linux"), "tests/linux")
     body += _newc("TRAILER!!!", b"", 0, 0)
     return base + gzip.compress(body, mtime=0)
+
+
+def _cache(name):
+    cache = os.environ.get("KEEL_CACHE", os.path.join(ROOT, "cache"))
+    with open(os.path.join(cache, name), "rb") as f:
+        return f.read()
+
+
+def _files_newc(entries):
+    # (archive path, host file) pairs, with the directories they need.
+    recs, ino, dirs = b"", 5000, set()
+    for name, host in entries:
+        parts = name.split("/")
+        for i in range(1, len(parts)):
+            d = "/".join(parts[:i])
+            if d not in dirs:
+                dirs.add(d)
+                recs += _newc(d, b"", ino, 0o040755)
+                ino += 1
+        with open(host, "rb") as f:
+            recs += _newc(name, f.read(), ino, 0o100755)
+        ino += 1
+    return recs
+
+
+TOOLSTACK = os.path.join(ROOT, "tests", "toolstack")
+
+
+def _toolstack_initrd():
+    # Dom0 with Debian's Xen userland (cache/initrd-dom0.gz, see
+    # scripts/fetch-debian.sh --toolstack) and one more archive from the
+    # tree under test: dom0's /init, the sample configs, the test scripts
+    # in /tests/toolstack/ and the domU's initramfs, itself the cached one
+    # plus the tree's tests/toolstack/domu/ (init script and modes).  So
+    # the scripts always come from the tree, whatever the cache holds.
+    # One gzip stream: libxenguest unpacks a gzip ramdisk itself and sizes
+    # it from the last member's trailer, so two members would not load.
+    domu = gzip.compress(gzip.decompress(_cache("initrd-domu.gz"))
+                         + _dir_newc(os.path.join(TOOLSTACK, "domu"), "")
+                         + _newc("TRAILER!!!", b"", 0, 0), compresslevel=6, mtime=0)
+    entries = [("init", os.path.join(TOOLSTACK, "dom0", "init"))]
+    for name in sorted(os.listdir(TOOLSTACK)):
+        host = os.path.join(TOOLSTACK, name)
+        if name.endswith(".cfg"):
+            entries.append((f"etc/xen/{name}", host))
+        elif name.endswith(".sh") and not name.startswith("run-"):
+            entries.append((f"tests/toolstack/{name}", host))
+    body = _files_newc(entries)
+    body += _newc("boot/initrd-domu.gz", domu, 9000, 0o100644)
+    body += _newc("TRAILER!!!", b"", 0, 0)
+    return _cache("initrd-dom0.gz") + gzip.compress(body, mtime=0)
+
+
 def _bzimage(payload):
     # The parts of a Linux bzImage Keel reads: setup header (boot protocol
     # 2.15, one setup sector) and the payload after the protected-mode start.
@@ -97,6 +150,7 @@ FILES = {
     "dummy-kernel": _dummy_kernel,
     "dummy-initrd": _dummy_initrd,
     "linux-initrd": _linux_initrd,
+    "toolstack-initrd": _toolstack_initrd,
 }
 
 # Files made from build products (their generator takes the build directory).
@@ -126,3 +180,13 @@ def path(build, name):
         f.write(data)
     os.replace(tmp, out)
     return out
+
+
+if __name__ == "__main__":
+    # tests/system/testdata.py NAME [BUILD]: writes the file, prints its path
+    # (for shell scripts such as tests/toolstack/run-on-xen.sh).
+    import sys
+    if len(sys.argv) not in (2, 3):
+        sys.exit("usage: testdata.py NAME [BUILD-DIR]")
+    print(path(os.path.abspath(sys.argv[2] if len(sys.argv) == 3 else
+                               os.path.join(ROOT, "build")), sys.argv[1]))

@@ -8,6 +8,10 @@ order, no line may match a `forbid` regex, and QEMU must end with
 expected line was seen (for outcomes that cannot reach the debug-exit port,
 such as a halt before the command line is read).
 
+A scenario that cannot run here is still listed: `skip` holds the reason
+(missing fetched files, a feature gated behind an environment variable) and
+the runner prints "SKIP system/NAME (reason)" instead of booting it.
+
 Each module in this package defines SCENARIOS, a list of Scenario; add a
 module (or a scenario to an existing one) to add a test.  Module paths
 starting with "@" name generated test files (see testdata.py); "build:x"
@@ -54,10 +58,22 @@ class Scenario:
     # Called with the console lines of a run that passed the rest:
     # returns (error or None, conformance Result or None).
     post: object = None
+    # Non-empty: why this scenario is not run (reported as skipped).
+    skip: str = ""
 
     def __post_init__(self):
         for rx in list(self.expect) + list(self.forbid) + [t[0] for t in self.typing]:
             re.compile(rx)
+
+
+def missing_files(*paths):
+    """A skip reason naming the files that are absent, or ""."""
+    root = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
+    gone = [os.path.relpath(p, root) if p.startswith(root + os.sep) else p
+            for p in paths if not os.path.isfile(p)]
+    if not gone:
+        return ""
+    return f"missing {', '.join(gone)}: run scripts/fetch-debian.sh (make fetch)"
 
 
 def all_scenarios():

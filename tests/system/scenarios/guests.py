@@ -91,9 +91,10 @@ SCENARIOS = [
              timeout=90,
              # Every hypercall answered as Xen 4.17 answered it (the logs
              # that `make conformance` recorded, less allowed.txt).
-             post=lambda lines, name=name: hlog.check_keel(name, lines))
+             post=lambda lines, name=name: hlog.check_keel(name, lines),
+             # Listed, not dropped: a guest waits here until Keel runs it.
+             skip="" if name in KEEL_READY else "not yet in KEEL_READY (guests.py)")
     for name, extra, cmdline, verdict in _manifest()
-    if name in KEEL_READY
 ]
 
 # With SMEP and SMAP on, Keel must still reach guest memory (stac/clac

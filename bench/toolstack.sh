@@ -1,0 +1,120 @@
+#!/bin/sh
+# Toolstack benchmark (issue 7): Debian's xl in the toolstack dom0 creating
+# and destroying the tests' PV domU, on Xen 4.17 and on Keel, under QEMU TCG
+# with -icount (guest time counts executed instructions: the figures do not
+# depend on the host's load).  The dom0 side is tests/toolstack/bench.sh; it
+# reads the TSC around each xl command (keel-tsc) and takes the domU's
+# BOOT-TSC, printed by the first instruction of its /init.  Not a test:
+# nothing is asserted.
+#   bench/toolstack.sh [xen] [keel]       (default: both)
+# Keel runs only with KEEL_TOOLSTACK=1 (the gate of the toolstack
+# scenarios); otherwise, or when its dom0 does not get the toolstack up, its
+# column says why.
+# Environment: BUILD (build), XEN (cache/xen-4.17.elf), KEEL ($BUILD/keel),
+#   DOM0_VCPUS (2), ICOUNT (shift=0,sleep=off), RTC (base=2026-01-01T00:00:00,
+#   clock=vm), TIMEOUT per boot in seconds (3600), REUSE=1 (take a system's
+#   figures from its last complete log in $BUILD/bench instead of booting).
+set -u
+cd "$(dirname "$0")/.." || exit 2
+BUILD=${BUILD:-build}
+CACHE=${KEEL_CACHE:-cache}
+XEN=${XEN:-$CACHE/xen-4.17.elf}
+KEEL=${KEEL:-$BUILD/keel}
+KERNEL=$CACHE/vmlinuz
+DOM0_VCPUS=${DOM0_VCPUS:-2}
+ICOUNT=${ICOUNT:-shift=0,sleep=off}
+RTC=${RTC:-base=2026-01-01T00:00:00,clock=vm}
+TIMEOUT=${TIMEOUT:-3600}
+LOGS=$BUILD/bench
+HV_ARGS="console=com1 dom0_mem=1024M dom0_max_vcpus=$DOM0_VCPUS"
+DOM0_ARGS="console=hvc0 quiet KEEL_TEST=/tests/toolstack/bench.sh"
+SYSTEMS=${*:-xen keel}
+mkdir -p "$LOGS"
+
+scripts/fetch-debian.sh --xen --toolstack >"$LOGS/fetch.log" 2>&1 || {
+    echo "bench/toolstack.sh: scripts/fetch-debian.sh --xen --toolstack failed:" >&2
+    tail -n 5 "$LOGS/fetch.log" >&2
+    exit 2
+}
+INITRD=$(python3 tests/system/testdata.py toolstack-initrd "$BUILD") || exit 2
+
+# boot SYSTEM LOG: one boot until "BENCH: done" or a dead end.
+boot() {
+    case $1 in
+    xen) hv=$XEN; args=$HV_ARGS; extra="" ;;
+    keel) hv=$KEEL; args="debug-exit $HV_ARGS"
+        extra="-device isa-debug-exit,iobase=0xf4,iosize=4" ;;
+    esac
+    : >"$2"
+    timeout "$TIMEOUT" qemu-system-x86_64 -accel tcg -cpu qemu64 -m 2048 -smp 2 \
+        -nographic -no-reboot -monitor none -serial stdio -nic none \
+        -icount "$ICOUNT" -rtc "$RTC" $extra -kernel "$hv" -append "$args" \
+        -initrd "$KERNEL $DOM0_ARGS,$INITRD" </dev/null >"$2" 2>&1 &
+    qpid=$!
+    while kill -0 "$qpid" 2>/dev/null; do
+        if grep -qaE 'BENCH: (done|error)|KEEL-INIT: test exit|Kernel panic|Keel halted|Panic on CPU|Dom0 (halted|crashed)' "$2"; then
+            sleep 2
+            kill "$qpid" 2>/dev/null
+            break
+        fi
+        sleep 2
+    done
+    wait "$qpid" 2>/dev/null
+}
+
+# value SYSTEM KEY
+value() {
+    eval "log=\${log_$1:-/dev/null}"
+    grep -aoE "^BENCH: $2 [0-9-]+" "$log" 2>/dev/null | head -n 1 | cut -d' ' -f3
+}
+
+for sys in $SYSTEMS; do
+    case $sys in
+    xen | keel) ;;
+    *) echo "bench/toolstack.sh: unknown system '$sys' (xen, keel)" >&2; exit 2 ;;
+    esac
+    log=$LOGS/toolstack-$sys.log
+    eval "log_$sys=\$log"
+    eval "why_$sys="
+    if [ "$sys" = keel ] && [ "${KEEL_TOOLSTACK:-}" != 1 ]; then
+        eval "why_$sys='skipped: set KEEL_TOOLSTACK=1 once Keel runs the toolstack'"
+        : >"$log"
+        continue
+    fi
+    eval "hvfile=\$$(echo "$sys" | tr a-z A-Z)"
+    if [ ! -f "$hvfile" ]; then
+        eval "why_$sys='missing $hvfile'"
+        : >"$log"
+        continue
+    fi
+    if [ "${REUSE:-}" = 1 ] && grep -qa 'BENCH: done' "$log" 2>/dev/null; then
+        echo "($sys: figures from the earlier run in $log)"
+        continue
+    fi
+    start=$(date +%s)
+    boot "$sys" "$log"
+    echo "($sys: $(($(date +%s) - start)) s of wall time; console in $log)"
+    if ! grep -qa 'BENCH: done' "$log"; then
+        why=$(grep -aE 'BENCH: error|KEEL-DOM0: toolstack FAILED' "$log" | head -n 1 | tr -d '\r')
+        [ -n "$why" ] || why="last line: $(tr -d '\r' <"$log" | grep -a . | tail -n 1 | cut -c1-100)"
+        eval "why_$sys=\"did not finish (\$why)\""
+    fi
+done
+
+echo "xl on the toolstack dom0 ($DOM0_VCPUS vCPUs, 1 GiB), PV domU 128 MiB / 2 vCPUs;"
+echo "guest TSC ticks, qemu -icount $ICOUNT, -cpu qemu64 -smp 2 -m 2048"
+printf '%-20s %14s %14s %9s\n' "" Xen Keel Keel/Xen
+for key in create_to_init create_cmd create_paused unpause_to_init destroy \
+    create_to_init_elf cycles10; do
+    x=$(value xen "$key")
+    k=$(value keel "$key")
+    r=-
+    [ -n "$x" ] && [ -n "$k" ] && r=$(awk -v a="$k" -v b="$x" 'BEGIN { printf "%.3f", a / b }')
+    fmt() { [ -n "$1" ] && awk -v v="$1" 'BEGIN { printf "%.3e", v }' || echo -; }
+    printf '%-20s %14s %14s %9s\n' "$key" "$(fmt "$x")" "$(fmt "$k")" "$r"
+done
+for sys in $SYSTEMS; do
+    eval "why=\${why_$sys:-}"
+    [ -n "$why" ] && echo "$sys: $why"
+done
+exit 0

@@ -1,0 +1,76 @@
+"""Debian's unmodified Xen 4.17 toolstack in dom0 on Keel (issues 7 and 8).
+
+Each group of tests/toolstack/MANIFEST boots Keel with Debian's Linux 6.1 as
+a 2-vCPU, 1 GiB dom0 whose initramfs is the toolstack one
+(cache/initrd-dom0.gz from `scripts/fetch-debian.sh --toolstack`, plus the
+tree's tests/toolstack/ appended by testdata.py): its /init starts xenfs,
+the C xenstored, xen-init-dom0 and xenconsoled as Debian does, then runs
+tests/toolstack/<group>.sh, which drives `xl` and prints one
+"TOOLSTACK: <check>: PASS|FAIL" line per check and a summary.  The same
+groups pass on Debian's Xen 4.17: tests/toolstack/run-on-xen.sh.
+
+Gated: they need Keel's domctl/sysctl, foreign mappings, grant tables and
+interdomain event channels, so the toolstack-* scenarios are skipped unless
+KEEL_TOOLSTACK=1, the split-driver ones (splitdrv-*: blkback/netback, the
+hotplug scripts) unless KEEL_SPLITDRV=1; and skipped, with the reason, when
+the cached files are missing.
+"""
+import os
+
+from . import HALTED_OK, STARTING, Scenario, missing_files
+from .linux import CACHE, KERNEL, LINUX_FORBID
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
+MANIFEST = os.path.join(ROOT, "tests", "toolstack", "MANIFEST")
+DOM0_ARGS = "console=hvc0 earlyprintk=xen ts_cpus=2 ts_dom0_mb=1024"
+KEEL_ARGS = "debug-exit console=com1 dom0_mem=1024M dom0_max_vcpus=2 loglvl=all"
+
+
+def _manifest():
+    with open(MANIFEST) as f:
+        for line in f:
+            line = line.split("#", 1)[0].strip()
+            if not line:
+                continue
+            name, gate, script, extra, timeout, what = [c.strip() for c in line.split("|")]
+            yield name, gate, script, "" if extra == "-" else extra, float(timeout), what
+
+
+NEEDS = {
+    "toolstack": "Keel's toolstack interface (issue 7)",
+    "splitdrv": "Keel's toolstack interface and split drivers (issues 7, 8)",
+}
+
+
+def _skip(gate):
+    var = f"KEEL_{gate.upper()}"
+    if os.environ.get(var) != "1":
+        return f"needs {NEEDS[gate]}; set {var}=1 to run"
+    return missing_files(KERNEL, os.path.join(CACHE, "initrd-dom0.gz"),
+                         os.path.join(CACHE, "initrd-domu.gz"))
+
+
+SCENARIOS = [
+    Scenario(f"{gate}-{name}", f"xl in dom0: {what}",
+             args=KEEL_ARGS,
+             modules=[(KERNEL, f"{DOM0_ARGS} KEEL_TEST=/tests/toolstack/{script} {extra}".strip()),
+                      ("@toolstack-initrd", "")],
+             smp=2,
+             mem=2048,
+             expect=[STARTING,
+                     r"KEEL-INIT: /init reached",
+                     r"KEEL-INIT: hypervisor type: xen",
+                     r"KEEL-DOM0: xenstored up",
+                     r"KEEL-DOM0: toolstack up",
+                     rf"KEEL-INIT: running /tests/toolstack/{script}",
+                     r"^TOOLSTACK: \d+ passed, 0 failed",
+                     r"KEEL-INIT: test exit 0",
+                     r"dom0 asked for ACPI S5",
+                     HALTED_OK],
+             # A failed check does not stop the run: the summary line
+             # names every failure, and the log keeps the details.
+             forbid=LINUX_FORBID + (r"KEEL-DOM0: toolstack FAILED",),
+             timeout=timeout,
+             skip=_skip(gate))
+    for name, gate, script, extra, timeout, what in _manifest()
+]

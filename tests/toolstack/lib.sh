@@ -1,0 +1,209 @@
+# Helpers for the toolstack tests, sourced by tests/toolstack/*.sh, which
+# dom0's /init runs (KEEL_TEST=/tests/toolstack/NAME.sh on dom0's command
+# line).  They drive Debian's unmodified xl and read what the domUs print
+# from xenconsoled's logs (/var/log/xen/console/guest-<name>.log).
+#
+# Every check prints "TOOLSTACK: <name>: PASS|FAIL <detail>"; finish prints
+# "TOOLSTACK: N passed, M failed" and returns non-zero after a failure.
+# Timeouts are wall-clock seconds and generous: QEMU's TCG on a loaded
+# 2-core machine; they only bound a hang, never judge speed.
+#
+# Knobs from dom0's command line: ts_cpus=N (physical CPUs the hypervisor
+# has; default 2), ts_dom0_mb=N (dom0_mem; default 1024), ts_scale=N
+# (multiplies every timeout; default 1).
+
+TS_PASS=0
+TS_FAIL=0
+TS_FAILED=""
+TS_DIR=/tmp/ts
+CONLOG=/var/log/xen/console
+mkdir -p "$TS_DIR"
+
+ts_cpus=2
+ts_dom0_mb=1024
+ts_scale=1
+for word in $(cat /proc/cmdline); do
+    case "$word" in
+    ts_cpus=* | ts_dom0_mb=* | ts_scale=*) eval "${word%%=*}=\${word#*=}" ;;
+    esac
+done
+
+pass() {
+    echo "TOOLSTACK: $1: PASS${2:+ $2}"
+    TS_PASS=$((TS_PASS + 1))
+}
+
+fail() {
+    echo "TOOLSTACK: $1: FAIL${2:+ $2}"
+    TS_FAIL=$((TS_FAIL + 1))
+    TS_FAILED="$TS_FAILED $1"
+}
+
+# check NAME DETAIL CONDITION: PASS when the shell condition (a string,
+# evaluated here) holds.
+check() {
+    if eval "$3"; then pass "$1" "$2"; else fail "$1" "$2"; fi
+}
+
+finish() {
+    [ "$TS_FAIL" -eq 0 ] || show_logs
+    echo "TOOLSTACK: $TS_PASS passed, $TS_FAIL failed${TS_FAILED:+ (failed:$TS_FAILED)}"
+    [ "$TS_FAIL" -eq 0 ]
+}
+
+note() {
+    echo "TOOLSTACK:   $*"
+}
+
+# Seconds since boot (whole), for timeouts.
+now() {
+    cut -d. -f1 /proc/uptime
+}
+
+limit() {
+    echo $(($1 * ts_scale))
+}
+
+# domu_cfg NAME EXTRA [LINE...]: /tmp/ts/NAME.cfg, the sample domU
+# (/etc/xen/domu.cfg: 128 MiB, 2 vCPUs, Debian's kernel, the busybox
+# initramfs) named NAME, with EXTRA added to its kernel command line and
+# the LINEs appended.  The kernel is $TS_KERNEL: the bzImage by default,
+# /boot/vmlinux (the same kernel unpacked) where a script says so.
+TS_KERNEL=/boot/vmlinuz
+domu_cfg() {
+    _cfg=$TS_DIR/$1.cfg
+    cat >"$_cfg" <<EOF
+name = "$1"
+type = "pv"
+kernel = "$TS_KERNEL"
+ramdisk = "/boot/initrd-domu.gz"
+extra = "console=hvc0 quiet $2"
+memory = 128
+vcpus = 2
+on_poweroff = "destroy"
+on_reboot = "restart"
+on_crash = "destroy"
+EOF
+    shift 2
+    for _line in "$@"; do
+        echo "$_line" >>"$_cfg"
+    done
+}
+
+# domu_create NAME: xl create of /tmp/ts/NAME.cfg; its output goes to
+# /tmp/ts/NAME.create.  A stale console log of that name is removed first.
+domu_create() {
+    rm -f "$CONLOG/guest-$1.log"
+    xl create "$TS_DIR/$1.cfg" >"$TS_DIR/$1.create" 2>&1
+}
+
+create_output() {
+    tr '\n' ' ' <"$TS_DIR/$1.create" | cut -c1-300
+}
+
+# show_logs: the end of what xl's hotplug scripts and xl's monitor said.
+show_logs() {
+    tail -n 15 /var/log/messages 2>/dev/null | sed 's/^/TOOLSTACK:   syslog: /'
+    for _f in /var/log/xen/xl-*.log; do
+        [ -f "$_f" ] && tail -n 3 "$_f" | sed "s|^|TOOLSTACK:   $(basename "$_f"): |"
+    done
+}
+
+# console NAME: what domU NAME printed so far.
+console() {
+    cat "$CONLOG/guest-$1.log" 2>/dev/null | tr -d '\r'
+}
+
+# wait_console NAME REGEX SECONDS: until the domU's console has a line
+# matching REGEX (extended).  Gives up early once domain NAME is gone (it is
+# looked up every few seconds: each xl run costs dom0 real work).
+# (Helpers' own variables start with an underscore: the scripts that source
+# this file use plain names such as n, end, t.)
+wait_console() {
+    _wc_end=$(($(now) + $(limit "$3")))
+    _wc_n=0
+    while [ "$(now)" -le "$_wc_end" ]; do
+        console "$1" | grep -qE "$2" && return 0
+        _wc_n=$((_wc_n + 1))
+        if [ $((_wc_n % 10)) = 0 ] && ! in_list "$1"; then
+            sleep 1
+            console "$1" | grep -qE "$2"
+            return
+        fi
+        sleep 0.5
+    done
+    return 1
+}
+
+# count_console NAME REGEX: lines matching REGEX so far.
+count_console() {
+    console "$1" | grep -cE "$2"
+}
+
+# last_tick NAME: the counter domU NAME printed last (-1 before the first).
+last_tick() {
+    _lt=$(console "$1" | sed -n 's/^DOMU: tick \([0-9]*\)$/\1/p' | tail -n 1)
+    echo "${_lt:--1}"
+}
+
+# fact NAME KEY: a KEY=value from the domU's "DOMU: hypervisor=..." line.
+fact() {
+    console "$1" | grep '^DOMU: hypervisor=' | tail -n 1 | tr ' ' '\n' |
+        sed -n "s/^$2=//p"
+}
+
+# in_list NAME: domain NAME is in `xl list`.
+in_list() {
+    xl list 2>/dev/null | awk -v n="$1" 'NR > 1 && $1 == n { f = 1 } END { exit !f }'
+}
+
+# wait_gone NAME SECONDS
+wait_gone() {
+    _wg_end=$(($(now) + $(limit "$2")))
+    while [ "$(now)" -le "$_wg_end" ]; do
+        in_list "$1" || return 0
+        sleep 0.5
+    done
+    return 1
+}
+
+# list_field NAME COLUMN: a column of NAME's `xl list` line (2 id, 3 MiB,
+# 4 vCPUs, 5 state).
+list_field() {
+    xl list 2>/dev/null | awk -v n="$1" -v c="$2" 'NR > 1 && $1 == n { print $c }'
+}
+
+# info_field KEY: a value from `xl info`.
+info_field() {
+    xl info 2>/dev/null | awk -v k="$1" '$1 == k { print $3 }'
+}
+
+# What dom0 holds for the domUs: event channels bound in dom0's kernel
+# (Xen dynamic IRQs in /proc/interrupts) and grant mappings made through
+# gntdev by the daemons (xenstored, xenconsoled) and anything else.
+dom0_evtchns() {
+    grep -c 'xen-dyn' /proc/interrupts
+}
+
+dom0_gntmaps() {
+    cat /proc/[0-9]*/maps 2>/dev/null | grep -c '/dev/xen/gntdev'
+}
+
+# wait_value SECONDS WANT COMMAND...: until COMMAND prints WANT; prints the
+# last value seen.
+wait_value() {
+    _wv_end=$(($(now) + $(limit "$1")))
+    _wv_want=$2
+    shift 2
+    while :; do
+        _wv_got=$("$@")
+        [ "$_wv_got" = "$_wv_want" ] && break
+        [ "$(now)" -le "$_wv_end" ] || break
+        sleep 1
+    done
+    echo "$_wv_got"
+}
+
+toolstack_up() {
+    xenstore-read -s / >/dev/null 2>&1 && xl list >/dev/null 2>&1
+}

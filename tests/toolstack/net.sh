@@ -1,0 +1,104 @@
+#!/bin/sh
+# Issue 8, network: Linux's netback in dom0 serves netfront in PV domUs on
+# the bridge xenbr0 (dom0 192.168.77.1); xl runs Debian's
+# /etc/xen/scripts/vif-bridge (bash, iproute2) for `vif = ['bridge=xenbr0']`.
+#   - dom0 and a domU ping each other
+#   - 64 MiB over TCP (busybox nc) each way, with checksums
+#   - two domUs talk to each other through the bridge
+#   - xl network-attach / network-detach on a running domU
+#   - afterwards: no vif left on the bridge, free memory back
+. /tests/toolstack/lib.sh
+
+if ! toolstack_up; then
+    fail toolstack "xenstored or xl does not answer (see the KEEL-DOM0 lines)"
+    finish
+    exit 1
+fi
+free0=$(info_field free_memory)
+VIF="vif = ['bridge=xenbr0']"
+brif() {
+    ls /sys/class/net/xenbr0/brif 2>/dev/null | tr '\n' ' '
+}
+
+# dom0 listens for the domU's 64 MiB from the start (busybox nc: its
+# standard input is a fifo held open, or it would stop at once).
+mkfifo "$TS_DIR/hold" "$TS_DIR/txsum"
+(sleep 100000 >"$TS_DIR/hold") &
+holder=$!
+(nc -l -p 5002 <"$TS_DIR/hold" | sha256sum | cut -d' ' -f1 >"$TS_DIR/rx.sum") &
+
+domu_cfg n1 "keel_mode=net keel_ip=192.168.77.2" "$VIF"
+domu_create n1
+rc=$?
+wait_console n1 '^DOMU: (eth0 |ready)' 600
+id1=$(xl domid n1 2>/dev/null)
+check vif-up "xl create exit $rc; domU: '$(console n1 | grep -m 1 '^DOMU: eth0')'; bridge ports: $(brif)" \
+    '[ "$rc" = 0 ] && console n1 | grep -q "^DOMU: eth0 192.168.77.2" && brif | grep -q "vif$id1.0"'
+
+ping -c 3 -W 10 192.168.77.2 >"$TS_DIR/ping.out" 2>&1
+prc=$?
+check ping-dom0-to-domu "$(grep -o '[0-9]* packets received' "$TS_DIR/ping.out")" '[ "$prc" = 0 ]'
+wait_console n1 '^DOMU: ping-dom0 ' 120
+line=$(console n1 | grep -m 1 '^DOMU: ping-dom0 ')
+check ping-domu-to-dom0 "$line" 'echo "$line" | grep -q "ping-dom0 ok"'
+
+# dom0 -> domU
+wait_console n1 '^DOMU: rx-listening' 120
+(sha256sum <"$TS_DIR/txsum" | cut -d' ' -f1 >"$TS_DIR/tx.sum") &
+dd if=/dev/urandom bs=1M count=64 2>/dev/null | tee "$TS_DIR/txsum" | nc 192.168.77.2 5001
+wait_console n1 '^DOMU: rx sum=' 600
+sleep 1
+sent=$(cat "$TS_DIR/tx.sum")
+got=$(console n1 | sed -n 's/^DOMU: rx sum=\([0-9a-f]*\)$/\1/p')
+check tcp-dom0-to-domu "64 MiB sent with sha256 $sent, the domU received $got" \
+    '[ -n "$sent" ] && [ "$got" = "$sent" ]'
+
+# domU -> dom0
+wait_console n1 '^DOMU: tx sum=' 600
+end=$(($(now) + $(limit 60)))
+while [ ! -s "$TS_DIR/rx.sum" ] && [ "$(now)" -le "$end" ]; do sleep 0.5; done
+sent=$(console n1 | sed -n 's/^DOMU: tx sum=\([0-9a-f]*\)$/\1/p')
+got=$(cat "$TS_DIR/rx.sum" 2>/dev/null)
+check tcp-domu-to-dom0 "the domU sent 64 MiB with sha256 $sent, dom0 received $got" \
+    '[ -n "$sent" ] && [ "$got" = "$sent" ]'
+kill "$holder" 2>/dev/null
+
+# Two domUs through the bridge.
+domu_cfg n2 "keel_mode=ping keel_ip=192.168.77.3 keel_peer=192.168.77.2" "$VIF"
+domu_create n2
+wait_console n2 '^DOMU: ping-peer ' 600
+line=$(console n2 | grep -m 1 '^DOMU: ping-peer ')
+check domu-to-domu "$line" 'echo "$line" | grep -q "ping-peer ok"'
+xl destroy n2
+wait_gone n2 60
+
+# Hot-plug of a network card.
+domu_cfg hp "keel_mode=hotplug"
+domu_create hp
+wait_console hp '^DOMU: hotplug watching' 600
+xl network-attach hp bridge=xenbr0 >"$TS_DIR/nattach.out" 2>&1
+arc=$?
+wait_console hp '^DOMU: dev\+ eth' 120
+added=$(console hp | grep -m 1 '^DOMU: dev+ eth')
+ports=$(brif)
+check network-attach "xl network-attach exit $arc; domU: '$added'; bridge ports: $ports" \
+    '[ "$arc" = 0 ] && [ -n "$added" ]'
+dev=$(xl network-list hp 2>/dev/null | awk 'NR == 2 { print $1 }')
+xl network-detach hp "${dev:-0}" >"$TS_DIR/ndetach.out" 2>&1
+drc=$?
+wait_console hp '^DOMU: dev- eth' 120
+removed=$(console hp | grep -m 1 '^DOMU: dev- eth')
+check network-detach "xl network-detach exit $drc; domU: '$removed' $(tr '\n' ' ' <"$TS_DIR/ndetach.out")" \
+    '[ "$drc" = 0 ] && [ -n "$removed" ]'
+xl destroy hp
+wait_gone hp 60
+
+xl destroy n1
+wait_gone n1 60
+end=$(($(now) + $(limit 60)))
+while [ -n "$(brif | tr -d ' ')" ] && [ "$(now)" -le "$end" ]; do sleep 1; done
+doms=$(xl list 2>&1 | awk 'NR > 1 { n++ } END { print n + 0 }')
+free1=$(wait_value 60 "$free0" info_field free_memory)
+check net-clean "bridge ports left: '$(brif)'; domains: $doms; free memory $free0 -> $free1 MiB" \
+    '[ -z "$(brif | tr -d " ")" ] && [ "$doms" = 1 ] && [ "$free1" = "$free0" ]'
+finish
