@@ -209,6 +209,18 @@ int evtchn_bind_ipi(struct evtchn_domain *d, u32 vcpu, evtchn_port_t *port)
     return 0;
 }
 
+int evtchn_bind_pirq(struct evtchn_domain *d, u32 pirq, evtchn_port_t *port)
+{
+    int rc = get_free_port(d, port);
+
+    if (rc)
+        return rc;
+    d->ports[*port].state = ECS_PIRQ;
+    d->ports[*port].vcpu = 0; /* Xen binds PIRQs to vCPU 0 first */
+    d->ports[*port].u.pirq = pirq;
+    return 0;
+}
+
 /* Returns a port to the free pool with nothing left pending for it. */
 static void free_port(struct evtchn_domain *d, evtchn_port_t port)
 {

@@ -91,6 +91,9 @@ int evtchn_bind_interdomain(struct evtchn_domain *ld, struct evtchn_domain *rd,
 int evtchn_bind_virq(struct evtchn_domain *d, u32 virq, u32 vcpu,
                      evtchn_port_t *port);
 int evtchn_bind_ipi(struct evtchn_domain *d, u32 vcpu, evtchn_port_t *port);
+/* A port for a physical IRQ (the caller checked the PIRQ may be bound);
+ * closing it frees only the port: the caller unbinds the PIRQ first. */
+int evtchn_bind_pirq(struct evtchn_domain *d, u32 pirq, evtchn_port_t *port);
 int evtchn_close(struct evtchn_domain *d, evtchn_port_t port);
 /* Fills the OUT fields of `st` for st->port of `d`. */
 int evtchn_status(struct evtchn_domain *d, struct evtchn_status *st);
