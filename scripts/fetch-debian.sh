@@ -13,6 +13,9 @@
 #                        which /init is bench/keel-rdtsc.c (built here with the
 #                        host gcc): it prints "BOOT-TSC <ticks>", then runs the
 #                        usual init script, installed as /init.sh
+#   cache/pkg/e2fsprogs, ...   mke2fs and the libraries it needs (the hardware
+#                        scenario copies them into its initramfs: busybox's
+#                        mke2fs makes only ext2)
 #   cache/debs/, cache/pkg/<name>/   the .deb files and their dpkg -x trees
 #
 # The script is idempotent: what is already there is kept.  --force rebuilds
@@ -155,6 +158,16 @@ fetch_xen() {
     log "cache/xen-4.17.elf <- $(basename "$gz")"
 }
 
+# mke2fs for the Linux hardware scenario (tests/system/testdata.py picks
+# the binary, its libraries and /etc/mke2fs.conf out of these trees).
+HW_TOOL_PKGS="e2fsprogs libext2fs2 libcom-err2 libblkid1 libuuid1 libc6"
+fetch_hwtools() {
+    for pkg in $HW_TOOL_PKGS; do
+        download "$pkg"
+        extract "$pkg"
+    done
+}
+
 write_init() {
     cat >"$1" <<'EOF'
 #!/bin/busybox sh
@@ -257,6 +270,7 @@ ensure_lists
 fetch_kernel
 unpack_vmlinux
 build_initrd
+fetch_hwtools
 [ "$WANT_BENCH" -eq 1 ] && build_bench_initrd
 [ "$WANT_XEN" -eq 1 ] && fetch_xen
 log "done: $(cd "$CACHE" && ls vmlinuz vmlinux initrd.gz initrd-bench.gz xen-4.17.elf 2>/dev/null | tr '\n' ' ')"

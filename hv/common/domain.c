@@ -197,6 +197,8 @@ void domain_shutdown(struct domain *d, unsigned int reason)
         vcpu_set_periodic(d->vcpus[i], 0); /* no more ticks for the dead */
         vcpu_timers_stop(d->vcpus[i]);
     }
+    if (d->domid == 0 && reason == SHUTDOWN_reboot)
+        machine_restart(); /* as Xen: dom0 rebooting reboots the machine */
     if (d->domid == 0)
         machine_halt(reason == SHUTDOWN_crash ? KEEL_EXIT_DOM0_CRASH : KEEL_EXIT_OK);
 }

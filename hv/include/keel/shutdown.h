@@ -16,4 +16,9 @@ enum keel_exit {
 
 /* Stop every CPU; with debug-exit on the command line, end the QEMU run. */
 __noreturn void machine_halt(enum keel_exit code);
+/* ACPI S5 with dom0's PM1a/PM1b control values (SLP_TYP); without ACPI,
+ * or with debug-exit (tests), a halt. */
+__noreturn void machine_power_off(u16 pm1a, u16 pm1b);
+/* Reset the machine (dom0 rebooted). */
+__noreturn void machine_restart(void);
 #endif

@@ -32,6 +32,7 @@ KEEL_READY = {
     "balloon",
     "gdt",
     "fuzz",
+    "irq",
 }
 
 HERE = os.path.dirname(__file__)
@@ -45,8 +46,11 @@ def _manifest():
             line = line.split("#", 1)[0].strip()
             if not line:
                 continue
-            name, extra, cmdline, verdict = [c.strip() for c in line.split("|")]
-            yield name, "" if extra == "-" else extra, "" if cmdline == "-" else cmdline, verdict
+            cols = [c.strip() for c in line.split("|")]
+            name, extra, cmdline, verdict = cols[:4]
+            devices = cols[4].split() if len(cols) > 4 else []
+            yield (name, "" if extra == "-" else extra, "" if cmdline == "-" else cmdline,
+                   verdict, devices)
 
 
 SCENARIOS = [
@@ -57,8 +61,9 @@ SCENARIOS = [
              forbid=DEFAULT_FORBID + (r"^TEST .*: FAIL", r"^check failed"),
              # Guests with several vCPUs get as many CPUs: cross-CPU wake-ups.
              smp=2 if "dom0_max_vcpus" in extra else 1,
+             qemu_args=devices,
              timeout=90)
-    for name, extra, cmdline, verdict in _manifest()
+    for name, extra, cmdline, verdict, devices in _manifest()
     if name in KEEL_READY
 ]
 
