@@ -127,4 +127,5 @@ void __init irq_init(const struct acpi_info *acpi)
         set_irq_handler((u8)v, pirq_interrupt);
     printk("irq: %u GSIs, vectors %#x-%#x for devices, %u PIRQs for dom0\n", irq_tab.nr_gsi,
            IRQ_VECTOR_FIRST, IRQ_VECTOR_LAST, hwdom_pirqs.nr_pirqs);
+    msi_scan_devices();
 }

@@ -40,6 +40,19 @@ struct pci_fn {
 
 static struct pci_fn fns[MAX_FNS];
 
+/*
+ * Frames dom0 may map only read-only: every MSI-X table and PBA (as Xen's
+ * "mmio_ro" ranges, but from boot on, so that dom0's own early mappings
+ * are read-only too).  Written under the PCI lock; read without it by
+ * the page-table code (a mapping racing with a BAR move may miss it).
+ */
+#define MAX_RO 64
+static struct ro_range {
+    u32 sbdf;
+    bool used;
+    mfn_t first, last;
+} ro[MAX_RO];
+
 /* ------------------------------------------------------ the table */
 
 static bool fn_busy(const struct pci_fn *fn)
@@ -97,6 +110,96 @@ int msi_device_present(u32 sbdf)
 
     pci_unlock(f);
     return (id & 0xffff) == 0xffff ? -XEN_ENODEV : 0;
+}
+
+/* ------------------------------------------------------ read-only frames */
+
+bool msi_frame_ro(mfn_t mfn)
+{
+    for (unsigned int i = 0; i < MAX_RO; i++)
+        if (READ_ONCE(ro[i].used) && mfn >= READ_ONCE(ro[i].first) &&
+            mfn <= READ_ONCE(ro[i].last))
+            return true;
+    return false;
+}
+
+static paddr_t mem_bar(const struct pci_fn *fn, unsigned int bir);
+
+static void ro_set(u32 sbdf, unsigned int which, paddr_t pa, size_t len)
+{
+    struct ro_range *free = NULL;
+    unsigned int seen = 0;
+
+    for (unsigned int i = 0; i < MAX_RO; i++) {
+        if (ro[i].used && ro[i].sbdf == sbdf && seen++ == which) {
+            free = &ro[i];
+            break;
+        }
+        if (!ro[i].used && !free)
+            free = &ro[i];
+    }
+    if (!free) {
+        printk(KLOG_WARN "msi: more MSI-X tables than Keel tracks; %02x:%02x.%u's is "
+                         "writable by dom0\n", (sbdf >> 8) & 0xff, (sbdf >> 3) & 0x1f, sbdf & 7);
+        return;
+    }
+    WRITE_ONCE(free->used, false);
+    free->sbdf = sbdf;
+    WRITE_ONCE(free->first, pa >> PAGE_SHIFT);
+    WRITE_ONCE(free->last, (pa + len - 1) >> PAGE_SHIFT);
+    WRITE_ONCE(free->used, pa != 0);
+}
+
+/* Where the function's MSI-X table and PBA are now (BARs can move). */
+static void ro_update(const struct pci_fn *fn)
+{
+    const struct pci_msi_caps *c = &fn->caps;
+    paddr_t table, pba;
+
+    if (!c->msix)
+        return;
+    table = mem_bar(fn, c->msix_table_bir);
+    pba = mem_bar(fn, c->msix_pba_bir);
+    ro_set(fn->sbdf, 0, table ? table + c->msix_table_off : 0, (size_t)c->msix_entries * 16);
+    ro_set(fn->sbdf, 1, pba ? pba + c->msix_pba_off : 0, (c->msix_entries + 63) / 64 * 8);
+}
+
+/* Every function on every bus: their MSI-X tables are read-only to dom0
+ * before it maps anything. */
+void msi_scan_devices(void)
+{
+    unsigned long f = pci_lock();
+    unsigned int n = 0;
+
+    for (u32 bus = 0; bus < 256; bus++)
+        for (u32 devfn = 0; devfn < 256; devfn++) {
+            u32 sbdf = PCI_SBDF(bus, devfn), id = pci_conf_read(sbdf, 0, 4);
+            if ((id & 0xffff) == 0xffff || id == 0) {
+                devfn |= 7; /* no function 0: no other functions either */
+                continue;
+            }
+            if ((devfn & 7) == 0 && !(pci_conf_read(sbdf, 0x0e, 1) & 0x80))
+                devfn |= 7; /* single-function device */
+            struct pci_fn *fn = fn_get(sbdf);
+            if (fn && fn->caps.msix) {
+                ro_update(fn);
+                n++;
+            }
+        }
+    pci_unlock(f);
+    printk("msi: %u MSI-X tables read-only to dom0\n", n);
+}
+
+void msi_dom0_wrote(u32 sbdf, unsigned int reg, unsigned int size)
+{
+    struct pci_fn *fn;
+
+    /* A BAR moved (or the command register changed decoding). */
+    if (reg + size <= 0x10 || reg >= 0x28)
+        return;
+    fn = fn_slot(sbdf);
+    if (fn && fn->used && fn->sbdf == sbdf && fn->caps.msix)
+        ro_update(fn);
 }
 
 /* ------------------------------------------------------ messages */
@@ -222,6 +325,7 @@ static int msix_program(struct pci_fn *fn, struct irq_desc *d)
     (void)e[3]; /* flush the posted writes */
     pci_conf_write(fn->sbdf, ctrl_reg, 2, ctrl);
     d->msi.maskable = true;
+    ro_update(fn);
     fn->msix_used++;
     fn->pol.msix_ready = true;
     fn->pol.locked_bars = locked_bar_regs(fn);

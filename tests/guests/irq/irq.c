@@ -6,6 +6,9 @@
  *  - QEMU's "edu" test device (the MANIFEST adds -device edu): its INTx
  *    line, a level GSI that must stay quiet after the device is
  *    acknowledged and the PIRQ EOI'd, then its MSI (map_pirq type MSI);
+ *  - an MSI-X table (QEMU's virtio-rng): once an entry is mapped, dom0's
+ *    writable mapping of the table is made read-only and a store into it
+ *    is dropped, the entry keeping the hypervisor's message;
  *  - the IO-APIC as dom0 sees it: apic_read, and apic_write with garbage
  *    into a pin the hypervisor uses (ignored) and into a free pin (its
  *    vector field names a PIRQ; the hypervisor writes its own vector),
@@ -27,6 +30,7 @@
 static shared_info_t *s;
 static char eoi_map[4096] __attribute__((aligned(4096)));
 static char window[4096] __attribute__((aligned(4096)));
+static char table_window[4096] __attribute__((aligned(4096)));
 
 static long physdev(int cmd, void *arg)
 {
@@ -224,11 +228,11 @@ static long rtc_edge(void)
     return port;
 }
 
-static unsigned edu_find(void)
+static unsigned pci_find(uint16_t vendor, uint16_t device)
 {
     for (unsigned dev = 0; dev < 32; dev++) {
         uint32_t id = cfg_read(dev << 3, 0);
-        if ((id & 0xffff) == EDU_VENDOR && id >> 16 == EDU_DEVICE)
+        if ((id & 0xffff) == vendor && id >> 16 == device)
             return dev << 3;
     }
     return 0;
@@ -276,16 +280,24 @@ static void edu_level(unsigned devfn, volatile uint32_t *edu)
     EXPECT_EQ(unmap(gsi), 0);
 }
 
-static unsigned msi_cap(unsigned devfn)
+static unsigned find_cap(unsigned devfn, unsigned id)
 {
     unsigned pos = cfg_read(devfn, 0x34) & 0xfc;
     for (int n = 0; pos >= 0x40 && n < 48; n++) {
         uint32_t h = cfg_read(devfn, pos);
-        if ((h & 0xff) == 0x05)
+        if ((h & 0xff) == id)
             return pos;
         pos = (h >> 8) & 0xfc;
     }
     return 0;
+}
+
+static long pci_add(unsigned devfn)
+{
+    /* Reported as Linux reports it (Xen gives dom0 no MSI for a device it
+     * was not told about). */
+    struct physdev_pci_device_add add = {.seg = 0, .bus = 0, .devfn = (uint8_t)devfn};
+    return physdev(PHYSDEVOP_pci_device_add, &add);
 }
 
 /* edu's MSI: map_pirq writes the message, dom0 turns MSI on. */
@@ -293,14 +305,11 @@ static void edu_msi(unsigned devfn, volatile uint32_t *edu)
 {
     struct physdev_map_pirq m = {.domid = DOMID_SELF, .type = MAP_PIRQ_TYPE_MSI,
                                  .index = -1, .pirq = -1, .bus = 0, .devfn = (int)devfn};
-    unsigned cap = msi_cap(devfn);
+    unsigned cap = find_cap(devfn, 0x05);
     long port;
 
     CHECK(cap);
-    /* Reported as Linux reports it (Xen gives dom0 no MSI for a device it
-     * was not told about). */
-    struct physdev_pci_device_add add = {.seg = 0, .bus = 0, .devfn = (uint8_t)devfn};
-    EXPECT_EQ(physdev(PHYSDEVOP_pci_device_add, &add), 0);
+    EXPECT_EQ(pci_add(devfn), 0);
     EXPECT_EQ(physdev(PHYSDEVOP_map_pirq, &m), 0);
     printf("irq: edu MSI: pirq %d, address %08x data %04x\n", m.pirq,
            cfg_read(devfn, cap + 4), cfg_read(devfn, cap + 12) & 0xffff);
@@ -324,6 +333,39 @@ static void edu_msi(unsigned devfn, volatile uint32_t *edu)
     EXPECT_EQ(ev_close((evtchn_port_t)port), 0);
     EXPECT_EQ(unmap(m.pirq), 0);
     EXPECT_EQ(unmap(m.pirq), -XEN_EINVAL);
+}
+
+/* virtio-rng's MSI-X table: the hypervisor's once an entry is in use. */
+static void msix_table(void)
+{
+    unsigned devfn = pci_find(0x1af4, 0x1005), cap;
+    uint32_t tbl, addr;
+    uint64_t bar;
+    volatile uint64_t *e;
+
+    CHECK(devfn);
+    cap = find_cap(devfn, 0x11);
+    CHECK(cap);
+    tbl = cfg_read(devfn, cap + 4);
+    bar = cfg_read(devfn, 0x10 + 4 * (tbl & 7)) & ~0xfULL;
+    cfg_write(devfn, 0x04, cfg_read(devfn, 0x04) | 0x2);
+    EXPECT_EQ(pci_add(devfn), 0);
+    struct physdev_map_pirq m = {.domid = DOMID_SELF, .type = MAP_PIRQ_TYPE_MSI,
+                                 .index = -1, .pirq = -1, .bus = 0, .devfn = (int)devfn,
+                                 .entry_nr = 0, .table_base = bar};
+    EXPECT_EQ(physdev(PHYSDEVOP_map_pirq, &m), 0);
+    /* Asked writable; granted, but read-only (no error: Xen's way). */
+    uint64_t pa = bar + (tbl & ~7U);
+    EXPECT_EQ(HYPERVISOR_update_va_mapping((uintptr_t)table_window, (pa & ~0xfffULL) | PTE_UC,
+                                           UVMF_INVLPG), 0);
+    e = (volatile uint64_t *)(table_window + (pa & 0xfff));
+    addr = (uint32_t)e[0];
+    printf("irq: virtio-rng MSI-X entry 0: pirq %d, address %08x\n", m.pirq, addr);
+    EXPECT_EQ(addr & 0xfff00000U, 0xfee00000U);
+    EXPECT_EQ(rt_probe_write((uintptr_t)&e[0], 0xdeadbeefdeadbeefULL), -1); /* no fault */
+    EXPECT_EQ((uint32_t)e[0], addr);
+    EXPECT_EQ(HYPERVISOR_update_va_mapping((uintptr_t)table_window, 0, UVMF_INVLPG), 0);
+    EXPECT_EQ(unmap(m.pirq), 0);
 }
 
 /* The IO-APIC through physdev_op.  Pin 4 is COM1's: the hypervisor's
@@ -402,12 +444,13 @@ void test_main(start_info_t *si)
     queries();
     eoi_bitmap();
     rtc = rtc_edge();
-    devfn = edu_find();
+    devfn = pci_find(EDU_VENDOR, EDU_DEVICE);
     CHECK(devfn);
     volatile uint32_t *edu = edu_map(devfn);
     EXPECT_EQ(edu[0] & 0xff, 0xed); /* edu's identification: 0x010000ed */
     edu_level(devfn, edu);
     edu_msi(devfn, edu);
+    msix_table();
     ioapic();
     timer_ticks();
     unmap_bound(rtc);

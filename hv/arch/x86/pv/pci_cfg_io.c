@@ -97,6 +97,7 @@ bool pv_pci_cfg_out(const struct vcpu *v, unsigned port, unsigned bytes, u32 val
         val = msi_filter_dom0_write(sbdf, (cf8 & 0xfc) | (port & 3), bytes, val);
         outl(PCI_CF8, cf8);
         port_out((u16)port, bytes, val);
+        msi_dom0_wrote(sbdf, (cf8 & 0xfc) | (port & 3), bytes);
     }
     pci_unlock(f);
     return true;

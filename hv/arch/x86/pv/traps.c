@@ -57,7 +57,7 @@ static void guest_page_fault(struct regs *r)
     unsigned long cr2 = read_cr2();
     u32 err = r->error_code;
 
-    if (pv_ptwr_fault(r, cr2))
+    if (pv_ptwr_fault(r, cr2) || pv_mmio_ro_fault(r, cr2))
         return;
     /* Both guest modes run in ring 3: the guest learns which one faulted
      * from the U/S bit, so Keel rewrites it. */

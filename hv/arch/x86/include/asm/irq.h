@@ -33,6 +33,10 @@ void msi_retarget(struct irq_table *t, unsigned int irq);
 void msi_teardown(struct irq_table *t, unsigned int irq);
 /* The function at sbdf exists (vendor id readable): 0 or -XEN_ENODEV. */
 int msi_device_present(u32 sbdf);
+/* Boot: find every MSI-X table, so that dom0 maps them read-only. */
+void msi_scan_devices(void);
+/* An MSI-X table or PBA lies in this frame (dom0's mappings lose RW). */
+bool msi_frame_ro(mfn_t mfn);
 
 /* ---- the PIRQ state (irq.c) */
 /* One lock for all of it, taken first (before any domain's evtchn_lock

@@ -20,4 +20,6 @@ void pci_conf_write(u32 sbdf, unsigned int reg, unsigned int size, u32 val);
  * write instead (what Keel keeps of MSI, MSI-X and BARs under tables it
  * uses).  Called with the lock held. */
 u32 msi_filter_dom0_write(u32 sbdf, unsigned int reg, unsigned int size, u32 val);
+/* ... and after the write: a BAR may have moved an MSI-X table. */
+void msi_dom0_wrote(u32 sbdf, unsigned int reg, unsigned int size);
 #endif
