@@ -72,9 +72,9 @@ def main():
         live.flush()
         if line.startswith(o.prefix):
             print(line, flush=True)
-        # Xen halts instead of powering off in some paths: stop there.
-        return "linger" if "Dom0 shutdown" in line or "(XEN) Hardware Dom0 halted" in line \
-            else None
+        # Xen halts instead of powering off in some paths: stop there (but
+        # not when it reboots the machine).
+        return "linger" if "Dom0 halted" in line or "Entering ACPI S5" in line else None
 
     res = qemu.run(cmd, o.timeout or sc.timeout, on_line=on_line, monitor=mon)
     live.close()
