@@ -114,8 +114,13 @@ int msi_device_present(u32 sbdf)
 
 /* ------------------------------------------------------ read-only frames */
 
+/* Bounds of all the ranges: most frames (all RAM) are outside at once. */
+static mfn_t ro_lo = ~0UL, ro_hi;
+
 bool msi_frame_ro(mfn_t mfn)
 {
+    if (mfn < READ_ONCE(ro_lo) || mfn > READ_ONCE(ro_hi))
+        return false;
     for (unsigned int i = 0; i < MAX_RO; i++)
         if (READ_ONCE(ro[i].used) && mfn >= READ_ONCE(ro[i].first) &&
             mfn <= READ_ONCE(ro[i].last))
@@ -148,6 +153,10 @@ static void ro_set(u32 sbdf, unsigned int which, paddr_t pa, size_t len)
     WRITE_ONCE(free->first, pa >> PAGE_SHIFT);
     WRITE_ONCE(free->last, (pa + len - 1) >> PAGE_SHIFT);
     WRITE_ONCE(free->used, pa != 0);
+    if (pa) {
+        WRITE_ONCE(ro_lo, MIN(ro_lo, free->first));
+        WRITE_ONCE(ro_hi, MAX(ro_hi, free->last));
+    }
 }
 
 /* Where the function's MSI-X table and PBA are now (BARs can move). */
