@@ -93,6 +93,7 @@ CORE_HOST_SRCS += hv/common/time_scale.c
 CORE_HOST_SRCS += hv/common/symbols.c
 CORE_HOST_SRCS += hv/common/elf.c
 CORE_HOST_SRCS += hv/common/event_channel.c
+CORE_HOST_SRCS += hv/common/grant_table.c
 CORE_HOST_SRCS += hv/common/acpi.c
 CORE_HOST_SRCS += hv/common/multiboot.c
 CORE_HOST_SRCS += hv/common/memmap.c
@@ -108,6 +109,7 @@ CORE_HOST_SRCS += hv/common/xz.c
 CORE_HOST_SRCS += hv/common/inflate.c
 CORE_HOST_SRCS += hv/common/bzimage.c
 CORE_HOST_SRCS += hv/common/pirq.c
+CORE_HOST_SRCS += hv/common/x86_decode.c
 
 HOST_CFLAGS := $(XEN_ABI) -std=gnu11 -O1 -g -DKEEL_HOST -fsanitize=address,undefined \
 	-fno-sanitize-recover=all -fno-omit-frame-pointer \

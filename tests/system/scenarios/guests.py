@@ -33,6 +33,7 @@ KEEL_READY = {
     "gdt",
     "fuzz",
     "irq",
+    "grant",
 }
 
 HERE = os.path.dirname(__file__)
