@@ -186,11 +186,12 @@ def describe(status):
     return f"{status} ({meaning})" if meaning else str(status)
 
 
-def make_disks(sc, build):
-    """Fresh sparse raw images for the scenario; {name: path}."""
+def make_disks(sc, build, where=None):
+    """Fresh sparse raw images for the scenario, in build/disks/<where or
+    the scenario's name>/; {name: path}."""
     images = {}
     for name, mib, _ in sc.disks:
-        path = os.path.join(build, "disks", sc.name, f"{name}.img")
+        path = os.path.join(build, "disks", where or sc.name, f"{name}.img")
         os.makedirs(os.path.dirname(path), exist_ok=True)
         with open(path, "wb") as f:
             f.truncate(mib << 20)

@@ -450,3 +450,22 @@ void pirq_evtchn_moved(struct domain *d, evtchn_port_t port)
         pirq_set_cpu(&irq_tab, &hwdom_pirqs, pirq, vcpu_cpu(d, vcpu));
     spin_unlock_irqrestore(&pirq_lock, f);
 }
+
+void pirq_vcpu_moved(struct vcpu *v)
+{
+    struct domain *d = v->domain;
+    unsigned long f;
+
+    if (d != READ_ONCE(pirq_domain_owner))
+        return;
+    f = spin_lock_irqsave(&pirq_lock);
+    spin_lock(&d->evtchn_lock);
+    for (u32 p = 0; p < hwdom_pirqs.nr_pirqs; p++) {
+        evtchn_port_t port = hwdom_pirqs.pirq[p].port;
+        if (port && port < d->evtchn.nr_ports && d->ports[port].state == ECS_PIRQ &&
+            d->ports[port].vcpu == v->vcpu_id)
+            pirq_set_cpu(&irq_tab, &hwdom_pirqs, p, READ_ONCE(v->processor));
+    }
+    spin_unlock(&d->evtchn_lock);
+    spin_unlock_irqrestore(&pirq_lock, f);
+}

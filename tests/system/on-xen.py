@@ -53,7 +53,7 @@ def main():
         print(f"on-xen: no {o.xen}: run scripts/fetch-debian.sh --xen", file=sys.stderr)
         return 2
     os.makedirs(os.path.join(build, "logs"), exist_ok=True)
-    images = run.make_disks(sc, build)
+    images = run.make_disks(sc, build, f"{sc.name}-xen")  # apart from Keel's runs
     boot = run.make_boot(sc, build, images)
     xboot = XenBoot(**{k: getattr(boot, k) for k in boot.__dataclass_fields__})
     xboot.xen = o.xen

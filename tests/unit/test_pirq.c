@@ -326,3 +326,35 @@ TEST(get_free_pirq_order)
     CHECK_EQ(pirq_get_free(&pd, NR_GSI, MAP_PIRQ_TYPE_GSI), 16);
     CHECK_EQ(pirq_get_free(&pd, NR_GSI, MAP_PIRQ_TYPE_MSI), NR_PIRQS - 1);
 }
+
+TEST(unmapped_but_bound_pirq_waits_for_its_port)
+{
+    int pirq = 10;
+
+    setup();
+    CHECK_EQ(pirq_map_gsi(&tab, &pd, 10, &pirq), 0);
+    pirq_bind(&tab, &pd, 10, 6, 0);
+    CHECK_EQ(pirq_unmap(&tab, &pd, 10), 0);
+    /* Xen would map it again and trip over the stale port later. */
+    pirq = 10;
+    CHECK_EQ(pirq_map_gsi(&tab, &pd, 12, &pirq), -XEN_EBUSY);
+    pirq_unbind(&tab, &pd, 10);
+    CHECK_EQ(pirq_map_gsi(&tab, &pd, 12, &pirq), 0);
+    CHECK_EQ(irq_table_check(&tab, &pd), 0);
+}
+
+TEST(retargeting_a_pin_rewrites_it)
+{
+    int pirq = 5;
+
+    setup();
+    CHECK_EQ(pirq_map_gsi(&tab, &pd, 5, &pirq), 0);
+    pirq_bind(&tab, &pd, 5, 9, 0);
+    int routes = hw.routes;
+    pirq_set_cpu(&tab, &pd, 5, 1);
+    CHECK_EQ(hw.cpu[5], 1);
+    CHECK_EQ(hw.routes, routes + 1);
+    CHECK(!hw.masked[5]); /* moving does not mask */
+    pirq_set_cpu(&tab, &pd, 5, 1); /* no change: no write */
+    CHECK_EQ(hw.routes, routes + 1);
+}
