@@ -254,9 +254,12 @@ watch_power_button() {
         dev=/dev/input/$(basename "$ev")
     done
     [ -n "$dev" ] || return 1
+    # Open before saying so: evdev keeps events only for open readers.
+    exec 3< "$dev"
+    : > /tmp/button.ready
     # struct input_event: 16 bytes of time, then type, code (u16), value (s32).
     while :; do
-        set -- $(dd if="$dev" bs=24 count=1 2>/dev/null | od -An -tu2 -w24)
+        set -- $(dd bs=24 count=1 <&3 2>/dev/null | od -An -tu2 -w24)
         [ "$9" = 1 ] && [ "${10}" = 116 ] && [ "${11}" = 1 ] && break
     done
     echo pressed
@@ -274,7 +277,8 @@ second_boot() {
     umount $S
     before=$(irqs 'xen-pirq.*-ioapic-level.*acpi')
     watch_power_button > /tmp/button &
-    sleep 1
+    i=0
+    while [ ! -e /tmp/button.ready ] && [ $i -lt 30 ]; do sleep 1; i=$((i + 1)); done
     echo "HW: waiting for the power button"
     i=0
     while [ ! -s /tmp/button ] && [ $i -lt 60 ]; do sleep 1; i=$((i + 1)); done
