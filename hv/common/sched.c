@@ -1,17 +1,22 @@
 /*
- * Scheduler framework: per-CPU state, run/sleep bookkeeping, schedule().
- * The policy (which vCPU next) is delegated to struct sched_policy.
+ * Scheduler framework: per-CPU state, run/sleep bookkeeping, schedule(),
+ * placement of vCPUs on CPUs.  The policy (which vCPU next) is delegated to
+ * struct sched_policy.  The locking rules are in keel/sched.h.
  */
 #include <asm/percpu.h>
+#include <asm/smp.h>
 #include <keel/console.h>
+#include <keel/physdev.h>
 #include <keel/sched.h>
 #include <keel/softirq.h>
+#include <keel/vtime.h>
 
 struct sched_cpu {
     spinlock_t lock;
     struct vcpu *curr;
     struct vcpu *idle;
     struct timer slice_timer;
+    unsigned int nr_vcpus; /* guest vCPUs placed here (placement only) */
 };
 
 static struct sched_cpu sched_cpus[NR_CPUS];
@@ -20,7 +25,24 @@ static const struct sched_policy *policy = &sched_rr_policy;
 bool vcpu_runnable(const struct vcpu *v)
 {
     return !READ_ONCE(v->pause_flags) && !READ_ONCE(v->pause_count) &&
-           !v->domain->is_shutting_down && !v->domain->is_dying;
+           !READ_ONCE(v->domain->is_shutting_down) && !READ_ONCE(v->domain->is_dying);
+}
+
+unsigned int vcpu_schedule_lock(struct vcpu *v, unsigned long *flags)
+{
+    for (;;) {
+        unsigned int cpu = READ_ONCE(v->processor);
+
+        *flags = spin_lock_irqsave(&sched_cpus[cpu].lock);
+        if (READ_ONCE(v->processor) == cpu)
+            return cpu;
+        spin_unlock_irqrestore(&sched_cpus[cpu].lock, *flags);
+    }
+}
+
+void vcpu_schedule_unlock(unsigned int cpu, unsigned long flags)
+{
+    spin_unlock_irqrestore(&sched_cpus[cpu].lock, flags);
 }
 
 static void runstate_change(struct vcpu *v, int state, s_time_t now)
@@ -30,18 +52,46 @@ static void runstate_change(struct vcpu *v, int state, s_time_t now)
     v->runstate.state_entry_time = now;
 }
 
-void sched_add_vcpu(struct vcpu *v, unsigned cpu)
+/* The least loaded online CPU (by vCPUs placed), lowest number on a tie. */
+static unsigned int pick_cpu(void)
 {
-    v->processor = cpu;
+    unsigned int cpu, best = 0, best_n = ~0U;
+
+    for_each_online_cpu(cpu)
+        if (READ_ONCE(sched_cpus[cpu].nr_vcpus) < best_n) {
+            best = cpu;
+            best_n = READ_ONCE(sched_cpus[cpu].nr_vcpus);
+        }
+    return best;
+}
+
+void sched_add_vcpu(struct vcpu *v, int cpu)
+{
+    if (cpu < 0)
+        cpu = (int)pick_cpu();
+    v->processor = (unsigned int)cpu;
+    v->ctx_saved = true;
     v->runstate.state = RUNSTATE_offline;
     v->runstate.state_entry_time = NOW();
+    if (!v->domain->is_idle)
+        __atomic_fetch_add(&sched_cpus[cpu].nr_vcpus, 1, __ATOMIC_RELAXED);
+}
+
+void sched_remove_vcpu(struct vcpu *v)
+{
+    unsigned long f;
+    unsigned int cpu = vcpu_schedule_lock(v, &f);
+
+    BUG_ON(v->is_running || v->on_runqueue);
+    __atomic_fetch_sub(&sched_cpus[cpu].nr_vcpus, 1, __ATOMIC_RELAXED);
+    vcpu_schedule_unlock(cpu, f);
 }
 
 void vcpu_wake(struct vcpu *v)
 {
-    unsigned cpu = v->processor;
+    unsigned long f;
+    unsigned int cpu = vcpu_schedule_lock(v, &f);
     struct sched_cpu *sc = &sched_cpus[cpu];
-    unsigned long f = spin_lock_irqsave(&sc->lock);
 
     if (vcpu_runnable(v) && !v->is_running && !v->on_runqueue) {
         runstate_change(v, RUNSTATE_runnable, NOW());
@@ -53,14 +103,13 @@ void vcpu_wake(struct vcpu *v)
         else if (!timer_is_active(&sc->slice_timer))
             set_timer(&sc->slice_timer, NOW() + policy->slice);
     }
-    spin_unlock_irqrestore(&sc->lock, f);
+    vcpu_schedule_unlock(cpu, f);
 }
 
 void vcpu_sleep(struct vcpu *v)
 {
-    unsigned cpu = v->processor;
-    struct sched_cpu *sc = &sched_cpus[cpu];
-    unsigned long f = spin_lock_irqsave(&sc->lock);
+    unsigned long f;
+    unsigned int cpu = vcpu_schedule_lock(v, &f);
 
     if (!vcpu_runnable(v)) {
         if (v->on_runqueue) {
@@ -71,7 +120,17 @@ void vcpu_sleep(struct vcpu *v)
         if (v->is_running)
             cpu_raise_softirq(cpu, SCHEDULE_SOFTIRQ);
     }
-    spin_unlock_irqrestore(&sc->lock, f);
+    vcpu_schedule_unlock(cpu, f);
+}
+
+void vcpu_sleep_sync(struct vcpu *v)
+{
+    vcpu_sleep(v);
+    /* Off its CPU and its registers saved: only then may others read or
+     * change its state, or take its page tables away. */
+    while (__atomic_load_n(&v->is_running, __ATOMIC_ACQUIRE) ||
+           !__atomic_load_n(&v->ctx_saved, __ATOMIC_ACQUIRE))
+        cpu_relax();
 }
 
 void vcpu_yield(void)
@@ -83,6 +142,13 @@ static void slice_expired(void *data)
 {
     (void)data;
     raise_softirq(SCHEDULE_SOFTIRQ);
+}
+
+static int stopped_state(const struct vcpu *v)
+{
+    if (vcpu_runnable(v))
+        return RUNSTATE_runnable;
+    return v->pause_flags & (1UL << VPF_down) ? RUNSTATE_offline : RUNSTATE_blocked;
 }
 
 /* Pick what runs next on this CPU; switch if it is not what runs now. */
@@ -113,20 +179,68 @@ static void schedule(void)
         return;
     }
     if (prev != sc->idle)
-        runstate_change(prev, vcpu_runnable(prev) ? RUNSTATE_runnable
-                              : prev->pause_flags & (1UL << VPF_down) ? RUNSTATE_offline
-                                                                       : RUNSTATE_blocked,
-                        now);
+        runstate_change(prev, stopped_state(prev), now);
     if (next != sc->idle)
         runstate_change(next, RUNSTATE_running, now);
+    BUG_ON(next->processor != cpu);
+    next->ctx_saved = false;
     prev->is_running = false;
     next->is_running = true;
-    next->processor = cpu;
     sc->curr = next;
     get_cpu_info()->current_vcpu = next;
     spin_unlock(&sc->lock);
     (void)f; /* context_switch runs with interrupts off and never returns */
     context_switch(prev, next);
+}
+
+void context_saved(struct vcpu *prev)
+{
+    __atomic_store_n(&prev->ctx_saved, true, __ATOMIC_RELEASE);
+}
+
+/*
+ * Placement: a vCPU moves only while it is off every CPU and queue (the
+ * caller paused it with vcpu_sleep_sync), under both CPUs' locks; its
+ * timers follow it, so they keep firing where it runs.
+ */
+int sched_move_vcpu(struct vcpu *v, unsigned int cpu)
+{
+    unsigned int old = READ_ONCE(v->processor);
+    struct sched_cpu *a, *b;
+    unsigned long f;
+    int rc = 0;
+
+    if (cpu >= NR_CPUS || !cpu_online(cpu))
+        return -XEN_EINVAL;
+    if (old == cpu)
+        return 0;
+    a = &sched_cpus[MIN(old, cpu)];
+    b = &sched_cpus[MAX(old, cpu)];
+    f = spin_lock_irqsave(&a->lock);
+    spin_lock(&b->lock);
+    if (v->is_running || v->on_runqueue || !v->ctx_saved || v->processor != old) {
+        rc = -XEN_EBUSY;
+    } else {
+        __atomic_fetch_sub(&sched_cpus[old].nr_vcpus, 1, __ATOMIC_RELAXED);
+        __atomic_fetch_add(&sched_cpus[cpu].nr_vcpus, 1, __ATOMIC_RELAXED);
+        WRITE_ONCE(v->processor, cpu);
+    }
+    spin_unlock(&b->lock);
+    spin_unlock_irqrestore(&a->lock, f);
+    if (!rc) {
+        vcpu_timers_migrate(v, cpu);
+        pirq_vcpu_moved(v); /* its physical interrupts too (dom0's PIRQs) */
+    }
+    return rc;
+}
+
+void vcpu_runstate_get(struct vcpu *v, struct vcpu_runstate_info *out)
+{
+    unsigned long f;
+    unsigned int cpu = vcpu_schedule_lock(v, &f);
+
+    vtime_runstate_snapshot(&v->runstate, NOW(), out);
+    vcpu_schedule_unlock(cpu, f);
 }
 
 void scheduler_init(void)
@@ -144,6 +258,7 @@ void scheduler_start_cpu(unsigned cpu)
 
     sc->idle = idle_vcpu_create(cpu);
     sc->idle->is_running = true;
+    sc->idle->ctx_saved = false;
     sc->curr = sc->idle;
     get_cpu_info()->current_vcpu = sc->idle;
     init_timer(&sc->slice_timer, slice_expired, NULL, cpu);

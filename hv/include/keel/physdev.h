@@ -19,8 +19,8 @@ long pirq_evtchn_close(struct domain *d, evtchn_port_t port);
 /* EVTCHNOP_bind_vcpu moved PIRQ port `port`: route its interrupt to the
  * CPU of the port's new vCPU. */
 void pirq_evtchn_moved(struct domain *d, evtchn_port_t port);
-/* v now runs on another CPU (v->processor): its PIRQs follow it.  For a
- * scheduler that migrates vCPUs (Keel's does not yet). */
+/* v now runs on another CPU (v->processor): its PIRQs follow it
+ * (sched_move_vcpu calls it). */
 struct vcpu;
 void pirq_vcpu_moved(struct vcpu *v);
 #endif

@@ -26,6 +26,10 @@ void vcpu_timers_init(struct vcpu *v);
 void vcpu_timers_switch_in(struct vcpu *v);
 /* Stops every timer of v (VCPUOP_down, shutdown). */
 void vcpu_timers_stop(struct vcpu *v);
+/* Stops them for good (domain destruction): nothing re-arms them. */
+void vcpu_timers_kill(struct vcpu *v);
+/* The vCPU was placed on another CPU: its timers follow. */
+void vcpu_timers_migrate(struct vcpu *v, unsigned int cpu);
 long vcpu_set_singleshot(struct vcpu *v, u64 deadline);
 void vcpu_stop_singleshot(struct vcpu *v);
 /* period 0 stops; else -XEN_EINVAL for periods vtime_period_ok refuses. */
