@@ -26,6 +26,9 @@
 #                        bench/keel-rdtsc.c (prints BOOT-TSC), then
 #                        tests/toolstack/domu/init.sh; xenstore-read with its
 #                        libraries, xen-blkfront/netfront and ext4 modules
+#   cache/pkg/e2fsprogs, ...   mke2fs and the libraries it needs (the hardware
+#                        scenario copies them into its initramfs: busybox's
+#                        mke2fs makes only ext2)
 #   cache/debs/, cache/pkg/<name>/   the .deb files and their dpkg -x trees
 #
 # The script is idempotent: what is already there is kept.  --force rebuilds
@@ -170,6 +173,16 @@ fetch_xen() {
     [ -n "$gz" ] || die "no boot/xen-*.gz in xen-hypervisor-4.17-amd64"
     gzip -dc "$gz" >"$CACHE/xen-4.17.elf.tmp" && mv "$CACHE/xen-4.17.elf.tmp" "$CACHE/xen-4.17.elf"
     log "cache/xen-4.17.elf <- $(basename "$gz")"
+}
+
+# mke2fs for the Linux hardware scenario (tests/system/testdata.py picks
+# the binary, its libraries and /etc/mke2fs.conf out of these trees).
+HW_TOOL_PKGS="e2fsprogs libext2fs2 libcom-err2 libblkid1 libuuid1 libc6"
+fetch_hwtools() {
+    for pkg in $HW_TOOL_PKGS; do
+        download "$pkg"
+        extract "$pkg"
+    done
 }
 
 write_init() {
@@ -567,6 +580,7 @@ ensure_lists
 fetch_kernel
 unpack_vmlinux
 build_initrd
+fetch_hwtools
 [ "$WANT_BENCH" -eq 1 ] && build_bench_initrd
 [ "$WANT_XEN" -eq 1 ] && fetch_xen
 [ "$WANT_TOOLSTACK" -eq 1 ] && build_toolstack

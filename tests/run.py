@@ -193,7 +193,36 @@ def describe(status):
     return f"{status} ({meaning})" if meaning else str(status)
 
 
-def make_boot(sc, build):
+def make_disks(sc, build, where=None):
+    """Fresh sparse raw images for the scenario, in build/disks/<where or
+    the scenario's name>/; {name: path}."""
+    images = {}
+    for name, mib, _ in sc.disks:
+        path = os.path.join(build, "disks", where or sc.name, f"{name}.img")
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "wb") as f:
+            f.truncate(mib << 20)
+        images[name] = path
+    return images
+
+
+def device_args(sc, images):
+    args = []
+    for i, (name, _, kind) in enumerate(sc.disks):
+        drive = f"if=none,id=disk{i},file={images[name]},format=raw"
+        if kind == "ahci":
+            args += ["-device", f"ahci,id=ahci{i}", "-drive", drive,
+                     "-device", f"ide-hd,drive=disk{i},bus=ahci{i}.0"]
+        elif kind == "virtio":
+            args += ["-drive", drive, "-device", f"virtio-blk-pci,drive=disk{i}"]
+        else:
+            raise ValueError(f"disk {name}: unknown kind {kind!r}")
+    for i in range(sc.nics):
+        args += ["-netdev", f"hubport,id=nic{i},hubid=0", "-device", f"e1000,netdev=nic{i}"]
+    return args + list(sc.qemu_args)
+
+
+def make_boot(sc, build, images=None):
     mods = []
     for path, args in sc.modules:
         if path.startswith("@"):
@@ -203,7 +232,9 @@ def make_boot(sc, build):
         mods.append(qemu.Module(path, args))
     return qemu.Boot(protocol=sc.protocol, args=sc.args, modules=mods, smp=sc.smp,
                      mem=sc.mem, cpu=sc.cpu, shim_case=sc.shim_case, build=build,
-                     iso=os.path.join(build, "iso", f"{sc.name}.iso"))
+                     iso=os.path.join(build, "iso", f"{sc.name}.iso"),
+                     devices=device_args(sc, images or {}), reboot=sc.reboot,
+                     monitor=os.path.join(build, "logs", f"{sc.name}.mon") if sc.monitor else "")
 
 
 def run_scenario(sc, build):
@@ -213,12 +244,16 @@ def run_scenario(sc, build):
     cmd, lines, err, conf = [], [], None, None
     start = time.monotonic()
     try:
-        boot = make_boot(sc, build)
+        images = make_disks(sc, build)
+        boot = make_boot(sc, build, images)
         boot.prepare()
         cmd = boot.command()
-        res = qemu.run(cmd, sc.timeout, on_line=judge.feed, typing=sc.typing)
+        mon = qemu.Monitor(boot.monitor, sc.monitor) if sc.monitor else None
+        res = qemu.run(cmd, sc.timeout, on_line=judge.feed, typing=sc.typing, monitor=mon)
         lines = res.lines
         err = judge.verdict(res)
+        if err is None and sc.check:
+            err = sc.check(lines, images)
         status = res.status
         if err is None and sc.post:
             err, conf = sc.post(lines)

@@ -254,6 +254,50 @@ void acpi_madt_parse(const void *madt, u32 len, struct acpi_info *out)
     }
 }
 
+#define FADT_SCI_INT 46
+#define FADT_PM1A_CNT 64
+#define FADT_PM1B_CNT 68
+#define FADT_FLAGS 112
+#define FADT_RESET_REG 116
+#define FADT_RESET_VALUE 128
+#define FADT_X_PM1A_CNT 172
+#define FADT_X_PM1B_CNT 184
+#define FADT_RESET_REG_SUP (1U << 10)
+#define GAS_LEN 12
+
+/* A 64-bit I/O port from a generic address structure (0: not I/O). */
+static u32 gas_port(const u8 *g)
+{
+    u64 a = get64(g + 4);
+    return g[0] == ACPI_SPACE_IO && a <= 0xffff ? (u32)a : 0;
+}
+
+void acpi_fadt_parse(const void *fadt, u32 len, struct acpi_info *out)
+{
+    const u8 *t = fadt;
+
+    if (len < FADT_PM1B_CNT + 4)
+        return;
+    out->have_fadt = true;
+    out->sci_irq = get16(t + FADT_SCI_INT);
+    out->pm1a_cnt = get32(t + FADT_PM1A_CNT);
+    out->pm1b_cnt = get32(t + FADT_PM1B_CNT);
+    /* ACPI 2.0+: the extended blocks win when they name I/O ports. */
+    if (len >= FADT_X_PM1A_CNT + GAS_LEN && gas_port(t + FADT_X_PM1A_CNT))
+        out->pm1a_cnt = gas_port(t + FADT_X_PM1A_CNT);
+    if (len >= FADT_X_PM1B_CNT + GAS_LEN && gas_port(t + FADT_X_PM1B_CNT))
+        out->pm1b_cnt = gas_port(t + FADT_X_PM1B_CNT);
+    if (len >= FADT_RESET_VALUE + 1 && (get32(t + FADT_FLAGS) & FADT_RESET_REG_SUP)) {
+        const u8 *g = t + FADT_RESET_REG;
+        out->reset_space = g[0];
+        out->reset_addr = get64(g + 4);
+        out->reset_value = t[FADT_RESET_VALUE];
+        out->reset_supported = out->reset_addr &&
+                               (g[0] == ACPI_SPACE_IO || g[0] == ACPI_SPACE_MEMORY ||
+                                g[0] == ACPI_SPACE_PCI);
+    }
+}
+
 /* Maps the RSDP with as many bytes as its revision says it has. */
 static int rsdp_load(const struct acpi_mem *m, paddr_t pa, struct acpi_info *out,
                      paddr_t *xsdt, paddr_t *rsdt)
@@ -281,7 +325,7 @@ int acpi_parse(const struct acpi_mem *m, paddr_t rsdp_pa, struct acpi_info *out)
 {
     paddr_t xsdt, rsdt;
     const u8 *root = NULL, *madt;
-    u32 root_len = 0, madt_len = 0;
+    u32 root_len = 0, madt_len = 0, fadt_len = 0;
     unsigned int entry_size = 4;
 
     memset(out, 0, sizeof(*out));
@@ -306,6 +350,12 @@ int acpi_parse(const struct acpi_mem *m, paddr_t rsdp_pa, struct acpi_info *out)
     if (!madt)
         return ACPI_E_NO_MADT;
     acpi_madt_parse(madt, madt_len, out);
+    /* The FADT is optional to Keel: power-off and reset use it if valid. */
+    unsigned int bad = out->bad_tables; /* the walk for the MADT counted them */
+    const void *fadt = root_find(m, root, root_len, entry_size, "FACP", &fadt_len, out);
+    out->bad_tables = bad;
+    if (fadt)
+        acpi_fadt_parse(fadt, fadt_len, out);
     return out->have_madt ? ACPI_OK : ACPI_E_BAD_TABLE;
 }
 

@@ -313,6 +313,19 @@ int evtchn_bind_ipi(struct evtchn_domain *d, u32 vcpu, evtchn_port_t *port)
     return 0;
 }
 
+int evtchn_bind_pirq(struct evtchn_domain *d, u32 pirq, evtchn_port_t *port)
+{
+    int rc = get_free_port(d, port);
+
+    if (rc)
+        return rc;
+    struct evtchn *chn = evtchn_port(d, *port);
+    chn->state = ECS_PIRQ;
+    chn->vcpu = 0; /* Xen binds PIRQs to vCPU 0 first */
+    chn->u.pirq = pirq;
+    return 0;
+}
+
 /* Returns a port to the free pool with nothing left pending for it.  The
  * FIFO queue it was last on is remembered (Xen's lastq): a reused port
  * must still unlink itself from there. */

@@ -20,6 +20,7 @@
 #include <keel/frametable.h>
 #include <keel/guest_access.h>
 #include <keel/hypercall.h>
+#include <keel/physdev.h>
 #include <keel/sched.h>
 #include <xen/event_channel.h>
 
@@ -342,12 +343,26 @@ static long op_send(unsigned long arg)
     return 0;
 }
 
+static bool is_pirq_port(struct domain *d, evtchn_port_t port)
+{
+    return evtchn_pirq_port(&d->evtchn, port) != NULL;
+}
+
 static long close_port(struct domain *d, evtchn_port_t port)
 {
     struct lock_pair lp;
     long rc;
 
-    lock_port(&lp, d, port);
+    /* A PIRQ port also unbinds its interrupt, under the PIRQ lock, which
+     * comes first (physdev_irq.c); so it closes there. */
+    for (;;) {
+        if (is_pirq_port(d, port) && (rc = pirq_evtchn_close(d, port)) <= 0)
+            return rc;
+        lock_port(&lp, d, port);
+        if (!is_pirq_port(d, port))
+            break;
+        unlock_two(&lp);
+    }
     rc = evtchn_close(&d->evtchn, port);
     unlock_two(&lp);
     return rc;
@@ -412,6 +427,8 @@ static long op_bind_vcpu(unsigned long arg)
     f = spin_lock_irqsave(&d->evtchn_lock);
     rc = evtchn_bind_vcpu(&d->evtchn, b.port, b.vcpu);
     spin_unlock_irqrestore(&d->evtchn_lock, f);
+    if (!rc && is_pirq_port(d, b.port))
+        pirq_evtchn_moved(d, b.port); /* the interrupt follows the vCPU */
     return rc;
 }
 
@@ -592,6 +609,8 @@ static long evtchn_op(unsigned cmd, unsigned long arg)
         return op_unmask(arg);
     case EVTCHNOP_bind_vcpu:
         return op_bind_vcpu(arg);
+    case EVTCHNOP_bind_pirq:
+        return pirq_evtchn_bind(arg);
     case EVTCHNOP_reset:
         return op_reset(arg);
     case EVTCHNOP_init_control:
@@ -600,7 +619,7 @@ static long evtchn_op(unsigned cmd, unsigned long arg)
         return op_expand_array(arg);
     case EVTCHNOP_set_priority:
         return op_set_priority(arg);
-    default: /* bind_pirq too: Keel routes no physical IRQs to guests */
+    default:
         return -XEN_ENOSYS;
     }
 }

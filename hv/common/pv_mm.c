@@ -33,7 +33,14 @@ unsigned long pgt_of_level(unsigned int level)
 
 u64 pv_l1e_adjust(u64 e)
 {
-    return (e & PTE_P) ? (e | PTE_US) & ~PTE_G : e;
+    if (!(e & PTE_P))
+        return e;
+    e = (e | PTE_US) & ~PTE_G;
+    /* Device memory Keel writes itself (MSI-X tables): read-only, as Xen's
+     * mmio_ro ranges; stores there fault and are dropped. */
+    if ((e & PTE_RW) && pv_mm_arch_io_frame_ro(pte_mfn(e)))
+        e &= ~PTE_RW;
+    return e;
 }
 
 u64 pv_ltable_adjust(u64 e)
@@ -253,6 +260,11 @@ __attribute__((weak)) bool pv_mm_arch_privileged(const struct domain *d)
     return false;
 }
 __attribute__((weak)) bool pv_mm_arch_io_frame(mfn_t mfn)
+{
+    (void)mfn;
+    return false;
+}
+__attribute__((weak)) bool pv_mm_arch_io_frame_ro(mfn_t mfn)
 {
     (void)mfn;
     return false;

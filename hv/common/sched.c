@@ -6,6 +6,7 @@
 #include <asm/percpu.h>
 #include <asm/smp.h>
 #include <keel/console.h>
+#include <keel/physdev.h>
 #include <keel/sched.h>
 #include <keel/softirq.h>
 #include <keel/vtime.h>
@@ -226,8 +227,10 @@ int sched_move_vcpu(struct vcpu *v, unsigned int cpu)
     }
     spin_unlock(&b->lock);
     spin_unlock_irqrestore(&a->lock, f);
-    if (!rc)
+    if (!rc) {
         vcpu_timers_migrate(v, cpu);
+        pirq_vcpu_moved(v); /* its physical interrupts too (dom0's PIRQs) */
+    }
     return rc;
 }
 

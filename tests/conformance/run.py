@@ -39,10 +39,10 @@ KEEL_END = re.compile(r"Keel halted \(status")
 TIMEOUT = 150
 
 
-def boot(kernel, args, guest, cmdline, smp, build, end_rx):
+def boot(kernel, args, guest, cmdline, smp, build, end_rx, devices):
     b = qemu.Boot(args=args, modules=[qemu.Module(os.path.join(build, "guests",
                                                                f"{guest}.elf"), cmdline)],
-                  smp=smp, build=build, kernel=kernel)
+                  smp=smp, build=build, kernel=kernel, devices=devices)
     b.prepare()
 
     def on_line(line):
@@ -60,12 +60,13 @@ def verdict(lines):
     return "(no verdict)"
 
 
-def one(guest, extra, cmdline, want, o):
+def one(guest, extra, cmdline, want, devices, o):
     smp = 2 if "dom0_max_vcpus" in extra else 1
     xen_lines = boot(o.xen, f"{XEN_ARGS} {extra}".strip(), guest, cmdline, smp, o.build,
-                     XEN_END)
+                     XEN_END, devices)
     keel_lines = [] if o.xen_only else boot(
-        "", f"{guests.BASE_ARGS} {extra}".strip(), guest, cmdline, smp, o.build, KEEL_END)
+        "", f"{guests.BASE_ARGS} {extra}".strip(), guest, cmdline, smp, o.build, KEEL_END,
+        devices)
     logdir = os.path.join(o.build, "conformance")
     os.makedirs(logdir, exist_ok=True)
     for side, lines in (("xen", xen_lines), ("keel", keel_lines)):
@@ -88,11 +89,11 @@ def main():
     if not os.path.isfile(o.xen):
         print(f"no {o.xen}: run scripts/fetch-debian.sh --xen", file=sys.stderr)
         return 2
-    todo = [(n, e, c, v) for n, e, c, v in guests._manifest() if not o.names or n in o.names]
+    todo = [t for t in guests._manifest() if not o.names or t[0] in o.names]
     total, bad = hlog.Result(), []
     allowed = hlog.Allowed()
     with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, o.jobs)) as pool:
-        runs = [pool.submit(one, n, e, c, v, o) for n, e, c, v in todo]
+        runs = [pool.submit(one, *t, o) for t in todo]
         for fut in runs:
             guest, want, xen_lines, keel_lines = fut.result()
             xv, kv = verdict(xen_lines), verdict(keel_lines)

@@ -22,7 +22,8 @@ LOGS=$BUILD/guests/logs
 make -s guests BUILD="$BUILD" >/dev/null || { echo "make guests failed" >&2; exit 2; }
 mkdir -p "$LOGS"
 
-# boot_one NAME HVARGS GUESTARGS LOG: runs QEMU until a verdict or the end.
+# boot_one NAME HVARGS GUESTARGS LOG [QEMU ARGS]: runs QEMU until a verdict
+# or the end.
 boot_one() {
     elf=$BUILD/guests/$1.elf
     initrd=$elf
@@ -30,7 +31,7 @@ boot_one() {
     : > "$4"
     timeout "$TIMEOUT" qemu-system-x86_64 -accel tcg -cpu qemu64 -m 512 -smp 1 \
         -nographic -no-reboot -monitor none -serial stdio \
-        -kernel "$XEN" -append "$XEN_BASE_ARGS $2" -initrd "$initrd" \
+        -kernel "$XEN" -append "$XEN_BASE_ARGS $2" -initrd "$initrd" $5 \
         </dev/null >"$4" 2>&1 &
     qpid=$!
     while kill -0 "$qpid" 2>/dev/null; do
@@ -47,7 +48,7 @@ boot_one() {
 want="$*"
 total=0; failed=0
 printf '%-15s %-6s %s\n' GUEST RESULT "VERDICT LINE"
-while IFS='|' read -r name hvargs gargs regex; do
+while IFS='|' read -r name hvargs gargs regex qemuargs; do
     name=$(echo "$name" | xargs)
     case "$name" in ''|'#'*) continue ;; esac
     if [ -n "$want" ]; then
@@ -56,8 +57,9 @@ while IFS='|' read -r name hvargs gargs regex; do
     hvargs=$(echo "$hvargs" | xargs); [ "$hvargs" = - ] && hvargs=
     gargs=$(echo "$gargs" | xargs); [ "$gargs" = - ] && gargs=
     regex=$(echo "$regex" | sed 's/^ *//; s/ *$//')
+    qemuargs=$(echo "$qemuargs" | xargs)
     log=$LOGS/$name.xen.log
-    boot_one "$name" "$hvargs" "$gargs" "$log"
+    boot_one "$name" "$hvargs" "$gargs" "$log" "$qemuargs"
     line=$(grep -aE '^TEST [^:]*: ' "$log" | head -n1 | tr -d '\r')
     total=$((total + 1))
     if printf '%s\n' "$line" | grep -qE "$regex"; then

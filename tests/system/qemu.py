@@ -23,6 +23,7 @@ import os
 import re
 import selectors
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -62,6 +63,9 @@ class Boot:
     build: str = os.path.join(ROOT, "build")
     iso: str = ""  # for grub-*: where to write the image
     kernel: str = ""  # mb1: boot this instead of Keel (e.g. Xen, for comparisons)
+    devices: list = field(default_factory=list)  # extra QEMU arguments (disks, NICs)
+    reboot: bool = False  # a reset restarts the machine (else QEMU exits)
+    monitor: str = ""  # path of a QEMU monitor socket to create
 
     def keel(self):
         return self.kernel or os.path.join(self.build, "keel")
@@ -83,11 +87,15 @@ class Boot:
 
     def command(self, interactive=False):
         cmd = [QEMU, "-accel", "tcg", "-cpu", self.cpu, "-smp", str(self.smp),
-               "-m", str(self.mem), "-nographic", "-no-reboot", "-nic", "none"] + DEBUG_EXIT
+               "-m", str(self.mem), "-nographic", "-nic", "none"] + DEBUG_EXIT
+        if not self.reboot:
+            cmd.append("-no-reboot")
         if not interactive:
-            # The console goes to our stdout pipe; no monitor to trip over.
-            cmd += ["-monitor", "none", "-serial", "stdio"]
-        return cmd + self._boot_args()
+            # The console goes to our stdout pipe; the monitor, if any, to
+            # a socket of its own.
+            mon = f"unix:{self.monitor},server=on,wait=off" if self.monitor else "none"
+            cmd += ["-monitor", mon, "-serial", "stdio"]
+        return cmd + self.devices + self._boot_args()
 
     def _boot_args(self):
         if self.protocol == "mb1":
@@ -127,7 +135,29 @@ class RunResult:
     timed_out: bool  # the timeout ran out (not a stop asked by on_line)
 
 
-def run(cmd, timeout, on_line=None, linger=5.0, typing=()):
+class Monitor:
+    """Commands for a QEMU monitor socket, sent when a console line asks."""
+
+    def __init__(self, path, actions):
+        self.path = path
+        self.todo = [(re.compile(rx), text, delay) for rx, text, delay in actions]
+        self.sock = None
+
+    def send(self, text):
+        try:
+            if self.sock is None:
+                self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                self.sock.connect(self.path)
+            self.sock.sendall(text.encode() + b"\n")
+        except OSError:
+            pass  # QEMU has gone; its status tells the rest
+
+    def close(self):
+        if self.sock is not None:
+            self.sock.close()
+
+
+def run(cmd, timeout, on_line=None, linger=5.0, typing=(), monitor=None):
     """Run QEMU, collecting console lines (cleaned of terminal codes).
 
     typing: (regex, text, delay) triples, in order: `delay` seconds after a
@@ -140,6 +170,9 @@ def run(cmd, timeout, on_line=None, linger=5.0, typing=()):
     "linger" to end it `linger` seconds later unless QEMU exits first (to
     keep e.g. a crash dump, or to see the exit status after Keel halted).
     Lines that come after a "stop" are still collected, not judged.
+
+    monitor: a Monitor whose (regex, command, delay) actions go to QEMU's
+    monitor the same way typing goes to the console.
     """
     proc = subprocess.Popen(cmd, stdin=subprocess.PIPE if typing else subprocess.DEVNULL,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
@@ -156,6 +189,10 @@ def run(cmd, timeout, on_line=None, linger=5.0, typing=()):
         if to_type and to_type[0][0].search(line):
             _, text, delay = to_type.pop(0)
             due.append((time.monotonic() + delay, text))
+        if monitor and monitor.todo and monitor.todo[0][0].search(line):
+            _, text, delay = monitor.todo.pop(0)
+            due.append((time.monotonic() + delay, (monitor, text)))
+        due.sort(key=lambda d: d[0])
         verdict = on_line(line) if on_line and deadline > 0 else None
         if verdict == "stop":
             deadline = 0
@@ -165,8 +202,12 @@ def run(cmd, timeout, on_line=None, linger=5.0, typing=()):
 
     def type_due():
         while due and due[0][0] <= time.monotonic():
+            what = due.pop(0)[1]
+            if isinstance(what, tuple):
+                what[0].send(what[1])
+                continue
             try:
-                proc.stdin.write(due.pop(0)[1].encode())
+                proc.stdin.write(what.encode())
                 proc.stdin.flush()
             except OSError:
                 pass  # QEMU has gone; its status tells the rest
@@ -192,6 +233,8 @@ def run(cmd, timeout, on_line=None, linger=5.0, typing=()):
                 judge(clean_line(raw.decode("utf-8", "replace")))
     finally:
         sel.close()
+        if monitor:
+            monitor.close()
     if partial:
         judge(clean_line(partial.decode("utf-8", "replace")))
     return RunResult(_finish(proc, eof), lines, timed_out)

@@ -1,4 +1,5 @@
 """Small generated files the scenarios boot as modules ("@name" in a scenario)."""
+import glob
 import gzip
 import lzma
 import os
@@ -112,6 +113,100 @@ def _toolstack_initrd():
     body += _newc("boot/initrd-domu.gz", domu, 9000, 0o100644)
     body += _newc("TRAILER!!!", b"", 0, 0)
     return _cache("initrd-dom0.gz") + gzip.compress(body, mtime=0)
+# Modules the hardware scenario loads (dependencies first, found from each
+# module's .modinfo), from the kernel package scripts/fetch-debian.sh unpacked.
+HW_MODULES = ("ahci", "sd_mod", "virtio_pci", "virtio_blk", "e1000", "ext4",
+              "crc32c_generic", "button", "evdev")
+# mke2fs and what it needs at run time (busybox's mke2fs makes only ext2).
+HW_FILES = (("e2fsprogs", "sbin/mke2fs"), ("e2fsprogs", "etc/mke2fs.conf"),
+            ("libext2fs2", "lib/x86_64-linux-gnu/libext2fs.so.2"),
+            ("libext2fs2", "lib/x86_64-linux-gnu/libe2p.so.2"),
+            ("libcom-err2", "lib/x86_64-linux-gnu/libcom_err.so.2"),
+            ("libblkid1", "usr/lib/x86_64-linux-gnu/libblkid.so.1"),
+            ("libuuid1", "usr/lib/x86_64-linux-gnu/libuuid.so.1"),
+            ("libc6", "lib/x86_64-linux-gnu/libc.so.6"),
+            ("libc6", "lib64/ld-linux-x86-64.so.2"))
+
+
+def _modinfo(path):
+    # The NUL-separated key=value strings of an ELF64 module's .modinfo.
+    with open(path, "rb") as f:
+        data = f.read()
+    shoff, = struct.unpack_from("<Q", data, 0x28)
+    shentsize, shnum, shstrndx = struct.unpack_from("<HHH", data, 0x3a)
+    secs = [struct.unpack_from("<IIQQQQ", data, shoff + i * shentsize) for i in range(shnum)]
+    strtab = secs[shstrndx][4]
+    for name, _, _, _, off, size in secs:
+        end = data.index(b"\0", strtab + name)
+        if data[strtab + name:end] == b".modinfo":
+            pairs = data[off:off + size].decode("latin-1").split("\0")
+            return dict(kv.split("=", 1) for kv in pairs if "=" in kv)
+    return {}
+
+
+def _module_order(kdir, wanted):
+    index = {}
+    for base, _, files in os.walk(kdir):
+        for f in files:
+            if f.endswith(".ko"):
+                index[f[:-3].replace("-", "_")] = os.path.join(base, f)
+    order = []
+
+    def add(name):
+        name = name.replace("-", "_")
+        if name in order:
+            return
+        if name not in index:
+            raise RuntimeError(f"module {name} not in {kdir}")
+        for dep in filter(None, _modinfo(index[name]).get("depends", "").split(",")):
+            add(dep)
+        order.append(name)
+    for m in wanted:
+        add(m)
+    return [(m, index[m]) for m in order]
+
+
+def _file_newc(recs, dirs, ino, name, data, mode):
+    parts = name.split("/")
+    for i in range(1, len(parts)):
+        d = "/".join(parts[:i])
+        if d not in dirs:
+            dirs.add(d)
+            recs.append(_newc(d, b"", ino[0], 0o040755))
+            ino[0] += 1
+    recs.append(_newc(name, data, ino[0], mode))
+    ino[0] += 1
+
+
+def _linux_hw_initrd():
+    # The smoke initramfs plus the kernel modules and mke2fs the hardware
+    # scenario needs, all from the cache (nothing built from them is kept
+    # in the tree).
+    cache = os.environ.get("KEEL_CACHE", os.path.join(ROOT, "cache"))
+    kdirs = [d for d in glob.glob(os.path.join(cache, "pkg", "linux-image-*", "lib", "modules", "*"))
+             if os.path.isdir(os.path.join(d, "kernel"))]
+    if not kdirs:
+        raise RuntimeError("no kernel modules in cache/pkg: run scripts/fetch-debian.sh")
+    recs, dirs, ino = [], set(), [5000]
+    order = _module_order(os.path.join(sorted(kdirs)[-1], "kernel"), HW_MODULES)
+    for name, path in order:
+        with open(path, "rb") as f:
+            _file_newc(recs, dirs, ino, f"lib/modules/keel/{name}.ko", f.read(), 0o100644)
+    _file_newc(recs, dirs, ino, "lib/modules/keel/order",
+               "".join(f"{n}\n" for n, _ in order).encode(), 0o100644)
+    for pkg, rel in HW_FILES:
+        path = os.path.join(cache, "pkg", pkg, rel)
+        if not os.path.exists(path):
+            raise RuntimeError(f"missing {path}: run scripts/fetch-debian.sh")
+        with open(os.path.realpath(path), "rb") as f:
+            data = f.read()
+        dest = rel.replace("usr/lib/", "lib/")
+        _file_newc(recs, dirs, ino, dest, data, 0o100755 if "bin" in rel or ".so" in rel else 0o100644)
+    body = _dir_newc(os.path.join(ROOT, "tests", "linux"), "tests/linux")
+    body += b"".join(recs) + _newc("TRAILER!!!", b"", 0, 0)
+    with open(os.path.join(cache, "initrd.gz"), "rb") as f:
+        base = f.read()
+    return base + gzip.compress(body, compresslevel=6, mtime=0)
 
 
 def _bzimage(payload):
@@ -151,6 +246,7 @@ FILES = {
     "dummy-initrd": _dummy_initrd,
     "linux-initrd": _linux_initrd,
     "toolstack-initrd": _toolstack_initrd,
+    "linux-hw-initrd": _linux_hw_initrd,
 }
 
 # Files made from build products (their generator takes the build directory).

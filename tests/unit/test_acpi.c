@@ -409,3 +409,40 @@ TEST(table_get_checks_signature)
     CHECK(acpi_table_get(&fake, MEM_BASE + MADT_AT, "FACP", &len) == NULL);
     CHECK(acpi_table_get(&fake, MEM_BASE + MADT_AT, NULL, &len) != NULL);
 }
+
+/* ---- FADT */
+
+
+static void fput32(u8 *p, u32 v) { memcpy(p, &v, 4); }
+
+TEST(fadt_gives_pm1_sci_and_reset)
+{
+    u8 f[244] = {0};
+    struct acpi_info info;
+
+    memset(&info, 0, sizeof(info));
+    f[46] = 9;
+    fput32(f + 64, 0x604);
+    acpi_fadt_parse(f, 116, &info); /* ACPI 1.0 size: no reset register */
+    CHECK(info.have_fadt);
+    CHECK_EQ(info.sci_irq, 9);
+    CHECK_EQ(info.pm1a_cnt, 0x604);
+    CHECK(!info.reset_supported);
+    /* 2.0+: reset register (I/O 0xcf9, value 6) and extended blocks. */
+    fput32(f + 112, 1U << 10);
+    f[116] = ACPI_SPACE_IO;
+    fput32(f + 120, 0xcf9);
+    f[128] = 6;
+    f[172] = ACPI_SPACE_IO;
+    fput32(f + 176, 0x1004);
+    memset(&info, 0, sizeof(info));
+    acpi_fadt_parse(f, sizeof(f), &info);
+    CHECK(info.reset_supported);
+    CHECK_EQ(info.reset_addr, 0xcf9);
+    CHECK_EQ(info.reset_value, 6);
+    CHECK_EQ(info.pm1a_cnt, 0x1004);
+    /* Too short to hold the PM1 blocks: nothing taken. */
+    memset(&info, 0, sizeof(info));
+    acpi_fadt_parse(f, 60, &info);
+    CHECK(!info.have_fadt);
+}

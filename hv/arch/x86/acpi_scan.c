@@ -87,6 +87,10 @@ static void report(void)
            "local APIC at %#lx%s\n",
            info.nr_cpus, enabled, info.nr_ioapics, info.nr_overrides, info.lapic_addr,
            info.madt_flags & ACPI_MADT_PCAT_COMPAT ? ", 8259s present" : "");
+    if (info.have_fadt)
+        printk("ACPI: FADT: SCI IRQ %u, PM1 control %#x/%#x, reset register %s\n",
+               info.sci_irq, info.pm1a_cnt, info.pm1b_cnt,
+               info.reset_supported ? "present" : "absent");
     for (unsigned int i = 0; i < info.nr_overrides; i++)
         printk(KLOG_DEBUG "ACPI: IRQ%u -> GSI %u flags %#x\n", info.overrides[i].source_irq,
                info.overrides[i].gsi, info.overrides[i].flags);

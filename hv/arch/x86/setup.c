@@ -6,6 +6,7 @@
 #include <asm/cpu.h>
 #include <asm/flushtlb.h>
 #include <asm/desc.h>
+#include <asm/irq.h>
 #include <asm/layout.h>
 #include <asm/page.h>
 #include <asm/percpu.h>
@@ -69,10 +70,11 @@ void __init start_keel(u32 magic, u32 mbi_pa)
     const struct acpi_info *acpi = acpi_init(boot_info.rsdp_pa);
     if (!acpi || (acpi->madt_flags & ACPI_MADT_PCAT_COMPAT))
         pic_disable();
-    ioapic_mask_all(acpi);
+    ioapic_init(acpi);
     lapic_init();
     timer_init();
     time_init(); /* needs the LAPIC and the IRQ table */
+    irq_init(acpi); /* device vectors, routed to dom0 as PIRQs later */
     local_irq_enable();
 
     /* The scheduler before any CPU can go idle into it. */

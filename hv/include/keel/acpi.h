@@ -74,6 +74,14 @@ struct acpi_info {
     struct acpi_ioapic ioapics[ACPI_MAX_IOAPICS];
     unsigned int nr_overrides;
     struct acpi_override overrides[ACPI_MAX_OVERRIDES];
+    /* From the FADT (FACP), when there is one. */
+    bool have_fadt;
+    u16 sci_irq;
+    u32 pm1a_cnt, pm1b_cnt;  /* PM1 control blocks (I/O ports, 0: none) */
+    bool reset_supported;    /* the reset register may be used */
+    u8 reset_space;          /* ACPI_SPACE_* of reset_addr */
+    u64 reset_addr;
+    u8 reset_value;
     /* What the parser had to skip, so the caller can say so. */
     unsigned int cpus_dropped;      /* more than ACPI_MAX_CPUS */
     unsigned int ioapics_dropped;
@@ -101,6 +109,14 @@ int acpi_rsdp_check(const void *p, size_t avail, u8 *revision, paddr_t *xsdt,
  */
 const void *acpi_table_get(const struct acpi_mem *m, paddr_t pa, const char *sig,
                            u32 *len);
+
+/* Generic address structure spaces. */
+#define ACPI_SPACE_MEMORY 0
+#define ACPI_SPACE_IO 1
+#define ACPI_SPACE_PCI 2
+
+/* Parses a validated FADT of len bytes (fields past len are absent). */
+void acpi_fadt_parse(const void *fadt, u32 len, struct acpi_info *out);
 
 /* Parses a validated MADT of len bytes into out (cpus/ioapics/overrides). */
 void acpi_madt_parse(const void *madt, u32 len, struct acpi_info *out);

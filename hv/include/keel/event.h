@@ -130,6 +130,13 @@ static inline struct evtchn *evtchn_port(const struct evtchn_domain *d, evtchn_p
         return NULL;
     return &d->bucket[port / EVTCHN_BUCKET][port % EVTCHN_BUCKET];
 }
+/* Port `port`'s record if it is bound to a physical IRQ, else NULL. */
+static inline struct evtchn *evtchn_pirq_port(const struct evtchn_domain *d, evtchn_port_t port)
+{
+    struct evtchn *chn = evtchn_port(d, port);
+
+    return chn && __atomic_load_n(&chn->state, __ATOMIC_RELAXED) == ECS_PIRQ ? chn : NULL;
+}
 /* Ports the domain's ABI can name (4096 or 131072) ... */
 static inline unsigned evtchn_abi_ports(const struct evtchn_domain *d)
 {
@@ -149,6 +156,9 @@ int evtchn_bind_interdomain(struct evtchn_domain *ld, struct evtchn_domain *rd,
 int evtchn_bind_virq(struct evtchn_domain *d, u32 virq, u32 vcpu,
                      evtchn_port_t *port);
 int evtchn_bind_ipi(struct evtchn_domain *d, u32 vcpu, evtchn_port_t *port);
+/* A port for a physical IRQ (the caller checked the PIRQ may be bound);
+ * closing it frees only the port: the caller unbinds the PIRQ first. */
+int evtchn_bind_pirq(struct evtchn_domain *d, u32 pirq, evtchn_port_t *port);
 int evtchn_close(struct evtchn_domain *d, evtchn_port_t port);
 /* Fills the OUT fields of `st` for st->port of `d`. */
 int evtchn_status(struct evtchn_domain *d, struct evtchn_status *st);

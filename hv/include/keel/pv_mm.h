@@ -67,6 +67,9 @@ bool pv_mm_arch_privileged(const struct domain *d);
 /* A frame that is not RAM and that a privileged guest may map (device
  * memory, firmware tables), i.e. not Keel's own hardware (APICs). */
 bool pv_mm_arch_io_frame(mfn_t mfn);
+/* An I/O frame guests may map read-only only (its writable mappings lose
+ * RW): device registers Keel programs itself, e.g. MSI-X tables. */
+bool pv_mm_arch_io_frame_ro(mfn_t mfn);
 /* Copy Keel's slots 256-271 into a guest L4.  (TLB flushes when a frame
  * changes between "page table" and anything else are the frame table's:
  * keel/tlbclock.h.) */

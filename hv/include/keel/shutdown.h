@@ -26,4 +26,7 @@ __noreturn void machine_restart(unsigned int delay_ms);
  * the status) was given, then it halts.
  */
 __noreturn void hwdom_shutdown(unsigned int reason);
+/* ACPI S5 with dom0's PM1a/PM1b control values (SLP_TYP); without ACPI,
+ * or with debug-exit (tests), a halt. */
+__noreturn void machine_power_off(u16 pm1a, u16 pm1b);
 #endif

@@ -27,7 +27,9 @@ from dataclasses import dataclass, field
 # Outcomes every scenario forbids unless it says otherwise.
 PANIC = r"\*\*\* Keel panic"
 CRASH = r"(?i)backtrace"
-QEMU_ERROR = r"^qemu-system-\S+: (?!terminating on signal)"
+# (A hub that is not connected to the host network is the point of the
+# NIC scenarios: traffic stays inside the machine.)
+QEMU_ERROR = r"^qemu-system-\S+: (?!terminating on signal|warning: hub \d+ is not connected)"
 SHIM_ERROR = r"mbshim: error"
 DEFAULT_FORBID = (PANIC, CRASH, QEMU_ERROR, SHIM_ERROR)
 
@@ -60,9 +62,23 @@ class Scenario:
     post: object = None
     # Non-empty: why this scenario is not run (reported as skipped).
     skip: str = ""
+    # Hardware beyond Keel's bare machine: raw disk images the run makes
+    # afresh in build/disks/<scenario>/ as (name, MiB, "ahci" | "virtio"),
+    # and e1000 NICs joined by one QEMU hub (no way out of the machine).
+    disks: list = field(default_factory=list)
+    nics: int = 0
+    qemu_args: list = field(default_factory=list)  # further devices, as QEMU arguments
+    # A guest reset restarts the machine instead of ending QEMU.
+    reboot: bool = False
+    # (regex, command, delay): QEMU monitor commands, used like typing.
+    monitor: list = field(default_factory=list)
+    # check(console lines, {disk name: image path}) after QEMU ended: an
+    # error string, or None (host-side checks, e.g. of the disk images).
+    check: object = None
 
     def __post_init__(self):
-        for rx in list(self.expect) + list(self.forbid) + [t[0] for t in self.typing]:
+        for rx in list(self.expect) + list(self.forbid) + [t[0] for t in self.typing] + \
+                [m[0] for m in self.monitor]:
             re.compile(rx)
 
 

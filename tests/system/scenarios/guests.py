@@ -36,6 +36,7 @@ KEEL_READY = {
     "balloon",
     "gdt",
     "fuzz",
+    "irq",
     "grant",
     "nofeat",
     "fifo",
@@ -66,8 +67,11 @@ def _manifest():
             line = line.split("#", 1)[0].strip()
             if not line:
                 continue
-            name, extra, cmdline, verdict = [c.strip() for c in line.split("|")]
-            yield name, "" if extra == "-" else extra, "" if cmdline == "-" else cmdline, verdict
+            cols = [c.strip() for c in line.split("|")]
+            name, extra, cmdline, verdict = cols[:4]
+            devices = cols[4].split() if len(cols) > 4 else []
+            yield (name, "" if extra == "-" else extra, "" if cmdline == "-" else cmdline,
+                   verdict, devices)
 
 
 # How a guest's run ends, when not by powering off: (console lines, QEMU
@@ -89,12 +93,13 @@ SCENARIOS = [
              # Guests with several vCPUs get as many CPUs: cross-CPU wake-ups.
              smp=2 if "dom0_max_vcpus" in extra else 1,
              timeout=90,
+             qemu_args=devices,
              # Every hypercall answered as Xen 4.17 answered it (the logs
              # that `make conformance` recorded, less allowed.txt).
              post=lambda lines, name=name: hlog.check_keel(name, lines),
              # Listed, not dropped: a guest waits here until Keel runs it.
              skip="" if name in KEEL_READY else "not yet in KEEL_READY (guests.py)")
-    for name, extra, cmdline, verdict in _manifest()
+    for name, extra, cmdline, verdict, devices in _manifest()
 ]
 
 # With SMEP and SMAP on, Keel must still reach guest memory (stac/clac

@@ -13,7 +13,9 @@ They are part of `make check` (which fetches the files first); without
 cache/vmlinuz and cache/initrd.gz they are reported as skipped, as they are
 with KEEL_LINUX=0.
 """
+import hashlib
 import os
+import subprocess
 
 from . import DEFAULT_FORBID, HALTED_OK, STARTING, Scenario, missing_files
 
@@ -45,6 +47,55 @@ def _skip():
     if os.environ.get("KEEL_LINUX") == "0":
         return "KEEL_LINUX=0"
     return missing_files(KERNEL, INITRD)
+
+
+# The hardware scenario: both boots, in order (tests/linux/hw.sh).
+HW_CHECKS_BOOT1 = ["probe", "mkfs-ext4", "write-data", "remount-verify", "pirq-msi-msix",
+                   "net-e1000", "hwclock", "rtc-irq", "msi-hostile"]
+HW_EXPECT = [STARTING,
+             r"irq: \d+ GSIs",
+             r"KEEL-INIT: running /tests/linux/hw\.sh",
+             r"HW: first boot"] + \
+    [rf"HW: {c}: PASS" for c in HW_CHECKS_BOOT1[:-1]] + \
+    [r"pci 00:0\d\.0: dom0's write .* refused: MSI is Keel's \(logged once\)",
+     rf"HW: {HW_CHECKS_BOOT1[-1]}: PASS"] + \
+    [r"HW: 9 passed, 0 failed",
+     r"HW: rebooting",
+     r"Keel resetting the machine",
+     STARTING,
+     r"HW: second boot",
+     r"HW: second-boot-data: PASS",
+     r"HW: waiting for the power button",
+     r"HW: power-button: PASS",
+     r"HW: 2 passed, 0 failed",
+     r"dom0 asked for ACPI S5",
+     r"Keel: powering off through ACPI"]
+# Linux under Xen prints these when physical interrupts fail.
+HW_FORBID = (r"HW: .*FAIL", r"map irq failed", r"Failed to setup GSI", r"ACPI Error",
+             r"failed to register GSI", r"Failed to obtain physical IRQ")
+
+
+def _check_hw_images(lines, images):
+    """The host reads the file dom0 wrote back from the image (debugfs)."""
+    sums = [ln.split() for ln in lines if ln.startswith("HW: data md5 vda")]
+    if not sums:
+        return "no 'HW: data md5' line from dom0"
+    want = {"vda": sums[-1][4], "sda": sums[-1][6]}
+    for name, path in images.items():
+        try:
+            data = subprocess.run(["debugfs", "-R", "cat /data", path], capture_output=True,
+                                  check=True).stdout
+        except (OSError, subprocess.CalledProcessError) as e:
+            return f"debugfs on {path} failed: {e}"
+        # As hw.sh sums it: md5 of the md5s of its 32 MiB pieces.
+        piece = 32 << 20
+        sums = "".join(hashlib.md5(data[i:i + piece]).hexdigest() + "\n"
+                       for i in range(0, len(data), piece))
+        got = hashlib.md5(sums.encode()).hexdigest()
+        if got != want[name]:
+            return f"{name}: /data in {path} has md5 {got}, dom0 wrote {want[name]}"
+    return None
+
 
 
 SCENARIOS = [
@@ -129,6 +180,24 @@ SCENARIOS = [
              typing=[(r"Enter 'help' for a list", "echo KEEL-TYPED-$((6*7))\r", 3.0),
                      (r"^KEEL-TYPED-42$", "poweroff -f\r", 0.5)],
              timeout=300),
+    Scenario("linux-dom0-hw",
+             "dom0 drives QEMU's AHCI, virtio-blk, two e1000s, the RTC and the power "
+             "button through PIRQs (GSI, MSI, MSI-X); data survives a reboot",
+             args="console=com1 dom0_mem=512M dom0_max_vcpus=2 loglvl=all",
+             modules=[(KERNEL, DOM0_ARGS + " KEEL_TEST=/tests/linux/hw.sh"),
+                      ("@linux-hw-initrd", "")],
+             smp=2,
+             mem=1024,
+             disks=[("vda", 512, "virtio"), ("sda", 64, "ahci")],
+             nics=2,
+             reboot=True,
+             expect=HW_EXPECT,
+             forbid=LINUX_FORBID + HW_FORBID,
+             monitor=[(r"HW: waiting for the power button", "system_powerdown", 1.0)],
+             check=_check_hw_images,
+             # QEMU powers off (ACPI S5, no debug-exit): status 0.
+             expect_exit=0,
+             timeout=900),
 ]
 for _sc in SCENARIOS:
     _sc.skip = _skip()

@@ -6,6 +6,7 @@
  */
 #include <asm/cpu.h>
 #include <asm/flushtlb.h>
+#include <asm/irq.h>
 #include <asm/page.h>
 #include <asm/pv.h>
 #include <asm/pv_mm.h>
@@ -53,6 +54,11 @@ bool pv_mm_arch_io_frame(mfn_t mfn)
         pa == lapic)
         return false;
     return !paddr_is_ram(pa);
+}
+
+bool pv_mm_arch_io_frame_ro(mfn_t mfn)
+{
+    return msi_frame_ro(mfn);
 }
 
 void pv_mm_arch_keel_slots(u64 *l4)

@@ -17,6 +17,7 @@
 #include <xen/platform.h>
 
 #define NSEC_PER_SEC 1000000000ULL
+#define ACPI_SLP_EN (1U << 13)
 
 static long pf_firmware_info(const struct xenpf_firmware_info *fw);
 static long pf_get_cpuinfo(struct xenpf_pcpuinfo *ci);
@@ -114,13 +115,22 @@ static long pf_settime(u64 secs, u32 nsecs, u64 system_time)
     return 0;
 }
 
+/* dom0 hands over the PM1 control values it would have written (Xen's
+ * checks, in Xen's order). */
 static long pf_enter_acpi_sleep(const struct xenpf_enter_acpi_sleep *s)
 {
-    if (s->flags & ~XENPF_ACPI_SLEEP_EXTENDED)
+    const struct acpi_info *ai = acpi_get_info();
+
+    if (s->flags & XENPF_ACPI_SLEEP_EXTENDED)
+        return -XEN_EPERM; /* no hardware-reduced ACPI sleep registers */
+    if (!ai || !ai->pm1a_cnt)
+        return -XEN_EPERM;
+    if (s->val_b && ((s->val_a ^ s->val_b) & ACPI_SLP_EN))
+        return -XEN_EINVAL;
+    if (s->flags)
         return -XEN_EINVAL;
     if (s->sleep_state != 5)
         return -XEN_ENOSYS; /* no suspend to RAM or disk */
-    /* S5 is power-off; Keel has nothing to put to sleep, so it just stops. */
     printk("dom0 asked for ACPI S5: powering off\n");
-    machine_halt(KEEL_EXIT_OK);
+    machine_power_off(s->val_a, s->val_b);
 }

@@ -257,3 +257,41 @@ bool pv_ptwr_fault(struct regs *r, unsigned long cr2)
         r->rip += in.len;
     return ok;
 }
+
+/*
+ * A store by dom0's kernel into device memory Keel keeps read-only (an
+ * MSI-X table): dropped and stepped over, as Xen's mmio_ro emulation does,
+ * so a driver that pokes the table does not take a fault it cannot
+ * explain.  Only plain stores, naturally aligned, are dropped; anything
+ * else (or from user space) is the guest's #PF.
+ */
+bool pv_mmio_ro_fault(struct regs *r, unsigned long cr2)
+{
+    static bool warned;
+    struct vcpu *v = current;
+    struct page_info *map;
+    struct insn in = {0};
+    struct x86_insn x;
+    u8 bytes[X86_MAX_INSN_LEN];
+    u64 *slot, e;
+
+    if ((r->error_code & (PF_PRESENT | PF_WRITE | PF_RSVD)) != (PF_PRESENT | PF_WRITE) ||
+        !v->arch.kernel_mode || !v->domain->is_privileged || !guest_range_ok(cr2, 1))
+        return false;
+    map = pv_find_l1(v, cr2, &slot);
+    if (!map)
+        return false;
+    e = READ_ONCE(*slot);
+    put_page_and_type(map);
+    if ((e & (PTE_P | PTE_RW)) != PTE_P || !pv_mm_arch_io_frame_ro(pte_mfn(e)))
+        return false;
+    if (x86_decode(bytes, pv_fetch_insn(r->rip, bytes), &x) || !classify(&x, &in) ||
+        in.op != OP_MOV || (cr2 & (in.size - 1)))
+        return false;
+    if (!__atomic_exchange_n(&warned, true, __ATOMIC_RELAXED))
+        printk(KLOG_WARN "d%u: store to read-only device memory at %016lx (mfn %lx) dropped "
+                         "(an MSI-X table is Keel's; logged once)\n",
+               v->domain->domid, cr2, (unsigned long)pte_mfn(e));
+    r->rip += in.len;
+    return true;
+}

@@ -66,7 +66,7 @@ void pv_guest_page_fault(struct regs *r, unsigned long cr2, u32 err)
 
 static void guest_page_fault(struct regs *r, unsigned long cr2)
 {
-    if (pv_ptwr_fault(r, cr2) || pv_desc_ldt_fault(r, cr2))
+    if (pv_ptwr_fault(r, cr2) || pv_mmio_ro_fault(r, cr2) || pv_desc_ldt_fault(r, cr2))
         return;
     pv_guest_page_fault(r, cr2, r->error_code);
 }

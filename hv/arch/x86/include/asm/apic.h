@@ -58,6 +58,4 @@ void lapic_register_vectors(void);
 struct acpi_info;
 /* Legacy 8259s: moved to vectors 0x20-0x2f, then fully masked. */
 void pic_disable(void);
-/* Masks every pin of every IO-APIC the MADT lists (default one if none). */
-void ioapic_mask_all(const struct acpi_info *acpi);
 #endif

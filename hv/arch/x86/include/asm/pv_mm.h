@@ -30,4 +30,7 @@ struct domain *pv_pg_owner(unsigned long domid, long *err);
 /* A #PF from a guest store into one of its read-only, validated L1 tables
  * (writable_pagetables): emulated, true; otherwise false (bounce it). */
 bool pv_ptwr_fault(struct regs *r, unsigned long cr2);
+/* A dom0 kernel store into read-only device memory (MSI-X tables): true
+ * if it was dropped and stepped over. */
+bool pv_mmio_ro_fault(struct regs *r, unsigned long cr2);
 #endif
