@@ -59,6 +59,7 @@ struct domain *domain_get_next(domid_t from)
 
 static void domain_free(struct domain *d)
 {
+    sched_destroy_domain(d); /* its vCPUs leave the policy's queues */
     for (unsigned int i = 0; i < d->nr_vcpus; i++)
         xfree(d->vcpus[i]);
     xfree(d);

@@ -92,6 +92,29 @@ static int opt_crashtest(const struct cmdline_word *w)
     return w->value && cmdline_word_value(w, opts.crashtest, sizeof(opts.crashtest)) ? 0 : -1;
 }
 
+/* Xen's names; an unknown one is reported when the scheduler starts. */
+static int opt_sched(const struct cmdline_word *w)
+{
+    return w->value && cmdline_word_value(w, opts.sched, sizeof(opts.sched)) ? 0 : -1;
+}
+
+/* Keel knows no topology: a runqueue per CPU, or shared by up to 16. */
+static int opt_credit2_runqueue(const struct cmdline_word *w)
+{
+    static const char *const shared[] = {"socket", "node", "all"};
+
+    if (value_is(w, "cpu") || value_is(w, "core")) {
+        opts.credit2_runq_per_cpu = true;
+        return 0;
+    }
+    for (size_t i = 0; i < ARRAY_SIZE(shared); i++)
+        if (value_is(w, shared[i])) {
+            opts.credit2_runq_per_cpu = false;
+            return 0;
+        }
+    return -1;
+}
+
 static const struct cmdline_opt table[] = {
     {"console", opt_console},
     {"loglvl", opt_loglvl},
@@ -101,6 +124,8 @@ static const struct cmdline_opt table[] = {
     {"selftest", opt_selftest},
     {"debug-exit", opt_debug_exit},
     {"crashtest", opt_crashtest},
+    {"sched", opt_sched},
+    {"credit2_runqueue", opt_credit2_runqueue},
 };
 
 static void report_unknown(const struct cmdline_word *w)

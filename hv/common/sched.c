@@ -1,21 +1,35 @@
 /*
- * Scheduler framework: per-CPU state, run/sleep bookkeeping, schedule().
- * The policy (which vCPU next) is delegated to struct sched_policy.
+ * Scheduler framework: per-CPU state, runstates, switching, and the glue to
+ * the policy (keel/sched_policy.h), which decides what runs where and for
+ * how long.  Keel has one CPU pool holding every CPU; its policy comes from
+ * sched= (round-robin unless told otherwise).
+ *
+ * Locks (docs/sched.md): the policy's lock of a CPU covers what runs there,
+ * and v->processor of every vCPU naming that CPU; it is taken with
+ * interrupts off.  Order: domain locks, scheduler locks, timer locks.
  */
 #include <asm/percpu.h>
 #include <keel/console.h>
+#include <keel/mm.h>
+#include <keel/options.h>
 #include <keel/sched.h>
+#include <keel/sched_policy.h>
 #include <keel/softirq.h>
+#include <keel/vtime.h>
 
 struct sched_cpu {
-    spinlock_t lock;
     struct vcpu *curr;
     struct vcpu *idle;
     struct timer slice_timer;
 };
 
 static struct sched_cpu sched_cpus[NR_CPUS];
-static const struct sched_policy *policy = &sched_rr_policy;
+static struct scheduler pool0;   /* the one CPU pool: every CPU */
+static struct timer pool0_timer; /* when the policy asked for event() */
+
+static const struct sched_policy *const policies[] = {
+    &sched_rr_policy, &sched_credit2_policy, &sched_rtds_policy,
+};
 
 bool vcpu_runnable(const struct vcpu *v)
 {
@@ -30,53 +44,47 @@ static void runstate_change(struct vcpu *v, int state, s_time_t now)
     v->runstate.state_entry_time = now;
 }
 
-void sched_add_vcpu(struct vcpu *v, unsigned cpu)
+/* The runstate of a vCPU that is not on a CPU. */
+static int off_cpu_state(const struct vcpu *v)
 {
-    v->processor = cpu;
-    v->runstate.state = RUNSTATE_offline;
-    v->runstate.state_entry_time = NOW();
+    if (vcpu_runnable(v))
+        return RUNSTATE_runnable;
+    return v->pause_flags & (1UL << VPF_down) ? RUNSTATE_offline : RUNSTATE_blocked;
 }
 
-void vcpu_wake(struct vcpu *v)
+static struct scheduler *sched_of(const struct vcpu *v)
 {
-    unsigned cpu = v->processor;
-    struct sched_cpu *sc = &sched_cpus[cpu];
-    unsigned long f = spin_lock_irqsave(&sc->lock);
-
-    if (vcpu_runnable(v) && !v->is_running && !v->on_runqueue) {
-        runstate_change(v, RUNSTATE_runnable, NOW());
-        policy->enqueue(cpu, v);
-        /* An idle CPU should notice at once; a busy one at its slice end,
-         * and a guest that ran alone had no slice yet: it starts now. */
-        if (sc->curr == sc->idle)
-            cpu_raise_softirq(cpu, SCHEDULE_SOFTIRQ);
-        else if (!timer_is_active(&sc->slice_timer))
-            set_timer(&sc->slice_timer, NOW() + policy->slice);
-    }
-    spin_unlock_irqrestore(&sc->lock, f);
+    return v->domain->sched.sched;
 }
 
-void vcpu_sleep(struct vcpu *v)
+static spinlock_t *lock_vcpu(const struct vcpu *v, unsigned long *f)
 {
-    unsigned cpu = v->processor;
-    struct sched_cpu *sc = &sched_cpus[cpu];
-    unsigned long f = spin_lock_irqsave(&sc->lock);
-
-    if (!vcpu_runnable(v)) {
-        if (v->on_runqueue) {
-            policy->dequeue(cpu, v);
-            runstate_change(v, v->pause_flags & (1UL << VPF_down)
-                                   ? RUNSTATE_offline : RUNSTATE_blocked, NOW());
-        }
-        if (v->is_running)
-            cpu_raise_softirq(cpu, SCHEDULE_SOFTIRQ);
-    }
-    spin_unlock_irqrestore(&sc->lock, f);
+    *f = irq_save();
+    return sched_lock_vcpu(sched_of(v), v);
 }
 
-void vcpu_yield(void)
+/* ---------------------------------------------------------------- policy's callbacks */
+
+static void fw_tickle(struct scheduler *s, unsigned int cpu)
 {
-    raise_softirq(SCHEDULE_SOFTIRQ);
+    (void)s;
+    cpu_raise_softirq(cpu, SCHEDULE_SOFTIRQ);
+}
+
+static void fw_arm(struct scheduler *s, s_time_t when)
+{
+    (void)s;
+    if (when == STIME_MAX)
+        stop_timer(&pool0_timer);
+    else
+        set_timer(&pool0_timer, when);
+}
+
+static void pool_event(void *data)
+{
+    struct scheduler *s = data;
+
+    s->policy->event(s, NOW());
 }
 
 static void slice_expired(void *data)
@@ -85,57 +93,287 @@ static void slice_expired(void *data)
     raise_softirq(SCHEDULE_SOFTIRQ);
 }
 
+/* ---------------------------------------------------------------- vCPUs */
+
+void sched_add_vcpu(struct vcpu *v, unsigned cpu)
+{
+    struct domain *d = v->domain;
+    unsigned long f;
+
+    v->processor = cpu;
+    v->runstate.state = RUNSTATE_offline;
+    v->runstate.state_entry_time = NOW();
+    v->sched.hard_affinity = v->sched.soft_affinity = SCHED_MASK_ALL;
+    if (d->is_idle)
+        return; /* idle vCPUs are the framework's own */
+    f = irq_save();
+    if (!d->sched.sched) { /* the domain's first vCPU */
+        d->sched.sched = &pool0;
+        pool0.policy->dom_init(&pool0, d);
+    }
+    /* Asleep (VPF_down): the policy may place it elsewhere. */
+    pool0.policy->vcpu_insert(&pool0, v, NOW());
+    v->sched_inserted = true;
+    irq_restore(f);
+}
+
+void sched_destroy_domain(struct domain *d)
+{
+    struct scheduler *s = d->sched.sched;
+    unsigned long f;
+
+    if (!s)
+        return;
+    for (unsigned int i = 0; i < d->nr_vcpus; i++) {
+        struct vcpu *v = d->vcpus[i];
+        spinlock_t *l;
+        if (!v || !v->sched_inserted)
+            continue;
+        BUG_ON(READ_ONCE(v->is_running));
+        l = lock_vcpu(v, &f);
+        s->policy->sleep(s, v, NOW()); /* already asleep: says it again */
+        spin_unlock(l);
+        s->policy->vcpu_remove(s, v);
+        v->sched_inserted = false;
+        irq_restore(f);
+    }
+    f = irq_save();
+    s->policy->dom_destroy(s, d);
+    irq_restore(f);
+    d->sched.sched = NULL;
+}
+
+void vcpu_wake(struct vcpu *v)
+{
+    unsigned long f;
+    spinlock_t *l;
+    s_time_t now;
+
+    if (!v->sched_inserted)
+        return;
+    l = lock_vcpu(v, &f);
+    now = NOW();
+    if (vcpu_runnable(v)) {
+        if (v->runstate.state >= RUNSTATE_blocked)
+            runstate_change(v, RUNSTATE_runnable, now);
+        sched_of(v)->policy->wake(sched_of(v), v, now);
+    }
+    spin_unlock_irqrestore(l, f);
+}
+
+void vcpu_sleep(struct vcpu *v)
+{
+    unsigned long f;
+    spinlock_t *l;
+    s_time_t now;
+
+    if (!v->sched_inserted)
+        return;
+    l = lock_vcpu(v, &f);
+    now = NOW();
+    if (!vcpu_runnable(v)) {
+        /* A running vCPU: the policy makes its CPU decide again, and the
+         * switch sets the runstate. */
+        sched_of(v)->policy->sleep(sched_of(v), v, now);
+        if (v->runstate.state == RUNSTATE_runnable)
+            runstate_change(v, off_cpu_state(v), now);
+    }
+    spin_unlock_irqrestore(l, f);
+}
+
+void vcpu_yield(void)
+{
+    struct vcpu *v = current;
+    unsigned long f;
+    spinlock_t *l;
+
+    if (v->sched_inserted) {
+        l = lock_vcpu(v, &f);
+        sched_of(v)->policy->yield(sched_of(v), v);
+        spin_unlock_irqrestore(l, f);
+    }
+    raise_softirq(SCHEDULE_SOFTIRQ);
+}
+
+/* ---------------------------------------------------------------- switching */
+
 /* Pick what runs next on this CPU; switch if it is not what runs now. */
 static void schedule(void)
 {
     unsigned cpu = smp_processor_id();
     struct sched_cpu *sc = &sched_cpus[cpu];
-    unsigned long f = spin_lock_irqsave(&sc->lock);
-    struct vcpu *prev = sc->curr, *next;
-    s_time_t now = NOW();
+    struct scheduler *s = &pool0;
+    unsigned long f = irq_save();
+    spinlock_t *l = s->policy->cpu_lock(s, cpu);
+    struct vcpu *prev, *next;
+    struct sched_pick p;
+    s_time_t now;
 
-    /* Round-robin: a still-runnable guest goes to the back of the queue. */
-    if (prev != sc->idle && vcpu_runnable(prev))
-        policy->enqueue(cpu, prev);
-    next = policy->pick_next(cpu);
-    if (!next)
-        next = sc->idle;
-    /* Slices only share the CPU: a guest running alone (or the idle vCPU)
-     * needs no timer; vcpu_wake starts one when someone queues up. */
-    if (next != sc->idle && policy->has_waiting(cpu))
-        set_timer(&sc->slice_timer, now + policy->slice);
-    else if (timer_is_active(&sc->slice_timer))
-        stop_timer(&sc->slice_timer);
+    spin_lock(l);
+    prev = sc->curr;
+    now = NOW();
+    p = s->policy->pick(s, cpu, now);
+    next = p.next ? p.next : sc->idle;
     if (next == prev) {
         if (prev != sc->idle)
             runstate_change(prev, RUNSTATE_running, now);
-        spin_unlock_irqrestore(&sc->lock, f);
+    } else {
+        if (prev != sc->idle)
+            runstate_change(prev, off_cpu_state(prev), now);
+        if (next != sc->idle)
+            runstate_change(next, RUNSTATE_running, now);
+        /* prev stays "running" until its registers are saved: no other
+         * CPU may take it before (sched_context_saved). */
+        next->is_running = true;
+        sc->curr = next;
+        get_cpu_info()->current_vcpu = next;
+    }
+    spin_unlock(l);
+    /* The rest is this CPU's own business (the lock is shared with other
+     * CPUs under credit2 and RTDS: hold it briefly). */
+    if (p.until != STIME_MAX)
+        set_timer(&sc->slice_timer, p.until);
+    else if (timer_is_active(&sc->slice_timer))
+        stop_timer(&sc->slice_timer);
+    if (next == prev) {
+        irq_restore(f);
         return;
     }
-    if (prev != sc->idle)
-        runstate_change(prev, vcpu_runnable(prev) ? RUNSTATE_runnable
-                              : prev->pause_flags & (1UL << VPF_down) ? RUNSTATE_offline
-                                                                       : RUNSTATE_blocked,
-                        now);
-    if (next != sc->idle)
-        runstate_change(next, RUNSTATE_running, now);
-    prev->is_running = false;
-    next->is_running = true;
-    next->processor = cpu;
-    sc->curr = next;
-    get_cpu_info()->current_vcpu = next;
-    spin_unlock(&sc->lock);
+    /* The policy moved it here (next->processor == cpu): its timers
+     * follow, so their callbacks run where it runs. */
+    if (next != sc->idle && READ_ONCE(next->singleshot_timer.cpu) != cpu)
+        vcpu_timers_migrate(next, cpu);
     (void)f; /* context_switch runs with interrupts off and never returns */
     context_switch(prev, next);
 }
 
+/* A vCPU whose CPU its hard affinity no longer allows has left it: the
+ * policy places it anew and it may run again. */
+static void migrate_finish(struct vcpu *v)
+{
+    struct scheduler *s = sched_of(v);
+    unsigned long f = irq_save();
+
+    s->policy->move(s, v, NOW());
+    irq_restore(f);
+    __atomic_and_fetch(&v->pause_flags, ~(1UL << VPF_migrating), __ATOMIC_SEQ_CST);
+    vcpu_wake(v);
+}
+
+void sched_context_saved(struct vcpu *prev)
+{
+    struct scheduler *s;
+
+    __atomic_store_n(&prev->is_running, false, __ATOMIC_SEQ_CST);
+    if (!prev->sched_inserted)
+        return; /* the idle vCPU */
+    s = sched_of(prev);
+    s->policy->context_saved(s, prev, NOW());
+    /* Pairs with vcpu_set_affinity: whoever sees the move owed and the
+     * vCPU off its CPU does it, once. */
+    if (__atomic_exchange_n(&prev->migrate_pending, false, __ATOMIC_SEQ_CST))
+        migrate_finish(prev);
+}
+
+void vcpu_set_affinity(struct vcpu *v, u64 hard, u64 soft)
+{
+    unsigned long f;
+    spinlock_t *l = lock_vcpu(v, &f);
+    bool move;
+
+    v->sched.hard_affinity = hard;
+    v->sched.soft_affinity = soft;
+    move = !sched_mask_test(sched_hard(sched_of(v), v), v->processor) &&
+           !(__atomic_fetch_or(&v->pause_flags, 1UL << VPF_migrating, __ATOMIC_SEQ_CST) &
+             (1UL << VPF_migrating));
+    if (move)
+        __atomic_store_n(&v->migrate_pending, true, __ATOMIC_SEQ_CST);
+    spin_unlock_irqrestore(l, f);
+    if (!move)
+        return; /* allowed where it is, or a move already under way */
+    vcpu_sleep(v);
+    if (!__atomic_load_n(&v->is_running, __ATOMIC_SEQ_CST) &&
+        __atomic_exchange_n(&v->migrate_pending, false, __ATOMIC_SEQ_CST))
+        migrate_finish(v);
+}
+
+/* ---------------------------------------------------------------- parameters */
+
+unsigned int sched_id(void)
+{
+    return pool0.policy->sched_id;
+}
+
+int sched_adjust_dom(struct domain *d, struct sched_params *p, bool put)
+{
+    struct scheduler *s = d->sched.sched ? d->sched.sched : &pool0;
+    unsigned long f = irq_save();
+    int rc = s->policy->dom_params(s, d, p, put, NOW());
+
+    irq_restore(f);
+    return rc;
+}
+
+int sched_adjust_vcpu(struct vcpu *v, struct sched_params *p, bool put)
+{
+    struct scheduler *s = sched_of(v);
+    unsigned long f;
+    int rc;
+
+    if (!v->sched_inserted)
+        return -XEN_EINVAL;
+    f = irq_save();
+    rc = s->policy->vcpu_params(s, v, p, put, NOW());
+    irq_restore(f);
+    return rc;
+}
+
+int sched_adjust_global(struct sched_global *g, bool put)
+{
+    unsigned long f = irq_save();
+    int rc = pool0.policy->global_params(&pool0, g, put);
+
+    irq_restore(f);
+    return rc;
+}
+
+/* ---------------------------------------------------------------- bring-up */
+
+static const struct sched_policy *chosen_policy(void)
+{
+    for (unsigned int i = 0; i < ARRAY_SIZE(policies); i++)
+        if (!strcmp(opts.sched, policies[i]->opt_name))
+            return policies[i];
+    if (opts.sched[0])
+        printk(KLOG_WARN "sched: unknown scheduler '%s', using round-robin\n", opts.sched);
+    return &sched_rr_policy;
+}
+
 void scheduler_init(void)
 {
-    for (unsigned i = 0; i < NR_CPUS; i++)
-        sched_cpus[i].lock = (spinlock_t)SPINLOCK_INIT;
+    const struct sched_policy *pol = chosen_policy();
+
+    sched_credit2_runq_per_cpu = opts.credit2_runq_per_cpu;
+    pool0.policy = pol;
+    pool0.priv = xzalloc(pol->priv_size);
+    if (!pool0.priv)
+        panic("sched: no memory for the %s scheduler", pol->name);
+    pool0.tickle = fw_tickle;
+    pool0.arm = fw_arm;
+    pol->init(&pool0);
+    init_timer(&pool0_timer, pool_event, &pool0, 0);
     open_softirq(SCHEDULE_SOFTIRQ, schedule);
-    printk("sched: %s, %lld ms slices\n", policy->name,
-           (long long)(policy->slice / MILLISECS(1)));
+    scheduler_cpu_up(0);
+    printk("sched: %s\n", pol->name);
+}
+
+void scheduler_cpu_up(unsigned cpu)
+{
+    unsigned long f = irq_save();
+
+    pool0.policy->add_cpu(&pool0, cpu);
+    __atomic_or_fetch(&pool0.cpus, 1ULL << cpu, __ATOMIC_SEQ_CST);
+    irq_restore(f);
 }
 
 void scheduler_start_cpu(unsigned cpu)

@@ -50,10 +50,23 @@ void init_timer(struct timer *t, void (*fn)(void *), void *data, unsigned int cp
     t->cpu = cpu;
 }
 
+/* The queue t is on, locked; re-checked, as migrate_timer may move t. */
+static struct cpu_timers *lock_timer(const struct timer *t, unsigned long *flags)
+{
+    for (;;) {
+        unsigned int cpu = READ_ONCE(t->cpu);
+        struct cpu_timers *ct = &per_cpu(cpu_timers, cpu);
+        *flags = spin_lock_irqsave(&ct->lock);
+        if (cpu == READ_ONCE(t->cpu))
+            return ct;
+        spin_unlock_irqrestore(&ct->lock, *flags);
+    }
+}
+
 void set_timer(struct timer *t, s_time_t expires)
 {
-    struct cpu_timers *ct = &per_cpu(cpu_timers, t->cpu);
-    unsigned long flags = spin_lock_irqsave(&ct->lock);
+    unsigned long flags;
+    struct cpu_timers *ct = lock_timer(t, &flags);
     bool local = t->cpu == smp_processor_id();
 
     timerq_remove(&ct->q, t);
@@ -72,8 +85,8 @@ void set_timer(struct timer *t, s_time_t expires)
 
 void stop_timer(struct timer *t)
 {
-    struct cpu_timers *ct = &per_cpu(cpu_timers, t->cpu);
-    unsigned long flags = spin_lock_irqsave(&ct->lock);
+    unsigned long flags;
+    struct cpu_timers *ct = lock_timer(t, &flags);
 
     /* The hardware may still fire for it: the softirq then finds nothing. */
     timerq_remove(&ct->q, t);
@@ -83,4 +96,42 @@ void stop_timer(struct timer *t)
 bool timer_is_active(const struct timer *t)
 {
     return READ_ONCE(t->queued);
+}
+
+/* Both queues locked (lower CPU first), so t is never on the wrong one. */
+void migrate_timer(struct timer *t, unsigned int cpu)
+{
+    struct cpu_timers *from, *to;
+    unsigned long flags;
+    unsigned int old;
+
+    BUG_ON(cpu >= NR_CPUS);
+    for (;;) {
+        old = READ_ONCE(t->cpu);
+        if (old == cpu)
+            return;
+        from = &per_cpu(cpu_timers, old);
+        to = &per_cpu(cpu_timers, cpu);
+        flags = spin_lock_irqsave(old < cpu ? &from->lock : &to->lock);
+        spin_lock(old < cpu ? &to->lock : &from->lock);
+        if (old == READ_ONCE(t->cpu))
+            break;
+        spin_unlock(&from->lock);
+        spin_unlock_irqrestore(&to->lock, flags);
+    }
+    if (t->queued) {
+        timerq_remove(&from->q, t);
+        WRITE_ONCE(t->cpu, cpu);
+        timerq_insert(&to->q, t);
+        /* The old CPU may still fire for it and find nothing: harmless. */
+        if (timerq_first(&to->q) == t) {
+            if (cpu == smp_processor_id())
+                reprogram_timer(t->expires);
+            else
+                cpu_raise_softirq(cpu, TIMER_SOFTIRQ);
+        }
+    } else
+        WRITE_ONCE(t->cpu, cpu);
+    spin_unlock(&from->lock);
+    spin_unlock_irqrestore(&to->lock, flags);
 }

@@ -1,9 +1,9 @@
 /*
  * set_timer_op, and the per-vCPU timers behind it, VCPUOP_*_timer and
  * SCHEDOP_poll.  Every timer of a vCPU sits on the CPU the vCPU runs on
- * (the scheduler keeps vCPUs where they were created), so a callback
- * refreshes the vCPU's clock with that CPU's TSC, then raises VIRQ_TIMER,
- * whose handler in the guest reads the clock.
+ * (schedule() moves them when a vCPU changes CPU), so a callback refreshes
+ * the vCPU's clock with that CPU's TSC, then raises VIRQ_TIMER, whose
+ * handler in the guest reads the clock.
  */
 #include <asm/pv.h>
 #include <keel/domain.h>
@@ -70,6 +70,13 @@ void vcpu_timers_switch_in(struct vcpu *v)
 
     if (period && !timer_is_active(&v->periodic_timer))
         set_timer(&v->periodic_timer, NOW() + period);
+}
+
+void vcpu_timers_migrate(struct vcpu *v, unsigned int cpu)
+{
+    migrate_timer(&v->singleshot_timer, cpu);
+    migrate_timer(&v->periodic_timer, cpu);
+    migrate_timer(&v->poll_timer, cpu);
 }
 
 void vcpu_timers_stop(struct vcpu *v)

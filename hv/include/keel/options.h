@@ -13,6 +13,8 @@ struct keel_options {
     bool selftest;
     bool debug_exit;
     char crashtest[8]; /* "" or a fault to provoke after boot (traps.c) */
+    char sched[12];    /* sched=: "" (round-robin), "rr", "credit2", "rtds" */
+    bool credit2_runq_per_cpu; /* credit2_runqueue=cpu|core (else shared) */
 };
 
 extern struct keel_options opts;

@@ -38,5 +38,7 @@ void init_timer(struct timer *t, void (*fn)(void *), void *data, unsigned int cp
 void set_timer(struct timer *t, s_time_t expires);
 void stop_timer(struct timer *t);
 bool timer_is_active(const struct timer *t);
+/* Moves t (armed or not) to `cpu`'s queue; a running callback is unaffected. */
+void migrate_timer(struct timer *t, unsigned int cpu);
 #endif
 #endif

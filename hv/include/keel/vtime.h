@@ -24,6 +24,8 @@ struct vcpu;
 void vcpu_timers_init(struct vcpu *v);
 /* The vCPU runs on this CPU now: start its periodic tick if due. */
 void vcpu_timers_switch_in(struct vcpu *v);
+/* The vCPU changed CPU: its timers follow (schedule(), scheduler lock held). */
+void vcpu_timers_migrate(struct vcpu *v, unsigned int cpu);
 /* Stops every timer of v (VCPUOP_down, shutdown). */
 void vcpu_timers_stop(struct vcpu *v);
 long vcpu_set_singleshot(struct vcpu *v, u64 deadline);

@@ -67,6 +67,9 @@ void context_switch(struct vcpu *prev, struct vcpu *next)
         pv_write_runstate(prev); /* its page tables are still loaded */
         save_guest_state(prev);
     }
+    /* Its registers are in memory: another CPU may take it from here. */
+    if (prev != next)
+        sched_context_saved(prev);
     if (next->domain->is_idle) {
         write_cr3(idle_pg_table_pa);
         reset_stack_and_jump(idle_loop);
