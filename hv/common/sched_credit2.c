@@ -25,15 +25,14 @@
  * what is left when they stop; without budget a vCPU is parked until the
  * next replenishment.
  *
- * Where Keel differs from Xen 4.17 (docs/sched.md):
- *  - a busy CPU whose vCPU is still inside its rate-limit interval is
- *    tickled anyway when the waker would win; its pick then keeps the vCPU
- *    and asks to decide again at the end of the interval (Xen skips such a
- *    CPU and the waker may wait for the end of the current slice);
- *  - a capped vCPU's slice never goes past its budget, rate limit or not
- *    (Xen lets the minimum slice overrun and charges the next period);
- *  - the balancer moves only vCPUs that are not on a CPU;
- *  - vCPUs added to an already capped domain are capped too.
+ * Where Keel differs from Xen 4.17 (each explained in docs/sched.md): a
+ * CPU inside its rate-limit interval is still tickled by a waker that would
+ * win, and decides again when the interval ends; a capped vCPU's slice never
+ * passes its budget; quotas are the budget split evenly, and a vCPU that had
+ * its part parks while a sibling waits for its own; equal credits go by who
+ * ran longest ago; the balancer moves only vCPUs off a CPU, and not twice
+ * before they run; an idle CPU takes any waiter it may run; vCPUs added to a
+ * capped domain are capped.
  *
  * Locks (order): instance lock -> runqueue locks -> a domain's budget lock.
  * A second runqueue lock is only ever trylocked from a LOCKED hook.
@@ -931,7 +930,9 @@ static struct c2_vcpu *c2_candidate(struct scheduler *s, struct c2_rq *rq, struc
         if (sv->tickled_cpu >= 0 && (unsigned int)sv->tickled_cpu != cpu &&
             sched_mask_test(rq->tickled, (unsigned int)sv->tickled_cpu))
             continue;
-        if (v->processor != cpu && credit + C2_MIGRATE_RESIST > sv->credit)
+        /* Resisting a move only makes sense against someone who would
+         * run instead: an idle CPU takes any waiter it may run. */
+        if (snext && v->processor != cpu && credit + C2_MIGRATE_RESIST > sv->credit)
             continue;
         /* Last: taking budget has side effects (or parks it). */
         if (c2_capped(sv) && !c2_grab_budget(v, now))

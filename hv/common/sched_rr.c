@@ -171,6 +171,8 @@ static struct sched_pick rr_pick(struct scheduler *s, unsigned int cpu, s_time_t
         rr_vcpu(prev)->yield = false;
     if (keep) {
         next = prev;
+        if (list_empty(&c->queue)) /* whoever waited has gone */
+            c->slice_end = STIME_MAX;
     } else {
         /* Queued behind everyone else: per-CPU queues, so no other CPU
          * can take it before this one has switched away from it. */

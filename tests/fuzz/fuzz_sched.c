@@ -14,6 +14,25 @@
 #include "../unit/sim_sched.h"
 
 #define MAX_DOMS 4
+#define MIN_OPS 150 /* short inputs go on with ops drawn from their hash */
+
+/* The input's bytes, then a pseudo-random stream seeded by them: every
+ * input drives a long sequence, and the fuzzer still steers its start. */
+struct source {
+    const u8 *data;
+    size_t size, pos;
+    u64 rng;
+};
+
+static u8 next_byte(struct source *src)
+{
+    if (src->pos < src->size)
+        return src->data[src->pos++];
+    src->rng ^= src->rng << 13;
+    src->rng ^= src->rng >> 7;
+    src->rng ^= src->rng << 17;
+    return (u8)(src->rng >> 32);
+}
 
 static const struct sched_policy *policy_of(unsigned int k)
 {
@@ -137,13 +156,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static const s_time_t delays[4] = {0, MICROSECS(1), MICROSECS(20), MICROSECS(300)};
+    struct source src = {data, size, 0, 0x9e3779b97f4a7c15ULL};
     struct domain *doms[MAX_DOMS];
     unsigned int ndoms, ncpus;
     struct sim *sim;
-    size_t i = 3;
 
     if (size < 3)
         return 0;
+    for (size_t k = 0; k < size; k++)
+        src.rng = (src.rng ^ data[k]) * 0x100000001b3ULL;
+    src.pos = 3;
     sched_credit2_runq_per_cpu = (data[0] & 3) == 2;
     ncpus = 1 + data[1] % 4;
     sim = sim_new(policy_of(data[0] & 3), ncpus);
@@ -154,10 +176,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     for (unsigned int k = 0; k < ndoms; k++)
         doms[k] = sim_domain(sim, &sim->pools[(data[2] >> (2 + k)) & 1 ? sim->npools - 1 : 0],
                              1 + (data[2] >> (4 + k % 4)) % 3);
-    for (; i + 5 <= size && sim->now < SECONDS(20); i += 5) {
-        op(sim, doms, ndoms, data + i);
+    for (size_t n = 0; (n < MIN_OPS || src.pos < size) && sim->now < SECONDS(20); n++) {
+        u8 b[5];
+        for (int k = 0; k < 5; k++)
+            b[k] = next_byte(&src);
+        op(sim, doms, ndoms, b);
         /* Then let time pass: up to ~16 ms, sometimes none. */
-        sim_run(sim, sim->now + (s_time_t)data[i + 4] * data[i + 4] * 250);
+        sim_run(sim, sim->now + (s_time_t)b[4] * b[4] * 250);
         if (sim->error)
             fail(sim, NULL);
         check_waits(sim);

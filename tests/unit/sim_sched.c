@@ -3,6 +3,20 @@
 
 #include <stdarg.h>
 
+/* SIM_TRACE=1 in the environment: every framework step on stderr. */
+static int trace_on = -1;
+#define TRACE(sim, ...)                                                        \
+    do {                                                                       \
+        if (trace_on < 0)                                                      \
+            trace_on = getenv("SIM_TRACE") != NULL;                            \
+        if (trace_on) {                                                        \
+            fprintf(stderr, "%12lld ", (long long)(sim)->now);                 \
+            fprintf(stderr, __VA_ARGS__);                                      \
+            fputc('\n', stderr);                                               \
+        }                                                                      \
+    } while (0)
+#define VNAME(v) (v)->domain->domid, (v)->vcpu_id
+
 static void sim_fail(struct sim *sim, const char *fmt, ...)
 {
     va_list ap;
@@ -47,6 +61,7 @@ static void sim_tickle(struct scheduler *s, unsigned int cpu)
     }
     sim->cpu[cpu].tickled = true;
     sim->cpu[cpu].tickles++;
+    TRACE(sim, "tickle CPU %u", cpu);
 }
 
 static void sim_arm(struct scheduler *s, s_time_t when)
@@ -54,6 +69,7 @@ static void sim_arm(struct scheduler *s, s_time_t when)
     struct sim *sim = s->owner;
 
     sim->event_at[s - sim->pools] = when;
+    TRACE(sim, "arm pool %d at %lld", (int)(s - sim->pools), (long long)when);
 }
 
 /* Framework locks: single-threaded, so a lock found held was leaked. */
@@ -96,6 +112,7 @@ static void fw_wake(struct sim *sim, struct sim_vcpu *sv)
 
     if (!runnable(sv))
         return;
+    TRACE(sim, "wake d%u.v%u (CPU %u)", VNAME(sv->v), sv->v->processor);
     l = lock_cpu(sim, s, sv->v->processor);
     s->policy->wake(s, sv->v, sim->now);
     unlock(l);
@@ -114,6 +131,7 @@ static void fw_sleep(struct sim *sim, struct sim_vcpu *sv)
 
     if (runnable(sv))
         return;
+    TRACE(sim, "sleep d%u.v%u (CPU %u)", VNAME(sv->v), sv->v->processor);
     l = lock_cpu(sim, s, sv->v->processor);
     s->policy->sleep(s, sv->v, sim->now);
     unlock(l);
@@ -190,6 +208,10 @@ static void schedule(struct sim *sim, unsigned int cpu)
     unlock(l);
     c->picks++;
     if (p.next)
+        TRACE(sim, "CPU %u picks d%u.v%u until %lld", cpu, VNAME(p.next), (long long)p.until);
+    else
+        TRACE(sim, "CPU %u idles", cpu);
+    if (p.next)
         check_pick(sim, cpu, p.next);
     if (sim->error)
         return;
@@ -215,6 +237,7 @@ static void save_context(struct sim *sim, struct sim_vcpu *sv)
     struct scheduler *s = sched_of(sv->v);
 
     sv->saving = false;
+    TRACE(sim, "saved d%u.v%u", VNAME(sv->v));
     s->policy->context_saved(s, sv->v, sim->now);
     if (sv->migrating)
         finish_move(sim, sv);
@@ -250,6 +273,7 @@ static bool step(struct sim *sim)
     for (unsigned int i = 0; i < sim->npools; i++)
         if (sim->event_at[i] <= sim->now) {
             sim->event_at[i] = STIME_MAX;
+            TRACE(sim, "event pool %u", i);
             sim->pools[i].policy->event(&sim->pools[i], sim->now);
             did = true;
         }
@@ -529,6 +553,8 @@ void sim_affinity(struct sim *sim, struct vcpu *v, sched_mask_t hard, sched_mask
 
     v->sched.hard_affinity = hard;
     v->sched.soft_affinity = soft;
+    TRACE(sim, "affinity d%u.v%u hard %llx soft %llx", VNAME(v), (unsigned long long)hard,
+          (unsigned long long)soft);
     must_move = !sched_mask_test(sched_hard(s, v), v->processor) && !sv->migrating;
     unlock(l);
     if (!must_move)
@@ -585,6 +611,9 @@ int sim_dom_params(struct sim *sim, struct domain *d, struct sched_params *p, bo
 {
     struct scheduler *s = d->sched.sched;
 
+    if (put)
+        TRACE(sim, "d%u params w %u cap %u period %u budget %u", d->domid, p->weight, p->cap,
+              p->period_us, p->budget_us);
     return s->policy->dom_params(s, d, p, put, sim->now);
 }
 

@@ -421,3 +421,56 @@ TEST(slow_context_save)
         fprintf(stderr, "  %s\n", sim->error);
     sim_free(sim);
 }
+
+/* Found by the fuzzer: a waiter at the credit floor, tickled to an idle
+ * CPU of its soft affinity that is not its own, must not be refused there
+ * (migration resistance) while every CPU idles. */
+TEST(idle_cpu_takes_poor_waiter)
+{
+    struct sim *sim = sim_new(c2, 2);
+    struct domain *heavy = sim_domain(sim, &sim->pools[0], 1);
+    struct domain *light = sim_domain(sim, &sim->pools[0], 1);
+    struct vcpu *v = light->vcpus[0];
+    s_time_t before;
+
+    set_weight(sim, heavy, 65535, 0); /* never runs: only sets max_weight */
+    set_weight(sim, light, 1, 0);     /* burns credit 65535 times as fast */
+    sim_io(sim, v, MICROSECS(100), MILLISECS(1));
+    sim_run(sim, MILLISECS(50));
+    sim_affinity(sim, v, SCHED_MASK_ALL, 1ULL << (v->processor ^ 1));
+    before = sim_vcpu(sim, v)->runtime;
+    sim_vcpu(sim, v)->max_wake_latency = 0;
+    sim_run(sim, MILLISECS(100));
+    CHECK(sim_vcpu(sim, v)->runtime - before >= MILLISECS(4));
+    CHECK_EQ(sim_vcpu(sim, v)->max_wake_latency, 0);
+    CHECK_EQ(sim_vcpu(sim, v)->waiting_since, -1);
+    CHECK(!sim->error);
+    sim_free(sim);
+}
+
+/* Found by the fuzzer: under a small cap both vCPUs of a domain get their
+ * part of the budget, whichever CPU happens to decide first. */
+TEST(small_cap_shared_by_siblings)
+{
+    struct sim *sim;
+    struct domain *d;
+
+    sched_credit2_runq_per_cpu = true;
+    sim = sim_new(c2, 4);
+    d = sim_domain(sim, &sim->pools[0], 2);
+    for (int i = 0; i < 4; i++)
+        sim_hog(sim, sim_domain(sim, &sim->pools[0], 1)->vcpus[0]);
+    set_weight(sim, d, 0, 3);
+    sim_hog(sim, d->vcpus[0]);
+    sim_hog(sim, d->vcpus[1]);
+    sim_run(sim, SECONDS(1));
+    for (int i = 0; i < 2; i++) {
+        s_time_t got = sim_vcpu(sim, d->vcpus[i])->runtime;
+        printf("# credit2 cap 3 over 2 vCPUs among hogs: vCPU %d got %lld us of 1 s\n", i,
+               (long long)got / 1000);
+        CHECK(got >= MILLISECS(12) && got <= MILLISECS(18));
+    }
+    CHECK(!sim->error);
+    sim_free(sim);
+    sched_credit2_runq_per_cpu = false;
+}

@@ -103,3 +103,24 @@ TEST(no_params)
     CHECK_EQ(sim_vcpu_params(sim, d->vcpus[0], &p, true), -XEN_EINVAL);
     sim_free(sim);
 }
+
+/* Found by the fuzzer: the waiter that started a slice leaves before it
+ * ends; the slice must not stay behind in the past (a CPU that keeps
+ * deciding at the same instant never runs a guest). */
+TEST(slice_dropped_when_waiter_leaves)
+{
+    struct sim *sim = sim_new(rr, 1);
+    struct vcpu *a = sim_domain(sim, &sim->pools[0], 1)->vcpus[0];
+    struct vcpu *b = sim_domain(sim, &sim->pools[0], 1)->vcpus[0];
+
+    sim_hog(sim, a);
+    sim_run(sim, MILLISECS(5));
+    sim_hog(sim, b);
+    sim_run(sim, MILLISECS(8));
+    sim_stop(sim, b);
+    sim_run(sim, MILLISECS(100));
+    CHECK_EQ(sim->cpu[0].until, STIME_MAX);
+    CHECK_EQ(sim_vcpu(sim, a)->runtime, MILLISECS(100));
+    CHECK(!sim->error);
+    sim_free(sim);
+}
