@@ -93,6 +93,7 @@ CORE_HOST_SRCS += hv/common/time_scale.c
 CORE_HOST_SRCS += hv/common/symbols.c
 CORE_HOST_SRCS += hv/common/elf.c
 CORE_HOST_SRCS += hv/common/event_channel.c
+CORE_HOST_SRCS += hv/common/grant_table.c
 CORE_HOST_SRCS += hv/common/acpi.c
 CORE_HOST_SRCS += hv/common/multiboot.c
 CORE_HOST_SRCS += hv/common/memmap.c
@@ -109,6 +110,7 @@ CORE_HOST_SRCS += hv/common/sched_rtds.c
 CORE_HOST_SRCS += hv/common/xz.c
 CORE_HOST_SRCS += hv/common/inflate.c
 CORE_HOST_SRCS += hv/common/bzimage.c
+CORE_HOST_SRCS += hv/common/x86_decode.c
 
 HOST_CFLAGS := $(XEN_ABI) -std=gnu11 -O1 -g -DKEEL_HOST -fsanitize=address,undefined \
 	-fno-sanitize-recover=all -fno-omit-frame-pointer \
@@ -168,7 +170,9 @@ guests: $(GUEST_ELFS)
 # ---------------------------------------------------------------- fuzzing
 # libFuzzer targets (clang): every tests/fuzz/fuzz_<name>.c is linked with
 # all the host-buildable core sources.  `make fuzz-build` builds them all;
-# `make fuzz` runs each for FUZZ_TIME seconds (findings fail the rule).
+# `make fuzz` runs each for FUZZ_TIME seconds (findings fail the rule),
+# starting from the seeds kept in tests/fuzz/corpus/<name>/ (refresh them
+# with `make fuzz-seeds`, which merges what the campaign found into them).
 FUZZ_CC ?= clang
 FUZZ_TIME ?= 30
 FUZZ_CFLAGS := $(XEN_ABI) -std=gnu11 -O1 -g -DKEEL_HOST -fsanitize=fuzzer,address,undefined \
@@ -185,9 +189,15 @@ fuzz-build: $(FUZZ_BINS)
 
 fuzz: $(FUZZ_BINS)
 	@for f in $(FUZZ_BINS); do \
-		mkdir -p $$f.corpus && echo "== $$f" && \
-		$$f -max_total_time=$(FUZZ_TIME) -max_len=16384 -print_final_stats=0 $$f.corpus \
-		|| exit 1; done
+		seeds=tests/fuzz/corpus/$$(basename $$f); mkdir -p $$f.corpus $$seeds && \
+		echo "== $$f" && \
+		$$f -max_total_time=$(FUZZ_TIME) -max_len=16384 -print_final_stats=0 \
+			$$f.corpus $$seeds || exit 1; done
+
+fuzz-seeds: $(FUZZ_BINS)
+	@for f in $(FUZZ_BINS); do \
+		seeds=tests/fuzz/corpus/$$(basename $$f); mkdir -p $$f.corpus $$seeds && \
+		$$f -merge=1 $$seeds $$f.corpus 2>&1 | tail -1; done
 
 # ---------------------------------------------------------------- test tools
 # mbshim: a 32-bit Multiboot 1 kernel that boots Keel with crafted boot
@@ -224,7 +234,8 @@ check: deps fetch
 # Benchmarks (not tests, so not part of check): bench/run.sh compares Keel
 # with Xen 4.17 on the benchmark guest tests/guests/bench; bench/boot.sh
 # times the boot of Debian's Linux to /init natively, on Xen and on Keel.
-bench: all guests
+bench: deps all guests
+	scripts/fetch-debian.sh --bench --xen
 	bench/run.sh
 	bench/boot.sh
 
@@ -259,5 +270,5 @@ clean:
 # Keep intermediate objects (the host test objects), so reruns rebuild nothing.
 .SECONDARY:
 
-.PHONY: all deps fetch check run iso bench bench-xz clean unit-build shim guests fuzz fuzz-build
+.PHONY: all deps fetch check run iso bench bench-xz clean unit-build shim guests fuzz fuzz-build fuzz-seeds
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

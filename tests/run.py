@@ -98,7 +98,9 @@ FUZZ_SECONDS = int(os.environ.get("KEEL_FUZZ_SECONDS", "5"))
 
 def run_fuzz(build, pattern, tally):
     """Each libFuzzer target runs briefly from its corpus: it must start, find
-    nothing and exit 0 (a finding or a crash fails).  Longer campaigns:
+    nothing and exit 0 (a finding or a crash fails).  The seeds kept in the
+    tree (tests/fuzz/corpus/<target>/) are read too, so every run starts
+    from what earlier campaigns reached.  Longer campaigns:
     `make fuzz FUZZ_TIME=...`."""
     fuzz_dir = os.path.join(build, "fuzz")
     names = sorted(os.listdir(fuzz_dir)) if os.path.isdir(fuzz_dir) else []
@@ -111,9 +113,11 @@ def run_fuzz(build, pattern, tally):
             continue
         corpus = path + ".corpus"
         os.makedirs(corpus, exist_ok=True)
+        seeds = os.path.join(ROOT, "tests", "fuzz", "corpus", name)
+        dirs = [corpus] + ([seeds] if os.path.isdir(seeds) else [])
         try:
             res = subprocess.run([path, f"-max_total_time={FUZZ_SECONDS}", "-max_len=16384",
-                                  f"-artifact_prefix={path}-", corpus],
+                                  f"-artifact_prefix={path}-"] + dirs,
                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                                  errors="replace", timeout=FUZZ_SECONDS + 60)
             ok, out = res.returncode == 0, res.stdout

@@ -11,6 +11,7 @@
 #include <asm/smp.h>
 #include <keel/console.h>
 #include <keel/domain.h>
+#include <keel/grant_table.h>
 #include <keel/mm.h>
 #include <keel/page_alloc.h>
 #include <keel/sched.h>
@@ -60,6 +61,7 @@ struct domain *domain_get_next(domid_t from)
 static void domain_free(struct domain *d)
 {
     sched_destroy_domain(d); /* its vCPUs leave the policy's queues */
+    gnttab_domain_free(d); /* the table outlives us while others map it */
     for (unsigned int i = 0; i < d->nr_vcpus; i++)
         xfree(d->vcpus[i]);
     xfree(d);

@@ -79,6 +79,8 @@ int evtchn_set_vcpu_info(struct evtchn_domain *d, unsigned vcpu,
 /* Lowest free port; port 0 is reserved so that 0 means "no port". */
 static int get_free_port(struct evtchn_domain *d, evtchn_port_t *port)
 {
+    if (d->dying)
+        return -XEN_EINVAL; /* as Xen: a dying domain gets no new port */
     for (evtchn_port_t p = 1; p < d->nr_ports; p++) {
         if (d->ports[p].state == ECS_FREE) {
             *port = p;
@@ -140,14 +142,15 @@ int evtchn_bind_interdomain(struct evtchn_domain *ld, struct evtchn_domain *rd,
                             struct evtchn_kick *kick)
 {
     kick->dom = NULL;
+    /* Xen's order: a local port first (-ENOSPC), then the remote end. */
+    int rc = get_free_port(ld, lport);
+    if (rc)
+        return rc;
     if (!port_valid(rd, rport))
         return -XEN_EINVAL;
     struct evtchn *rchn = &rd->ports[rport];
     if (rchn->state != ECS_UNBOUND || rchn->u.unbound_remote != ld->domid)
         return -XEN_EINVAL;
-    int rc = get_free_port(ld, lport);
-    if (rc)
-        return rc;
     struct evtchn *lchn = &ld->ports[*lport];
     lchn->state = ECS_INTERDOMAIN;
     lchn->vcpu = 0;
@@ -157,7 +160,8 @@ int evtchn_bind_interdomain(struct evtchn_domain *ld, struct evtchn_domain *rd,
     rchn->u.peer.dom = ld;
     rchn->u.peer.port = *lport;
     /* The peer may have signalled while unbound; that signal was dropped,
-     * so the new end starts pending rather than missing it. */
+     * so the new end starts pending rather than missing it (Xen does the
+     * same, loopback included). */
     evtchn_raise(ld, *lport, kick);
     return 0;
 }

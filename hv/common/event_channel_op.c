@@ -216,6 +216,17 @@ void send_guest_global_virq(struct domain *d, u32 virq)
         send_guest_vcpu_virq(d->vcpus[0], virq);
 }
 
+void send_global_virq(u32 virq)
+{
+    struct domain *d = domain_get(0);
+
+    if (!d)
+        return;
+    if (d->is_privileged)
+        send_guest_global_virq(d, virq);
+    domain_put(d);
+}
+
 /* ---------------------------------------------------------- sub-ops */
 
 static long op_alloc_unbound(unsigned long arg)
@@ -415,6 +426,25 @@ static long op_reset(unsigned long arg)
         if (READ_ONCE(d->ports[p].state) != ECS_FREE)
             close_port(d, p); /* a port closed meanwhile gives -EINVAL: fine */
     domain_put(d);
+    return 0;
+}
+
+#define RELINQUISH_BUDGET 64 /* ports closed per call before yielding */
+
+int evtchn_domain_relinquish(struct domain *d)
+{
+    unsigned int budget = RELINQUISH_BUDGET;
+    unsigned long f = spin_lock_irqsave(&d->evtchn_lock);
+
+    d->evtchn.dying = true; /* from here on nobody adds a port to d */
+    spin_unlock_irqrestore(&d->evtchn_lock, f);
+    for (evtchn_port_t p = 1; p < d->evtchn.nr_ports; p++) {
+        if (READ_ONCE(d->ports[p].state) == ECS_FREE)
+            continue;
+        if (budget-- == 0)
+            return 1;
+        close_port(d, p);
+    }
     return 0;
 }
 

@@ -3,6 +3,7 @@
  * Built on the host too (tests/unit/test_ioport.c).
  */
 #include <keel/ioport.h>
+#include <keel/x86_decode.h>
 
 /* Ports Keel keeps for itself, as [first, last]. */
 static const struct {
@@ -35,54 +36,27 @@ bool ioport_permitted(bool privileged, u16 console_port, unsigned port, unsigned
     return true;
 }
 
-static bool is_legacy_prefix(u8 b)
-{
-    switch (b) {
-    case 0x26: case 0x2e: case 0x36: case 0x3e: case 0x64: case 0x65: /* segments */
-    case 0xf0: case 0xf2: case 0xf3:                                   /* lock, rep */
-    case 0x67:                                                         /* address size */
-        return true;
-    default:
-        return false;
-    }
-}
-
+/* IN/OUT with an immediate port (e4-e7) or the port in DX (ec-ef). */
 bool decode_port_io(const u8 *insn, size_t n, struct port_io *io)
 {
-    bool opsize16 = false;
-    size_t i = 0;
-    u8 op;
+    struct x86_insn in;
+    unsigned int op;
 
-    /* The CPU rejects instructions longer than 15 bytes. */
-    if (n > 15)
-        n = 15;
-    while (i < n && (is_legacy_prefix(insn[i]) || insn[i] == 0x66)) {
-        if (insn[i] == 0x66)
-            opsize16 = true;
-        i++;
-    }
-    /* REX only counts right before the opcode; REX.W does not widen I/O. */
-    if (i < n && (insn[i] & 0xf0) == 0x40)
-        i++;
-    if (i >= n)
+    if (x86_decode(insn, n > X86_MAX_INSN_LEN ? X86_MAX_INSN_LEN : (unsigned int)n, &in))
         return false;
-    op = insn[i++];
-    switch (op) {
-    case 0xe4: case 0xe5: case 0xe6: case 0xe7: /* imm8 forms */
-        if (i >= n)
-            return false;
-        io->port = insn[i++];
+    op = in.opcode;
+    if (op >= 0xe4 && op <= 0xe7) {
+        io->port = (u8)in.imm;
         io->use_dx = false;
-        break;
-    case 0xec: case 0xed: case 0xee: case 0xef: /* DX forms */
+    } else if (op >= 0xec && op <= 0xef) {
         io->port = 0;
         io->use_dx = true;
-        break;
-    default:
+    } else {
         return false;
     }
     io->out = op & 2;
-    io->bytes = !(op & 1) ? 1 : opsize16 ? 2 : 4;
-    io->len = (unsigned)i;
+    /* REX.W does not widen I/O: 66 is the only size prefix that counts. */
+    io->bytes = !(op & 1) ? 1 : (in.prefixes & X86_PFX_OPSIZE) ? 2 : 4;
+    io->len = in.len;
     return true;
 }

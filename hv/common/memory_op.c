@@ -68,6 +68,8 @@ long do_memory_op(struct hcall *h)
         return memop_machine_memory_map(arg);
     case XENMEM_exchange:
         return memop_exchange(arg);
+    case XENMEM_acquire_resource:
+        return memop_acquire_resource(start, arg);
     default:
         return -XEN_ENOSYS;
     }

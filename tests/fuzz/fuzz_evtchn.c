@@ -4,6 +4,8 @@
  * "guest" scribbles on its shared bitmaps.  After every step the port
  * tables must stay consistent (interdomain ends point at each other, VIRQ
  * tables point at matching VIRQ ports) and kicks must name a real vCPU.
+ * A domain may die mid-sequence (every port closed, no new ones); at the
+ * end both close everything and no port may be left in use.
  */
 #include <keel/event.h>
 
@@ -38,6 +40,15 @@ static void check_domain(struct evtchn_domain *d)
                       d->ports[p].u.virq != q))
                 abort();
         }
+}
+
+/* Ports in use (port 0 is reserved, never used). */
+static unsigned count_used(const struct evtchn_domain *d)
+{
+    unsigned n = 0;
+    for (evtchn_port_t p = 1; p < d->nr_ports; p++)
+        n += d->ports[p].state != ECS_FREE;
+    return n;
 }
 
 static void check_kick(const struct evtchn_kick *k)
@@ -86,11 +97,27 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         default:
             if (b == 0xff)
                 evtchn_reset(d);
+            if (b == 0xfe) { /* destruction: the domain dies, every port goes */
+                d->dying = true;
+                evtchn_reset(d);
+                if (count_used(d))
+                    abort();
+            }
             break;
         }
         check_kick(&kick);
         check_domain(&dom[0]);
         check_domain(&dom[1]);
+        /* A dead domain gets no new port, and nobody keeps one towards it. */
+        for (int k = 0; k < 2; k++)
+            if (dom[k].dying && count_used(&dom[k]))
+                abort();
     }
+    /* Both sides close everything: no port leaks, no dangling peer. */
+    evtchn_reset(&dom[0]);
+    check_domain(&dom[1]);
+    evtchn_reset(&dom[1]);
+    if (count_used(&dom[0]) || count_used(&dom[1]))
+        abort();
     return 0;
 }

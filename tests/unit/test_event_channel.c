@@ -410,3 +410,37 @@ TEST(virq_port_lookup)
     CHECK_EQ(evtchn_virq_port(&A, NR_VIRQS, 0), 0);
     CHECK_EQ(evtchn_virq_port(&A, VIRQ_TIMER, 2), 0);   /* no such vCPU */
 }
+
+TEST(bind_interdomain_needs_a_free_port_first)
+{
+    setup();
+    evtchn_port_t p, r;
+    CHECK_EQ(evtchn_alloc_unbound(&B, 1, &r), 0);
+    while (evtchn_alloc_unbound(&A, 2, &p) == 0)
+        ;
+    /* Xen looks for the local port before the remote one: -ENOSPC even
+     * for a bad remote port. */
+    CHECK_EQ(evtchn_bind_interdomain(&A, &B, 9999, &p, &kick), -XEN_ENOSPC);
+    CHECK_EQ(evtchn_bind_interdomain(&A, &B, r, &p, &kick), -XEN_ENOSPC);
+}
+
+TEST(dying_domain_gets_no_ports_and_peers_see_the_close)
+{
+    setup();
+    evtchn_port_t ua, pb, pa;
+    CHECK_EQ(evtchn_alloc_unbound(&A, 2, &ua), 0);
+    CHECK_EQ(evtchn_bind_interdomain(&B, &A, ua, &pb, &kick), 0);
+    CHECK_EQ(evtchn_alloc_unbound(&B, 1, &pa), 0);
+    A.dying = true;
+    evtchn_reset(&A); /* what evtchn_domain_relinquish does, port by port */
+    struct evtchn_status st;
+    CHECK_EQ(status_of(&B, pb, &st), 0);
+    CHECK_EQ(st.status, EVTCHNSTAT_unbound);
+    CHECK_EQ(st.u.unbound.dom, 1);
+    evtchn_port_t p;
+    CHECK_EQ(evtchn_alloc_unbound(&A, 2, &p), -XEN_EINVAL);
+    CHECK_EQ(evtchn_bind_interdomain(&A, &B, pa, &p, &kick), -XEN_EINVAL);
+    CHECK_EQ(evtchn_bind_virq(&A, VIRQ_DOM_EXC, 0, &p), -XEN_EINVAL);
+    /* B may still bind... to nothing of A's: every port of A is closed. */
+    CHECK_EQ(evtchn_bind_interdomain(&B, &A, ua, &p, &kick), -XEN_EINVAL);
+}

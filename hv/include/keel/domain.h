@@ -114,6 +114,16 @@ void evtchn_do_kick(const struct evtchn_kick *k);
 /* Send a VIRQ to vCPU v (timer, console ...). */
 void send_guest_vcpu_virq(struct vcpu *v, u32 virq);
 void send_guest_global_virq(struct domain *d, u32 virq);
+/* A global VIRQ of the system (VIRQ_DOM_EXC): to the control domain, on
+ * whichever vCPU its port is bound to. */
+void send_global_virq(u32 virq);
+/*
+ * Domain destruction (d dying, its vCPUs paused): closes every port of d;
+ * interdomain peers go back to unbound, as after a close from d.  No new
+ * port can be made in d afterwards.  Returns 0 when done, or a positive
+ * value when preempted: the caller re-issues it.
+ */
+int evtchn_domain_relinquish(struct domain *d);
 /* Port `port` of d became pending: wake SCHEDOP_poll waiters on it. */
 void evtchn_check_pollers(struct domain *d, evtchn_port_t port);
 /* End v's SCHEDOP_poll (event or timeout); no-op if it is not polling. */

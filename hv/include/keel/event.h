@@ -62,6 +62,7 @@ struct evtchn_domain {
     struct shared_info *shared;  /* the guest-shared page */
     struct evtchn *ports;        /* storage from the embedder */
     unsigned nr_ports;           /* <= EVTCHN_2L_PORTS */
+    bool dying;                  /* being destroyed: no new ports */
     struct evtchn_vcpu vcpu[EVTCHN_MAX_VCPUS];
 };
 

@@ -1,6 +1,7 @@
 /*
- * Hypercalls.  One table (hv/common/hypercall.c) names every hypercall,
- * its handler and who may call it; dispatch is derived from it.  Handlers
+ * Hypercalls.  One list (keel/hypercall_list.h) names every hypercall,
+ * its handler and who may call it; the declarations below and the
+ * dispatch table (hv/common/hypercall.c) are derived from it.  Handlers
  * take the raw argument words and return a long: >= 0, or a negated Xen
  * errno.  Each family lives in its own file with do_<family> at the top.
  */
@@ -41,33 +42,11 @@ extern const struct hypercall_desc hypercall_table[NR_HYPERCALLS];
 /* Runs hypercall `nr` for the current vCPU; returns its result. */
 long hypercall_run(unsigned long nr, struct hcall *h);
 
-#define DECLARE_HYPERCALL(name) long do_##name(struct hcall *h)
-DECLARE_HYPERCALL(set_trap_table);
-DECLARE_HYPERCALL(mmu_update);
-DECLARE_HYPERCALL(set_gdt);
-DECLARE_HYPERCALL(stack_switch);
-DECLARE_HYPERCALL(set_callbacks);
-DECLARE_HYPERCALL(fpu_taskswitch);
-DECLARE_HYPERCALL(platform_op);
-DECLARE_HYPERCALL(set_debugreg);
-DECLARE_HYPERCALL(get_debugreg);
-DECLARE_HYPERCALL(update_descriptor);
-DECLARE_HYPERCALL(memory_op);
-DECLARE_HYPERCALL(multicall);
-DECLARE_HYPERCALL(update_va_mapping);
-DECLARE_HYPERCALL(set_timer_op);
-DECLARE_HYPERCALL(xen_version);
-DECLARE_HYPERCALL(console_io);
-DECLARE_HYPERCALL(grant_table_op);
-DECLARE_HYPERCALL(vm_assist);
-DECLARE_HYPERCALL(iret);
-DECLARE_HYPERCALL(vcpu_op);
-DECLARE_HYPERCALL(set_segment_base);
-DECLARE_HYPERCALL(mmuext_op);
-DECLARE_HYPERCALL(sched_op);
-DECLARE_HYPERCALL(callback_op);
-DECLARE_HYPERCALL(event_channel_op);
-DECLARE_HYPERCALL(physdev_op);
-DECLARE_HYPERCALL(xenpmu_op);
+/* One declaration per listed handler (keel/hypercall_list.h). */
+#define HC_DOM0_ONLY 1
+#define HC_NO_MULTICALL 2
+#define HYPERCALL(name, fn, flags) long do_##fn(struct hcall *h);
+#include <keel/hypercall_list.h>
+#undef HYPERCALL
 
 #endif

@@ -7,6 +7,9 @@ struct domain;
 
 /* Pages d may hold (XENMEM_maximum_reservation). */
 unsigned long memop_reservation_limit(const struct domain *d);
+/* XENMEM_acquire_resource (acquire_resource.c); `start` resumes a
+ * continuation at that frame. */
+long memop_acquire_resource(unsigned long start, unsigned long arg);
 /* Frames of d were released: no CPU may keep a stale translation to them. */
 void memop_arch_flush_released(struct domain *d);
 #endif

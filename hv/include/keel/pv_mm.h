@@ -40,6 +40,10 @@ struct domain;
 /* Bits 59-62: protection keys, which Keel does not offer.  (52-58 are the
  * guest's own: the CPU ignores them, and Xen accepts them too.) */
 #define PTE_HIGH_RSVD 0x7800000000000000UL
+/* Keel marks the L1 entries a grant mapping wrote (one of the bits guests
+ * may not set, ignored by the CPU without protection keys), so an ordinary
+ * update that drops one can be told apart (grant_table.h). */
+#define PTE_GNTTAB (1UL << 62)
 /* Cache attributes in a leaf: only domains with I/O access choose them. */
 #define PTE_CACHE_ATTRS (PTE_PWT | PTE_PCD | PTE_PSE)
 /* Non-leaf entries: no superpages, no caching tricks, no global. */

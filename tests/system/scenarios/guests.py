@@ -32,6 +32,7 @@ KEEL_READY = {
     "balloon",
     "gdt",
     "fuzz",
+    "grant",
 }
 
 HERE = os.path.dirname(__file__)

@@ -14,6 +14,7 @@
 #include <keel/ioport.h>
 #include <keel/sched.h>
 #include <keel/version.h>
+#include <keel/x86_decode.h>
 
 #define XEN_CPUID_BASE 0x40000000U
 #define XEN_CPUID_LEAVES 5U /* 0x40000001 .. 0x40000005 */
@@ -236,22 +237,18 @@ static u64 *gpr(struct regs *r, unsigned n)
     return tab[n & 15];
 }
 
-static bool emulate_mov_from_cr(struct vcpu *v, struct regs *r, u8 rex, u8 modrm)
+static bool emulate_mov_from_cr(struct vcpu *v, struct regs *r, const struct x86_insn *in)
 {
-    unsigned cr = ((modrm >> 3) & 7) | (rex & 4 ? 8 : 0);
-    unsigned reg = (modrm & 7) | (rex & 1 ? 8 : 0);
     unsigned long val;
 
-    if ((modrm >> 6) != 3)
-        return false;
-    switch (cr) {
+    switch (in->reg) { /* the control register */
     case 0: val = virtual_cr0(v); break;
     case 2: val = v->arch.vcr2; break;
     case 3: val = pv_active_cr3(v); break;
     case 4: val = virtual_cr4(); break;
     default: return false;
     }
-    *gpr(r, reg) = val;
+    *gpr(r, in->rm) = val;
     return true;
 }
 
@@ -261,11 +258,9 @@ static bool emulate_mov_from_cr(struct vcpu *v, struct regs *r, u8 rex, u8 modrm
  * drops what its policy does not allow.  Linux rewrites its CR4 unchanged
  * when a secondary vCPU starts (cr4_init).
  */
-static bool emulate_mov_to_cr(u8 rex, u8 modrm)
+static bool emulate_mov_to_cr(const struct x86_insn *in)
 {
-    unsigned cr = ((modrm >> 3) & 7) | (rex & 4 ? 8 : 0);
-
-    return (modrm >> 6) == 3 && cr == 4;
+    return in->reg == 4;
 }
 
 /* Up to 15 instruction bytes at rip (fewer when the next page is not
@@ -307,47 +302,28 @@ static bool emulate_port_io(struct vcpu *v, struct regs *r, const u8 *insn, unsi
 }
 
 /* What only the guest kernel may do: MSRs, control registers, CLTS. */
-static bool emulate_kernel_op(struct vcpu *v, struct regs *r, const u8 *insn, unsigned n)
+static bool emulate_kernel_op(struct vcpu *v, struct regs *r, const struct x86_insn *in)
 {
-    unsigned len = 0;
-    u8 rex = 0;
     u64 val;
 
     if (!v->arch.kernel_mode)
         return false;
-    if (n >= 1 && (insn[0] & 0xf0) == 0x40) {
-        rex = insn[0];
-        len = 1;
-    }
-    if (n < len + 2 || insn[len] != 0x0f)
-        return false;
-    switch (insn[len + 1]) {
-    case 0x30: /* wrmsr */
-        if (!write_msr(v, (u32)r->rcx, ((r->rdx & 0xffffffffUL) << 32) | (u32)r->rax))
-            return false;
-        r->rip += len + 2;
-        return true;
-    case 0x32: /* rdmsr */
+    switch (in->opcode) {
+    case X86_MAP_0F | 0x30: /* wrmsr */
+        return write_msr(v, (u32)r->rcx, ((r->rdx & 0xffffffffUL) << 32) | (u32)r->rax);
+    case X86_MAP_0F | 0x32: /* rdmsr */
         if (!read_msr(v, (u32)r->rcx, &val))
             return false;
         r->rax = (u32)val;
         r->rdx = val >> 32;
-        r->rip += len + 2;
         return true;
-    case 0x20: /* mov %crN, reg */
-        if (n < len + 3 || !emulate_mov_from_cr(v, r, rex, insn[len + 2]))
-            return false;
-        r->rip += len + 3;
-        return true;
-    case 0x22: /* mov reg, %crN */
-        if (n < len + 3 || !emulate_mov_to_cr(rex, insn[len + 2]))
-            return false;
-        r->rip += len + 3;
-        return true;
-    case 0x06: /* clts: the virtual TS */
+    case X86_MAP_0F | 0x20: /* mov %crN, reg */
+        return emulate_mov_from_cr(v, r, in);
+    case X86_MAP_0F | 0x22: /* mov reg, %crN */
+        return emulate_mov_to_cr(in);
+    case X86_MAP_0F | 0x06: /* clts: the virtual TS */
         v->arch.vcr0_ts = 0;
         write_cr0(read_cr0() & ~X86_CR0_TS);
-        r->rip += len + 2;
         return true;
     default:
         return false;
@@ -357,22 +333,28 @@ static bool emulate_kernel_op(struct vcpu *v, struct regs *r, const u8 *insn, un
 bool pv_emulate_privileged(struct regs *r)
 {
     struct vcpu *v = current;
-    u8 insn[15];
-    unsigned n = pv_fetch_insn(r->rip, insn);
+    u8 bytes[X86_MAX_INSN_LEN];
+    unsigned n = pv_fetch_insn(r->rip, bytes);
+    struct x86_insn in;
+    bool done;
 
-    if (!n)
+    if (x86_decode(bytes, n, &in))
         return false;
-    switch (insn[0]) {
+    switch (in.opcode) {
     case 0xfa: /* cli */
     case 0xfb: /* sti */
         /* Allowed by the virtual IOPL they do nothing: events are masked
          * through vcpu_info, never with the real IF. */
-        if (!pv_iopl_allows(v))
-            return false;
-        r->rip += 1;
-        return true;
+        done = pv_iopl_allows(v);
+        break;
+    case 0xe4: case 0xe5: case 0xe6: case 0xe7:
+    case 0xec: case 0xed: case 0xee: case 0xef:
+        return emulate_port_io(v, r, bytes, n); /* steps over it itself */
     default:
+        done = emulate_kernel_op(v, r, &in);
         break;
     }
-    return emulate_port_io(v, r, insn, n) || emulate_kernel_op(v, r, insn, n);
+    if (done)
+        r->rip += in.len;
+    return done;
 }

@@ -148,6 +148,34 @@ void pv_flush(unsigned int type, unsigned long va, bool everywhere)
         smp_call_function(flush_here, &f, true);
 }
 
+#define FLUSH_LIST_MAX 8 /* beyond this many pages a full flush is cheaper */
+
+struct flush_list {
+    const u64 *va; /* NULL: everything */
+    unsigned int n;
+};
+
+static void flush_list_here(void *data)
+{
+    const struct flush_list *f = data;
+
+    if (!f->va) {
+        write_cr3(read_cr3());
+        return;
+    }
+    for (unsigned int i = 0; i < f->n; i++)
+        __asm__ __volatile__("invlpg (%0)" ::"r"(f->va[i]) : "memory");
+}
+
+void pv_flush_list(const u64 *va, unsigned int n)
+{
+    struct flush_list f = {.va = n > FLUSH_LIST_MAX ? NULL : va, .n = n};
+
+    flush_list_here(&f);
+    if (num_online_cpus() > 1)
+        smp_call_function(flush_list_here, &f, true);
+}
+
 int pv_check_vcpumask(unsigned long gva)
 {
     unsigned long mask;

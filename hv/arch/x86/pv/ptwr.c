@@ -14,6 +14,7 @@
 #include <keel/console.h>
 #include <keel/guest_access.h>
 #include <keel/sched.h>
+#include <keel/x86_decode.h>
 
 #define PF_PRESENT (1U << 0)
 #define PF_WRITE (1U << 1)
@@ -38,50 +39,6 @@ struct insn {
 
 /* ------------------------------------------------------------- decoding */
 
-struct cursor {
-    const u8 *b;
-    unsigned int n, at;
-};
-
-static bool take(struct cursor *c, unsigned int k, u64 *val)
-{
-    u64 v = 0;
-
-    if (c->at + k > c->n)
-        return false;
-    for (unsigned int i = 0; i < k; i++)
-        v |= (u64)c->b[c->at + i] << (8 * i);
-    c->at += k;
-    if (val)
-        *val = v;
-    return true;
-}
-
-/* Skip a memory ModRM operand (the address itself is CR2); false for a
- * register operand. */
-static bool skip_modrm(struct cursor *c, unsigned int rex_r, unsigned int *reg)
-{
-    u64 m, sib;
-    unsigned int mod, rm;
-
-    if (!take(c, 1, &m))
-        return false;
-    mod = m >> 6;
-    rm = m & 7;
-    *reg = ((m >> 3) & 7) | (rex_r << 3);
-    if (mod == 3)
-        return false;
-    if (rm == 4) {
-        if (!take(c, 1, &sib))
-            return false;
-        if (mod == 0 && (sib & 7) == 5)
-            return take(c, 4, NULL);
-    }
-    if (mod == 0 && rm == 5)
-        return take(c, 4, NULL); /* rip-relative */
-    return take(c, mod == 1 ? 1 : mod == 2 ? 4 : 0, NULL);
-}
-
 /* The group-1 (/1 or, /4 and) and group-8 (/5 bts, /6 btr) selectors. */
 static bool group_op(unsigned int sel, bool bit_group, enum op *op)
 {
@@ -98,69 +55,47 @@ static bool group_op(unsigned int sel, bool bit_group, enum op *op)
     return true;
 }
 
-static bool decode(const u8 *bytes, unsigned int n, struct insn *in)
+/* Which store the decoded instruction is, if it is one we emulate: a
+ * memory destination (its address is CR2) and a register or immediate
+ * source. */
+static bool classify(const struct x86_insn *x, struct insn *in)
 {
-    struct cursor c = {bytes, n, 0};
-    bool opsz16 = false, rex_w = false, byte_op;
-    unsigned int rex_r = 0, imm_len = 0;
-    u64 b;
+    unsigned int op = x->opcode;
+    bool byte_op;
 
-    for (;;) { /* legacy prefixes, then REX */
-        if (!take(&c, 1, &b))
-            return false;
-        if (b == 0x66)
-            opsz16 = true;
-        else if (b == 0xf0 || b == 0x2e || b == 0x3e || b == 0x26 || b == 0x36 ||
-                 b == 0x64 || b == 0x65)
-            continue;
-        else
-            break;
-    }
-    if ((b & 0xf0) == 0x40) {
-        rex_w = b & 8;
-        rex_r = (b >> 2) & 1;
-        if (!take(&c, 1, &b))
-            return false;
-    }
+    if (!x86_modrm_is_mem(x))
+        return false;
     in->src_is_reg = true;
-    if (b == 0x0f) {
-        if (!take(&c, 1, &b))
-            return false;
-        b |= 0x100;
-    }
-    switch (b) {
+    switch (op) {
     case 0x88: case 0x89: in->op = OP_MOV; break;
     case 0x86: case 0x87: in->op = OP_XCHG; break;
     case 0x08: case 0x09: in->op = OP_OR; break;
     case 0x20: case 0x21: in->op = OP_AND; break;
-    case 0x1b0: case 0x1b1: in->op = OP_CMPXCHG; break;
-    case 0x1ab: in->op = OP_BTS; break;
-    case 0x1b3: in->op = OP_BTR; break;
-    case 0xc6: case 0xc7: in->op = OP_MOV; in->src_is_reg = false; break;
-    case 0x80: case 0x81: case 0x83: case 0x1ba: in->src_is_reg = false; break;
-    default: return false;
-    }
-    byte_op = b == 0x88 || b == 0x86 || b == 0x08 || b == 0x20 || b == 0x1b0 ||
-              b == 0xc6 || b == 0x80;
-    in->size = byte_op ? 1 : rex_w ? 8 : opsz16 ? 2 : 4;
-    if (!skip_modrm(&c, rex_r, &in->reg))
+    case X86_MAP_0F | 0xb0: case X86_MAP_0F | 0xb1: in->op = OP_CMPXCHG; break;
+    case X86_MAP_0F | 0xab: in->op = OP_BTS; break;
+    case X86_MAP_0F | 0xb3: in->op = OP_BTR; break;
+    case 0xc6: case 0xc7:
+        if ((x->reg & 7) != 0)
+            return false;
+        in->op = OP_MOV;
+        in->src_is_reg = false;
+        break;
+    case 0x80: case 0x81: case 0x83: case X86_MAP_0F | 0xba:
+        if (!group_op(x->reg, op == (X86_MAP_0F | 0xba), &in->op))
+            return false;
+        in->src_is_reg = false;
+        break;
+    default:
         return false;
-    if (!in->src_is_reg) {
-        if (b == 0x80 || b == 0x81 || b == 0x83 || b == 0x1ba)
-            if (!group_op(in->reg, b == 0x1ba, &in->op))
-                return false;
-        if (b == 0xc6 && (in->reg & 7) != 0)
-            return false;
-        if (b == 0xc7 && (in->reg & 7) != 0)
-            return false;
-        imm_len = (b == 0x81 || b == 0xc7) ? MIN(in->size, 4U) : 1;
-        if (!take(&c, imm_len, &in->imm))
-            return false;
-        /* Immediates are sign-extended to the operand size. */
-        if (b != 0x1ba && imm_len < 8 && (in->imm >> (imm_len * 8 - 1)) & 1)
-            in->imm |= ~0UL << (imm_len * 8);
     }
-    in->len = c.at;
+    byte_op = op == 0x88 || op == 0x86 || op == 0x08 || op == 0x20 ||
+              op == (X86_MAP_0F | 0xb0) || op == 0xc6 || op == 0x80;
+    in->size = byte_op ? 1 : x->opsize;
+    in->reg = x->reg;
+    /* Immediates are sign-extended to the operand size; bt's bit offset
+     * is an unsigned byte. */
+    in->imm = op == (X86_MAP_0F | 0xba) ? x->imm : x86_imm_sext(x);
+    in->len = x->len;
     return true;
 }
 
@@ -276,16 +211,6 @@ static bool apply(struct regs *r, const struct insn *in, struct domain *d, u64 *
     }
 }
 
-/* Instruction bytes at rip; fewer than 15 near the end of mapped memory. */
-static unsigned int fetch(unsigned long rip, u8 *buf)
-{
-    unsigned int n = 0;
-
-    while (n < 15 && !copy_from_guest(buf + n, rip + n, 1))
-        n++;
-    return n;
-}
-
 /* The frame cr2 falls in, if it is a validated L1 of d mapped read-only. */
 static struct page_info *target_l1(struct vcpu *v, unsigned long cr2)
 {
@@ -310,7 +235,8 @@ bool pv_ptwr_fault(struct regs *r, unsigned long cr2)
     struct vcpu *v = current;
     struct page_info *pg;
     struct insn in = {0};
-    u8 bytes[15];
+    struct x86_insn x;
+    u8 bytes[X86_MAX_INSN_LEN];
     unsigned int n, off = cr2 & 7;
     bool ok = false;
 
@@ -322,8 +248,9 @@ bool pv_ptwr_fault(struct regs *r, unsigned long cr2)
     pg = target_l1(v, cr2);
     if (!pg)
         return false;
-    n = fetch(r->rip, bytes);
-    if (decode(bytes, n, &in) && off + in.size <= 8 && !(off & (in.size - 1))) {
+    n = pv_fetch_insn(r->rip, bytes);
+    if (!x86_decode(bytes, n, &x) && classify(&x, &in) && off + in.size <= 8 &&
+        !(off & (in.size - 1))) {
         u64 *slot = (u64 *)mfn_to_virt(page_to_mfn(pg)) + ((cr2 & (PAGE_SIZE - 1)) >> 3);
         ok = apply(r, &in, v->domain, slot, (cr2 & (PAGE_SIZE - 1)) >> 3, off);
     }

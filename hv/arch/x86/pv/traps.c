@@ -12,6 +12,7 @@
 #include <keel/guest_access.h>
 #include <keel/hypercall.h>
 #include <keel/sched.h>
+#include <keel/x86_decode.h>
 
 #define PF_USER (1U << 2)
 #define DR6_INIT 0xffff0ff0UL /* no cause recorded */
@@ -80,31 +81,17 @@ static void guest_no_device(struct regs *r)
     }
 }
 
-static bool is_prefix(u8 b)
-{
-    static const u8 prefixes[] = {0x26, 0x2e, 0x36, 0x3e, 0x64, 0x65,
-                                  0x66, 0x67, 0xf0, 0xf2, 0xf3};
-    for (size_t i = 0; i < sizeof(prefixes); i++)
-        if (prefixes[i] == b)
-            return true;
-    return false;
-}
-
 /* The `int n` at rip (prefixes allowed): its length, and n in *vec;
  * 0 if that is not what is there. */
 static unsigned int_insn(unsigned long rip, unsigned *vec)
 {
-    u8 insn[15];
-    unsigned avail = pv_fetch_insn(rip, insn), i = 0;
+    u8 bytes[X86_MAX_INSN_LEN];
+    struct x86_insn in;
 
-    while (i < avail && is_prefix(insn[i]))
-        i++;
-    if (i < avail && (insn[i] & 0xf0) == 0x40) /* REX */
-        i++;
-    if (i + 2 > avail || insn[i] != 0xcd)
+    if (x86_decode(bytes, pv_fetch_insn(rip, bytes), &in) || in.opcode != 0xcd)
         return 0;
-    *vec = insn[i + 1];
-    return i + 2;
+    *vec = (unsigned)in.imm;
+    return in.len;
 }
 
 /*

@@ -16,6 +16,9 @@ struct page_info *pv_domain_page(mfn_t mfn, const struct domain *d);
 /* TLB flushes: UVMF_TLB_FLUSH (all of this CPU's), UVMF_INVLPG (one va),
  * UVMF_NONE; here or on every CPU. */
 void pv_flush(unsigned int type, unsigned long va, bool everywhere);
+/* Every CPU drops its translations of the `n` linear addresses in va[]
+ * (all of them when va is NULL or the list is long): one IPI round. */
+void pv_flush_list(const u64 *va, unsigned int n);
 /* A guest vCPU bitmap pointer (UVMF_MULTI / MMUEXT_*_MULTI): 0 if readable. */
 int pv_check_vcpumask(unsigned long gva);
 /* The domain whose frames a batch names (`foreigndom`): the caller's own,
