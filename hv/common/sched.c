@@ -283,6 +283,7 @@ void vcpu_set_affinity(struct vcpu *v, u64 hard, u64 soft)
 
     v->sched.hard_affinity = hard;
     v->sched.soft_affinity = soft;
+    sched_of(v)->policy->affinity(sched_of(v), v, NOW());
     move = !sched_mask_test(sched_hard(sched_of(v), v), v->processor) &&
            !(__atomic_fetch_or(&v->pause_flags, 1UL << VPF_migrating, __ATOMIC_SEQ_CST) &
              (1UL << VPF_migrating));

@@ -876,6 +876,14 @@ static void c2_sleep(struct scheduler *s, struct vcpu *v, s_time_t now)
     }
 }
 
+/* Nothing to keep: picks, tickles and the balancer read the masks. */
+static void c2_affinity(struct scheduler *s, struct vcpu *v, s_time_t now)
+{
+    (void)s;
+    (void)v;
+    (void)now;
+}
+
 static void c2_yield(struct scheduler *s, struct vcpu *v)
 {
     (void)s;
@@ -1304,6 +1312,7 @@ const struct sched_policy sched_credit2_policy = {
     .wake = c2_wake,
     .sleep = c2_sleep,
     .yield = c2_yield,
+    .affinity = c2_affinity,
     .pick = c2_pick,
     .context_saved = c2_context_saved,
     .move = c2_move,

@@ -154,6 +154,13 @@ static void rr_sleep(struct scheduler *s, struct vcpu *v, s_time_t now)
         s->tickle(s, v->processor);
 }
 
+static void rr_affinity(struct scheduler *s, struct vcpu *v, s_time_t now)
+{
+    (void)s;
+    (void)v;
+    (void)now; /* queues are per CPU: only a move changes anything */
+}
+
 static void rr_yield(struct scheduler *s, struct vcpu *v)
 {
     (void)s;
@@ -297,6 +304,7 @@ const struct sched_policy sched_rr_policy = {
     .wake = rr_wake,
     .sleep = rr_sleep,
     .yield = rr_yield,
+    .affinity = rr_affinity,
     .pick = rr_pick,
     .context_saved = rr_context_saved,
     .move = rr_move,

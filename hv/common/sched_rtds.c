@@ -477,6 +477,22 @@ static void rt_sleep(struct scheduler *s, struct vcpu *v, s_time_t now)
     }
 }
 
+/* A reservation whose home CPU the new hard affinity excludes moves to an
+ * allowed CPU with room, or is given up (the vCPU runs unadmitted). */
+static void rt_affinity(struct scheduler *s, struct vcpu *v, s_time_t now)
+{
+    struct rt_vcpu *rv = rtv(v);
+
+    (void)now;
+    if (!(rv->flags & RT_ADMITTED) || sched_mask_test(sched_hard(s, v), rv->home))
+        return;
+    rt_admit(s, v);
+    if (rt_is_curr(s, v)) {
+        rt_priv(s)->tickled |= 1ULL << v->processor;
+        s->tickle(s, v->processor);
+    }
+}
+
 static void rt_yield(struct scheduler *s, struct vcpu *v)
 {
     (void)s;
@@ -764,7 +780,7 @@ static bool rt_reservations_add_up(struct scheduler *s)
     list_for_each(l, &p->vcpus) {
         struct rt_vcpu *rv = list_entry(l, struct rt_vcpu, all_link);
         if (rv->flags & RT_ADMITTED) {
-            if (!sched_mask_test(s->cpus, rv->home))
+            if (!sched_mask_test(sched_hard(s, rt_vcpu_of(rv)), rv->home))
                 return false;
             sum[rv->home] += rv->util;
         }
@@ -828,6 +844,7 @@ const struct sched_policy sched_rtds_policy = {
     .wake = rt_wake,
     .sleep = rt_sleep,
     .yield = rt_yield,
+    .affinity = rt_affinity,
     .pick = rt_pick,
     .context_saved = rt_context_saved,
     .move = rt_move,

@@ -70,6 +70,7 @@ static s_time_t wait_bound(struct sim *sim, struct sim_vcpu *sv)
     return STIME_MAX; /* RTDS: only reservations are promised (misses below) */
 }
 
+/* Waits since the last check, judged by the policy the vCPU is under. */
 static void check_waits(struct sim *sim)
 {
     for (unsigned int i = 0; i < sim->nvcpus; i++) {
@@ -81,6 +82,7 @@ static void check_waits(struct sim *sim)
                      sv->v->vcpu_id, (long long)MAX(waited, sv->max_wait) / 1000);
             fail(sim, buf);
         }
+        sv->max_wait = 0;
     }
 }
 
@@ -141,9 +143,13 @@ static void op(struct sim *sim, struct domain **doms, unsigned int ndoms, const 
         s = &sim->pools[(b[2] >> 7) % sim->npools];
         s->policy->global_params(s, &g, true);
         break;
-    case 8:
-        if (sim->npools > 1)
+    case 8: /* waits so far count under the pool they happened in */
+        if (sim->npools > 1) {
+            check_waits(sim);
             sim_move_domain(sim, d, &sim->pools[s == &sim->pools[0]]);
+            for (unsigned int k = 0; k < d->nr_vcpus; k++)
+                sim_vcpu(sim, d->vcpus[k])->max_wait = 0;
+        }
         break;
     default:
         break;

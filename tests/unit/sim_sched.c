@@ -555,6 +555,7 @@ void sim_affinity(struct sim *sim, struct vcpu *v, sched_mask_t hard, sched_mask
     v->sched.soft_affinity = soft;
     TRACE(sim, "affinity d%u.v%u hard %llx soft %llx", VNAME(v), (unsigned long long)hard,
           (unsigned long long)soft);
+    s->policy->affinity(s, v, sim->now);
     must_move = !sched_mask_test(sched_hard(s, v), v->processor) && !sv->migrating;
     unlock(l);
     if (!must_move)

@@ -25,9 +25,9 @@
  *    locks come before scheduler locks); the policy takes what it needs.
  *
  * Life of a vCPU.  vcpu_insert (asleep; the policy sets v->processor),
- * then any sequence of wake/sleep/yield, picks that run it, context_saved
- * after it left a CPU, move when its hard affinity no longer fits; finally
- * vcpu_remove (asleep and saved).  wake and sleep may repeat: the policy
+ * then any sequence of wake/sleep/yield/affinity, picks that run it,
+ * context_saved after it left a CPU, move when its hard affinity no longer
+ * allows its CPU; finally vcpu_remove (asleep and saved).  wake and sleep may repeat: the policy
  * keeps its own "awake" state from them.
  *
  * Switching.  pick(cpu) says what runs on `cpu` next and until when (the
@@ -99,6 +99,9 @@ struct sched_policy {
     void (*wake)(struct scheduler *s, struct vcpu *v, s_time_t now);
     void (*sleep)(struct scheduler *s, struct vcpu *v, s_time_t now);
     void (*yield)(struct scheduler *s, struct vcpu *v);
+    /* LOCKED.  v's affinity masks just changed (if its CPU is no longer
+     * allowed, sleep and move follow). */
+    void (*affinity)(struct scheduler *s, struct vcpu *v, s_time_t now);
     /* LOCKED.  What runs on `cpu` from `now`. */
     struct sched_pick (*pick)(struct scheduler *s, unsigned int cpu, s_time_t now);
 
