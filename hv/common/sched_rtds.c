@@ -285,7 +285,10 @@ static void rt_release(struct rt_priv *p, struct rt_vcpu *rv)
     rv->flags &= ~RT_ADMITTED;
 }
 
-/* Give v a reservation for its current parameters, if there is room. */
+static void rt_runq_insert(struct rt_priv *p, struct rt_vcpu *rv);
+
+/* Give v a reservation for its current parameters, if there is room.  A
+ * queued vCPU is put back in order: admission changes its rank. */
 static bool rt_admit(struct scheduler *s, struct vcpu *v)
 {
     struct rt_priv *p = rt_priv(s);
@@ -294,13 +297,17 @@ static bool rt_admit(struct scheduler *s, struct vcpu *v)
     int home = util <= RT_UTIL_ONE ? rt_find_home(s, v, util) : -1;
 
     rt_release(p, rv);
-    if (home < 0)
-        return false;
-    rv->util = util;
-    rv->home = (u16)home;
-    rv->flags |= RT_ADMITTED;
-    p->reserved[home] += util;
-    return true;
+    if (home >= 0) {
+        rv->util = util;
+        rv->home = (u16)home;
+        rv->flags |= RT_ADMITTED;
+        p->reserved[home] += util;
+    }
+    if (rt_queued(rv)) {
+        list_del(&rv->q_link);
+        rt_runq_insert(p, rv);
+    }
+    return home >= 0;
 }
 
 /* ---------------------------------------------------------------- tickling */

@@ -64,8 +64,10 @@ static s_time_t wait_bound(struct sim *sim, struct sim_vcpu *sv)
         return MILLISECS(10) * (sim->nvcpus + 1);
     if (s->policy == &sched_credit2_policy) {
         s->policy->dom_params(s, sv->v->domain, &p, false, sim->now);
-        /* A capped domain may wait for budget for a few periods more. */
-        return MILLISECS(12) * (sim->nvcpus + 2) + (p.cap ? MILLISECS(100) : 0);
+        /* One that ran first in an epoch may run last in the next: two
+         * epochs, each at most 10.5 ms of credit per vCPU plus rate-limit
+         * slack.  A capped domain may wait for budget a few periods more. */
+        return MILLISECS(25) * sim->nvcpus + MILLISECS(20) + (p.cap ? MILLISECS(100) : 0);
     }
     return STIME_MAX; /* RTDS: only reservations are promised (misses below) */
 }
