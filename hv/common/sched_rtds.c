@@ -34,8 +34,9 @@
  *    the budget left would exceed the vCPU's share of the time left
  *    (a constant-bandwidth server), and the first period starts when the
  *    vCPU first wakes (Xen aligns periods to multiples from boot).
- *  - New parameters take effect at once (a fresh period), not at the
- *    next deadline.
+ *  - New parameters start with the next period, as in Xen; what is left
+ *    of the current budget is cut to what the new share allows until then
+ *    (Xen keeps it).
  *
  * Locks: one lock for the whole instance, as Xen's RTDS.
  */
@@ -622,24 +623,38 @@ static void rt_event(struct scheduler *s, s_time_t now)
 
 /* ---------------------------------------------------------------- parameters */
 
-/* New parameters for v, applied at once: a fresh period if it is active. */
+/* New parameters for v.  Asleep, its next wake starts a period with them.
+ * Active, it keeps its deadline, and what is left of its budget is cut to
+ * what the new share allows until then: a fresh period now would let it
+ * spend an old and a new budget in one window and push others past their
+ * deadlines (the fuzzer found it); new periods start at the deadline. */
 static void rt_apply(struct scheduler *s, struct vcpu *v, s_time_t period, s_time_t budget,
                      s_time_t now)
 {
     struct rt_priv *p = rt_priv(s);
     struct rt_vcpu *rv = rtv(v);
+    s64 allow;
 
     rv->period = period;
     rv->budget = budget;
     if (!rt_on_replq(rv)) {
-        /* Asleep: its next wake starts a period. */
         rt_new_period(rv, 0);
         rv->cur_deadline = 0;
         return;
     }
-    list_del(&rv->repl_link);
-    rt_new_period(rv, now);
-    rt_replq_insert(p, rv);
+    if (rt_is_curr(s, v))
+        rt_burn(rv, now); /* what it used so far counts */
+    allow = (s64)((__int128)(rv->cur_deadline - now) * budget / period);
+    rv->cur_budget = MIN(rv->cur_budget, MIN(budget, allow));
+    rv->flags &= ~RT_DEPLETED; /* the extratime flag may have changed too */
+    if (rv->cur_budget <= 0) {
+        rv->cur_budget = 0;
+        if (rv->flags & RT_EXTRA) {
+            rv->level++;
+            rv->cur_budget = budget;
+        } else
+            rv->flags |= RT_DEPLETED;
+    }
     if (rt_queued(rv)) {
         list_del(&rv->q_link);
         rt_runq_insert(p, rv);
