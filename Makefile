@@ -111,6 +111,9 @@ CORE_HOST_SRCS += hv/common/xz.c
 CORE_HOST_SRCS += hv/common/inflate.c
 CORE_HOST_SRCS += hv/common/bzimage.c
 CORE_HOST_SRCS += hv/common/x86_decode.c
+CORE_HOST_SRCS += hv/common/domain_mem.c
+CORE_HOST_SRCS += hv/common/domctl_worker.c
+CORE_HOST_SRCS += hv/common/cpu_policy.c
 
 HOST_CFLAGS := $(XEN_ABI) -std=gnu11 -O1 -g -DKEEL_HOST -fsanitize=address,undefined \
 	-fno-sanitize-recover=all -fno-omit-frame-pointer \
@@ -138,7 +141,9 @@ unit-build: $(UNIT_BINS)
 # ---------------------------------------------------------------- PV test guests
 # Every tests/guests/<name>/ (except the runtime rt/) becomes
 # build/guests/<name>.elf: its C files linked with the runtime, plus the
-# compiler flags listed in an optional tests/guests/<name>/flags file.
+# compiler flags listed in an optional tests/guests/<name>/flags file.  An
+# optional tests/guests/<name>/embed names one other guest whose ELF it
+# carries (EMBED_ELF: its path, for .incbin), e.g. a domU it builds.
 GUEST_NAMES := $(sort $(filter-out rt,$(notdir $(patsubst %/,%,$(dir \
 	$(wildcard tests/guests/*/*.c tests/guests/*/*.S))))))
 GUEST_ELFS := $(patsubst %,$(BUILD)/guests/%.elf,$(GUEST_NAMES))
@@ -154,12 +159,17 @@ GUEST_CFLAGS := -std=gnu11 -O2 -g -ffreestanding -fno-pic -fno-pie \
 GUEST_LDFLAGS := -nostdlib -static -no-pie -Wl,-T,tests/guests/rt/guest.lds \
 	-Wl,--build-id=none -Wl,-z,max-page-size=4096 -Wl,-z,noexecstack
 
+guest_embed = $(strip $(shell cat tests/guests/$(1)/embed 2>/dev/null))
+
 define GUEST_RULE
 $(BUILD)/guests/$(1).elf: $(wildcard tests/guests/$(1)/*.c tests/guests/$(1)/*.S \
-		tests/guests/$(1)/flags) $(GUEST_RT) $(wildcard tests/guests/rt/*.h) \
-		tests/guests/rt/guest.lds | $(BUILD)/xen-include/xen
+		tests/guests/$(1)/*.h tests/guests/$(1)/flags tests/guests/$(1)/embed) \
+		$(GUEST_RT) $(wildcard tests/guests/rt/*.h) tests/guests/rt/guest.lds \
+		$(if $(call guest_embed,$(1)),$(BUILD)/guests/$(call guest_embed,$(1)).elf) \
+		| $(BUILD)/xen-include/xen
 	@mkdir -p $$(dir $$@)
 	$(CC) $(GUEST_CFLAGS) -DGUEST_NAME='"$(1)"' \
+		$(if $(call guest_embed,$(1)),-DEMBED_ELF='"$(BUILD)/guests/$(call guest_embed,$(1)).elf"') \
 		$$(shell cat tests/guests/$(1)/flags 2>/dev/null) $(GUEST_LDFLAGS) \
 		-o $$@ $(GUEST_RT) $(wildcard tests/guests/$(1)/*.c tests/guests/$(1)/*.S)
 endef

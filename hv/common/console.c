@@ -10,6 +10,10 @@
 
 static char ring[RING_SIZE];
 static size_t ring_head; /* total bytes ever written; index = head % size */
+/* Oldest byte sysctl readconsole still shows (free-running, as ring_head
+ * truncated to 32 bits): moved by a clear, or by the writer when the ring
+ * wraps past it. */
+static u32 ring_cons;
 static struct console_sink *sinks;
 static enum log_level threshold = LOG_INFO;
 static spinlock_t console_lock = SPINLOCK_INIT;
@@ -42,6 +46,8 @@ static void emit(const char *s, size_t n, bool visible)
     for (size_t i = 0; i < n; i++)
         ring[(ring_head + i) % RING_SIZE] = s[i];
     ring_head += n;
+    if ((u32)ring_head - ring_cons > RING_SIZE)
+        ring_cons = (u32)ring_head - RING_SIZE;
     if (!visible)
         return;
     for (struct console_sink *k = sinks; k; k = k->next)
@@ -59,6 +65,37 @@ size_t console_ring_read(char *buf, size_t size)
         buf[i] = ring[(start + i) % RING_SIZE];
     spin_unlock_irqrestore(&console_lock, f);
     return n;
+}
+
+void console_ring_indices(u32 *cons, u32 *prod, u32 *size)
+{
+    unsigned long f = spin_lock_irqsave(&console_lock);
+
+    *cons = ring_cons;
+    *prod = (u32)ring_head;
+    *size = RING_SIZE;
+    spin_unlock_irqrestore(&console_lock, f);
+}
+
+size_t console_ring_copy(u32 from, char *buf, size_t n)
+{
+    unsigned long f = spin_lock_irqsave(&console_lock);
+    u32 avail = (u32)ring_head - from;
+
+    /* Bytes the writer overwrote meanwhile are simply newer ones. */
+    n = MIN(n, (size_t)MIN(avail, (u32)RING_SIZE));
+    for (size_t i = 0; i < n; i++)
+        buf[i] = ring[(from + i) % RING_SIZE];
+    spin_unlock_irqrestore(&console_lock, f);
+    return n;
+}
+
+void console_ring_set_cons(u32 cons)
+{
+    unsigned long f = spin_lock_irqsave(&console_lock);
+
+    ring_cons = cons;
+    spin_unlock_irqrestore(&console_lock, f);
 }
 
 /* A "<N>" prefix sets the level; plain messages are LOG_INFO. */

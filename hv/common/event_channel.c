@@ -46,7 +46,7 @@ int evtchn_domain_init(struct evtchn_domain *d, domid_t domid, unsigned nr_vcpus
                        unsigned nr_ports)
 {
     if (!shared || !ports || nr_vcpus == 0 || nr_vcpus > EVTCHN_MAX_VCPUS ||
-        nr_ports < 2 || nr_ports > EVTCHN_2L_PORTS)
+        nr_ports < 1 || nr_ports > EVTCHN_2L_PORTS)
         return -XEN_EINVAL;
     memset(d, 0, sizeof(*d));
     memset(ports, 0, nr_ports * sizeof(*ports));

@@ -62,14 +62,29 @@ bool get_page(struct page_info *pg, const struct domain *owner)
     return true;
 }
 
+static const struct page_owner_ops *owner_ops;
+
+void page_owner_set_ops(const struct page_owner_ops *ops)
+{
+    owner_ops = ops;
+}
+
 /* The last reference is gone: the frame goes back to the allocator. */
 static void page_released(struct page_info *pg)
 {
+    struct domain *d = pg->owner;
+    bool last = false;
+
     BUG_ON(pg->count_info & PGC_allocated);
     BUG_ON(pg->u.type_info & PGT_count_mask);
+    if (d && owner_ops)
+        last = owner_ops->release(pg, d);
     pg->owner = NULL;
     pg->u.type_info = 0;
+    pg->list_next = pg->list_prev = PG_LIST_NONE;
     free_pages(pg, 0);
+    if (last)
+        owner_ops->released(d);
 }
 
 void put_page(struct page_info *pg)
@@ -83,7 +98,7 @@ void put_page(struct page_info *pg)
         page_released(pg);
 }
 
-void page_assign(struct page_info *pg, struct domain *d)
+void page_set_owner(struct page_info *pg, struct domain *d)
 {
     BUG_ON(READ_ONCE(pg->count_info) != PGC_state_inuse || pg->owner);
     pg->owner = d;
@@ -91,6 +106,25 @@ void page_assign(struct page_info *pg, struct domain *d)
     /* Publish the owner before the reference that makes get_page work. */
     __atomic_store_n(&pg->count_info, PGC_state_inuse | PGC_allocated | 1,
                      __ATOMIC_RELEASE);
+}
+
+bool page_assign(struct page_info *pg, struct domain *d)
+{
+    if (owner_ops)
+        return owner_ops->assign(pg, d);
+    page_set_owner(pg, d);
+    return true;
+}
+
+bool page_clear_allocated(struct page_info *pg)
+{
+    unsigned long x = READ_ONCE(pg->count_info);
+
+    do {
+        if (!(x & PGC_allocated))
+            return false;
+    } while (!cas(&pg->count_info, &x, x & ~PGC_allocated));
+    return true;
 }
 
 void page_unassign(struct page_info *pg)

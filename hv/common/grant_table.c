@@ -162,7 +162,10 @@ static int add_frame_locked(struct grant_table *gt)
     mfn = page_to_mfn(pg);
     memset(mfn_to_virt(mfn), 0, PAGE_SIZE);
     gnttab_arch_new_frame(mfn);
-    page_assign(pg, gt->owner);
+    if (!page_assign(pg, gt->owner)) { /* the owner is dying: no new frame */
+        free_pages(pg, 0);
+        return -XEN_EINVAL;
+    }
     /* Keel writes into it: the writable type keeps it from becoming a
      * page table or descriptor page while the table exists. */
     BUG_ON(!get_page_and_type(pg, gt->owner, PGT_writable_page));

@@ -82,7 +82,10 @@ static struct grant_table *table_of(struct domain *d)
 
     if (gt || READ_ONCE(d->is_dying))
         return gt;
-    gt = gnttab_create(d, d->domid, GNTTAB_MAX_FRAMES, GNTTAB_MAX_MAPTRACK_FRAMES);
+    /* The limits createdomain set (dom0's builder sets Xen's defaults). */
+    gt = gnttab_create(d, d->domid, d->max_grant_frames ? d->max_grant_frames : GNTTAB_MAX_FRAMES,
+                       d->max_maptrack_frames ? d->max_maptrack_frames
+                                              : GNTTAB_MAX_MAPTRACK_FRAMES);
     if (!gt)
         return NULL;
     if (!__atomic_compare_exchange_n(&d->grant_table, &expected, gt, false,

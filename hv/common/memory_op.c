@@ -9,6 +9,7 @@
  * Every reservation call runs to completion and returns the number of
  * extents done; the first extent that cannot be done ends it.
  */
+#define __XEN_TOOLS__ 1 /* memory.h: XENMEM_claim_pages and the other tools-only numbers */
 #include <keel/bootinfo.h>
 #include <keel/console.h>
 #include <keel/domain.h>
@@ -19,6 +20,7 @@
 #include <keel/m2p.h>
 #include <keel/memmap.h>
 #include <keel/memory_op.h>
+#include <keel/mm.h>
 #include <keel/page_alloc.h>
 #include <keel/sched.h>
 #include <keel/spinlock.h>
@@ -40,6 +42,7 @@ static long memop_domain_query(unsigned int op, unsigned long arg);
 static long memop_reservation(unsigned int op, unsigned long start, unsigned long arg);
 static long memop_machphys_mapping(unsigned long arg);
 static long memop_memory_map(unsigned long arg);
+static long memop_set_memory_map(unsigned long arg);
 static long memop_machine_memory_map(unsigned long arg);
 static long memop_exchange(unsigned long arg);
 
@@ -64,6 +67,11 @@ long do_memory_op(struct hcall *h)
         return memop_machphys_mapping(arg);
     case XENMEM_memory_map:
         return memop_memory_map(arg);
+    case XENMEM_set_memory_map:
+        return memop_set_memory_map(arg);
+    case XENMEM_claim_pages:
+        /* No claims: libxc's claim_mode accepts -ENOSYS (and only it). */
+        return -XEN_ENOSYS;
     case XENMEM_machine_memory_map:
         return memop_machine_memory_map(arg);
     case XENMEM_exchange:
@@ -165,27 +173,72 @@ struct e820entry {
 } __packed;
 
 /*
- * A domU's pseudo-physical map: one RAM range as big as it may grow.
- * dom0 has no pseudo-physical map of its own (it uses the host's): Xen
- * answers -ENOSYS, and Linux accepts that only from a domU... which is why
- * dom0 never asks.
+ * A PV guest's pseudo-physical map is whatever its toolstack stored with
+ * XENMEM_set_memory_map (libxl: one RAM range up to the domain's maximum).
+ * Without one the answer is -ENOSYS, as Xen's: Linux then sizes a domU from
+ * start_info's nr_pages, and dom0 (which has none) never asks.
  */
+#define E820_MAX_ENTRIES 1024 /* Xen's E820MAX */
+
 static long memop_memory_map(unsigned long arg)
 {
-    const struct domain *d = current->domain;
+    struct domain *d = current->domain;
     struct xen_memory_map mm;
-    struct e820entry ram = {0, 0, E820_RAM};
+    unsigned long f;
+    long rc = 0;
 
     if (copy_from_guest_obj(&mm, arg))
         return -XEN_EFAULT;
-    if (d->is_privileged)
+    f = spin_lock_irqsave(&d->arch.e820_lock);
+    if (!d->arch.e820) {
+        spin_unlock_irqrestore(&d->arch.e820_lock, f);
         return -XEN_ENOSYS;
-    ram.size = (u64)memop_reservation_limit(d) << PAGE_SHIFT;
-    mm.nr_entries = MIN(mm.nr_entries, 1U);
-    if (mm.nr_entries &&
-        copy_to_guest((unsigned long)mm.buffer.p, &ram, sizeof(ram)))
+    }
+    mm.nr_entries = MIN(mm.nr_entries, d->arch.nr_e820);
+    if (copy_to_guest((unsigned long)mm.buffer.p, d->arch.e820,
+                      (size_t)mm.nr_entries * sizeof(struct e820entry)) ||
+        copy_to_guest_obj(arg, &mm))
+        rc = -XEN_EFAULT;
+    spin_unlock_irqrestore(&d->arch.e820_lock, f);
+    return rc;
+}
+
+/* The toolstack (or the domain itself, as Xen allows) stores the map. */
+static long memop_set_memory_map(unsigned long arg)
+{
+    struct xen_foreign_memory_map fmap;
+    struct domain *d;
+    void *map, *old;
+    unsigned long f;
+    size_t bytes;
+    long rc;
+
+    if (copy_from_guest_obj(&fmap, arg))
         return -XEN_EFAULT;
-    return copy_to_guest_obj(arg, &mm);
+    if (fmap.map.nr_entries > E820_MAX_ENTRIES)
+        return -XEN_EINVAL;
+    rc = memop_target(fmap.domid, &d);
+    if (rc)
+        return rc;
+    bytes = (size_t)fmap.map.nr_entries * sizeof(struct e820entry);
+    map = xzalloc(bytes ? bytes : 1);
+    if (!map) {
+        domain_put(d);
+        return -XEN_ENOMEM;
+    }
+    if (copy_from_guest(map, (unsigned long)fmap.map.buffer.p, bytes)) {
+        xfree(map);
+        domain_put(d);
+        return -XEN_EFAULT;
+    }
+    f = spin_lock_irqsave(&d->arch.e820_lock);
+    old = d->arch.e820;
+    d->arch.e820 = map;
+    d->arch.nr_e820 = fmap.map.nr_entries;
+    spin_unlock_irqrestore(&d->arch.e820_lock, f);
+    xfree(old);
+    domain_put(d);
+    return 0;
 }
 
 /* The host map, sanitized once (sorted, no overlaps) from the loader's. */
@@ -266,8 +319,9 @@ static long memop_reservation(unsigned int op, unsigned long start, unsigned lon
     r.order = mr.extent_order;
     r.address_bits = XENMEMF_get_address_bits(mr.mem_flags);
     r.list = (unsigned long)mr.extent_start.p;
-    /* Populate-on-demand and virtual NUMA nodes are HVM things: nothing done. */
-    if (r.order > (r.d->is_privileged ? DOM0_MAX_ORDER : DOMU_MAX_ORDER) ||
+    /* Populate-on-demand and virtual NUMA nodes are HVM things: nothing done.
+     * The largest extent is the caller's to have, as Xen's. */
+    if (r.order > (current->domain->is_privileged ? DOM0_MAX_ORDER : DOMU_MAX_ORDER) ||
         (mr.mem_flags & (XENMEMF_populate_on_demand | XENMEMF_vnode)) ||
         start >= mr.nr_extents) {
         domain_put(r.d);
@@ -299,6 +353,30 @@ static bool resv_write(const struct resv *r, unsigned long i, xen_pfn_t v)
     return !copy_to_guest(r->list + i * sizeof(v), &v, sizeof(v));
 }
 
+/* Hand the n frames at pg to the domain; if it is dying (it takes no more
+ * frames) none of them: the block goes back to the allocator. */
+static bool extent_assign(struct resv *r, struct page_info *pg, unsigned long n,
+                          unsigned long pfn)
+{
+    for (unsigned long j = 0; j < n; j++) {
+        memset(mfn_to_virt(page_to_mfn(pg + j)), 0, PAGE_SIZE);
+        if (page_assign(pg + j, r->d))
+            continue;
+        /* Frame by frame: those already assigned are freed as they go. */
+        for (unsigned long k = 0; k < n; k++) {
+            if (k < j)
+                page_unassign(pg + k);
+            else
+                free_pages(pg + k, 0);
+        }
+        return false;
+    }
+    for (unsigned long j = 0; j < n; j++)
+        m2p_set(page_to_mfn(pg + j), pfn == INVALID_M2P_ENTRY ? pfn : pfn + j);
+    __atomic_add_fetch(&r->d->tot_pages, n, __ATOMIC_RELAXED);
+    return true;
+}
+
 /* Give the domain one extent of fresh zeroed frames, M2P entries from pfn
  * (INVALID_M2P_ENTRY: none).  NULL when over its limit or out of memory. */
 static struct page_info *extent_alloc(struct resv *r, unsigned long pfn)
@@ -307,7 +385,8 @@ static struct page_info *extent_alloc(struct resv *r, unsigned long pfn)
     struct page_info *pg;
 
     spin_lock(&reservation_lock);
-    if (r->d->is_shutting_down || r->d->tot_pages + n > memop_reservation_limit(r->d) ||
+    if (r->d->is_shutting_down || r->d->is_dying ||
+        READ_ONCE(r->d->tot_pages) + n > memop_reservation_limit(r->d) ||
         heap_free_frames() < KEEL_RESERVE_FRAMES + n) {
         spin_unlock(&reservation_lock);
         return NULL;
@@ -319,14 +398,8 @@ static struct page_info *extent_alloc(struct resv *r, unsigned long pfn)
         free_pages(pg, r->order);
         pg = NULL;
     }
-    if (pg) {
-        for (unsigned long j = 0; j < n; j++) {
-            memset(mfn_to_virt(page_to_mfn(pg + j)), 0, PAGE_SIZE);
-            m2p_set(page_to_mfn(pg + j), pfn == INVALID_M2P_ENTRY ? pfn : pfn + j);
-            page_assign(pg + j, r->d);
-        }
-        r->d->tot_pages += n;
-    }
+    if (pg && !extent_assign(r, pg, n, pfn))
+        pg = NULL;
     spin_unlock(&reservation_lock);
     return pg;
 }
@@ -341,7 +414,7 @@ static void extent_undo(struct resv *r, struct page_info *pg)
         m2p_set(page_to_mfn(pg + j), INVALID_M2P_ENTRY);
         page_unassign(pg + j);
     }
-    r->d->tot_pages -= n;
+    __atomic_sub_fetch(&r->d->tot_pages, n, __ATOMIC_RELAXED);
     spin_unlock(&reservation_lock);
 }
 
@@ -429,7 +502,7 @@ static long resv_decrease(struct resv *r, unsigned long i)
         m2p_set(first + j, INVALID_M2P_ENTRY);
         page_unassign(mfn_to_page(first + j));
     }
-    r->d->tot_pages -= n;
+    __atomic_sub_fetch(&r->d->tot_pages, n, __ATOMIC_RELAXED);
     r->released = true;
     spin_unlock(&reservation_lock);
     return 0;
@@ -533,7 +606,7 @@ static long memop_exchange(unsigned long arg)
             m2p_set(in_mfn[i] + j, INVALID_M2P_ENTRY);
             page_unassign(mfn_to_page(in_mfn[i] + j));
         }
-    in.d->tot_pages -= frames;
+    __atomic_sub_fetch(&in.d->tot_pages, frames, __ATOMIC_RELAXED);
     spin_unlock(&reservation_lock);
     memop_arch_flush_released(in.d);
     /* The guest learns the new extents; the old frames are gone already,

@@ -50,13 +50,14 @@ static struct page_info *ram_page(mfn_t mfn)
     return page_state(pg) == PGC_state_inuse ? pg : NULL;
 }
 
-int pv_l1e_get(struct domain *d, u64 e)
+int pv_l1e_get_foreign(struct domain *l1e_owner, struct domain *pg_owner, u64 e)
 {
     struct page_info *pg;
-    bool priv = pv_mm_arch_privileged(d);
+    bool priv = pv_mm_arch_privileged(l1e_owner);
 
     if (!(e & PTE_P))
         return 0;
+    /* The bits are the table owner's business, as its privilege says. */
     if ((e & PTE_HIGH_RSVD) || ((e & PTE_CACHE_ATTRS) && !priv))
         return -XEN_EINVAL;
     pg = ram_page(pte_mfn(e));
@@ -65,15 +66,24 @@ int pv_l1e_get(struct domain *d, u64 e)
             /* Free or Keel's RAM is someone else's frame (as Xen says);
              * past the frame table it is no frame at all. */
             return mfn_valid(pte_mfn(e)) ? -XEN_EBUSY : -XEN_EINVAL;
-        return priv ? 0 : -XEN_EPERM;
+        /* Device memory: both the named domain and the table's owner
+         * must have I/O access. */
+        return priv && pv_mm_arch_privileged(pg_owner) ? 0 : -XEN_EPERM;
     }
-    if (!get_page(pg, d))
+    /* RAM must belong to the domain the caller named (itself, or the
+     * foreign domain of a privileged caller's mmu_update). */
+    if (!get_page(pg, pg_owner))
         return -XEN_EBUSY;
     if ((e & PTE_RW) && !get_page_type(pg, PGT_writable_page)) {
         put_page(pg);
         return -XEN_EBUSY;
     }
     return 0;
+}
+
+int pv_l1e_get(struct domain *d, u64 e)
+{
+    return pv_l1e_get_foreign(d, d, e);
 }
 
 void pv_l1e_put(u64 e)
@@ -116,11 +126,12 @@ static u64 adjust(u64 e, unsigned int level)
     return level == 1 ? pv_l1e_adjust(e) : pv_ltable_adjust(e);
 }
 
-static int entry_get(struct domain *d, u64 e, unsigned int level);
+static int entry_get(struct domain *d, struct domain *pg_owner, u64 e, unsigned int level);
 static void entry_put(u64 e, unsigned int level);
 
-int pv_entry_replace(struct domain *d, u64 *slot, unsigned int level, unsigned int index,
-                     u64 old, u64 nval, bool preserve_ad)
+static int entry_replace(struct domain *d, struct domain *pg_owner, u64 *slot,
+                         unsigned int level, unsigned int index, u64 old, u64 nval,
+                         bool preserve_ad)
 {
     int rc;
 
@@ -128,7 +139,7 @@ int pv_entry_replace(struct domain *d, u64 *slot, unsigned int level, unsigned i
         return -XEN_EINVAL;
     if (level == 4 && l4_slot_is_keel(index))
         return -XEN_EINVAL; /* Keel's own slots: never the guest's */
-    rc = entry_get(d, nval, level);
+    rc = entry_get(d, pg_owner, nval, level);
     if (rc)
         return rc;
     nval = adjust(nval, level);
@@ -143,15 +154,31 @@ int pv_entry_replace(struct domain *d, u64 *slot, unsigned int level, unsigned i
     return 0;
 }
 
-int pv_entry_update(struct domain *d, u64 *slot, unsigned int level, unsigned int index,
-                    u64 nval, bool preserve_ad)
+int pv_entry_replace(struct domain *d, u64 *slot, unsigned int level, unsigned int index,
+                     u64 old, u64 nval, bool preserve_ad)
+{
+    return entry_replace(d, d, slot, level, index, old, nval, preserve_ad);
+}
+
+int pv_entry_update_foreign(struct domain *d, struct domain *pg_owner, u64 *slot,
+                            unsigned int level, unsigned int index, u64 nval, bool preserve_ad)
 {
     int rc;
 
+    /* Another domain's frames only ever go into L1 entries (Xen's rule). */
+    if (pg_owner != d && level != 1)
+        return -XEN_EINVAL;
     do
-        rc = pv_entry_replace(d, slot, level, index, READ_ONCE(*slot), nval, preserve_ad);
+        rc = entry_replace(d, pg_owner, slot, level, index, READ_ONCE(*slot), nval,
+                           preserve_ad);
     while (rc == -XEN_EAGAIN);
     return rc;
+}
+
+int pv_entry_update(struct domain *d, u64 *slot, unsigned int level, unsigned int index,
+                    u64 nval, bool preserve_ad)
+{
+    return pv_entry_update_foreign(d, d, slot, level, index, nval, preserve_ad);
 }
 
 unsigned int pv_table_level(const struct page_info *pg)
@@ -181,9 +208,9 @@ __attribute__((weak)) void pv_mm_arch_keel_slots(u64 *l4) { (void)l4; }
 __attribute__((weak)) void pv_mm_arch_flush_all(void) {}
 #endif
 
-static int entry_get(struct domain *d, u64 e, unsigned int level)
+static int entry_get(struct domain *d, struct domain *pg_owner, u64 e, unsigned int level)
 {
-    return level == 1 ? pv_l1e_get(d, e) : pv_lnext_get(d, e, level);
+    return level == 1 ? pv_l1e_get_foreign(d, pg_owner, e) : pv_lnext_get(d, e, level);
 }
 
 static void entry_put(u64 e, unsigned int level)
@@ -230,7 +257,7 @@ static int validate_table(struct page_info *pg, unsigned long type)
 
         if (!slot_is_guests(level, i))
             continue;
-        rc = entry_get(d, e, level);
+        rc = entry_get(d, d, e, level);
         if (rc) {
             printk(KLOG_DEBUG "pv_mm: mfn %lx as L%u: entry %u (%016lx) refused (%d)\n",
                    (unsigned long)page_to_mfn(pg), level, i, (unsigned long)e, rc);

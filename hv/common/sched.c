@@ -1,14 +1,12 @@
 /*
- * Scheduler framework: per-CPU state, runstates, switching, and the glue to
- * the policy (keel/sched_policy.h), which decides what runs where and for
- * how long.  Keel has one CPU pool holding every CPU; its policy comes from
- * sched= (round-robin unless told otherwise).
- *
- * Locks (docs/sched.md): the policy's lock of a CPU covers what runs there,
- * and v->processor of every vCPU naming that CPU; it is taken with
- * interrupts off.  Order: domain locks, scheduler locks, timer locks.
+ * Scheduler framework: per-CPU state, runstates, switching, placement, and
+ * the glue to the policy (keel/sched_policy.h), which decides what runs
+ * where and for how long.  Keel has one CPU pool holding every CPU; its
+ * policy comes from sched= (round-robin unless told otherwise).  The
+ * locking rules are in keel/sched.h.
  */
 #include <asm/percpu.h>
+#include <asm/smp.h>
 #include <keel/console.h>
 #include <keel/mm.h>
 #include <keel/options.h>
@@ -21,6 +19,7 @@ struct sched_cpu {
     struct vcpu *curr;
     struct vcpu *idle;
     struct timer slice_timer;
+    unsigned int nr_vcpus; /* guest vCPUs first placed here (a hint only) */
 };
 
 static struct sched_cpu sched_cpus[NR_CPUS];
@@ -34,7 +33,7 @@ static const struct sched_policy *const policies[] = {
 bool vcpu_runnable(const struct vcpu *v)
 {
     return !READ_ONCE(v->pause_flags) && !READ_ONCE(v->pause_count) &&
-           !v->domain->is_shutting_down && !v->domain->is_dying;
+           !READ_ONCE(v->domain->is_shutting_down) && !READ_ONCE(v->domain->is_dying);
 }
 
 static void runstate_change(struct vcpu *v, int state, s_time_t now)
@@ -61,6 +60,20 @@ static spinlock_t *lock_vcpu(const struct vcpu *v, unsigned long *f)
 {
     *f = irq_save();
     return sched_lock_vcpu(sched_of(v), v);
+}
+
+unsigned int vcpu_schedule_lock(struct vcpu *v, unsigned long *flags)
+{
+    struct scheduler *s = v->domain->is_idle ? &pool0 : sched_of(v);
+
+    *flags = irq_save();
+    sched_lock_vcpu(s, v);
+    return v->processor;
+}
+
+void vcpu_schedule_unlock(unsigned int cpu, unsigned long flags)
+{
+    spin_unlock_irqrestore(pool0.policy->cpu_lock(&pool0, cpu), flags);
 }
 
 /* ---------------------------------------------------------------- policy's callbacks */
@@ -95,17 +108,33 @@ static void slice_expired(void *data)
 
 /* ---------------------------------------------------------------- vCPUs */
 
-void sched_add_vcpu(struct vcpu *v, unsigned cpu)
+/* The online CPU with the fewest vCPUs first placed there, lowest first. */
+static unsigned int pick_cpu(void)
+{
+    unsigned int cpu, best = 0, best_n = ~0U;
+
+    for_each_online_cpu(cpu)
+        if (READ_ONCE(sched_cpus[cpu].nr_vcpus) < best_n) {
+            best = cpu;
+            best_n = READ_ONCE(sched_cpus[cpu].nr_vcpus);
+        }
+    return best;
+}
+
+void sched_add_vcpu(struct vcpu *v, int cpu)
 {
     struct domain *d = v->domain;
     unsigned long f;
 
-    v->processor = cpu;
+    if (cpu < 0)
+        cpu = (int)pick_cpu();
+    v->processor = v->placed_cpu = (unsigned int)cpu;
+    v->ctx_saved = true;
     v->runstate.state = RUNSTATE_offline;
     v->runstate.state_entry_time = NOW();
-    v->sched.hard_affinity = v->sched.soft_affinity = SCHED_MASK_ALL;
     if (d->is_idle)
         return; /* idle vCPUs are the framework's own */
+    __atomic_fetch_add(&sched_cpus[cpu].nr_vcpus, 1, __ATOMIC_RELAXED);
     f = irq_save();
     if (!d->sched.sched) { /* the domain's first vCPU */
         d->sched.sched = &pool0;
@@ -117,6 +146,24 @@ void sched_add_vcpu(struct vcpu *v, unsigned cpu)
     irq_restore(f);
 }
 
+void sched_remove_vcpu(struct vcpu *v)
+{
+    struct scheduler *s = sched_of(v);
+    unsigned long f;
+    spinlock_t *l;
+
+    if (!v->sched_inserted)
+        return;
+    BUG_ON(READ_ONCE(v->is_running) || vcpu_runnable(v));
+    l = lock_vcpu(v, &f);
+    s->policy->sleep(s, v, NOW()); /* already asleep: says it again */
+    spin_unlock(l);
+    s->policy->vcpu_remove(s, v);
+    v->sched_inserted = false;
+    irq_restore(f);
+    __atomic_fetch_sub(&sched_cpus[v->placed_cpu].nr_vcpus, 1, __ATOMIC_RELAXED);
+}
+
 void sched_destroy_domain(struct domain *d)
 {
     struct scheduler *s = d->sched.sched;
@@ -124,19 +171,6 @@ void sched_destroy_domain(struct domain *d)
 
     if (!s)
         return;
-    for (unsigned int i = 0; i < d->nr_vcpus; i++) {
-        struct vcpu *v = d->vcpus[i];
-        spinlock_t *l;
-        if (!v || !v->sched_inserted)
-            continue;
-        BUG_ON(READ_ONCE(v->is_running));
-        l = lock_vcpu(v, &f);
-        s->policy->sleep(s, v, NOW()); /* already asleep: says it again */
-        spin_unlock(l);
-        s->policy->vcpu_remove(s, v);
-        v->sched_inserted = false;
-        irq_restore(f);
-    }
     f = irq_save();
     s->policy->dom_destroy(s, d);
     irq_restore(f);
@@ -181,6 +215,16 @@ void vcpu_sleep(struct vcpu *v)
     spin_unlock_irqrestore(l, f);
 }
 
+void vcpu_sleep_sync(struct vcpu *v)
+{
+    vcpu_sleep(v);
+    /* Off its CPU and its registers saved: only then may others read or
+     * change its state, or take its page tables away. */
+    while (__atomic_load_n(&v->is_running, __ATOMIC_ACQUIRE) ||
+           !__atomic_load_n(&v->ctx_saved, __ATOMIC_ACQUIRE))
+        cpu_relax();
+}
+
 void vcpu_yield(void)
 {
     struct vcpu *v = current;
@@ -223,7 +267,9 @@ static void schedule(void)
         if (next != sc->idle)
             runstate_change(next, RUNSTATE_running, now);
         /* prev stays "running" until its registers are saved: no other
-         * CPU may take it before (sched_context_saved). */
+         * CPU may take it before (context_saved). */
+        BUG_ON(next->processor != cpu);
+        next->ctx_saved = false;
         next->is_running = true;
         sc->curr = next;
         get_cpu_info()->current_vcpu = next;
@@ -260,10 +306,11 @@ static void migrate_finish(struct vcpu *v)
     vcpu_wake(v);
 }
 
-void sched_context_saved(struct vcpu *prev)
+void context_saved(struct vcpu *prev)
 {
     struct scheduler *s;
 
+    __atomic_store_n(&prev->ctx_saved, true, __ATOMIC_RELEASE);
     __atomic_store_n(&prev->is_running, false, __ATOMIC_SEQ_CST);
     if (!prev->sched_inserted)
         return; /* the idle vCPU */
@@ -275,14 +322,35 @@ void sched_context_saved(struct vcpu *prev)
         migrate_finish(prev);
 }
 
+int sched_move_vcpu(struct vcpu *v, unsigned int cpu)
+{
+    struct scheduler *s = sched_of(v);
+    unsigned long f;
+    spinlock_t *l;
+
+    if (cpu >= NR_CPUS || !cpu_online(cpu) || !sched_mask_test(s->cpus, cpu))
+        return -XEN_EINVAL;
+    if (READ_ONCE(v->processor) == cpu)
+        return 0;
+    if (READ_ONCE(v->is_running) || !READ_ONCE(v->ctx_saved) || vcpu_runnable(v))
+        return -XEN_EBUSY;
+    l = lock_vcpu(v, &f);
+    s->policy->affinity(s, v, NOW());
+    spin_unlock(l);
+    s->policy->move(s, v, NOW());
+    irq_restore(f);
+    vcpu_timers_migrate(v, READ_ONCE(v->processor));
+    return 0;
+}
+
 void vcpu_set_affinity(struct vcpu *v, u64 hard, u64 soft)
 {
     unsigned long f;
     spinlock_t *l = lock_vcpu(v, &f);
     bool move;
 
-    v->sched.hard_affinity = hard;
-    v->sched.soft_affinity = soft;
+    v->affinity_hard = hard;
+    v->affinity_soft = soft;
     sched_of(v)->policy->affinity(sched_of(v), v, NOW());
     move = !sched_mask_test(sched_hard(sched_of(v), v), v->processor) &&
            !(__atomic_fetch_or(&v->pause_flags, 1UL << VPF_migrating, __ATOMIC_SEQ_CST) &
@@ -377,12 +445,22 @@ void scheduler_cpu_up(unsigned cpu)
     irq_restore(f);
 }
 
+void vcpu_runstate_get(struct vcpu *v, struct vcpu_runstate_info *out)
+{
+    unsigned long f;
+    unsigned int cpu = vcpu_schedule_lock(v, &f);
+
+    vtime_runstate_snapshot(&v->runstate, NOW(), out);
+    vcpu_schedule_unlock(cpu, f);
+}
+
 void scheduler_start_cpu(unsigned cpu)
 {
     struct sched_cpu *sc = &sched_cpus[cpu];
 
     sc->idle = idle_vcpu_create(cpu);
     sc->idle->is_running = true;
+    sc->idle->ctx_saved = false;
     sc->curr = sc->idle;
     get_cpu_info()->current_vcpu = sc->idle;
     init_timer(&sc->slice_timer, slice_expired, NULL, cpu);

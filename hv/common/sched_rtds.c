@@ -623,6 +623,27 @@ static void rt_event(struct scheduler *s, s_time_t now)
 
 /* ---------------------------------------------------------------- parameters */
 
+/* a * b / c without a 128-bit divide, which the freestanding build has no
+ * runtime for: a shift-subtract long division of the 128-bit product. */
+static u64 muldiv_u64(u64 a, u64 b, u64 c)
+{
+    unsigned __int128 n = (unsigned __int128)a * b;
+    unsigned __int128 rem = 0;
+    u64 q = 0;
+
+    if ((u64)(n >> 64) == 0)
+        return (u64)n / c;
+    for (int i = 127; i >= 0; i--) {
+        rem = (rem << 1) | (u64)((n >> i) & 1);
+        if (rem >= c) {
+            rem -= c;
+            if (i < 64)
+                q |= 1ull << i;
+        }
+    }
+    return q;
+}
+
 /* New parameters for v.  Asleep, its next wake starts a period with them.
  * Active, it keeps its deadline, and what is left of its budget is cut to
  * what the new share allows until then: a fresh period now would let it
@@ -644,7 +665,9 @@ static void rt_apply(struct scheduler *s, struct vcpu *v, s_time_t period, s_tim
     }
     if (rt_is_curr(s, v))
         rt_burn(rv, now); /* what it used so far counts */
-    allow = (s64)((__int128)(rv->cur_deadline - now) * budget / period);
+    allow = rv->cur_deadline > now
+                ? (s64)muldiv_u64((u64)(rv->cur_deadline - now), (u64)budget, (u64)period)
+                : 0;
     rv->cur_budget = MIN(rv->cur_budget, MIN(budget, allow));
     rv->flags &= ~RT_DEPLETED; /* the extratime flag may have changed too */
     if (rv->cur_budget <= 0) {

@@ -50,14 +50,19 @@ void init_timer(struct timer *t, void (*fn)(void *), void *data, unsigned int cp
     t->cpu = cpu;
 }
 
-/* The queue t is on, locked; re-checked, as migrate_timer may move t. */
-static struct cpu_timers *lock_timer(const struct timer *t, unsigned long *flags)
+/*
+ * A timer's CPU changes only under both CPUs' locks (migrate_timer), so
+ * whoever holds the lock of the CPU it names may use it: look, lock, and
+ * look again.
+ */
+static struct cpu_timers *lock_timer(struct timer *t, unsigned long *flags)
 {
     for (;;) {
         unsigned int cpu = READ_ONCE(t->cpu);
         struct cpu_timers *ct = &per_cpu(cpu_timers, cpu);
+
         *flags = spin_lock_irqsave(&ct->lock);
-        if (cpu == READ_ONCE(t->cpu))
+        if (READ_ONCE(t->cpu) == cpu)
             return ct;
         spin_unlock_irqrestore(&ct->lock, *flags);
     }
@@ -69,6 +74,11 @@ void set_timer(struct timer *t, s_time_t expires)
     struct cpu_timers *ct = lock_timer(t, &flags);
     bool local = t->cpu == smp_processor_id();
 
+    /* A killed timer stays dead, even for a callback that was running. */
+    if (t->killed) {
+        spin_unlock_irqrestore(&ct->lock, flags);
+        return;
+    }
     timerq_remove(&ct->q, t);
     t->expires = expires;
     timerq_insert(&ct->q, t);
@@ -93,45 +103,49 @@ void stop_timer(struct timer *t)
     spin_unlock_irqrestore(&ct->lock, flags);
 }
 
+void kill_timer(struct timer *t)
+{
+    unsigned long flags;
+    struct cpu_timers *ct = lock_timer(t, &flags);
+
+    timerq_remove(&ct->q, t);
+    t->killed = true;
+    spin_unlock_irqrestore(&ct->lock, flags);
+}
+
+void migrate_timer(struct timer *t, unsigned int cpu)
+{
+    for (;;) {
+        unsigned int old = READ_ONCE(t->cpu);
+        struct cpu_timers *a = &per_cpu(cpu_timers, MIN(old, cpu));
+        struct cpu_timers *b = &per_cpu(cpu_timers, MAX(old, cpu));
+        unsigned long flags;
+        bool queued;
+
+        if (old == cpu)
+            return;
+        /* Both locks, lower CPU first, so two migrations cannot deadlock. */
+        flags = spin_lock_irqsave(&a->lock);
+        spin_lock(&b->lock);
+        if (READ_ONCE(t->cpu) != old) {
+            spin_unlock(&b->lock);
+            spin_unlock_irqrestore(&a->lock, flags);
+            continue;
+        }
+        queued = t->queued;
+        timerq_remove(&per_cpu(cpu_timers, old).q, t);
+        WRITE_ONCE(t->cpu, cpu);
+        if (queued) {
+            timerq_insert(&per_cpu(cpu_timers, cpu).q, t);
+            cpu_raise_softirq(cpu, TIMER_SOFTIRQ);
+        }
+        spin_unlock(&b->lock);
+        spin_unlock_irqrestore(&a->lock, flags);
+        return;
+    }
+}
+
 bool timer_is_active(const struct timer *t)
 {
     return READ_ONCE(t->queued);
-}
-
-/* Both queues locked (lower CPU first), so t is never on the wrong one. */
-void migrate_timer(struct timer *t, unsigned int cpu)
-{
-    struct cpu_timers *from, *to;
-    unsigned long flags;
-    unsigned int old;
-
-    BUG_ON(cpu >= NR_CPUS);
-    for (;;) {
-        old = READ_ONCE(t->cpu);
-        if (old == cpu)
-            return;
-        from = &per_cpu(cpu_timers, old);
-        to = &per_cpu(cpu_timers, cpu);
-        flags = spin_lock_irqsave(old < cpu ? &from->lock : &to->lock);
-        spin_lock(old < cpu ? &to->lock : &from->lock);
-        if (old == READ_ONCE(t->cpu))
-            break;
-        spin_unlock(&from->lock);
-        spin_unlock_irqrestore(&to->lock, flags);
-    }
-    if (t->queued) {
-        timerq_remove(&from->q, t);
-        WRITE_ONCE(t->cpu, cpu);
-        timerq_insert(&to->q, t);
-        /* The old CPU may still fire for it and find nothing: harmless. */
-        if (timerq_first(&to->q) == t) {
-            if (cpu == smp_processor_id())
-                reprogram_timer(t->expires);
-            else
-                cpu_raise_softirq(cpu, TIMER_SOFTIRQ);
-        }
-    } else
-        WRITE_ONCE(t->cpu, cpu);
-    spin_unlock(&from->lock);
-    spin_unlock_irqrestore(&to->lock, flags);
 }

@@ -117,6 +117,7 @@ static long op_register_vcpu_info(struct vcpu *v, unsigned long arg)
     }
     memcpy(ni, v->vcpu_info, sizeof(*ni));
     v->vcpu_info = ni;
+    v->vcpu_info_mfn = r.mfn;
     v->vcpu_info_registered = true;
     evtchn_set_vcpu_info(&d->evtchn, v->vcpu_id, ni);
     pv_update_vcpu_time(v);

@@ -1,11 +1,12 @@
 /*
  * set_timer_op, and the per-vCPU timers behind it, VCPUOP_*_timer and
- * SCHEDOP_poll.  Every timer of a vCPU sits on the CPU the vCPU runs on
- * (schedule() moves them when a vCPU changes CPU), so a callback refreshes
- * the vCPU's clock with that CPU's TSC, then raises VIRQ_TIMER, whose
- * handler in the guest reads the clock.
+ * SCHEDOP_poll.  Every timer of a vCPU sits on the CPU the vCPU is placed
+ * on (and moves with it, sched_move_vcpu), so a callback refreshes the
+ * vCPU's clock with that CPU's TSC, then raises VIRQ_TIMER, whose handler
+ * in the guest reads the clock.
  */
 #include <asm/pv.h>
+#include <asm/smp.h>
 #include <keel/domain.h>
 #include <keel/hypercall.h>
 #include <keel/sched.h>
@@ -27,8 +28,9 @@ static void fire_virq_timer(struct vcpu *v)
 {
     /* A vCPU that is not running gets a fresh clock when it is switched
      * in (load_guest_state), before it can look; only a running one needs
-     * it now.  Timers sit on the vCPU's CPU, so this cannot race a switch. */
-    if (READ_ONCE(v->is_running))
+     * it now.  Timers sit on the vCPU's CPU, so this cannot race a switch
+     * (a callback that ran just before a move sees another CPU: skipped). */
+    if (READ_ONCE(v->is_running) && READ_ONCE(v->processor) == smp_processor_id())
         pv_update_vcpu_time(v);
     send_guest_vcpu_virq(v, VIRQ_TIMER);
 }
@@ -72,18 +74,26 @@ void vcpu_timers_switch_in(struct vcpu *v)
         set_timer(&v->periodic_timer, NOW() + period);
 }
 
-void vcpu_timers_migrate(struct vcpu *v, unsigned int cpu)
-{
-    migrate_timer(&v->singleshot_timer, cpu);
-    migrate_timer(&v->periodic_timer, cpu);
-    migrate_timer(&v->poll_timer, cpu);
-}
-
 void vcpu_timers_stop(struct vcpu *v)
 {
     stop_timer(&v->singleshot_timer);
     stop_timer(&v->periodic_timer);
     stop_timer(&v->poll_timer);
+}
+
+void vcpu_timers_kill(struct vcpu *v)
+{
+    WRITE_ONCE(v->periodic_period, 0);
+    kill_timer(&v->singleshot_timer);
+    kill_timer(&v->periodic_timer);
+    kill_timer(&v->poll_timer);
+}
+
+void vcpu_timers_migrate(struct vcpu *v, unsigned int cpu)
+{
+    migrate_timer(&v->singleshot_timer, cpu);
+    migrate_timer(&v->periodic_timer, cpu);
+    migrate_timer(&v->poll_timer, cpu);
 }
 
 long vcpu_set_singleshot(struct vcpu *v, u64 deadline)

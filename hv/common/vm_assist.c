@@ -9,13 +9,6 @@
 #include <keel/hypercall.h>
 #include <keel/sched.h>
 
-/* The assists a 64-bit PV guest may name (as Xen accepts them). */
-#define PV64_VM_ASSISTS                                                        \
-    ((1UL << VMASST_TYPE_4gb_segments) | (1UL << VMASST_TYPE_4gb_segments_notify) |  \
-     (1UL << VMASST_TYPE_writable_pagetables) | (1UL << VMASST_TYPE_pae_extended_cr3) | \
-     (1UL << VMASST_TYPE_architectural_iopl) | (1UL << VMASST_TYPE_runstate_update_flag) | \
-     (1UL << VMASST_TYPE_m2p_strict))
-
 long do_vm_assist(struct hcall *h)
 {
     unsigned long cmd = h->arg[0], type = h->arg[1];
@@ -23,7 +16,7 @@ long do_vm_assist(struct hcall *h)
 
     if (cmd != VMASST_CMD_enable && cmd != VMASST_CMD_disable)
         return -XEN_ENOSYS;
-    if (type >= 64 || !((PV64_VM_ASSISTS >> type) & 1))
+    if (type >= 64 || !((ARCH_VM_ASSISTS >> type) & 1))
         return -XEN_EINVAL;
     if (cmd == VMASST_CMD_enable)
         __atomic_fetch_or(&d->vm_assist, 1UL << type, __ATOMIC_SEQ_CST);

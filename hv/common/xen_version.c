@@ -45,11 +45,9 @@ long do_xen_version(struct hcall *h)
         return xenver_get_features(d, arg);
     case XENVER_pagesize:
         return PAGE_SIZE;
-    case XENVER_guest_handle: {
-        /* Domains built by Keel itself carry no toolstack UUID. */
-        xen_domain_handle_t handle = {0};
-        return copy_to_guest(arg, handle, sizeof(handle));
-    }
+    case XENVER_guest_handle:
+        /* The toolstack's UUID (createdomain, setdomainhandle); dom0's is 0. */
+        return copy_to_guest(arg, d->handle, sizeof(d->handle));
     case XENVER_commandline:
         /* Keel's command line may name devices and memory: dom0's business. */
         if (!d->is_privileged)

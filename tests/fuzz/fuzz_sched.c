@@ -47,7 +47,7 @@ static void fail(struct sim *sim, const char *what)
         struct scheduler *s = sv->v->domain->sched.sched;
         fprintf(stderr, "  d%u.v%u: %s, CPU %u, hard %llx, kind %d%s%s, state %d, ran %lld us\n",
                 sv->v->domain->domid, sv->v->vcpu_id, s->policy->name, sv->v->processor,
-                (unsigned long long)sv->v->sched.hard_affinity, sv->kind,
+                (unsigned long long)sv->v->affinity_hard, sv->kind,
                 sv->blocked ? " blocked" : "", sv->running_on >= 0 ? " running" : "",
                 s->policy->vcpu_state(s, sv->v, sim->now), (long long)sv->runtime / 1000);
     }

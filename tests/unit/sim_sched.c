@@ -467,7 +467,7 @@ struct domain *sim_domain(struct sim *sim, struct scheduler *s, unsigned int nr)
         v->processor = sched_mask_first(s->cpus);
         for (unsigned int k = 0; k < i; k++)
             v->processor = sched_mask_cycle(v->processor, s->cpus);
-        v->sched.hard_affinity = v->sched.soft_affinity = SCHED_MASK_ALL;
+        v->affinity_hard = v->affinity_soft = SCHED_MASK_ALL;
         d->vcpus[i] = v;
         memset(sv, 0, sizeof(*sv));
         sv->v = v;
@@ -551,8 +551,8 @@ void sim_affinity(struct sim *sim, struct vcpu *v, sched_mask_t hard, sched_mask
     spinlock_t *l = lock_cpu(sim, s, v->processor);
     bool must_move;
 
-    v->sched.hard_affinity = hard;
-    v->sched.soft_affinity = soft;
+    v->affinity_hard = hard;
+    v->affinity_soft = soft;
     TRACE(sim, "affinity d%u.v%u hard %llx soft %llx", VNAME(v), (unsigned long long)hard,
           (unsigned long long)soft);
     s->policy->affinity(s, v, sim->now);

@@ -33,6 +33,13 @@ void console_register(struct console_sink *sink);
 void console_set_loglevel(enum log_level lvl);
 /* Copy out the ring (oldest first); returns bytes copied. */
 size_t console_ring_read(char *buf, size_t size);
+/* The ring as sysctl readconsole sees it (free-running 32-bit indices):
+ * oldest byte kept, next byte written, ring size. */
+void console_ring_indices(u32 *cons, u32 *prod, u32 *size);
+/* Up to n bytes from index `from` on (fewer near the head). */
+size_t console_ring_copy(u32 from, char *buf, size_t n);
+/* readconsole's clear: the oldest byte shown from now on. */
+void console_ring_set_cons(u32 cons);
 /* After a crash, skip the lock so the last words always get out. */
 void console_force_unlock(void);
 

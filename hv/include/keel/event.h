@@ -75,6 +75,7 @@ struct evtchn_kick {
 /*
  * Sets up `d` with `ports` storage for `nr_ports` ports; vCPU v's
  * vcpu_info starts as shared->vcpu_info[v] (when v < XEN_LEGACY_MAX_VCPUS).
+ * nr_ports is max_evtchn_port + 1 (1: only the reserved port 0).
  * Returns 0 or -XEN_EINVAL for impossible sizes.
  */
 int evtchn_domain_init(struct evtchn_domain *d, domid_t domid, unsigned nr_vcpus,

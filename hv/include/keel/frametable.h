@@ -40,7 +40,7 @@ struct page_info {
         unsigned long free_order; /* free: order of the block it heads, or ~0 */
     } u;
     struct domain *owner; /* NULL: Keel's own, or free */
-    u32 list_next, list_prev; /* MFNs: free lists (later, a domain's list) */
+    u32 list_next, list_prev; /* MFNs: free lists, or its owner's list */
 };
 
 #define PG_LIST_NONE 0xffffffffU
@@ -130,7 +130,32 @@ void put_page_and_type(struct page_info *pg);
 bool page_pin(struct page_info *pg, const struct domain *owner, unsigned long type);
 bool page_unpin(struct page_info *pg);
 
-/* Hand a frame to a domain / take it back (drops PGC_allocated's reference). */
-void page_assign(struct page_info *pg, struct domain *d);
+/*
+ * Hand a frame (in use, unowned, no references) to a domain with
+ * PGC_allocated and its reference: false when the domain takes no more
+ * frames (it is dying), the frame untouched.  page_unassign takes it back
+ * (drops PGC_allocated's reference).
+ */
+bool page_assign(struct page_info *pg, struct domain *d);
 void page_unassign(struct page_info *pg);
+/* Clear PGC_allocated if set; true if it was (the caller then owns the
+ * reference it held and drops it with put_page). */
+bool page_clear_allocated(struct page_info *pg);
+/* What page_assign does to the frame itself, for the owner hooks. */
+void page_set_owner(struct page_info *pg, struct domain *d);
+
+/*
+ * Owner bookkeeping (the domain layer's frame lists, keel/domain_mem.h).
+ * assign: does page_assign's work (calling page_set_owner) or refuses.
+ * release: a frame's last reference went, before it is freed; returns true
+ * if it was the owner's last frame, and then released(owner) follows once
+ * the frame is back in the allocator.  Without hooks, page_assign just
+ * sets the owner.
+ */
+struct page_owner_ops {
+    bool (*assign)(struct page_info *pg, struct domain *d);
+    bool (*release)(struct page_info *pg, struct domain *d);
+    void (*released)(struct domain *d);
+};
+void page_owner_set_ops(const struct page_owner_ops *ops);
 #endif

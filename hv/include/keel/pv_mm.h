@@ -84,6 +84,12 @@ u64 pv_ltable_adjust(u64 e);
  * domain), -XEN_EBUSY (RAM that is not d's, or a writable mapping of a
  * frame typed as a table or descriptor page). */
 int pv_l1e_get(struct domain *d, u64 e);
+/* The same for an entry in an L1 table of l1e_owner naming a frame of
+ * pg_owner (mmu_update with foreigndom): the flags follow l1e_owner's
+ * privilege, RAM must be pg_owner's, device memory needs both privileged.
+ * A table validated later takes its entries as its owner's only, so a
+ * foreign entry in it is refused then (as Xen). */
+int pv_l1e_get_foreign(struct domain *l1e_owner, struct domain *pg_owner, u64 e);
 void pv_l1e_put(u64 e);
 /* Same for an entry of a table at `level` (2..4): the child must become a
  * validated table of level-1. */
@@ -102,6 +108,10 @@ int pv_entry_replace(struct domain *d, u64 *slot, unsigned int level, unsigned i
 /* The same, retrying until the swap happens (a CPU may set A/D bits). */
 int pv_entry_update(struct domain *d, u64 *slot, unsigned int level, unsigned int index,
                     u64 nval, bool preserve_ad);
+/* pv_entry_update for a table of d whose new entry may name pg_owner's
+ * frames: L1 only (-XEN_EINVAL at other levels unless pg_owner == d). */
+int pv_entry_update_foreign(struct domain *d, struct domain *pg_owner, u64 *slot,
+                            unsigned int level, unsigned int index, u64 nval, bool preserve_ad);
 /* Level (1..4) of frame pg if it is a validated page table in use, else 0. */
 unsigned int pv_table_level(const struct page_info *pg);
 

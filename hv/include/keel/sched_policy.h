@@ -180,14 +180,14 @@ static inline unsigned int sched_mask_test_or_cycle(unsigned int cpu, sched_mask
  * misses the pool entirely counts as "anywhere in the pool", as with Xen. */
 static inline sched_mask_t sched_hard(const struct scheduler *s, const struct vcpu *v)
 {
-    sched_mask_t m = v->sched.hard_affinity & s->cpus;
+    sched_mask_t m = v->affinity_hard & s->cpus;
     return m ? m : s->cpus;
 }
 
 /* Where v would rather run; 0 when that says nothing more than sched_hard. */
 static inline sched_mask_t sched_soft(const struct scheduler *s, const struct vcpu *v)
 {
-    sched_mask_t h = sched_hard(s, v), m = v->sched.soft_affinity & h;
+    sched_mask_t h = sched_hard(s, v), m = v->affinity_soft & h;
     return m == h ? 0 : m;
 }
 

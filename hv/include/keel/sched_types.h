@@ -1,8 +1,8 @@
 /*
- * What the scheduler keeps inside struct vcpu and struct domain: affinity
- * masks the framework owns, and fixed areas for a policy's private state, so
- * that adding a vCPU or a domain to a policy never allocates (and never
- * fails).  Each policy checks at build time that its state fits.
+ * What the scheduler keeps inside struct vcpu and struct domain: fixed areas
+ * for a policy's private state, so that adding a vCPU or a domain to a policy
+ * never allocates (and never fails).  Each policy checks at build time that
+ * its state fits.
  */
 #ifndef KEEL_SCHED_TYPES_H
 #define KEEL_SCHED_TYPES_H
@@ -14,9 +14,8 @@ typedef u64 sched_mask_t; /* one bit per physical CPU */
 
 struct scheduler;
 
+/* The affinity masks are struct vcpu's affinity_hard / affinity_soft. */
 struct sched_vcpu {
-    sched_mask_t hard_affinity; /* may run only here (xl vcpu-pin) */
-    sched_mask_t soft_affinity; /* would rather run here */
     u64 priv[24];               /* the policy's per-vCPU state */
 };
 

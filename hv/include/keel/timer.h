@@ -14,6 +14,7 @@ struct timer {
     void *data;
     unsigned int cpu;
     bool queued;
+    bool killed;  /* kill_timer: set_timer does nothing any more */
     struct timer *prev, *next; /* queue links, valid while queued */
 };
 
@@ -37,8 +38,11 @@ void timer_init(void); /* once, on the BSP */
 void init_timer(struct timer *t, void (*fn)(void *), void *data, unsigned int cpu);
 void set_timer(struct timer *t, s_time_t expires);
 void stop_timer(struct timer *t);
-bool timer_is_active(const struct timer *t);
-/* Moves t (armed or not) to `cpu`'s queue; a running callback is unaffected. */
+/* Stop it for good: set_timer is ignored from now on, even from its own
+ * callback running on another CPU (used before the timer's memory goes). */
+void kill_timer(struct timer *t);
+/* Move a timer (queued or not) to another CPU. */
 void migrate_timer(struct timer *t, unsigned int cpu);
+bool timer_is_active(const struct timer *t);
 #endif
 #endif

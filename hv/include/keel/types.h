@@ -25,6 +25,7 @@ typedef u64 mfn_t;   /* machine frame number */
 #define ALIGN_DOWN(x, a) ((x) & ~((__typeof__(x))(a)-1))
 #define IS_ALIGNED(x, a) (((x) & ((__typeof__(x))(a)-1)) == 0)
 #define MIN(a, b) ((a) < (b) ? (a) : (b))
+#define DIV_ROUND_UP(n, d) (((n) + (d)-1) / (d))
 #define MAX(a, b) ((a) > (b) ? (a) : (b))
 
 #define likely(x) __builtin_expect(!!(x), 1)

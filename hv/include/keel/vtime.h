@@ -24,10 +24,12 @@ struct vcpu;
 void vcpu_timers_init(struct vcpu *v);
 /* The vCPU runs on this CPU now: start its periodic tick if due. */
 void vcpu_timers_switch_in(struct vcpu *v);
-/* The vCPU changed CPU: its timers follow (schedule(), scheduler lock held). */
-void vcpu_timers_migrate(struct vcpu *v, unsigned int cpu);
 /* Stops every timer of v (VCPUOP_down, shutdown). */
 void vcpu_timers_stop(struct vcpu *v);
+/* Stops them for good (domain destruction): nothing re-arms them. */
+void vcpu_timers_kill(struct vcpu *v);
+/* The vCPU was placed on another CPU: its timers follow. */
+void vcpu_timers_migrate(struct vcpu *v, unsigned int cpu);
 long vcpu_set_singleshot(struct vcpu *v, u64 deadline);
 void vcpu_stop_singleshot(struct vcpu *v);
 /* period 0 stops; else -XEN_EINVAL for periods vtime_period_ok refuses. */

@@ -33,6 +33,7 @@ KEEL_READY = {
     "gdt",
     "fuzz",
     "grant",
+    "toolstack",
 }
 
 HERE = os.path.dirname(__file__)
@@ -72,3 +73,13 @@ SCENARIOS.append(
              expect=[r"Paging: NX on, SMEP on, SMAP on", r"^TEST console: PASS\s*$",
                      HALTED_OK],
              forbid=DEFAULT_FORBID + (r"^TEST .*: FAIL",), timeout=90))
+
+# The toolstack guest on two CPUs: dom0's vCPU on one, the domU it builds
+# on the other (least loaded), running at the same time.
+SCENARIOS.append(
+    Scenario("guest-toolstack-smp2", "toolstack guest: domU on the other CPU, concurrently",
+             args=f"{BASE_ARGS} dom0_max_vcpus=1",
+             modules=[("build:guests/toolstack.elf", "")],
+             expect=[r"^TEST toolstack: PASS\s*$", r"Domain 0 shut down: poweroff", HALTED_OK],
+             forbid=DEFAULT_FORBID + (r"^TEST .*: FAIL", r"^check failed"),
+             smp=2, timeout=120))

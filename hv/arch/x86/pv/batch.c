@@ -16,22 +16,24 @@ long pv_run_batch(struct hcall *h, size_t size, void *item,
                   long (*one)(void *ctx, const void *item), void *ctx)
 {
     unsigned long reqs = h->arg[0], done_ptr = h->arg[2];
-    unsigned long count = h->arg[1] & ~BATCH_PREEMPTED;
-    unsigned long base = 0, i;
+    /* count and *done are unsigned ints in the ABI (Linux's `done` is an
+     * int beside other locals: never write more than 4 bytes there). */
+    unsigned int count = (unsigned int)h->arg[1] & ~(unsigned int)BATCH_PREEMPTED;
+    unsigned int base = 0, i;
     long rc = 0;
 
     if ((h->arg[1] & BATCH_PREEMPTED) && done_ptr && copy_from_guest_obj(&base, done_ptr))
         return -XEN_EFAULT;
     for (i = 0; i < count; i++) {
         if (i && i % PREEMPT_EVERY == 0 && hypercall_preempt_check(h)) {
-            unsigned long done = base + i;
+            unsigned int done = base + i;
             if (done_ptr && copy_to_guest_obj(done_ptr, &done))
                 return -XEN_EFAULT;
-            h->arg[0] = reqs + i * size;
+            h->arg[0] = reqs + (unsigned long)i * size;
             h->arg[1] = (count - i) | BATCH_PREEMPTED;
             return hypercall_continue(h);
         }
-        if (copy_from_guest(item, reqs + i * size, size)) {
+        if (copy_from_guest(item, reqs + (unsigned long)i * size, size)) {
             rc = -XEN_EFAULT;
             break;
         }

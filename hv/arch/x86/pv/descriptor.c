@@ -32,7 +32,6 @@
 #include <keel/sched.h>
 #include <keel/selftest.h>
 
-#define DIV_ROUND_UP(n, d) (((n) + (d)-1) / (d))
 
 long do_set_gdt(struct hcall *h)
 {
@@ -298,6 +297,17 @@ long pv_vcpu_set_ldt(struct vcpu *v, unsigned long base, unsigned int ents)
     tables_changed(v);
     put_frames(old, PV_LDT_FRAMES);
     return 0;
+}
+
+/* The CPU goes idle: its window stops showing the last vCPU's frames, which
+ * may be released while the CPU idles (domain destruction). */
+void pv_desc_switch_to_idle(void)
+{
+    static const struct pv_desc empty;
+    unsigned int cpu = smp_processor_id();
+
+    if (win_live[cpu] && win_stamp[cpu])
+        window_load(cpu, &empty);
 }
 
 void pv_desc_destroy(struct vcpu *v)

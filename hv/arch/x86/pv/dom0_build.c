@@ -172,7 +172,7 @@ static int allocate_memory(struct builder *b)
         }
         for (unsigned long i = 0; i < (1UL << order); i++, pfn++) {
             struct page_info *p = pg + i;
-            page_assign(p, b->d);
+            BUG_ON(!page_assign(p, b->d));
             b->p2m[pfn] = page_to_mfn(p);
             m2p_set(b->p2m[pfn], pfn);
             memset(mfn_to_virt(b->p2m[pfn]), 0, PAGE_SIZE);
@@ -380,8 +380,15 @@ int dom0_build(const struct boot_info *bi)
     }
     pv_mm_init();
     b.nr_pages = dom0_pages();
-    b.d = domain_create(0, true, opts.dom0_max_vcpus ? opts.dom0_max_vcpus : 1);
-    if (!b.d) {
+    struct domain_config cfg = {
+        .privileged = true,
+        .max_vcpus = opts.dom0_max_vcpus ? opts.dom0_max_vcpus : 1,
+        .nr_evtchn_ports = DOMAIN_EVTCHN_PORTS,
+        .max_grant_frames = 64,
+        .max_maptrack_frames = 1024,
+        .max_grant_version = 1,
+    };
+    if (domain_create(0, &cfg, &b.d)) {
         printk(KLOG_ERR "dom0: cannot create the domain\n");
         return -1;
     }

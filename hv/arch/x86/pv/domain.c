@@ -9,6 +9,9 @@
 #include <asm/pv.h>
 #include <asm/pv_vcpu.h>
 #include <keel/console.h>
+#include <keel/frametable.h>
+#include <keel/mm.h>
+#include <keel/rcu.h>
 #include <keel/sched.h>
 #include <keel/softirq.h>
 
@@ -67,18 +70,38 @@ void context_switch(struct vcpu *prev, struct vcpu *next)
         pv_write_runstate(prev); /* its page tables are still loaded */
         save_guest_state(prev);
     }
-    /* Its registers are in memory: another CPU may take it from here. */
-    if (prev != next)
-        sched_context_saved(prev);
     if (next->domain->is_idle) {
         write_cr3(idle_pg_table_pa);
+        if (prev != next) {
+            pv_desc_switch_to_idle();
+            context_saved(prev);
+        }
         reset_stack_and_jump(idle_loop);
     }
     if (prev != next) {
-        load_guest_state(next);
+        load_guest_state(next); /* from here on prev's tables are unused */
+        context_saved(prev);
         pv_vcpu_switched_in(next);
     }
     reset_stack_and_jump(ret_to_guest);
+}
+
+void arch_vcpu_relinquish(struct vcpu *v)
+{
+    mfn_t kernel = v->arch.guest_table, user = v->arch.guest_table_user;
+
+    v->arch.guest_table = v->arch.guest_table_user = 0;
+    if (kernel)
+        put_page_and_type(mfn_to_page(kernel));
+    if (user)
+        put_page_and_type(mfn_to_page(user));
+    pv_desc_destroy(v);
+}
+
+void arch_domain_destroy(struct domain *d)
+{
+    xfree(d->arch.e820);
+    xfree(d->arch.cpuid);
 }
 
 void idle_loop(void)
@@ -87,6 +110,7 @@ void idle_loop(void)
 
     for (;;) {
         local_irq_disable();
+        rcu_quiescent(); /* nothing is held between two passes */
         if (softirq_pending(cpu)) {
             local_irq_enable();
             do_softirq();

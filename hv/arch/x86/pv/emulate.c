@@ -9,6 +9,7 @@
 #include <asm/pv.h>
 #include <asm/traps.h>
 #include <keel/console.h>
+#include <keel/cpu_policy.h>
 #include <keel/guest_access.h>
 #include <keel/hypercall.h>
 #include <keel/ioport.h>
@@ -121,6 +122,12 @@ bool pv_emulate_forced_cpuid(struct regs *r)
         memcmp(insn, forced_cpuid, sizeof(insn)))
         return false;
     pv_cpuid((u32)r->rax, (u32)r->rcx, &c);
+    if (current->domain->arch.cpuid) {
+        /* The toolstack's policy narrows Keel's answer (never widens it). */
+        struct cpuid_leaf_regs l = {c.eax, c.ebx, c.ecx, c.edx};
+        cpu_policy_apply(current->domain->arch.cpuid, (u32)r->rax, (u32)r->rcx, &l);
+        c = (struct cpuid_regs){l.a, l.b, l.c, l.d};
+    }
     r->rax = c.eax;
     r->rbx = c.ebx;
     r->rcx = c.ecx;

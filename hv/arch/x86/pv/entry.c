@@ -9,6 +9,7 @@
 #include <keel/console.h>
 #include <keel/guest_access.h>
 #include <keel/hypercall.h>
+#include <keel/rcu.h>
 #include <keel/sched.h>
 #include <keel/softirq.h>
 
@@ -204,6 +205,7 @@ void pv_exit_work(struct regs *r)
 {
     unsigned cpu = smp_processor_id();
 
+    rcu_quiescent(); /* the hypercall or exception is over: nothing held */
     if (softirq_pending(cpu))
         exit_softirqs(cpu);
     deliver_events(current, r);

@@ -1,8 +1,17 @@
 /*
- * mmu_update: a batch of checked writes into the guest's own page tables
- * (by machine address) and into the M2P.  Each request is validated before
- * it changes anything; the batch stops at the first refusal, with `done`
- * telling the guest how far it got (pv_run_batch: long batches continue).
+ * mmu_update: a batch of checked writes into page tables (by machine
+ * address) and into the M2P.  Each request is validated before it changes
+ * anything; the batch stops at the first refusal, with `done` telling the
+ * guest exactly how far it got (pv_run_batch: long batches continue).
+ *
+ * foreigndom, as Xen encodes it: the low 16 bits name the domain whose
+ * frames new L1 entries may map (DOMID_SELF: the caller's own; the
+ * caller's own numeric id is refused as Xen refuses it), the high 16 bits,
+ * if not 0, the domain (+1) whose page tables are written.  Only the
+ * control domain may name another domain; a foreign frame may only go
+ * into an L1 entry.  Linux's privcmd foreign mappings are exactly this:
+ * dom0's own L1 entries naming a domU's frames, each holding a reference
+ * on the frame until the entry is cleared again.
  */
 #include <asm/page.h>
 #include <asm/pv.h>
@@ -13,41 +22,80 @@
 #include <keel/m2p.h>
 #include <keel/sched.h>
 
-
-static long pt_update(struct domain *d, struct domain *pg_owner, u64 ptr, u64 val);
-static long machphys_update(struct domain *pg_owner, u64 ptr, u64 val);
-
 struct update_ctx {
-    struct domain *d, *pg_owner;
+    struct domain *d;        /* the caller */
+    struct domain *pt_owner; /* whose tables are written */
+    struct domain *pg_owner; /* whose frames L1 entries may name */
 };
 
-static long one_update(void *c, const void *item)
-{
-    const struct update_ctx *ctx = c;
-    const struct mmu_update *req = item;
+static long pt_update(const struct update_ctx *c, u64 ptr, u64 val, bool preserve_ad);
+static long machphys_update(const struct update_ctx *c, u64 ptr, u64 val);
 
-    switch (req->ptr & 3) {
+/* Xen checks the caller's right to the other domains per request, so an
+ * empty batch naming them succeeds: the control domain may, others not. */
+static long may_touch(const struct update_ctx *c)
+{
+    if ((c->pg_owner != c->d || c->pt_owner != c->d) && !c->d->is_privileged)
+        return -XEN_EPERM;
+    return 0;
+}
+
+static long one_update(void *ctx, const void *item)
+{
+    const struct update_ctx *c = ctx;
+    const struct mmu_update *req = item;
+    unsigned int cmd = req->ptr & 7;
+    long rc;
+
+    switch (cmd) {
     case MMU_NORMAL_PT_UPDATE:
     case MMU_PT_UPDATE_PRESERVE_AD:
-        return pt_update(ctx->d, ctx->pg_owner, req->ptr, req->val);
+    case MMU_PT_UPDATE_NO_TRANSLATE: /* PV: nothing to translate */
+        if ((rc = may_touch(c)))
+            return rc;
+        return pt_update(c, req->ptr - cmd, req->val, cmd == MMU_PT_UPDATE_PRESERVE_AD);
     case MMU_MACHPHYS_UPDATE:
-        return machphys_update(ctx->pg_owner, req->ptr, req->val);
+        if (c->pt_owner != c->d)
+            return -XEN_EPERM;
+        if ((rc = may_touch(c)))
+            return rc;
+        return machphys_update(c, req->ptr - cmd, req->val);
     default:
         return -XEN_ENOSYS;
     }
 }
 
+/* The page-table owner named in foreigndom's high half, referenced. */
+static long pt_owner_of(unsigned long foreigndom, struct domain **out)
+{
+    unsigned long pt_dom = (foreigndom >> 16) & 0xffff;
+    struct domain *d = current->domain;
+
+    if (!pt_dom) {
+        domain_get_ref(d);
+        *out = d;
+        return 0;
+    }
+    *out = domain_get((domid_t)(pt_dom - 1));
+    return *out ? 0 : -XEN_ESRCH;
+}
+
 long do_mmu_update(struct hcall *h)
 {
-    struct update_ctx ctx = {current->domain, NULL};
+    struct update_ctx ctx = {current->domain, NULL, NULL};
     struct mmu_update req;
-    long rc = 0;
+    long rc;
 
-    ctx.pg_owner = pv_pg_owner(h->arg[3], &rc);
-    if (!ctx.pg_owner)
+    if ((rc = pt_owner_of(h->arg[3], &ctx.pt_owner)))
         return rc;
+    ctx.pg_owner = pv_pg_owner(h->arg[3] & 0xffff, &rc);
+    if (!ctx.pg_owner) {
+        domain_put(ctx.pt_owner);
+        return rc;
+    }
     rc = pv_run_batch(h, sizeof(req), &req, one_update, &ctx);
     domain_put(ctx.pg_owner);
+    domain_put(ctx.pt_owner);
     return rc;
 }
 
@@ -61,22 +109,21 @@ static long plain_update(struct page_info *pg, u64 *slot, u64 val)
     return 0;
 }
 
-static long pt_update(struct domain *d, struct domain *pg_owner, u64 ptr, u64 val)
+static long pt_update(const struct update_ctx *c, u64 ptr, u64 val, bool preserve_ad)
 {
-    bool preserve_ad = (ptr & 3) == MMU_PT_UPDATE_PRESERVE_AD;
     unsigned int index = (ptr & (PAGE_SIZE - 1)) >> 3;
-    struct page_info *pg = pv_domain_page(ptr >> PAGE_SHIFT, d);
+    struct page_info *pg = pv_domain_page(ptr >> PAGE_SHIFT, c->pt_owner);
     u64 *slot;
     unsigned int level;
     long rc;
 
-    /* Tables are d's own; pg_owner only says whose frames entries name. */
-    if (!pg || !get_page(pg, d))
+    if (!pg || !get_page(pg, c->pt_owner))
         return -XEN_EINVAL;
     slot = (u64 *)mfn_to_virt(page_to_mfn(pg)) + index;
     level = pv_table_level(pg);
     if (level && get_page_type(pg, pgt_of_level(level))) {
-        rc = pv_entry_update(level == 1 ? pg_owner : d, slot, level, index, val, preserve_ad);
+        rc = pv_entry_update_foreign(c->pt_owner, c->pg_owner, slot, level, index, val,
+                                     preserve_ad);
         put_page_type(pg);
     } else {
         rc = plain_update(pg, slot, val);
@@ -85,12 +132,13 @@ static long pt_update(struct domain *d, struct domain *pg_owner, u64 ptr, u64 va
     return rc;
 }
 
-static long machphys_update(struct domain *pg_owner, u64 ptr, u64 val)
+static long machphys_update(const struct update_ctx *c, u64 ptr, u64 val)
 {
-    struct page_info *pg = pv_domain_page(ptr >> PAGE_SHIFT, pg_owner);
+    struct page_info *pg = pv_domain_page(ptr >> PAGE_SHIFT, c->pg_owner);
 
-    if (!pg)
+    if (!pg || !get_page(pg, c->pg_owner))
         return -XEN_EINVAL;
     m2p_set(ptr >> PAGE_SHIFT, val);
+    put_page(pg);
     return 0;
 }

@@ -31,6 +31,10 @@ long do_mmuext_op(struct hcall *h)
     pg_owner = pv_pg_owner(h->arg[3], &rc);
     if (!pg_owner)
         return rc;
+    if (pg_owner != current->domain && !current->domain->is_privileged) {
+        domain_put(pg_owner);
+        return -XEN_EPERM;
+    }
     rc = pv_run_batch(h, sizeof(op), &op, one_ext_op, pg_owner);
     domain_put(pg_owner);
     return rc;
@@ -44,6 +48,10 @@ static long pin(struct domain *pg_owner, mfn_t mfn, unsigned int level)
 
     if (!pg || !page_pin(pg, pg_owner, pgt_of_level(level)))
         return -XEN_EINVAL;
+    /* A toolstack pinning a dying domain's table (it races destruction):
+     * relinquish may have passed this frame already, so undo at once. */
+    if (pg_owner != current->domain && READ_ONCE(pg_owner->is_dying))
+        page_unpin(pg);
     return 0;
 }
 
@@ -135,6 +143,14 @@ static long one_op(struct vcpu *v, struct domain *pg_owner, const struct mmuext_
 {
     unsigned long a1 = op->arg1.mfn;
 
+    /* On another domain's behalf only pins, unpins and page contents. */
+    if (pg_owner != v->domain && op->cmd != MMUEXT_PIN_L1_TABLE &&
+        op->cmd != MMUEXT_PIN_L2_TABLE && op->cmd != MMUEXT_PIN_L3_TABLE &&
+        op->cmd != MMUEXT_PIN_L4_TABLE && op->cmd != MMUEXT_UNPIN_TABLE &&
+        op->cmd != MMUEXT_CLEAR_PAGE && op->cmd != MMUEXT_COPY_PAGE &&
+        op->cmd != MMUEXT_MARK_SUPER && op->cmd != MMUEXT_UNMARK_SUPER &&
+        op->cmd <= MMUEXT_UNMARK_SUPER)
+        return -XEN_EPERM;
     switch (op->cmd) {
     case MMUEXT_PIN_L1_TABLE:
     case MMUEXT_PIN_L2_TABLE:

@@ -53,10 +53,23 @@ void pv_vcpu_switched_in(struct vcpu *v)
     vcpu_timers_switch_in(v);
 }
 
-/* ------------------------------------------------------ initialise */
+/* ------------------------------------------------- initialise, set, get */
+
+/*
+ * One set of rules for VCPUOP_initialise (a guest starting its own vCPU)
+ * and XEN_DOMCTL_setvcpucontext (the toolstack starting a new domain's):
+ * checks that need no state first, then references on the page-table
+ * roots and GDT frames, then the state itself, which cannot fail.
+ */
+
+static bool is_canonical(unsigned long va)
+{
+    return (unsigned long)((long)(va << 16) >> 16) == va;
+}
 
 /* A reference on a page-table root the vCPU will run on, as the running
- * CR3 of vCPU 0 holds one (dom0_build). */
+ * CR3 of vCPU 0 holds one (dom0_build).  The toolstack pinned the L4
+ * (MMUEXT_PIN_L4_TABLE with foreigndom) or the type is taken here. */
 static bool take_root(struct domain *d, unsigned long cr3, mfn_t *out)
 {
     mfn_t mfn = xen_cr3_to_pfn(cr3);
@@ -65,6 +78,39 @@ static bool take_root(struct domain *d, unsigned long cr3, mfn_t *out)
         return false;
     *out = mfn;
     return true;
+}
+
+static void put_root(mfn_t mfn)
+{
+    if (mfn)
+        put_page_and_type(mfn_to_page(mfn));
+}
+
+/* Xen's checks on a 64-bit PV context (arch_set_info_guest), plus Keel's
+ * own: a vCPU starts in its kernel, entry points are guest addresses. */
+static long context_check(const struct vcpu *v, const struct vcpu_guest_context *c)
+{
+    if (!(c->flags & VGCF_in_kernel))
+        return -XEN_EINVAL; /* a 64-bit PV vCPU starts in its kernel */
+    if (!is_canonical(c->user_regs.rsp) || !is_canonical(c->kernel_sp) ||
+        (c->ldt_ents && !is_canonical(c->ldt_base)) || !is_canonical(c->fs_base) ||
+        !is_canonical(c->gs_base_kernel) || !is_canonical(c->gs_base_user))
+        return -XEN_EINVAL;
+    for (unsigned int i = 0; i < 256; i++)
+        if (!is_canonical(c->trap_ctxt[i].address))
+            return -XEN_EINVAL;
+    if ((c->ldt_base & (PAGE_SIZE - 1)) || c->ldt_ents > 8192 ||
+        (c->ldt_ents && !guest_range_ok(c->ldt_base, c->ldt_ents * 8UL)))
+        return -XEN_EINVAL;
+    if (c->gdt_ents > 16 * 512)
+        return -XEN_EINVAL;
+    if (v->vcpu_id == 0 && (c->vm_assist & ~ARCH_VM_ASSISTS))
+        return -XEN_EINVAL;
+    if (!guest_range_ok(c->user_regs.rip, 1) || !guest_range_ok(c->event_callback_eip, 1) ||
+        !guest_range_ok(c->failsafe_callback_eip, 1) ||
+        !guest_range_ok(c->syscall_callback_eip, 1))
+        return -XEN_EINVAL;
+    return 0;
 }
 
 static void load_regs(struct regs *r, const struct cpu_user_regs *u)
@@ -96,31 +142,9 @@ static void load_traps(struct vcpu *v, const struct trap_info *t)
     }
 }
 
-long pv_vcpu_initialise(struct vcpu *v, const struct vcpu_guest_context *c)
+/* Everything but the roots and descriptor tables; cannot fail. */
+static void load_state(struct vcpu *v, const struct vcpu_guest_context *c)
 {
-    struct domain *d = v->domain;
-    mfn_t kroot, uroot = 0;
-
-    if (!(c->flags & VGCF_in_kernel))
-        return -XEN_EINVAL; /* a 64-bit PV vCPU starts in its kernel */
-    if (c->gdt_ents > 16 * 512)
-        return -XEN_EINVAL;
-    if (!guest_range_ok(c->user_regs.rip, 1) || !guest_range_ok(c->event_callback_eip, 1) ||
-        !guest_range_ok(c->failsafe_callback_eip, 1) ||
-        !guest_range_ok(c->syscall_callback_eip, 1))
-        return -XEN_EINVAL;
-    if (!take_root(d, c->ctrlreg[3], &kroot))
-        return -XEN_EINVAL;
-    if (c->ctrlreg[1] && !take_root(d, c->ctrlreg[1], &uroot)) {
-        put_page_and_type(mfn_to_page(kroot));
-        return -XEN_EINVAL;
-    }
-    if (c->gdt_ents && pv_vcpu_set_gdt(v, c->gdt_frames, (unsigned)c->gdt_ents)) {
-        put_page_and_type(mfn_to_page(kroot));
-        if (uroot)
-            put_page_and_type(mfn_to_page(uroot));
-        return -XEN_EINVAL;
-    }
     load_regs(&v->arch.user_regs, &c->user_regs);
     /* As on Xen, the IOPL field of the new context is the vCPU's virtual
      * IOPL (Linux starts secondary vCPUs with 1, for port I/O). */
@@ -151,8 +175,113 @@ long pv_vcpu_initialise(struct vcpu *v, const struct vcpu_guest_context *c)
         mxcsr &= 0xffbf;
         memcpy(v->arch.fpu.fxsave + 24, &mxcsr, 4);
     }
+    if (v->vcpu_id == 0)
+        v->domain->vm_assist = c->vm_assist;
+}
+
+long pv_vcpu_initialise(struct vcpu *v, const struct vcpu_guest_context *c)
+{
+    struct domain *d = v->domain;
+    mfn_t kroot, uroot = 0;
+    long rc = context_check(v, c);
+
+    if (rc)
+        return rc;
+    if (!take_root(d, c->ctrlreg[3], &kroot))
+        return -XEN_EINVAL;
+    if (c->ctrlreg[1] && !take_root(d, c->ctrlreg[1], &uroot)) {
+        put_root(kroot);
+        return -XEN_EINVAL;
+    }
+    if (c->gdt_ents && pv_vcpu_set_gdt(v, c->gdt_frames, (unsigned)c->gdt_ents)) {
+        put_root(kroot);
+        put_root(uroot);
+        return -XEN_EINVAL;
+    }
+    load_state(v, c);
     v->arch.guest_table_user = uroot;
-    /* Last: a non-zero kernel root is what makes the vCPU "initialised". */
+    /* Last: a non-zero kernel root is what makes the vCPU "initialised"
+     * (the LDT is looked up through it). */
     WRITE_ONCE(v->arch.guest_table, kroot);
+    if (c->ldt_ents) {
+        v->arch.ldt_base = c->ldt_base;
+        v->arch.ldt_ents = c->ldt_ents;
+        pv_vcpu_set_ldt(v, c->ldt_base, c->ldt_ents);
+    }
     return 0;
+}
+
+long pv_vcpu_set_context(struct vcpu *v, const struct vcpu_guest_context *c)
+{
+    long rc;
+
+    if (!READ_ONCE(v->arch.guest_table))
+        return pv_vcpu_initialise(v, c);
+    /* Initialised already: new registers, but the same tables (Xen says
+     * -EOPNOTSUPP to anything else). */
+    rc = context_check(v, c);
+    if (rc)
+        return rc;
+    if (xen_cr3_to_pfn(c->ctrlreg[3]) != v->arch.guest_table ||
+        xen_cr3_to_pfn(c->ctrlreg[1]) != v->arch.guest_table_user ||
+        c->gdt_ents != v->arch.desc.gdt_ents || c->ldt_ents != v->arch.ldt_ents ||
+        (c->ldt_ents && c->ldt_base != v->arch.ldt_base))
+        return -XEN_EOPNOTSUPP;
+    for (unsigned int i = 0; i < DIV_ROUND_UP(c->gdt_ents, 512); i++)
+        if (c->gdt_frames[i] != v->arch.desc.gdt_frames[i])
+            return -XEN_EOPNOTSUPP;
+    load_state(v, c);
+    return 0;
+}
+
+void pv_vcpu_get_context(struct vcpu *v, struct vcpu_guest_context *c)
+{
+    const struct regs *r = &v->arch.user_regs;
+    struct cpu_user_regs *u = &c->user_regs;
+
+    memset(c, 0, sizeof(*c));
+    u->r15 = r->r15; u->r14 = r->r14; u->r13 = r->r13; u->r12 = r->r12;
+    u->rbp = r->rbp; u->rbx = r->rbx; u->r11 = r->r11; u->r10 = r->r10;
+    u->r9 = r->r9;   u->r8 = r->r8;   u->rax = r->rax; u->rcx = r->rcx;
+    u->rdx = r->rdx; u->rsi = r->rsi; u->rdi = r->rdi;
+    u->rip = r->rip; u->rsp = r->rsp;
+    u->cs = (u16)r->cs; u->ss = (u16)r->ss;
+    u->rflags = (r->rflags & ~(3UL << 12)) | ((unsigned long)v->arch.iopl << 12);
+    u->ds = v->arch.desc.sel[0]; u->es = v->arch.desc.sel[1];
+    u->fs = v->arch.desc.sel[2]; u->gs = v->arch.desc.sel[3];
+    c->flags = (v->arch.fpu_initialised ? VGCF_i387_valid : 0) |
+               (v->arch.kernel_mode ? VGCF_in_kernel : 0) |
+               (v->arch.failsafe_cb.mask_events ? VGCF_failsafe_disables_events : 0) |
+               (v->arch.syscall_cb.mask_events ? VGCF_syscall_disables_events : 0) |
+               (READ_ONCE(v->pause_flags) & (1UL << VPF_down) ? 0 : VGCF_online);
+    if (v->arch.fpu_initialised)
+        memcpy(c->fpu_ctxt.x, v->arch.fpu.fxsave, sizeof(v->arch.fpu.fxsave));
+    for (unsigned int i = 0; i < 256; i++) {
+        const struct pv_trap *t = &v->arch.traps[i];
+        if (!t->address)
+            continue;
+        c->trap_ctxt[i].vector = (u8)i;
+        c->trap_ctxt[i].flags = t->dpl | (t->mask_events ? 4 : 0);
+        c->trap_ctxt[i].cs = FLAT_KERNEL_CS;
+        c->trap_ctxt[i].address = t->address;
+    }
+    c->ldt_base = v->arch.ldt_base;
+    c->ldt_ents = v->arch.ldt_ents;
+    c->gdt_ents = v->arch.desc.gdt_ents;
+    for (unsigned int i = 0; i < DIV_ROUND_UP(c->gdt_ents, 512) && i < 16; i++)
+        c->gdt_frames[i] = v->arch.desc.gdt_frames[i];
+    c->kernel_ss = v->arch.kernel_ss;
+    c->kernel_sp = v->arch.kernel_sp;
+    c->ctrlreg[0] = 0x80050033UL | (v->arch.vcr0_ts ? 8 : 0); /* as the guest reads it */
+    c->ctrlreg[3] = xen_pfn_to_cr3(v->arch.guest_table);
+    c->ctrlreg[1] = v->arch.guest_table_user ? xen_pfn_to_cr3(v->arch.guest_table_user) : 0;
+    for (unsigned int i = 0; i < 8; i++)
+        c->debugreg[i] = v->arch.debugreg[i];
+    c->event_callback_eip = v->arch.event_cb.eip;
+    c->failsafe_callback_eip = v->arch.failsafe_cb.eip;
+    c->syscall_callback_eip = v->arch.syscall_cb.eip;
+    c->vm_assist = v->domain->vm_assist;
+    c->fs_base = v->arch.fs_base;
+    c->gs_base_kernel = v->arch.gs_base_kernel;
+    c->gs_base_user = v->arch.gs_base_user;
 }

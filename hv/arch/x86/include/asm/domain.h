@@ -8,9 +8,17 @@
 #define ASM_DOMAIN_H
 #include <asm/pv_desc.h>
 #include <asm/regs.h>
+#include <keel/spinlock.h>
 #include <keel/types.h>
 #include <xen/xen.h>
 #include <xen/callback.h>
+
+/* The assists a 64-bit PV guest may name (as Xen accepts them). */
+#define ARCH_VM_ASSISTS                                                                \
+    ((1UL << VMASST_TYPE_4gb_segments) | (1UL << VMASST_TYPE_4gb_segments_notify) |  \
+     (1UL << VMASST_TYPE_writable_pagetables) | (1UL << VMASST_TYPE_pae_extended_cr3) | \
+     (1UL << VMASST_TYPE_architectural_iopl) | (1UL << VMASST_TYPE_runstate_update_flag) | \
+     (1UL << VMASST_TYPE_m2p_strict))
 
 /* A guest's registered handler: where to go, and whether to mask events. */
 struct pv_callback {
@@ -48,6 +56,22 @@ struct arch_vcpu {
     unsigned long debugreg[8];
     bool fpu_initialised;
     struct fpu_area fpu;
+};
+
+/*
+ * The x86 part of a domain: what the toolstack set for it.
+ *  - e820/nr_e820: XENMEM_set_memory_map's pseudo-physical map, answered by
+ *    XENMEM_memory_map (none: -ENOSYS, as Xen);
+ *  - cpuid: the CPUID policy from set_cpu_policy (NULL: Keel's default);
+ *  - tsc_mode: settscinfo (stored; Keel always runs the native TSC).
+ */
+struct cpu_policy;
+struct arch_domain {
+    void *e820;
+    unsigned int nr_e820;
+    spinlock_t e820_lock;
+    struct cpu_policy *cpuid;
+    u32 tsc_mode;
 };
 
 #endif

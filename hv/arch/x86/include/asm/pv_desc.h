@@ -35,6 +35,8 @@ void pv_desc_switch_in(struct vcpu *v);
 void pv_desc_set_selectors(struct vcpu *v, u16 ds, u16 es, u16 fs, u16 gs);
 /* MMUEXT_SET_LDT for v (current), arguments already checked. */
 long pv_vcpu_set_ldt(struct vcpu *v, unsigned long base, unsigned int ents);
+/* context_switch to the idle vCPU: the window maps no guest frame. */
+void pv_desc_switch_to_idle(void);
 /* Drop every frame v's tables hold (vCPU teardown). */
 void pv_desc_destroy(struct vcpu *v);
 #endif

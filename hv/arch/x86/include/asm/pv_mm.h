@@ -21,9 +21,11 @@ void pv_flush(unsigned int type, unsigned long va, bool everywhere);
 void pv_flush_list(const u64 *va, unsigned int n);
 /* A guest vCPU bitmap pointer (UVMF_MULTI / MMUEXT_*_MULTI): 0 if readable. */
 int pv_check_vcpumask(unsigned long gva);
-/* The domain whose frames a batch names (`foreigndom`): the caller's own,
- * or for a privileged caller any domain, referenced (domain_put when the
- * batch is done).  NULL with *err set otherwise. */
+/* The domain whose frames a batch names (`foreigndom`, low 16 bits):
+ * DOMID_SELF for the caller's own, or another existing domain, referenced
+ * (domain_put when the batch is done); NULL with *err = -XEN_ESRCH for
+ * anything else, the caller's own numeric id included (as Xen).  Whether
+ * the caller may act on it is the caller's check. */
 struct domain *pv_pg_owner(unsigned long domid, long *err);
 /* A #PF from a guest store into one of its read-only, validated L1 tables
  * (writable_pagetables): emulated, true; otherwise false (bounce it). */

@@ -9,6 +9,14 @@ void pv_write_runstate(struct vcpu *v);
 void pv_vcpu_switched_in(struct vcpu *v);
 /* VCPUOP_initialise: 0, or -XEN_EINVAL with v unchanged. */
 long pv_vcpu_initialise(struct vcpu *v, const struct vcpu_guest_context *c);
+/* XEN_DOMCTL_setvcpucontext (v paused, off its CPU): initialise, or on an
+ * initialised vCPU new registers with the same tables (else
+ * -XEN_EOPNOTSUPP).  The caller applies VGCF_online. */
+long pv_vcpu_set_context(struct vcpu *v, const struct vcpu_guest_context *c);
+/* XEN_DOMCTL_getvcpucontext (v paused, off its CPU). */
+void pv_vcpu_get_context(struct vcpu *v, struct vcpu_guest_context *c);
+/* MMUEXT_SET_LDT for v (pv/descriptor.c). */
+long pv_vcpu_set_ldt(struct vcpu *v, unsigned long base, unsigned int ents);
 /* Give v a GDT of `entries` descriptors in machine frames (set_gdt;
  * pv/descriptor.c): 0 or -XEN_EINVAL with v's old GDT kept. */
 long pv_vcpu_set_gdt(struct vcpu *v, const unsigned long *frames, unsigned int entries);

@@ -1,0 +1,369 @@
+/* The domctl/sysctl workers: Xen 4.17's rules on plain values. */
+#define __XEN_TOOLS__ 1
+#include <keel/domctl.h>
+#include <xen/errno.h>
+
+#include "harness.h"
+
+/* ------------------------------------------------------------ domid rover */
+
+static bool used[DOMID_FIRST_RESERVED];
+
+static bool taken(domid_t id, void *ctx)
+{
+    (void)ctx;
+    return used[id];
+}
+
+TEST(rover_starts_at_one_and_skips_taken)
+{
+    memset(used, 0, sizeof(used));
+    used[0] = true; /* dom0 */
+    CHECK_EQ(domid_rover_next(0, taken, NULL), 1);
+    used[1] = used[2] = true;
+    CHECK_EQ(domid_rover_next(0, taken, NULL), 3);
+}
+
+TEST(rover_never_reuses_a_freed_id_at_once)
+{
+    memset(used, 0, sizeof(used));
+    used[0] = true;
+    domid_t a = domid_rover_next(0, taken, NULL);
+    used[a] = true;
+    domid_t b = domid_rover_next(a, taken, NULL);
+    used[a] = false; /* a destroyed: the next one is still fresh */
+    used[b] = true;
+    domid_t c = domid_rover_next(b, taken, NULL);
+    CHECK_EQ(a, 1);
+    CHECK_EQ(b, 2);
+    CHECK_EQ(c, 3);
+}
+
+TEST(rover_wraps_to_one)
+{
+    memset(used, 0, sizeof(used));
+    used[0] = true;
+    CHECK_EQ(domid_rover_next(DOMID_FIRST_RESERVED - 1, taken, NULL), 1);
+    used[1] = true;
+    CHECK_EQ(domid_rover_next(DOMID_FIRST_RESERVED - 2, taken, NULL),
+             DOMID_FIRST_RESERVED - 1);
+    used[DOMID_FIRST_RESERVED - 1] = true;
+    CHECK_EQ(domid_rover_next(DOMID_FIRST_RESERVED - 2, taken, NULL), 2);
+}
+
+TEST(rover_exhausted)
+{
+    for (unsigned int i = 0; i < DOMID_FIRST_RESERVED; i++)
+        used[i] = true;
+    CHECK_EQ(domid_rover_next(0, taken, NULL), DOMID_INVALID);
+    CHECK_EQ(domid_rover_next(77, taken, NULL), DOMID_INVALID);
+    used[77] = false; /* only the rover itself is free: still none */
+    CHECK_EQ(domid_rover_next(77, taken, NULL), DOMID_INVALID);
+    used[78] = false;
+    CHECK_EQ(domid_rover_next(77, taken, NULL), 78);
+}
+
+/* ------------------------------------------------------------ createdomain */
+
+static struct xen_domctl_createdomain xl_config(void)
+{
+    struct xen_domctl_createdomain c;
+
+    memset(&c, 0, sizeof(c));
+    c.max_vcpus = 2;
+    c.max_evtchn_port = 1023;
+    c.max_grant_frames = -1;
+    c.max_maptrack_frames = -1;
+    c.grant_opts = 1;
+    return c;
+}
+
+TEST(createdomain_xl_defaults)
+{
+    struct xen_domctl_createdomain c = xl_config();
+    struct createdomain_args a;
+
+    CHECK_EQ(createdomain_check(&c, 32, &a), 0);
+    CHECK_EQ(a.max_vcpus, 2);
+    CHECK_EQ(a.nr_evtchn_ports, 1024);
+    CHECK_EQ(a.max_grant_frames, 64);
+    CHECK_EQ(a.max_maptrack_frames, 1024);
+    CHECK_EQ(a.grant_version, 1);
+    c.max_evtchn_port = 0xffffffffU; /* no overflow */
+    CHECK_EQ(createdomain_check(&c, 32, &a), 0);
+    CHECK(a.nr_evtchn_ports > 1024);
+}
+
+TEST(createdomain_refusals)
+{
+    struct createdomain_args a;
+    struct xen_domctl_createdomain c;
+    static const u32 bad_flags[] = {XEN_DOMCTL_CDF_hvm, XEN_DOMCTL_CDF_hap,
+                                    XEN_DOMCTL_CDF_iommu, XEN_DOMCTL_CDF_vpmu,
+                                    XEN_DOMCTL_CDF_s3_integrity, XEN_DOMCTL_CDF_nested_virt,
+                                    1U << 20};
+
+    for (unsigned int i = 0; i < sizeof(bad_flags) / sizeof(bad_flags[0]); i++) {
+        c = xl_config();
+        c.flags = bad_flags[i];
+        CHECK_EQ(createdomain_check(&c, 32, &a), -XEN_EINVAL);
+    }
+    c = xl_config();
+    c.flags = XEN_DOMCTL_CDF_oos_off | XEN_DOMCTL_CDF_xs_domain; /* both fine */
+    CHECK_EQ(createdomain_check(&c, 32, &a), 0);
+    CHECK(a.xs_domain);
+    c = xl_config();
+    c.max_vcpus = 0;
+    CHECK_EQ(createdomain_check(&c, 32, &a), -XEN_EINVAL);
+    c.max_vcpus = 33;
+    CHECK_EQ(createdomain_check(&c, 32, &a), -XEN_EINVAL);
+    c = xl_config();
+    c.iommu_opts = 1;
+    CHECK_EQ(createdomain_check(&c, 32, &a), -XEN_EINVAL);
+    c = xl_config();
+    c.vmtrace_size = 4096;
+    CHECK_EQ(createdomain_check(&c, 32, &a), -XEN_EINVAL);
+    c = xl_config();
+    c.grant_opts = 0x10; /* beyond the version mask */
+    CHECK_EQ(createdomain_check(&c, 32, &a), -XEN_EINVAL);
+    c.grant_opts = 0;
+    CHECK_EQ(createdomain_check(&c, 32, &a), -XEN_EINVAL);
+    c.grant_opts = 2; /* Keel offers version 1 only */
+    CHECK_EQ(createdomain_check(&c, 32, &a), -XEN_EINVAL);
+    c = xl_config();
+    c.max_grant_frames = 0;
+    CHECK_EQ(createdomain_check(&c, 32, &a), -XEN_EINVAL);
+    c.max_grant_frames = 65;
+    CHECK_EQ(createdomain_check(&c, 32, &a), -XEN_EINVAL);
+    c.max_grant_frames = 4;
+    c.max_maptrack_frames = 1025;
+    CHECK_EQ(createdomain_check(&c, 32, &a), -XEN_EINVAL);
+    c = xl_config();
+    c.arch.misc_flags = 2;
+    CHECK_EQ(createdomain_check(&c, 32, &a), -XEN_EINVAL);
+}
+
+TEST(createdomain_emulation_flags)
+{
+    struct createdomain_args a;
+    struct xen_domctl_createdomain c = xl_config();
+
+    c.arch.emulation_flags = XEN_X86_EMU_PIT;
+    CHECK_EQ(createdomain_check(&c, 32, &a), 0);
+    c.arch.emulation_flags = XEN_X86_EMU_LAPIC;
+    CHECK_EQ(createdomain_check(&c, 32, &a), -XEN_EOPNOTSUPP);
+    c.arch.emulation_flags = 1U << 31;
+    CHECK_EQ(createdomain_check(&c, 32, &a), -XEN_EINVAL);
+    /* A flag error comes first (Xen's sanitise before arch creation). */
+    c.arch.emulation_flags = XEN_X86_EMU_LAPIC;
+    c.max_vcpus = 0;
+    CHECK_EQ(createdomain_check(&c, 32, &a), -XEN_EINVAL);
+}
+
+/* ----------------------------------------------------------- getdomaininfo */
+
+static struct dominfo base_info(unsigned int nr)
+{
+    struct dominfo s;
+
+    memset(&s, 0, sizeof(s));
+    s.domid = 7;
+    s.nr_vcpus = nr;
+    s.shutdown_code = ~0U;
+    s.tot_pages = 100;
+    s.max_pages = 200;
+    s.shared_info_frame = 0x1234;
+    s.cpupool = 0;
+    return s;
+}
+
+TEST(dominfo_new_domain)
+{
+    struct xen_domctl_getdomaininfo out;
+    struct dominfo s = base_info(0);
+
+    s.controller_pause_count = 1;
+    dominfo_fill(&s, &out);
+    CHECK_EQ(out.domain, 7);
+    CHECK_EQ(out.flags, XEN_DOMINF_paused | 0xffff0000U);
+    CHECK_EQ(out.max_vcpu_id, XEN_INVALID_MAX_VCPU_ID);
+    CHECK_EQ(out.nr_online_vcpus, 0);
+    CHECK_EQ(out.shared_info_frame, 0x1234);
+    CHECK_EQ(out.tot_pages, 100);
+    CHECK_EQ(out.max_pages, 200);
+}
+
+TEST(dominfo_blocked_running_online)
+{
+    struct xen_domctl_getdomaininfo out;
+    struct dominfo s = base_info(3);
+
+    /* vCPU 0 blocked, 1 down, 2 blocked: the domain is blocked. */
+    s.vcpu[0] = (struct dominfo_vcpu){true, true, false, 5};
+    s.vcpu[1] = (struct dominfo_vcpu){false, false, false, 7};
+    s.vcpu[2] = (struct dominfo_vcpu){true, true, false, 11};
+    dominfo_fill(&s, &out);
+    CHECK_EQ(out.flags & 0xff, XEN_DOMINF_blocked);
+    CHECK_EQ(out.nr_online_vcpus, 2);
+    CHECK_EQ(out.max_vcpu_id, 2);
+    CHECK_EQ(out.cpu_time, 23); /* every vCPU's, down ones too */
+    /* One runnable and running: running, not blocked. */
+    s.vcpu[2] = (struct dominfo_vcpu){true, false, true, 11};
+    dominfo_fill(&s, &out);
+    CHECK_EQ(out.flags & 0xff, XEN_DOMINF_running);
+    /* No vCPU online: neither. */
+    s.vcpu[0].online = s.vcpu[2].online = false;
+    dominfo_fill(&s, &out);
+    CHECK_EQ(out.flags & 0xff, 0);
+}
+
+TEST(dominfo_shutdown_and_dying)
+{
+    struct xen_domctl_getdomaininfo out;
+    struct dominfo s = base_info(1);
+
+    s.vcpu[0].online = true;
+    s.shut_down = true;
+    s.shutdown_code = 1; /* reboot */
+    dominfo_fill(&s, &out);
+    CHECK_EQ(out.flags, XEN_DOMINF_shutdown | (1U << XEN_DOMINF_shutdownshift));
+    s.dead = true;
+    s.xs_domain = true;
+    dominfo_fill(&s, &out);
+    CHECK_EQ(out.flags, XEN_DOMINF_shutdown | XEN_DOMINF_dying | XEN_DOMINF_xs_domain |
+                            (1U << XEN_DOMINF_shutdownshift));
+}
+
+/* --------------------------------------------------------------- cpupools */
+
+TEST(cpupool_walk)
+{
+    static const u32 one[] = {0}, three[] = {0, 4, 9};
+
+    CHECK_EQ(cpupool_next(one, 1, 0), 0);
+    CHECK_EQ(cpupool_next(one, 1, 1), -XEN_ENOENT);
+    CHECK_EQ(cpupool_next(three, 3, 1), 1); /* the next one up */
+    CHECK_EQ(cpupool_next(three, 3, 9), 2);
+    CHECK_EQ(cpupool_next(three, 3, 10), -XEN_ENOENT);
+    CHECK_EQ(cpupool_next(three, 3, 0xffffffffU), -XEN_ENOENT);
+}
+
+/* ---------------------------------------------------------------- bitmaps */
+
+TEST(bitmaps_out)
+{
+    u8 b[8];
+
+    /* 2 CPUs (nbits 2): one byte of ours, however big the guest's. */
+    CHECK_EQ(mask_to_ctlbytes(0x3, 2, 64, b), 1);
+    CHECK_EQ(b[0], 3);
+    CHECK_EQ(mask_to_ctlbytes(0xff, 2, 64, b), 1);
+    CHECK_EQ(b[0], 3); /* bits past nbits never leak */
+    CHECK_EQ(mask_to_ctlbytes(0x1ff, 64, 9, b), 2);
+    CHECK_EQ(mask_to_ctlbytes(0x1ff, 64, 0, b), 0);
+    CHECK_EQ(ctlbitmap_bytes(0xffffffffU), 0x20000000U);
+}
+
+TEST(bitmaps_in)
+{
+    const u8 g[3] = {0xff, 0xff, 0xff};
+
+    CHECK_EQ(ctlbitmap_read_len(12, 64), 2);
+    CHECK_EQ(ctlbytes_to_mask(g, 2, 12, 64), 0xfff); /* 4 bits of the last byte */
+    CHECK_EQ(ctlbytes_to_mask(g, 3, 24, 2), 0x3);
+    CHECK_EQ(ctlbytes_to_mask(g, 3, 0, 64), 0);
+    CHECK_EQ(ctlbytes_to_mask(g, 1, 64, 64), 0xff); /* what was read */
+}
+
+/* ---------------------------------------------------------------- affinity */
+
+TEST(affinity)
+{
+    u64 hard = ~0ULL, soft = ~0ULL, oh = 0, os = 0;
+
+    CHECK_EQ(affinity_set(&hard, &soft, 0, 1, 1, 3, &oh, &os), -XEN_EINVAL);
+    CHECK_EQ(affinity_set(&hard, &soft, XEN_VCPUAFFINITY_HARD, 4, 0, 3, &oh, &os),
+             -XEN_EINVAL); /* no online CPU in it: nothing changes */
+    CHECK_EQ(hard, ~0ULL);
+    CHECK_EQ(affinity_set(&hard, &soft, XEN_VCPUAFFINITY_HARD | XEN_VCPUAFFINITY_SOFT, 6, 0xff,
+                          3, &oh, &os),
+             0);
+    CHECK_EQ(hard, 6);
+    CHECK_EQ(oh, 2);
+    CHECK_EQ(soft, 0xff);
+    CHECK_EQ(os, 2); /* soft & online & hard */
+    u64 nodes = 0;
+    CHECK_EQ(nodeaffinity_set(&nodes, 2, 1), -XEN_EINVAL);
+    CHECK_EQ(nodeaffinity_set(&nodes, 3, 1), 0);
+    CHECK_EQ(nodes, 3);
+}
+
+/* ---------------------------------------------------------------- credit2 */
+
+TEST(credit2)
+{
+    u16 w = 256, cap = 0;
+    struct xen_domctl_sched_credit2 io = {0, 0};
+
+    CHECK_EQ(credit2_adjust(&w, &cap, XEN_DOMCTL_SCHEDOP_getinfo, &io, 2), 0);
+    CHECK_EQ(io.weight, 256);
+    io = (struct xen_domctl_sched_credit2){512, 150};
+    CHECK_EQ(credit2_adjust(&w, &cap, XEN_DOMCTL_SCHEDOP_putinfo, &io, 2), 0);
+    CHECK_EQ(w, 512);
+    CHECK_EQ(cap, 150);
+    io = (struct xen_domctl_sched_credit2){0, 0}; /* keep weight, drop cap */
+    CHECK_EQ(credit2_adjust(&w, &cap, XEN_DOMCTL_SCHEDOP_putinfo, &io, 2), 0);
+    CHECK_EQ(w, 512);
+    CHECK_EQ(cap, 0);
+    io = (struct xen_domctl_sched_credit2){1000, 201}; /* cap > 100 per vCPU */
+    CHECK_EQ(credit2_adjust(&w, &cap, XEN_DOMCTL_SCHEDOP_putinfo, &io, 2), -XEN_EINVAL);
+    CHECK_EQ(w, 1000); /* as Xen: the weight went in first */
+    CHECK_EQ(cap, 0);
+    CHECK_EQ(credit2_adjust(&w, &cap, XEN_DOMCTL_SCHEDOP_putvcpuinfo, &io, 2), -XEN_EINVAL);
+}
+
+TEST(tsc_modes)
+{
+    CHECK_EQ(tsc_mode_check(0), 0);
+    CHECK_EQ(tsc_mode_check(2), 0);
+    CHECK_EQ(tsc_mode_check(1), -XEN_EOPNOTSUPP);
+    CHECK_EQ(tsc_mode_check(3), -XEN_EINVAL);
+}
+
+/* ------------------------------------------------------------ readconsole */
+
+TEST(console_ring)
+{
+    /* Plain: start at c unless an incremental index is inside (c, p]. */
+    CHECK_EQ(console_read_from(100, 500, false, 300), 100);
+    CHECK_EQ(console_read_from(100, 500, true, 300), 300);
+    CHECK_EQ(console_read_from(100, 500, true, 500), 500);
+    CHECK_EQ(console_read_from(100, 500, true, 100), 100);
+    CHECK_EQ(console_read_from(100, 500, true, 600), 100);
+    /* Indices wrapped around 2^32. */
+    CHECK_EQ(console_read_from(0xfffffff0U, 0x10, true, 0x8), 0x8);
+    CHECK_EQ(console_read_from(0xfffffff0U, 0x10, true, 0xfffffff8U), 0xfffffff8U);
+    CHECK_EQ(console_read_from(0xfffffff0U, 0x10, true, 0x20), 0xfffffff0U);
+    /* A clear keeps at most a ring's worth. */
+    CHECK_EQ(console_clear_to(400, 500, 1024), 400);
+    CHECK_EQ(console_clear_to(100, 5000, 1024), 5000 - 1024);
+}
+
+TEST(physinfo)
+{
+    struct host_facts h = {.nr_cpus = 2, .max_cpu_id = 1, .threads_per_core = 1,
+                           .cores_per_socket = 1, .cpu_khz = 2000000, .total_pages = 1000,
+                           .free_pages = 600, .max_mfn = 4095};
+    struct xen_sysctl_physinfo pi;
+
+    physinfo_fill(&h, &pi);
+    CHECK_EQ(pi.nr_cpus, 2);
+    CHECK_EQ(pi.max_cpu_id, 1);
+    CHECK_EQ(pi.nr_nodes, 1);
+    CHECK_EQ(pi.max_node_id, 63);
+    CHECK_EQ(pi.free_pages, 600);
+    CHECK_EQ(pi.max_mfn, 4095);
+    CHECK(pi.capabilities & XEN_SYSCTL_PHYSCAP_gnttab_v1);
+    CHECK(pi.capabilities & XEN_SYSCTL_PHYSCAP_pv);
+    CHECK(!(pi.capabilities & (XEN_SYSCTL_PHYSCAP_hvm | XEN_SYSCTL_PHYSCAP_gnttab_v2)));
+}
