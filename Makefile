@@ -106,6 +106,8 @@ CORE_HOST_SRCS += hv/common/pv_mm.c
 CORE_HOST_SRCS += hv/common/desc_check.c
 CORE_HOST_SRCS += hv/common/vtime.c
 CORE_HOST_SRCS += hv/common/sched_rr.c
+CORE_HOST_SRCS += hv/common/sched_credit2.c
+CORE_HOST_SRCS += hv/common/sched_rtds.c
 CORE_HOST_SRCS += hv/common/xz.c
 CORE_HOST_SRCS += hv/common/inflate.c
 CORE_HOST_SRCS += hv/common/bzimage.c
@@ -126,14 +128,18 @@ HOST_CFLAGS := $(XEN_ABI) -std=gnu11 -O1 -g -DKEEL_HOST -fsanitize=address,undef
 UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/unit/%,$(UNIT_SRCS))
 CORE_HOST_OBJS := $(patsubst %,$(BUILD)/host/%.o,$(CORE_HOST_SRCS))
+# Test helpers linked into every unit test and fuzz target (the scheduling
+# simulator drives the policies through the framework's contract).
+TEST_HELPER_SRCS := tests/unit/sim_sched.c
+TEST_HELPER_OBJS := $(patsubst %,$(BUILD)/host/%.o,$(TEST_HELPER_SRCS))
 
 $(BUILD)/host/%.c.o: %.c | $(BUILD)/xen-include/xen
 	@mkdir -p $(dir $@)
 	$(CC) $(HOST_CFLAGS) -c $< -o $@
 
-$(BUILD)/unit/%: tests/unit/%.c tests/unit/harness.c $(CORE_HOST_OBJS)
+$(BUILD)/unit/%: tests/unit/%.c tests/unit/harness.c $(CORE_HOST_OBJS) $(TEST_HELPER_OBJS)
 	@mkdir -p $(dir $@)
-	$(CC) $(HOST_CFLAGS) $< tests/unit/harness.c $(CORE_HOST_OBJS) -o $@
+	$(CC) $(HOST_CFLAGS) $< tests/unit/harness.c $(CORE_HOST_OBJS) $(TEST_HELPER_OBJS) -o $@
 
 unit-build: $(UNIT_BINS)
 
@@ -190,9 +196,9 @@ FUZZ_CFLAGS := $(XEN_ABI) -std=gnu11 -O1 -g -DKEEL_HOST -fsanitize=fuzzer,addres
 FUZZ_SRCS := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
 
-$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(CORE_HOST_SRCS) | $(BUILD)/xen-include/xen
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(CORE_HOST_SRCS) $(TEST_HELPER_SRCS) | $(BUILD)/xen-include/xen
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) $< $(CORE_HOST_SRCS) -o $@
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $< $(CORE_HOST_SRCS) $(TEST_HELPER_SRCS) -o $@
 
 fuzz-build: $(FUZZ_BINS)
 

@@ -109,6 +109,7 @@ static void domain_free(struct domain *d)
     for (unsigned int i = 0; i < d->nr_vcpus; i++)
         if (d->vcpus[i])
             vcpu_free(d->vcpus[i]);
+    sched_destroy_domain(d); /* after its vCPUs left the scheduler */
     gnttab_domain_free(d); /* a domain that never died has it still */
     evtchn_domain_destroy(&d->evtchn);
     arch_domain_destroy(d);

@@ -111,6 +111,29 @@ static int opt_preempt_every(const struct cmdline_word *w)
     return parse_u32(w, &opts.preempt_every);
 }
 
+/* Xen's names; an unknown one is reported when the scheduler starts. */
+static int opt_sched(const struct cmdline_word *w)
+{
+    return w->value && cmdline_word_value(w, opts.sched, sizeof(opts.sched)) ? 0 : -1;
+}
+
+/* Keel knows no topology: a runqueue per CPU, or shared by up to 16. */
+static int opt_credit2_runqueue(const struct cmdline_word *w)
+{
+    static const char *const shared[] = {"socket", "node", "all"};
+
+    if (value_is(w, "cpu") || value_is(w, "core")) {
+        opts.credit2_runq_per_cpu = true;
+        return 0;
+    }
+    for (size_t i = 0; i < ARRAY_SIZE(shared); i++)
+        if (value_is(w, shared[i])) {
+            opts.credit2_runq_per_cpu = false;
+            return 0;
+        }
+    return -1;
+}
+
 static const struct cmdline_opt table[] = {
     {"console", opt_console},
     {"loglvl", opt_loglvl},
@@ -123,6 +146,8 @@ static const struct cmdline_opt table[] = {
     {"crashtest", opt_crashtest},
     {"tlbclock_bits", opt_tlbclock_bits},
     {"preempt_every", opt_preempt_every},
+    {"sched", opt_sched},
+    {"credit2_runqueue", opt_credit2_runqueue},
 };
 
 static void report_unknown(const struct cmdline_word *w)

@@ -174,6 +174,7 @@ void ap_start(void)
     traps_init_cpu(cpu);
     lapic_init();
     time_init_cpu();
+    scheduler_cpu_up(cpu); /* before anyone may place a vCPU here */
     __atomic_fetch_or(&cpu_online_mask, 1UL << cpu, __ATOMIC_SEQ_CST);
     local_irq_enable();
     scheduler_start_cpu(cpu);

@@ -21,6 +21,7 @@
 #include <asm/domain.h>
 #include <keel/domain_mem.h>
 #include <keel/event.h>
+#include <keel/sched_types.h>
 #include <keel/rcu.h>
 #include <keel/spinlock.h>
 #include <keel/timer.h>
@@ -36,6 +37,7 @@
 #define VPF_blocked 0   /* SCHEDOP_block: waits for an event */
 #define VPF_down 1      /* not initialised / VCPUOP_down */
 #define VPF_polling 2   /* SCHEDOP_poll */
+#define VPF_migrating 3 /* leaving a CPU its new hard affinity excludes */
 
 /* domain->is_dying */
 enum { DOMAIN_ALIVE, DOMAIN_DYING, DOMAIN_DEAD };
@@ -52,14 +54,15 @@ struct vcpu {
     unsigned int vcpu_id;
     struct domain *domain;
     unsigned int processor;      /* the CPU it is placed on (keel/sched.h) */
-    bool is_running;             /* on its CPU right now */
+    bool is_running;             /* on a CPU, or its registers not yet saved */
     bool ctx_saved;              /* off its CPU: registers saved, tables unused */
     u64 affinity_hard, affinity_soft; /* CPU masks the toolstack set */
     unsigned long pause_flags;   /* VPF_* */
     int pause_count;             /* domain_pause and friends */
-    struct vcpu *rq_next;        /* scheduler run-queue link */
-    bool on_runqueue;
-    s_time_t slice_end;
+    struct sched_vcpu sched;     /* the scheduling policy's state */
+    bool sched_inserted;         /* known to its domain's scheduler */
+    bool migrate_pending;        /* VPF_migrating set; a move is owed */
+    unsigned int placed_cpu;     /* counted there for placement hints */
 
     struct vcpu_info *vcpu_info; /* shared_info slot or registered area */
     bool vcpu_info_registered;
@@ -94,6 +97,7 @@ struct domain {
 
     unsigned int nr_vcpus;
     struct vcpu *vcpus[MAX_VIRT_CPUS];
+    struct sched_dom sched;      /* its scheduler instance, the policy's state */
 
     struct shared_info *shared_info; /* Keel's mapping of the shared page */
     mfn_t shared_info_mfn;

@@ -4,29 +4,33 @@
  * idle loop, and the way back into a guest).  A switch resets the CPU's
  * stack, so no Keel call chain survives it.
  *
- * The policy is behind struct sched_policy; round-robin with time slices is
- * the one policy today (hv/common/sched_rr.c).  The toolstack sees credit2
- * (sysctl sched_id) and may store weight and cap per domain; they do not
- * change the round-robin decisions yet.
+ * Which vCPU runs where and for how long is a policy's decision, behind
+ * keel/sched_policy.h: round-robin (the default), credit2 or RTDS, chosen
+ * with sched= as on Xen (docs/sched.md).  Under round-robin the toolstack
+ * sees credit2 (sysctl sched_id) and may store weight and cap per domain;
+ * they change nothing.
  *
- * Locking rules (the one place they are written down):
- *  - Each CPU has a scheduler lock guarding its run queue, its current
- *    vCPU and, for every vCPU placed on it, on_runqueue, is_running and the
- *    runstate.  Taken with interrupts off (timer callbacks wake vCPUs).
- *  - v->processor names the CPU whose lock guards v.  It changes only in
- *    sched_move_vcpu, with both CPUs' locks held and v off every CPU and
- *    queue.  Code that needs v's lock uses vcpu_schedule_lock, which reads
- *    v->processor, locks that CPU and checks it again.  A bare read of
- *    v->processor (vcpu_kick's IPI) is only a hint and must stay harmless
- *    when stale.
- *  - A vCPU's timers live on v->processor and move with it (migrate_timer
- *    takes both CPUs' timer locks).  Scheduler locks nest outside timer
- *    locks, never the other way round.
- *  - is_running goes false in schedule() under the lock, before the old
- *    vCPU's registers are saved; ctx_saved goes true once they are, after
- *    the CPU stopped using its page tables.  vcpu_sleep_sync waits for
- *    both: only then may another CPU read or change the saved state, move
- *    the vCPU, or release its page tables.
+ * Locking rules (the one place they are written down; docs/sched.md has
+ * the reasons):
+ *  - The policy names the lock of each CPU (per CPU for round-robin, per
+ *    runqueue for credit2, one for RTDS).  It guards what runs on that CPU,
+ *    the policy's queues and, for every vCPU placed on it, is_running,
+ *    ctx_saved and the runstate.  Taken with interrupts off (timer
+ *    callbacks wake vCPUs).
+ *  - v->processor names the CPU whose lock guards v.  Only the policy
+ *    changes it, holding the locks of both the old and the new CPU.  Code
+ *    that needs v's lock uses vcpu_schedule_lock, which reads v->processor,
+ *    locks, and checks again.  A bare read of v->processor (vcpu_kick's
+ *    IPI) is only a hint and must stay harmless when stale.
+ *  - A vCPU's timers live on the CPU it last ran on: schedule() moves them
+ *    when it switches a vCPU in elsewhere (migrate_timer takes both CPUs'
+ *    timer locks).  Order: domain locks, scheduler locks, timer locks.
+ *  - is_running goes true when schedule() picks a vCPU and false, with
+ *    ctx_saved true, in context_saved() once the old vCPU's registers are
+ *    saved and the CPU stopped using its page tables; until then no CPU
+ *    may pick it.  vcpu_sleep_sync waits for that: only then may another
+ *    CPU read or change the saved state, move the vCPU, or release its
+ *    page tables.
  *  - pause_count and pause_flags are changed atomically by anyone;
  *    whoever makes a vCPU runnable or not calls vcpu_wake / vcpu_sleep.
  */
@@ -34,26 +38,19 @@
 #define KEEL_SCHED_H
 #include <keel/domain.h>
 
-struct sched_policy {
-    const char *name;
-    /* Queue a runnable vCPU that is not running. */
-    void (*enqueue)(unsigned cpu, struct vcpu *v);
-    void (*dequeue)(unsigned cpu, struct vcpu *v);
-    /* The next vCPU to run on `cpu`, removed from the queue, or NULL. */
-    struct vcpu *(*pick_next)(unsigned cpu);
-    /* Whether any vCPU waits in `cpu`'s queue (a slice is only needed then). */
-    bool (*has_waiting)(unsigned cpu);
-    s_time_t slice;
-};
+struct sched_params;
+struct sched_global;
 
-extern const struct sched_policy sched_rr_policy;
-
-void scheduler_init(void);            /* once, before any vCPU exists */
+void scheduler_init(void);            /* once, on the BSP, before any vCPU exists */
+void scheduler_cpu_up(unsigned cpu);  /* each CPU joins the CPU pool, before it is online */
 void scheduler_start_cpu(unsigned cpu) __noreturn; /* each CPU, last step */
-/* Place a new vCPU on `cpu`, or on the least loaded CPU when cpu < 0. */
+/* A new vCPU, placed on `cpu` (or, when cpu < 0, the CPU with the fewest
+ * vCPUs) unless its policy places it elsewhere. */
 void sched_add_vcpu(struct vcpu *v, int cpu);
-/* A vCPU about to be freed (off every CPU and queue). */
+/* A vCPU about to be freed (off every CPU, not runnable). */
 void sched_remove_vcpu(struct vcpu *v);
+/* A domain about to be freed, after its vCPUs were removed. */
+void sched_destroy_domain(struct domain *d);
 bool vcpu_runnable(const struct vcpu *v);
 void vcpu_wake(struct vcpu *v);   /* maybe runnable now */
 void vcpu_sleep(struct vcpu *v);  /* maybe not runnable any more */
@@ -64,13 +61,26 @@ void vcpu_yield(void);
 /* The lock of the CPU v is placed on (returned; pass it back to unlock). */
 unsigned int vcpu_schedule_lock(struct vcpu *v, unsigned long *flags);
 void vcpu_schedule_unlock(unsigned int cpu, unsigned long flags);
-/* Move a paused, saved vCPU to `cpu`: 0, -XEN_EINVAL (no such CPU) or
- * -XEN_EBUSY (it is running or queued). */
+/* Move a paused, saved vCPU (its hard affinity already changed) to a CPU
+ * its policy allows, `cpu` when it can: 0, -XEN_EINVAL (no such CPU) or
+ * -XEN_EBUSY (it is running or runnable). */
 int sched_move_vcpu(struct vcpu *v, unsigned int cpu);
+/* xl vcpu-pin: new affinity masks, the policy told; a vCPU whose CPU is no
+ * longer allowed leaves it and moves (as on Xen, this never fails). */
+void vcpu_set_affinity(struct vcpu *v, u64 hard, u64 soft);
 /* v's runstate as of now (cpu_time for getdomaininfo). */
 void vcpu_runstate_get(struct vcpu *v, struct vcpu_runstate_info *out);
 /* context_switch: prev's state is saved and its tables are no longer used. */
 void context_saved(struct vcpu *prev);
+
+/* For the domctl/sysctl scheduler_op layer: the policy's XEN_SCHEDULER_*
+ * (0: round-robin, which has no parameters), and parameter workers that
+ * return 0 or -XEN_E* (semantics in keel/sched_policy.h, docs/sched.md). */
+unsigned int sched_id(void);
+int sched_adjust_dom(struct domain *d, struct sched_params *p, bool put);
+int sched_adjust_vcpu(struct vcpu *v, struct sched_params *p, bool put);
+int sched_adjust_global(struct sched_global *g, bool put);
+
 #ifdef KEEL_HOST
 struct vcpu *current_vcpu(void);
 #else
@@ -88,7 +98,9 @@ static inline struct vcpu *current_vcpu(void)
 void vcpu_block(struct vcpu *v);  /* VPF_blocked unless events pending */
 void vcpu_unblock(struct vcpu *v);
 
-/* arch: switch this CPU from prev to next; does not return. */
+/* arch: switch this CPU from prev to next; does not return.  It calls
+ * context_saved(prev) once prev's registers are saved and its page
+ * tables unused. */
 __noreturn void context_switch(struct vcpu *prev, struct vcpu *next);
 __noreturn void idle_loop(void);
 #endif

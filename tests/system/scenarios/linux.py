@@ -198,6 +198,29 @@ SCENARIOS = [
              # QEMU powers off (ACPI S5, no debug-exit): status 0.
              expect_exit=0,
              timeout=900),
+] + [
+    # The same smoke run under the other scheduling policies (sched=, as
+    # on Xen): two vCPUs on two CPUs that credit2 (one shared runqueue) and
+    # RTDS move between CPUs, with their timers, as they see fit.
+    Scenario(f"linux-dom0-smoke-{policy}",
+             f"Linux dom0 with 2 vCPUs runs tests/linux/smoke.sh under sched={policy}",
+             args=f"debug-exit console=com1 dom0_mem=512M dom0_max_vcpus=2 loglvl=all sched={policy}",
+             modules=[(KERNEL, DOM0_ARGS + " KEEL_TEST=/tests/linux/smoke.sh"
+                       " smoke_vcpus=2 smoke_mem_mb=512"),
+                      ("@linux-initrd", "")],
+             smp=2,
+             mem=1024,
+             expect=[STARTING,
+                     rf"sched: {name}",
+                     r"Linux version 6\.1",
+                     r"smp: Brought up 1 node, 2 CPUs",
+                     r"SMOKE: 6 passed, 0 failed",
+                     r"KEEL-INIT: test exit 0",
+                     r"dom0 asked for ACPI S5",
+                     HALTED_OK],
+             forbid=LINUX_FORBID + (r"SMOKE: .*FAIL", r"ACPI Error", r"unknown scheduler"),
+             timeout=300)
+    for policy, name in (("credit2", "credit2"), ("rtds", "RTDS"))
 ]
 for _sc in SCENARIOS:
     _sc.skip = _skip()
