@@ -112,6 +112,7 @@ CORE_HOST_SRCS += hv/common/x86_decode.c
 CORE_HOST_SRCS += hv/common/domain_mem.c
 CORE_HOST_SRCS += hv/common/domctl_worker.c
 CORE_HOST_SRCS += hv/common/cpu_policy.c
+CORE_HOST_SRCS += hv/common/p2m.c
 
 HOST_CFLAGS := $(XEN_ABI) -std=gnu11 -O1 -g -DKEEL_HOST -fsanitize=address,undefined \
 	-fno-sanitize-recover=all -fno-omit-frame-pointer \
