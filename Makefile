@@ -26,7 +26,7 @@ HV_LDFLAGS := -nostdlib -static -no-pie -z max-page-size=4096 -z noexecstack \
 # asm-offsets.c is not part of Keel: it only feeds asm-offsets.h.
 ASM_OFFSETS_SRC := hv/arch/x86/asm-offsets.c
 HV_SRCS := $(sort $(filter-out $(ASM_OFFSETS_SRC),$(wildcard hv/common/*.c) \
-	$(wildcard hv/arch/x86/*.c)) $(wildcard hv/arch/x86/*.S) $(wildcard hv/arch/x86/pv/*.c) $(wildcard hv/arch/x86/pv/*.S) $(wildcard hv/arch/x86/boot/*.S))
+	$(wildcard hv/arch/x86/*.c)) $(wildcard hv/arch/x86/*.S) $(wildcard hv/arch/x86/pv/*.c) $(wildcard hv/arch/x86/pv/*.S) $(wildcard hv/arch/x86/hvm/*.c) $(wildcard hv/arch/x86/hvm/*.S) $(wildcard hv/arch/x86/boot/*.S))
 HV_OBJS := $(patsubst %,$(BUILD)/%.o,$(HV_SRCS))
 
 all: $(BUILD)/keel
@@ -113,6 +113,10 @@ CORE_HOST_SRCS += hv/common/domain_mem.c
 CORE_HOST_SRCS += hv/common/domctl_worker.c
 CORE_HOST_SRCS += hv/common/cpu_policy.c
 CORE_HOST_SRCS += hv/common/p2m.c
+CORE_HOST_SRCS += hv/common/guest_walk.c
+CORE_HOST_SRCS += hv/common/svm_exit.c
+CORE_HOST_SRCS += hv/common/hvm_mmio.c
+CORE_HOST_SRCS += hv/common/hvm_param.c
 
 HOST_CFLAGS := $(XEN_ABI) -std=gnu11 -O1 -g -DKEEL_HOST -fsanitize=address,undefined \
 	-fno-sanitize-recover=all -fno-omit-frame-pointer \
