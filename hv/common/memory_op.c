@@ -10,6 +10,7 @@
  * extents done; the first extent that cannot be done ends it.
  */
 #define __XEN_TOOLS__ 1 /* memory.h: XENMEM_claim_pages and the other tools-only numbers */
+#include <asm/hvm.h>
 #include <keel/bootinfo.h>
 #include <keel/console.h>
 #include <keel/domain.h>
@@ -45,6 +46,8 @@ static long memop_memory_map(unsigned long arg);
 static long memop_set_memory_map(unsigned long arg);
 static long memop_machine_memory_map(unsigned long arg);
 static long memop_exchange(unsigned long arg);
+static long memop_add_to_physmap(unsigned long arg);
+static long memop_remove_from_physmap(unsigned long arg);
 
 long do_memory_op(struct hcall *h)
 {
@@ -78,6 +81,10 @@ long do_memory_op(struct hcall *h)
         return memop_exchange(arg);
     case XENMEM_acquire_resource:
         return memop_acquire_resource(start, arg);
+    case XENMEM_add_to_physmap:
+        return start ? -XEN_EINVAL : memop_add_to_physmap(arg);
+    case XENMEM_remove_from_physmap:
+        return start ? -XEN_EINVAL : memop_remove_from_physmap(arg);
     default:
         return -XEN_ENOSYS;
     }
@@ -117,9 +124,13 @@ unsigned long memop_reservation_limit(const struct domain *d)
  * A PV guest's highest pfn is whatever it wrote into shared_info (Linux
  * does, for the toolstack); Xen reports it minus one, 0 until written.
  */
-static long max_gpfn(const struct domain *d)
+static long max_gpfn(struct domain *d)
 {
-    unsigned long n = READ_ONCE(d->shared_info->arch.max_pfn);
+    unsigned long n;
+
+    if (is_hvm_domain(d))
+        return (long)hvm_max_gfn(d);
+    n = READ_ONCE(d->shared_info->arch.max_pfn);
 
     return (long)((n ? n : 1) - 1) & 0x7fffffffffffffffL;
 }
@@ -373,6 +384,15 @@ static bool extent_assign(struct resv *r, struct page_info *pg, unsigned long n,
     }
     for (unsigned long j = 0; j < n; j++)
         m2p_set(page_to_mfn(pg + j), pfn == INVALID_M2P_ENTRY ? pfn : pfn + j);
+    /* A translated domain sees the frames at their GFNs through its p2m. */
+    if (is_hvm_domain(r->d) && pfn != INVALID_M2P_ENTRY &&
+        hvm_physmap_add_ram(r->d, pfn, page_to_mfn(pg), n)) {
+        for (unsigned long j = 0; j < n; j++) {
+            m2p_set(page_to_mfn(pg + j), INVALID_M2P_ENTRY);
+            page_unassign(pg + j);
+        }
+        return false;
+    }
     __atomic_add_fetch(&r->d->tot_pages, n, __ATOMIC_RELAXED);
     return true;
 }
@@ -425,7 +445,8 @@ static long resv_increase(struct resv *r, unsigned long i)
 
     if (!pg)
         return -XEN_ENOMEM;
-    if (r->list && !resv_write(r, i, page_to_mfn(pg))) {
+    /* Translated guests never learn machine frame numbers. */
+    if (r->list && !is_hvm_domain(r->d) && !resv_write(r, i, page_to_mfn(pg))) {
         extent_undo(r, pg);
         return -XEN_EFAULT;
     }
@@ -448,7 +469,7 @@ static long resv_populate(struct resv *r, unsigned long i)
     pg = extent_alloc(r, pfn);
     if (!pg)
         return -XEN_ENOMEM;
-    if (!resv_write(r, i, page_to_mfn(pg))) {
+    if (!is_hvm_domain(r->d) && !resv_write(r, i, page_to_mfn(pg))) {
         extent_undo(r, pg);
         return -XEN_EFAULT;
     }
@@ -482,6 +503,47 @@ static bool frame_releasable(const struct domain *d, mfn_t mfn)
     return true;
 }
 
+bool memop_release_frame(struct domain *d, mfn_t mfn)
+{
+    bool ok;
+
+    spin_lock(&reservation_lock);
+    ok = frame_releasable(d, mfn);
+    if (ok) {
+        m2p_set(mfn, INVALID_M2P_ENTRY);
+        page_unassign(mfn_to_page(mfn));
+        __atomic_sub_fetch(&d->tot_pages, 1, __ATOMIC_RELAXED);
+    }
+    spin_unlock(&reservation_lock);
+    return ok;
+}
+
+/* A translated domain names guest frames: each leaves the p2m, every CPU
+ * forgets it, then it is released.  All of the extent or, from the first
+ * frame that is not RAM, nothing more (Xen stops there too). */
+static long resv_decrease_hvm(struct resv *r, xen_pfn_t first)
+{
+    unsigned long n = 1UL << r->order;
+    mfn_t mfn[1UL << DOMU_MAX_ORDER];
+    unsigned long taken = 0;
+    long rc = 0;
+
+    if (n > (1UL << DOMU_MAX_ORDER))
+        return -XEN_EINVAL;
+    for (; taken < n; taken++) {
+        rc = hvm_physmap_take_ram(r->d, first + taken, &mfn[taken]);
+        if (rc)
+            break;
+    }
+    if (taken)
+        memop_arch_flush_released(r->d);
+    for (unsigned long j = 0; j < taken; j++)
+        if (!memop_release_frame(r->d, mfn[j]))
+            printk(KLOG_WARN "d%u: gfn %#lx: frame %#lx not released (Keel's own)\n",
+                   r->d->domid, (unsigned long)(first + j), (unsigned long)mfn[j]);
+    return rc;
+}
+
 static long resv_decrease(struct resv *r, unsigned long i)
 {
     unsigned long n = 1UL << r->order;
@@ -489,6 +551,8 @@ static long resv_decrease(struct resv *r, unsigned long i)
 
     if (!resv_read(r, i, &first))
         return -XEN_EFAULT;
+    if (is_hvm_domain(r->d))
+        return first >= MAX_GUEST_PFN ? -XEN_EINVAL : resv_decrease_hvm(r, first);
     if (first >= MAX_GUEST_PFN || first + n > MAX_GUEST_PFN)
         return -XEN_EINVAL;
     spin_lock(&reservation_lock);
@@ -506,6 +570,45 @@ static long resv_decrease(struct resv *r, unsigned long i)
     r->released = true;
     spin_unlock(&reservation_lock);
     return 0;
+}
+
+/* ------------------------------------------------------ physical map */
+
+/* Only translated domains have a physical map to place frames in; a PV
+ * guest asking gets -ENOSYS as before. */
+static long memop_add_to_physmap(unsigned long arg)
+{
+    struct xen_add_to_physmap x;
+    struct domain *d;
+    long rc;
+
+    if (copy_from_guest_obj(&x, arg))
+        return -XEN_EFAULT;
+    rc = memop_target(x.domid, &d);
+    if (rc)
+        return rc;
+    if (!is_hvm_domain(d))
+        rc = -XEN_ENOSYS;
+    else
+        rc = hvm_add_to_physmap(d, x.space, x.idx, x.gpfn);
+    domain_put(d);
+    return rc;
+}
+
+static long memop_remove_from_physmap(unsigned long arg)
+{
+    struct xen_remove_from_physmap x;
+    struct domain *d;
+    long rc;
+
+    if (copy_from_guest_obj(&x, arg))
+        return -XEN_EFAULT;
+    rc = memop_target(x.domid, &d);
+    if (rc)
+        return rc;
+    rc = is_hvm_domain(d) ? hvm_remove_from_physmap(d, x.gpfn) : -XEN_ENOSYS;
+    domain_put(d);
+    return rc;
 }
 
 /* ------------------------------------------------------------ exchange */

@@ -253,14 +253,11 @@ void p2m_destroy(struct p2m *p)
 int p2m_set_pool(struct p2m *p, unsigned long frames)
 {
     unsigned long f = spin_lock_irqsave(&p->lock);
-    int rc = 0;
 
-    if (frames < p->nr_tables)
-        rc = -XEN_EINVAL;
-    else
-        p->pool_frames = frames;
+    /* Tables in use stay: a smaller pool stops at them, as Xen's does. */
+    p->pool_frames = MAX(frames, p->nr_tables);
     spin_unlock_irqrestore(&p->lock, f);
-    return rc;
+    return 0;
 }
 
 static int verify_table(const struct p2m *p, mfn_t t, unsigned int level,

@@ -12,4 +12,7 @@ unsigned long memop_reservation_limit(const struct domain *d);
 long memop_acquire_resource(unsigned long start, unsigned long arg);
 /* Frames of d were released: no CPU may keep a stale translation to them. */
 void memop_arch_flush_released(struct domain *d);
+/* Give one of d's RAM frames back (it left d's physical map and every
+ * CPU's TLB already): false when Keel may not release it. */
+bool memop_release_frame(struct domain *d, mfn_t mfn);
 #endif

@@ -77,7 +77,7 @@ mfn_t p2m_lookup(struct p2m *p, u64 gfn, enum p2m_type *t);
 int p2m_drain(struct p2m *p, u64 *cursor, unsigned long budget,
               void (*each)(void *ctx, u64 gfn, mfn_t mfn, enum p2m_type t), void *ctx);
 void p2m_destroy(struct p2m *p);
-/* The pool: -XEN_EINVAL below what the tables already use. */
+/* The pool size in frames; never below what the tables already use. */
 int p2m_set_pool(struct p2m *p, unsigned long frames);
 /* Entry encoding (exposed for the unit tests and the fuzzer). */
 u64 p2m_leaf(mfn_t mfn, enum p2m_type t);

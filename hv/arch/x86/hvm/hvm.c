@@ -23,6 +23,7 @@ const struct hvm_backend *hvm_backend;
 void hvm_init(void)
 {
     hvm_backend = svm_probe();
+    createdomain_set_hvm_caps(hvm_backend != NULL, hvm_backend && hvm_backend->has_hap);
     if (!hvm_backend)
         printk("HVM: no usable hardware virtualisation: PV guests only\n");
 }
@@ -35,6 +36,7 @@ void hvm_cpu_up(unsigned int cpu)
         printk(KLOG_ERR "HVM: CPU%u cannot enable %s: HVM disabled\n", cpu,
                hvm_backend->name);
         hvm_backend = NULL;
+        createdomain_set_hvm_caps(false, false);
     }
 }
 

@@ -5,6 +5,8 @@
 
 struct vcpu;
 const struct hvm_backend *svm_probe(void);
+/* keel/domctl.h (which needs __XEN_TOOLS__ before any Xen header). */
+void createdomain_set_hvm_caps(bool hvm, bool hap);
 
 #define HVM_EXIT_HANDLER(name) \
     void name(struct vcpu *v, struct regs *r, const struct hvm_exit *x)

@@ -144,6 +144,15 @@ void hvm_get_cpu_state(struct vcpu *v, struct hvm_cpu_state *s);
 /* Inject #vector into the current guest (from hypercalls and exits). */
 void hvm_inject_exception(struct vcpu *v, u8 vector, bool has_ec, u32 ec);
 
+/* The physical map as the memory hypercalls change it (physmap.c). */
+int hvm_physmap_add_ram(struct domain *d, u64 gfn, mfn_t mfn, unsigned long n);
+int hvm_physmap_take_ram(struct domain *d, u64 gfn, mfn_t *mfn);
+u64 hvm_max_gfn(struct domain *d);
+/* The RAM frame at gfn, or an invalid MFN (~0) when there is none. */
+mfn_t hvm_gfn_to_ram(struct domain *d, u64 gfn);
+long hvm_add_to_physmap(struct domain *d, unsigned int space, unsigned long idx, u64 gpfn);
+long hvm_remove_from_physmap(struct domain *d, u64 gpfn);
+
 /* Guest memory through the guest's page tables and the p2m (guest_access). */
 int hvm_copy_from_guest_virt(void *dst, unsigned long gva, size_t n);
 int hvm_copy_to_guest_virt(unsigned long gva, const void *src, size_t n);
