@@ -175,7 +175,21 @@ $(BUILD)/guests/$(1).elf: $(wildcard tests/guests/$(1)/*.c tests/guests/$(1)/*.S
 endef
 $(foreach g,$(GUEST_NAMES),$(eval $(call GUEST_RULE,$(g))))
 
-guests: $(GUEST_ELFS)
+# The PVH test domU: its own entry (32-bit, no runtime), linked at its
+# physical address; carried by the pvh launcher (tests/guests/pvh).
+PVH_DOMU_SRCS := $(wildcard tests/pvh/domu/*.c tests/pvh/domu/*.S)
+$(BUILD)/guests/pvh-domu.elf: $(PVH_DOMU_SRCS) tests/pvh/domu/pvh.lds tests/pvh/comm.h \
+		| $(BUILD)/xen-include/xen
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 -O2 -g -ffreestanding -fno-pic -fno-pie -mno-red-zone \
+		-mgeneral-regs-only -fno-stack-protector -fno-asynchronous-unwind-tables \
+		-fcf-protection=none -fno-builtin -Wall -Wextra -Werror \
+		-Wno-missing-field-initializers -isystem $(BUILD)/xen-include \
+		-nostdlib -static -no-pie -Wl,-T,tests/pvh/domu/pvh.lds -Wl,--build-id=none \
+		-Wl,-z,max-page-size=4096 -Wl,-z,noexecstack -Wl,--no-warn-rwx-segments \
+		-o $@ $(PVH_DOMU_SRCS)
+
+guests: $(GUEST_ELFS) $(BUILD)/guests/pvh-domu.elf
 
 # ---------------------------------------------------------------- fuzzing
 # libFuzzer targets (clang): every tests/fuzz/fuzz_<name>.c is linked with

@@ -22,15 +22,16 @@ struct desc {
     u32 length;
 };
 
-/* Xen's arbytes (type/S/DPL/P in 0-7, AVL/L/DB/G in 12-15) and back. */
+/* Xen's arbytes are the compressed 12-bit form SVM uses too: type/S/DPL/P
+ * in bits 0-7, AVL/L/DB/G in 8-11 (0xc9b: a flat 32-bit code segment). */
 static u16 attr_from_ar(u32 ar)
 {
-    return (u16)((ar & 0xff) | ((ar >> 4) & 0xf00));
+    return (u16)(ar & 0xfff);
 }
 
 static u32 ar_from_attr(u16 attr)
 {
-    return (attr & 0xff) | ((u32)(attr & 0xf00) << 4);
+    return attr & 0xfff;
 }
 
 static const char *check_cpu(const struct hvm_hw_cpu *c)

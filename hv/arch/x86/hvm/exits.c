@@ -248,15 +248,12 @@ static bool msr_write(struct vcpu *v, u32 msr, u64 val)
             return false;
         if (((val ^ s.efer) & EFER_LME) && (s.cr0 & X86_CR0_PG))
             return false;
-        s.efer = (val & ~EFER_LMA) | (s.efer & EFER_LMA);
-        hvm_backend->set_state(v, &s);
+        hvm_backend->set_efer(v, (val & ~EFER_LMA) | (s.efer & EFER_LMA));
         return true;
     case MSR_PAT:
         if (!pat_valid(val))
             return false;
-        hvm_backend->get_state(v, &s);
-        s.pat = val;
-        hvm_backend->set_state(v, &s);
+        hvm_backend->set_pat(v, val);
         return true;
     case MSR_APIC_BASE:
         /* The vLAPIC stays where it is, enabled, in xAPIC mode. */

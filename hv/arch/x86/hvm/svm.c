@@ -42,6 +42,7 @@ struct svm_vcpu {
     u64 asid_gen;
     unsigned int asid_cpu;
     unsigned long p2m_gen;
+    u64 exit_rip;        /* where the last exit left the guest */
     bool window;         /* VINTR intercept armed */
 };
 
@@ -271,6 +272,16 @@ static void svm_set_state(struct vcpu *v, const struct hvm_cpu_state *st)
     vm->interrupt_shadow = 0;
 }
 
+static void svm_set_efer(struct vcpu *v, u64 efer)
+{
+    svm(v)->vmcb->efer = (efer & EFER_GUEST_BITS) | EFER_SVME;
+}
+
+static void svm_set_pat(struct vcpu *v, u64 pat)
+{
+    svm(v)->vmcb->g_pat = pat;
+}
+
 static void svm_get_state(struct vcpu *v, struct hvm_cpu_state *st)
 {
     struct vmcb *vm = svm(v)->vmcb;
@@ -312,6 +323,10 @@ static void svm_enter(struct vcpu *v, struct regs *r, struct hvm_exit *x)
     struct svm_cpu *c = &per_cpu(svm_cpu, cpu);
 
     asid_check(v, cpu);
+    /* Keel completed the instruction that exited: its STI/MOV SS shadow
+     * ended with it. */
+    if (r->rip != s->exit_rip)
+        vm->interrupt_shadow = 0;
     vm->rax = r->rax;
     vm->rsp = r->rsp;
     vm->rip = r->rip;
@@ -330,6 +345,7 @@ static void svm_enter(struct vcpu *v, struct regs *r, struct hvm_exit *x)
     r->rsp = vm->rsp;
     r->rip = vm->rip;
     r->rflags = vm->rflags;
+    s->exit_rip = vm->rip;
     svm_decode_exit(vm->exitcode, vm->exitinfo1, vm->exitinfo2,
                     has_nrips ? vm->next_rip : 0, x);
     if (vm->exitintinfo & SVM_EVT_VALID) {
@@ -416,6 +432,8 @@ static const struct hvm_backend svm_backend = {
     .vcpu_destroy = svm_vcpu_destroy,
     .set_state = svm_set_state,
     .get_state = svm_get_state,
+    .set_efer = svm_set_efer,
+    .set_pat = svm_set_pat,
     .enter = svm_enter,
     .inject_exception = svm_inject_exception,
     .inject_interrupt = svm_inject_interrupt,

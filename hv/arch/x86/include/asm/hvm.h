@@ -86,6 +86,9 @@ struct hvm_backend {
     void (*vcpu_destroy)(struct vcpu *v);
     void (*set_state)(struct vcpu *v, const struct hvm_cpu_state *s);
     void (*get_state)(struct vcpu *v, struct hvm_cpu_state *s);
+    /* The MSRs the guest writes through Keel (checked by the caller). */
+    void (*set_efer)(struct vcpu *v, u64 efer);
+    void (*set_pat)(struct vcpu *v, u64 pat);
     /* Run v until an exit; fills *x.  Interrupts off on entry and return. */
     void (*enter)(struct vcpu *v, struct regs *r, struct hvm_exit *x);
     /* Deliver at the next entry: an exception (with error code when
