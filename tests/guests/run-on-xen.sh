@@ -4,6 +4,7 @@
 #   tests/guests/run-on-xen.sh [name...]     (default: every guest)
 # Environment: BUILD (default build), XEN (default cache/xen-4.17.elf),
 # TIMEOUT seconds per guest (default 90).  Logs: $BUILD/guests/logs/.
+# MANIFEST's optional fifth column is QEMU's -cpu for that guest.
 # Exit status 0 iff every selected guest printed its expected verdict.
 #
 # Xen halts (it does not power QEMU off) when dom0 shuts down, so QEMU is
@@ -22,13 +23,13 @@ LOGS=$BUILD/guests/logs
 make -s guests BUILD="$BUILD" >/dev/null || { echo "make guests failed" >&2; exit 2; }
 mkdir -p "$LOGS"
 
-# boot_one NAME HVARGS GUESTARGS LOG: runs QEMU until a verdict or the end.
+# boot_one NAME HVARGS GUESTARGS LOG CPU: runs QEMU until a verdict or the end.
 boot_one() {
     elf=$BUILD/guests/$1.elf
     initrd=$elf
     [ -n "$3" ] && initrd="$elf $3"
     : > "$4"
-    timeout "$TIMEOUT" qemu-system-x86_64 -accel tcg -cpu qemu64 -m 512 -smp 1 \
+    timeout "$TIMEOUT" qemu-system-x86_64 -accel tcg -cpu "${5:-qemu64}" -m 512 -smp 1 \
         -nographic -no-reboot -monitor none -serial stdio \
         -kernel "$XEN" -append "$XEN_BASE_ARGS $2" -initrd "$initrd" \
         </dev/null >"$4" 2>&1 &
@@ -47,7 +48,7 @@ boot_one() {
 want="$*"
 total=0; failed=0
 printf '%-15s %-6s %s\n' GUEST RESULT "VERDICT LINE"
-while IFS='|' read -r name hvargs gargs regex; do
+while IFS='|' read -r name hvargs gargs regex cpu; do
     name=$(echo "$name" | xargs)
     case "$name" in ''|'#'*) continue ;; esac
     if [ -n "$want" ]; then
@@ -56,8 +57,9 @@ while IFS='|' read -r name hvargs gargs regex; do
     hvargs=$(echo "$hvargs" | xargs); [ "$hvargs" = - ] && hvargs=
     gargs=$(echo "$gargs" | xargs); [ "$gargs" = - ] && gargs=
     regex=$(echo "$regex" | sed 's/^ *//; s/ *$//')
+    cpu=$(echo "$cpu" | xargs); [ -n "$cpu" ] || cpu=qemu64
     log=$LOGS/$name.xen.log
-    boot_one "$name" "$hvargs" "$gargs" "$log"
+    boot_one "$name" "$hvargs" "$gargs" "$log" "$cpu"
     line=$(grep -aE '^TEST [^:]*: ' "$log" | head -n1 | tr -d '\r')
     total=$((total + 1))
     if printf '%s\n' "$line" | grep -qE "$regex"; then

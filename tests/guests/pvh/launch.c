@@ -62,7 +62,15 @@ static long create_pvh(void)
     op.u.createdomain.arch.emulation_flags = XEN_X86_EMU_LAPIC;
     rc = domctl(&op);
     dom = op.domain;
-    return rc;
+    if (rc)
+        return rc;
+    /* Xen 4.17 makes the vCPUs here (and its gethvmcontext dereferences
+     * vCPU 0 without checking: it must come first). */
+    memset(&op, 0, sizeof(op));
+    op.cmd = XEN_DOMCTL_max_vcpus;
+    op.domain = dom;
+    op.u.max_vcpus.max = 1;
+    return domctl(&op);
 }
 
 static long simple(uint32_t cmd)

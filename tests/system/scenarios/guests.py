@@ -34,6 +34,7 @@ KEEL_READY = {
     "fuzz",
     "grant",
     "toolstack",
+    "pvh",
 }
 
 HERE = os.path.dirname(__file__)
@@ -47,8 +48,11 @@ def _manifest():
             line = line.split("#", 1)[0].strip()
             if not line:
                 continue
-            name, extra, cmdline, verdict = [c.strip() for c in line.split("|")]
-            yield name, "" if extra == "-" else extra, "" if cmdline == "-" else cmdline, verdict
+            cols = [c.strip() for c in line.split("|")]
+            name, extra, cmdline, verdict = cols[:4]
+            cpu = cols[4] if len(cols) > 4 else "qemu64"
+            yield (name, "" if extra == "-" else extra, "" if cmdline == "-" else cmdline,
+                   verdict, cpu)
 
 
 SCENARIOS = [
@@ -59,8 +63,8 @@ SCENARIOS = [
              forbid=DEFAULT_FORBID + (r"^TEST .*: FAIL", r"^check failed"),
              # Guests with several vCPUs get as many CPUs: cross-CPU wake-ups.
              smp=2 if "dom0_max_vcpus" in extra else 1,
-             timeout=90)
-    for name, extra, cmdline, verdict in _manifest()
+             cpu=cpu, timeout=90)
+    for name, extra, cmdline, verdict, cpu in _manifest()
     if name in KEEL_READY
 ]
 
