@@ -427,7 +427,10 @@ static void area_npf(void)
     rc = memory_op(XENMEM_populate_physmap, &r);
     CHECK(rc == 1, rc);
     CHECK(gfn == 0x300, gfn); /* a translated guest's list is left alone */
-    CHECK(*(volatile uint64_t *)(gfn << 12) == 0, *(volatile uint64_t *)(gfn << 12));
+    /* RAM again.  Keel zeroes it; Xen 4.17 may hand the guest its own old
+     * frame back unscrubbed (a running domain's freed pages are not
+     * scrubbed: the balloon driver's job), so only "not a hole" is checked. */
+    CHECK(*(volatile uint64_t *)(gfn << 12) != ~0ULL, *(volatile uint64_t *)(gfn << 12));
     CHECK(memory_op(XENMEM_current_reservation, &self) == before,
           memory_op(XENMEM_current_reservation, &self));
     /* A hole is not RAM to give back. */
@@ -464,8 +467,10 @@ static void area_hostile(void)
     CHECK(vec == 6, vec);
     vec = PROBE("skinit");
     CHECK(vec == 6, vec);
+    /* No vPMU: Keel intercepts RDPMC and gives #GP; Xen 4.17 leaves it to
+     * the CPU, which under QEMU is #UD.  Either is a fault, not a count. */
     vec = PROBE("xor %%ecx, %%ecx; rdpmc");
-    CHECK(vec == 13, vec);
+    CHECK(vec == 13 || vec == 6, vec);
     put("triple fault next\n");
     /* The launcher sees the domain shut down for reboot. */
     finish();
