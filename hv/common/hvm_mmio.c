@@ -30,7 +30,27 @@ int mmio_classify(const struct x86_insn *in, const u64 gpr[16], struct mmio_acce
     bool high;
 
     *a = (struct mmio_access){0};
-    if (!x86_modrm_is_mem(in) || (in->prefixes & (X86_PFX_LOCK | X86_PFX_REP | X86_PFX_REPNE)))
+    if (in->prefixes & (X86_PFX_LOCK | X86_PFX_REP | X86_PFX_REPNE))
+        return -1;
+    /* mov with a full address in the instruction (moffs): AL/eAX only. */
+    switch (in->opcode) {
+    case 0xa0:
+        *a = (struct mmio_access){.size = 1, .reg = 0, .dst_size = 1};
+        return 0;
+    case 0xa1:
+        *a = (struct mmio_access){.size = in->opsize, .reg = 0, .dst_size = in->opsize};
+        return 0;
+    case 0xa2:
+        *a = (struct mmio_access){.write = true, .size = 1, .value = gpr[0] & 0xff};
+        return 0;
+    case 0xa3:
+        *a = (struct mmio_access){.write = true, .size = in->opsize,
+                                  .value = read_reg(gpr, 0, false, in->opsize)};
+        return 0;
+    default:
+        break;
+    }
+    if (!x86_modrm_is_mem(in))
         return -1;
     switch (in->opcode) {
     case 0x88: /* mov r/m8, r8 */

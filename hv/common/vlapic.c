@@ -12,34 +12,34 @@ static const u32 lvt_mask[NR_LVT] = {0x117ff, 0x300ff, 0x117ff, 0x117ff, 0x1a7ff
 
 static unsigned int lvt_index(unsigned int offset)
 {
-    return offset == APIC_CMCI ? LVT_CMCI : (offset - APIC_LVTT) / 0x10 + 1;
+    return offset == VLAPIC_CMCI ? LVT_CMCI : (offset - VLAPIC_LVTT) / 0x10 + 1;
 }
 
 static bool is_lvt(unsigned int offset)
 {
-    return offset == APIC_CMCI || (offset >= APIC_LVTT && offset <= APIC_LVTERR);
+    return offset == VLAPIC_CMCI || (offset >= VLAPIC_LVTT && offset <= VLAPIC_LVTERR);
 }
 
 void vlapic_reset(struct vlapic *a, unsigned int vcpu_id)
 {
     memset(a, 0, sizeof(*a));
-    a->base_msr = VLAPIC_BASE_DEFAULT | APIC_BASE_ENABLE | (vcpu_id ? 0 : APIC_BASE_BSP);
+    a->base_msr = VLAPIC_BASE_DEFAULT | VLAPIC_BASE_ENABLE | (vcpu_id ? 0 : VLAPIC_BASE_BSP);
     a->id = vcpu_id * 2;
     a->dfr = 0xffffffffU;
     a->svr = 0xff;
     for (unsigned int i = 0; i < NR_LVT; i++)
-        a->lvt[i] = APIC_LVT_MASKED;
+        a->lvt[i] = VLAPIC_LVT_MASKED;
 }
 
 bool vlapic_x2apic(const struct vlapic *a)
 {
-    return (a->base_msr & (APIC_BASE_ENABLE | APIC_BASE_EXTD)) ==
-           (APIC_BASE_ENABLE | APIC_BASE_EXTD);
+    return (a->base_msr & (VLAPIC_BASE_ENABLE | VLAPIC_BASE_EXTD)) ==
+           (VLAPIC_BASE_ENABLE | VLAPIC_BASE_EXTD);
 }
 
 bool vlapic_enabled(const struct vlapic *a)
 {
-    return (a->base_msr & APIC_BASE_ENABLE) && (a->svr & APIC_SPIV_ENABLED);
+    return (a->base_msr & VLAPIC_BASE_ENABLE) && (a->svr & VLAPIC_SPIV_ENABLED);
 }
 
 static int highest(const u32 *bits)
@@ -72,7 +72,7 @@ static u32 current_count(const struct vlapic *a, s64 now)
     if (!a->timer_initial || !a->timer_armed)
         return 0;
     ticks = (u64)(now - a->timer_start) / divisor(a);
-    if (a->lvt[LVT_TIMER] & APIC_TIMER_PERIODIC) {
+    if (a->lvt[LVT_TIMER] & VLAPIC_TIMER_PERIODIC) {
         period = a->timer_initial;
         return (u32)(period - ticks % period);
     }
@@ -85,16 +85,16 @@ bool vlapic_read(const struct vlapic *a, unsigned int offset, s64 now, u32 *val)
 
     if (offset & 0xf)
         return false;
-    if (offset >= APIC_ISR && offset < APIC_ISR + 0x80) {
-        *val = a->isr[(offset - APIC_ISR) / 16];
+    if (offset >= VLAPIC_ISR && offset < VLAPIC_ISR + 0x80) {
+        *val = a->isr[(offset - VLAPIC_ISR) / 16];
         return true;
     }
-    if (offset >= APIC_TMR && offset < APIC_TMR + 0x80) {
-        *val = a->tmr[(offset - APIC_TMR) / 16];
+    if (offset >= VLAPIC_TMR && offset < VLAPIC_TMR + 0x80) {
+        *val = a->tmr[(offset - VLAPIC_TMR) / 16];
         return true;
     }
-    if (offset >= APIC_IRR && offset < APIC_IRR + 0x80) {
-        *val = a->irr[(offset - APIC_IRR) / 16];
+    if (offset >= VLAPIC_IRR && offset < VLAPIC_IRR + 0x80) {
+        *val = a->irr[(offset - VLAPIC_IRR) / 16];
         return true;
     }
     if (is_lvt(offset)) {
@@ -102,53 +102,53 @@ bool vlapic_read(const struct vlapic *a, unsigned int offset, s64 now, u32 *val)
         return true;
     }
     switch (offset) {
-    case APIC_ID:
+    case VLAPIC_ID:
         *val = x2 ? a->id : a->id << 24;
         return true;
-    case APIC_LVR:
+    case VLAPIC_LVR:
         *val = LVR_VALUE;
         return true;
-    case APIC_TASKPRI:
+    case VLAPIC_TASKPRI:
         *val = a->tpr;
         return true;
-    case APIC_ARBPRI:
+    case VLAPIC_ARBPRI:
         if (x2)
             return false;
         *val = 0;
         return true;
-    case APIC_PROCPRI:
+    case VLAPIC_PROCPRI:
         *val = ppr(a);
         return true;
-    case APIC_LDR:
+    case VLAPIC_LDR:
         /* x2APIC: cluster in 31:16, one bit per APIC in the cluster. */
         *val = x2 ? ((a->id >> 4) << 16) | (1U << (a->id & 15)) : a->ldr;
         return true;
-    case APIC_DFR:
+    case VLAPIC_DFR:
         if (x2)
             return false;
         *val = a->dfr;
         return true;
-    case APIC_SPIV:
+    case VLAPIC_SPIV:
         *val = a->svr;
         return true;
-    case APIC_ESR:
+    case VLAPIC_ESR:
         *val = a->esr;
         return true;
-    case APIC_ICR:
+    case VLAPIC_ICR:
         *val = 0; /* idle: delivery status clear */
         return true;
-    case APIC_ICR2:
+    case VLAPIC_ICR2:
         if (x2)
             return false;
         *val = a->icr2;
         return true;
-    case APIC_TMICT:
+    case VLAPIC_TMICT:
         *val = a->timer_initial;
         return true;
-    case APIC_TMCCT:
+    case VLAPIC_TMCCT:
         *val = current_count(a, now);
         return true;
-    case APIC_TDCR:
+    case VLAPIC_TDCR:
         *val = a->timer_divide;
         return true;
     default:
@@ -207,67 +207,67 @@ bool vlapic_write(struct vlapic *a, unsigned int offset, u32 val, s64 now,
         unsigned int i = lvt_index(offset);
         u32 m = lvt_mask[i];
         /* With the APIC software-disabled every LVT stays masked. */
-        if (!(a->svr & APIC_SPIV_ENABLED))
-            val |= APIC_LVT_MASKED;
+        if (!(a->svr & VLAPIC_SPIV_ENABLED))
+            val |= VLAPIC_LVT_MASKED;
         a->lvt[i] = val & m;
         *timer_changed = i == LVT_TIMER;
         return true;
     }
     switch (offset) {
-    case APIC_ID:
+    case VLAPIC_ID:
         if (x2)
             return false;
         return true; /* Xen ignores writes to the xAPIC id */
-    case APIC_TASKPRI:
+    case VLAPIC_TASKPRI:
         a->tpr = val & 0xff;
         return true;
-    case APIC_EOI:
+    case VLAPIC_EOI:
         if (x2 && val)
             return false; /* x2APIC: a non-zero EOI is #GP */
         do_eoi(a);
         return true;
-    case APIC_LDR:
+    case VLAPIC_LDR:
         if (x2)
             return false;
         a->ldr = val & 0xff000000U;
         return true;
-    case APIC_DFR:
+    case VLAPIC_DFR:
         if (x2)
             return false;
         a->dfr = val | 0x0fffffffU;
         return true;
-    case APIC_SPIV:
+    case VLAPIC_SPIV:
         a->svr = val & 0x13ff;
-        if (!(val & APIC_SPIV_ENABLED)) {
+        if (!(val & VLAPIC_SPIV_ENABLED)) {
             for (unsigned int i = 0; i < NR_LVT; i++)
-                a->lvt[i] |= APIC_LVT_MASKED;
+                a->lvt[i] |= VLAPIC_LVT_MASKED;
             *timer_changed = true;
         }
         return true;
-    case APIC_ESR:
+    case VLAPIC_ESR:
         if (x2 && val)
             return false;
         a->esr = 0;
         return true;
-    case APIC_ICR:
+    case VLAPIC_ICR:
         if (x2)
             return false; /* one 64-bit write: vlapic_write_icr64 */
         decode_icr(a, val, a->icr2 >> 24, ipi);
         return true;
-    case APIC_ICR2:
+    case VLAPIC_ICR2:
         if (x2)
             return false;
         a->icr2 = val & 0xff000000U;
         return true;
-    case APIC_TMICT:
+    case VLAPIC_TMICT:
         a->timer_initial = val;
         timer_load(a, now);
         *timer_changed = true;
         return true;
-    case APIC_TDCR:
+    case VLAPIC_TDCR:
         a->timer_divide = val & 0xb;
         return true;
-    case APIC_SELF_IPI:
+    case VLAPIC_SELF_IPI:
         if (!x2)
             return false;
         decode_icr(a, val & 0xff, 0, ipi);
@@ -290,22 +290,22 @@ bool vlapic_write_icr64(struct vlapic *a, u64 val, struct vlapic_ipi *ipi)
 bool vlapic_set_base(struct vlapic *a, u64 val)
 {
     u64 old = a->base_msr;
-    bool en = val & APIC_BASE_ENABLE, x2 = val & APIC_BASE_EXTD;
+    bool en = val & VLAPIC_BASE_ENABLE, x2 = val & VLAPIC_BASE_EXTD;
 
     /* The base address stays put (Xen's vlapic cannot move), reserved
      * bits are #GP, and x2APIC -> xAPIC without disabling is refused. */
-    if ((val & ~(APIC_BASE_BSP | APIC_BASE_EXTD | APIC_BASE_ENABLE)) != VLAPIC_BASE_DEFAULT)
+    if ((val & ~(VLAPIC_BASE_BSP | VLAPIC_BASE_EXTD | VLAPIC_BASE_ENABLE)) != VLAPIC_BASE_DEFAULT)
         return false;
-    if ((val & APIC_BASE_BSP) != (old & APIC_BASE_BSP))
+    if ((val & VLAPIC_BASE_BSP) != (old & VLAPIC_BASE_BSP))
         return false;
     if (x2 && !en)
         return false;
-    if ((old & APIC_BASE_EXTD) && !x2 && en)
+    if ((old & VLAPIC_BASE_EXTD) && !x2 && en)
         return false;
     if (!en) {
-        a->svr &= ~APIC_SPIV_ENABLED;
+        a->svr &= ~VLAPIC_SPIV_ENABLED;
         for (unsigned int i = 0; i < NR_LVT; i++)
-            a->lvt[i] |= APIC_LVT_MASKED;
+            a->lvt[i] |= VLAPIC_LVT_MASKED;
     }
     a->base_msr = val;
     return true;
@@ -351,9 +351,9 @@ void vlapic_timer_fire(struct vlapic *a, s64 now)
 
     if (!a->timer_armed)
         return;
-    if (!(lvt & APIC_LVT_MASKED) && vlapic_enabled(a))
+    if (!(lvt & VLAPIC_LVT_MASKED) && vlapic_enabled(a))
         vlapic_set_irq(a, (u8)lvt);
-    if (lvt & APIC_TIMER_PERIODIC) {
+    if (lvt & VLAPIC_TIMER_PERIODIC) {
         /* The next period starts where this one ended, not at `now`. */
         s64 period = (s64)((u64)a->timer_initial * divisor(a));
         a->timer_start += period;

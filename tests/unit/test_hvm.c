@@ -201,6 +201,8 @@ TEST(mmio_moves)
     static const u8 add[] = {0x01, 0x07};                 /* add %eax, (%rdi) */
     static const u8 lock_mov[] = {0xf0, 0x89, 0x07};
     static const u8 reg_form[] = {0x89, 0xc8};            /* mov %ecx, %eax */
+    static const u8 moffs_load[] = {0xa1, 0x90, 0x03, 0xe0, 0xfe, 0, 0, 0, 0};
+    static const u8 moffs_store[] = {0x48, 0xa3, 0x90, 0x03, 0xe0, 0xfe, 0, 0, 0, 0};
 
     a = classify(mov_load, sizeof(mov_load), g, &rc);
     CHECK_EQ(rc, 0);
@@ -227,6 +229,11 @@ TEST(mmio_moves)
     CHECK_EQ(rc, -1);
     classify(reg_form, sizeof(reg_form), g, &rc);
     CHECK_EQ(rc, -1);
+    a = classify(moffs_load, sizeof(moffs_load), g, &rc);
+    CHECK(rc == 0 && !a.write && a.size == 4 && a.reg == 0);
+    g[0] = 0x77;
+    a = classify(moffs_store, sizeof(moffs_store), g, &rc);
+    CHECK(rc == 0 && a.write && a.size == 8 && a.value == 0x77);
 }
 
 /* ------------------------------------------------------------- params */
@@ -334,4 +341,151 @@ TEST(context_round_trip)
     CHECK_EQ(back[1].st.rip, 0x2000);
     CHECK_EQ(back[0].st.seg[HVM_SEG_SS].attr, 0xc93);
     CHECK_EQ(back[0].gpr[3], 0x7e000);
+}
+
+/* -------------------------------------------------------------- vLAPIC */
+
+#include <keel/vlapic.h>
+
+TEST(vlapic_registers)
+{
+    struct vlapic a;
+    struct vlapic_ipi ipi;
+    bool tc;
+    u32 v;
+
+    vlapic_reset(&a, 1);
+    CHECK(vlapic_read(&a, VLAPIC_ID, 0, &v) && v == 2U << 24);
+    CHECK(vlapic_read(&a, VLAPIC_LVR, 0, &v) && (v & 0xff) == 0x14);
+    CHECK(!vlapic_enabled(&a)); /* SVR software-disabled at reset */
+    CHECK(vlapic_read(&a, VLAPIC_LVTT, 0, &v) && (v & VLAPIC_LVT_MASKED));
+    CHECK(vlapic_write(&a, VLAPIC_SPIV, 0x1ff, 0, &ipi, &tc));
+    CHECK(vlapic_enabled(&a));
+    CHECK(!vlapic_read(&a, VLAPIC_EOI, 0, &v));          /* write-only */
+    CHECK(!vlapic_write(&a, VLAPIC_PROCPRI, 1, 0, &ipi, &tc)); /* read-only */
+    CHECK(!vlapic_read(&a, 0x3f0, 0, &v));             /* SELF_IPI: x2APIC only */
+    CHECK(!vlapic_read(&a, VLAPIC_ID + 4, 0, &v));       /* misaligned */
+    /* ICR: a fixed IPI to APIC id 4. */
+    CHECK(vlapic_write(&a, VLAPIC_ICR2, 4U << 24, 0, &ipi, &tc) && !ipi.valid);
+    CHECK(vlapic_write(&a, VLAPIC_ICR, 0x4031, 0, &ipi, &tc));
+    CHECK(ipi.valid && ipi.vector == 0x31 && ipi.mode == VLAPIC_DM_FIXED && ipi.dest == 4);
+    /* INIT and STARTUP. */
+    CHECK(vlapic_write(&a, VLAPIC_ICR, 0x4500, 0, &ipi, &tc) && ipi.mode == VLAPIC_DM_INIT);
+    CHECK(vlapic_write(&a, VLAPIC_ICR, 0x4609, 0, &ipi, &tc) && ipi.mode == VLAPIC_DM_STARTUP &&
+          ipi.vector == 9);
+}
+
+TEST(vlapic_priorities_and_eoi)
+{
+    struct vlapic a;
+    struct vlapic_ipi ipi;
+    bool tc;
+    u32 v;
+
+    vlapic_reset(&a, 0);
+    vlapic_write(&a, VLAPIC_SPIV, 0x1ff, 0, &ipi, &tc);
+    CHECK_EQ(vlapic_pending(&a), -1);
+    vlapic_set_irq(&a, 0x31);
+    vlapic_set_irq(&a, 0x61);
+    CHECK_EQ(vlapic_pending(&a), 0x61);
+    vlapic_ack(&a, 0x61);
+    /* 0x31 waits: its class is below the one in service. */
+    CHECK_EQ(vlapic_pending(&a), -1);
+    CHECK(vlapic_read(&a, VLAPIC_PROCPRI, 0, &v) && v == 0x60);
+    vlapic_write(&a, VLAPIC_EOI, 0, 0, &ipi, &tc);
+    CHECK_EQ(vlapic_pending(&a), 0x31);
+    /* TPR holds it back. */
+    vlapic_write(&a, VLAPIC_TASKPRI, 0x40, 0, &ipi, &tc);
+    CHECK_EQ(vlapic_pending(&a), -1);
+    vlapic_write(&a, VLAPIC_TASKPRI, 0, 0, &ipi, &tc);
+    CHECK_EQ(vlapic_pending(&a), 0x31);
+    /* Vectors below 16 are illegal: an error, not an interrupt. */
+    vlapic_set_irq(&a, 3);
+    CHECK(vlapic_read(&a, VLAPIC_ESR, 0, &v) && (v & (1U << 6)));
+}
+
+TEST(vlapic_timer)
+{
+    struct vlapic a;
+    struct vlapic_ipi ipi;
+    bool tc;
+    u32 v;
+
+    vlapic_reset(&a, 0);
+    vlapic_write(&a, VLAPIC_SPIV, 0x1ff, 0, &ipi, &tc);
+    vlapic_write(&a, VLAPIC_TDCR, 0xb, 0, &ipi, &tc); /* divide by 1 */
+    vlapic_write(&a, VLAPIC_LVTT, 0x40, 0, &ipi, &tc);
+    CHECK(tc);
+    vlapic_write(&a, VLAPIC_TMICT, 1000, 5000, &ipi, &tc);
+    CHECK(tc);
+    CHECK_EQ(vlapic_timer_deadline(&a), 6000);
+    CHECK(vlapic_read(&a, VLAPIC_TMCCT, 5400, &v) && v == 600);
+    vlapic_timer_fire(&a, 6000);
+    CHECK_EQ(vlapic_pending(&a), 0x40);
+    CHECK_EQ(vlapic_timer_deadline(&a), 0); /* one-shot: done */
+    CHECK(vlapic_read(&a, VLAPIC_TMCCT, 7000, &v) && v == 0);
+    /* Periodic, divide by 2. */
+    vlapic_write(&a, VLAPIC_TDCR, 0, 0, &ipi, &tc);
+    vlapic_write(&a, VLAPIC_LVTT, 0x41 | VLAPIC_TIMER_PERIODIC, 0, &ipi, &tc);
+    vlapic_write(&a, VLAPIC_TMICT, 100, 10000, &ipi, &tc);
+    CHECK_EQ(vlapic_timer_deadline(&a), 10200);
+    vlapic_timer_fire(&a, 10200);
+    CHECK_EQ(vlapic_timer_deadline(&a), 10400);
+    /* Masked: fires without an interrupt. */
+    vlapic_ack(&a, 0x41);
+    vlapic_write(&a, VLAPIC_EOI, 0, 0, &ipi, &tc);
+    vlapic_write(&a, VLAPIC_LVTT, 0x41 | VLAPIC_TIMER_PERIODIC | VLAPIC_LVT_MASKED, 0, &ipi, &tc);
+    vlapic_timer_fire(&a, 10400);
+    CHECK(vlapic_read(&a, VLAPIC_IRR + 0x20, 0, &v) && !(v & 2));
+}
+
+TEST(vlapic_x2apic_mode)
+{
+    struct vlapic a;
+    struct vlapic_ipi ipi;
+    bool tc;
+    u32 v;
+
+    vlapic_reset(&a, 3);
+    CHECK(!vlapic_set_base(&a, VLAPIC_BASE_DEFAULT | VLAPIC_BASE_EXTD)); /* x2 without enable */
+    CHECK(!vlapic_set_base(&a, 0xfec00000ULL | VLAPIC_BASE_ENABLE));     /* moving it */
+    CHECK(vlapic_set_base(&a, VLAPIC_BASE_DEFAULT | VLAPIC_BASE_ENABLE | VLAPIC_BASE_EXTD));
+    CHECK(vlapic_x2apic(&a));
+    CHECK(vlapic_read(&a, VLAPIC_ID, 0, &v) && v == 6);
+    CHECK(vlapic_read(&a, VLAPIC_LDR, 0, &v) && v == (1U << 6));
+    CHECK(!vlapic_read(&a, VLAPIC_DFR, 0, &v));
+    CHECK(!vlapic_write(&a, VLAPIC_EOI, 1, 0, &ipi, &tc)); /* non-zero EOI: #GP */
+    CHECK(vlapic_write_icr64(&a, (6ULL << 32) | 0x4050, &ipi));
+    CHECK(ipi.valid && ipi.dest == 6 && ipi.vector == 0x50);
+    CHECK(vlapic_match_dest(&a, &ipi, true));
+    CHECK(!vlapic_write_icr64(&a, 1ULL << 13, &ipi)); /* reserved */
+    /* Back to xAPIC directly: refused. */
+    CHECK(!vlapic_set_base(&a, VLAPIC_BASE_DEFAULT | VLAPIC_BASE_ENABLE));
+    CHECK(vlapic_set_base(&a, VLAPIC_BASE_DEFAULT));
+    CHECK(vlapic_set_base(&a, VLAPIC_BASE_DEFAULT | VLAPIC_BASE_ENABLE));
+}
+
+TEST(vlapic_destinations)
+{
+    struct vlapic a;
+    struct vlapic_ipi ipi = {.valid = true, .shorthand = VLAPIC_SH_NONE};
+    struct vlapic_ipi sh;
+    bool tc;
+
+    vlapic_reset(&a, 1); /* id 2 */
+    ipi.dest = 2;
+    CHECK(vlapic_match_dest(&a, &ipi, false));
+    ipi.dest = 0xff;
+    CHECK(vlapic_match_dest(&a, &ipi, false)); /* broadcast */
+    ipi.dest = 4;
+    CHECK(!vlapic_match_dest(&a, &ipi, false));
+    vlapic_write(&a, VLAPIC_LDR, 0x02000000, 0, &sh, &tc);
+    ipi.logical = true;
+    ipi.dest = 0x03;
+    CHECK(vlapic_match_dest(&a, &ipi, false));
+    ipi.dest = 0x04;
+    CHECK(!vlapic_match_dest(&a, &ipi, false));
+    sh = (struct vlapic_ipi){.valid = true, .shorthand = VLAPIC_SH_OTHERS};
+    CHECK(!vlapic_match_dest(&a, &sh, true));
+    CHECK(vlapic_match_dest(&a, &sh, false));
 }

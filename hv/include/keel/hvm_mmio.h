@@ -2,7 +2,8 @@
  * What a guest instruction that touched emulated (or absent) physical
  * memory asks for: a read into a register or a write of a register or
  * immediate, with its size.  Only the plain MOV forms a kernel uses for
- * device registers are understood (88/89/8a/8b, c6/c7 /0, movzx 0f b6/b7);
+ * device registers are understood (88/89/8a/8b, a0-a3, c6/c7 /0, movzx
+ * 0f b6/b7);
  * anything else is refused and the caller ends the guest, as Keel never
  * guesses at an instruction's meaning.
  *

@@ -16,42 +16,42 @@
 #include <keel/types.h>
 
 #define VLAPIC_BASE_DEFAULT 0xfee00000ULL
-#define APIC_BASE_BSP (1ULL << 8)
-#define APIC_BASE_EXTD (1ULL << 10)
-#define APIC_BASE_ENABLE (1ULL << 11)
+#define VLAPIC_BASE_BSP (1ULL << 8)
+#define VLAPIC_BASE_EXTD (1ULL << 10)
+#define VLAPIC_BASE_ENABLE (1ULL << 11)
 
 /* Register offsets (xAPIC); x2APIC MSR = 0x800 + offset / 16. */
-#define APIC_ID 0x20
-#define APIC_LVR 0x30
-#define APIC_TASKPRI 0x80
-#define APIC_ARBPRI 0x90
-#define APIC_PROCPRI 0xa0
-#define APIC_EOI 0xb0
-#define APIC_RRR 0xc0
-#define APIC_LDR 0xd0
-#define APIC_DFR 0xe0
-#define APIC_SPIV 0xf0
-#define APIC_ISR 0x100
-#define APIC_TMR 0x180
-#define APIC_IRR 0x200
-#define APIC_ESR 0x280
-#define APIC_CMCI 0x2f0
-#define APIC_ICR 0x300
-#define APIC_ICR2 0x310
-#define APIC_LVTT 0x320
-#define APIC_LVTTHMR 0x330
-#define APIC_LVTPC 0x340
-#define APIC_LVT0 0x350
-#define APIC_LVT1 0x360
-#define APIC_LVTERR 0x370
-#define APIC_TMICT 0x380
-#define APIC_TMCCT 0x390
-#define APIC_TDCR 0x3e0
-#define APIC_SELF_IPI 0x3f0 /* x2APIC only */
+#define VLAPIC_ID 0x20
+#define VLAPIC_LVR 0x30
+#define VLAPIC_TASKPRI 0x80
+#define VLAPIC_ARBPRI 0x90
+#define VLAPIC_PROCPRI 0xa0
+#define VLAPIC_EOI 0xb0
+#define VLAPIC_RRR 0xc0
+#define VLAPIC_LDR 0xd0
+#define VLAPIC_DFR 0xe0
+#define VLAPIC_SPIV 0xf0
+#define VLAPIC_ISR 0x100
+#define VLAPIC_TMR 0x180
+#define VLAPIC_IRR 0x200
+#define VLAPIC_ESR 0x280
+#define VLAPIC_CMCI 0x2f0
+#define VLAPIC_ICR 0x300
+#define VLAPIC_ICR2 0x310
+#define VLAPIC_LVTT 0x320
+#define VLAPIC_LVTTHMR 0x330
+#define VLAPIC_LVTPC 0x340
+#define VLAPIC_LVT0 0x350
+#define VLAPIC_LVT1 0x360
+#define VLAPIC_LVTERR 0x370
+#define VLAPIC_TMICT 0x380
+#define VLAPIC_TMCCT 0x390
+#define VLAPIC_TDCR 0x3e0
+#define VLAPIC_SELF_IPI 0x3f0 /* x2APIC only */
 
-#define APIC_LVT_MASKED (1U << 16)
-#define APIC_TIMER_PERIODIC (1U << 17)
-#define APIC_SPIV_ENABLED (1U << 8)
+#define VLAPIC_LVT_MASKED (1U << 16)
+#define VLAPIC_TIMER_PERIODIC (1U << 17)
+#define VLAPIC_SPIV_ENABLED (1U << 8)
 
 /* What an ICR write asks for. */
 enum vlapic_dm { VLAPIC_DM_FIXED = 0, VLAPIC_DM_LOWPRI = 1, VLAPIC_DM_SMI = 2,

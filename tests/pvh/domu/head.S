@@ -1,6 +1,6 @@
 /*
  * PVH entry: 32-bit flat protected mode, paging off, %ebx = physical
- * address of hvm_start_info.  Identity-map the first GiB with 2 MiB pages,
+ * address of hvm_start_info.  Identity-map the first 4 GiB with 2 MiB pages,
  * enter long mode and call pvh_main(start_info).
  */
 #define XEN_ELFNOTE_PHYS32_ENTRY 18
@@ -17,20 +17,26 @@ _start:
         sub     %edi, %ecx
         xor     %eax, %eax
         rep stosb
-        /* PML4[0] -> PDPT, PDPT[0] -> PD, PD[i] = i * 2 MiB. */
+        /* PML4[0] -> PDPT, PDPT[0..3] -> 4 PDs, PD entry i = i * 2 MiB. */
         mov     $pdpt, %eax
         or      $0x7, %eax
         mov     %eax, pml4
-        mov     $pd, %eax
+        xor     %ecx, %ecx
+2:      mov     %ecx, %eax
+        shl     $12, %eax
+        add     $pd, %eax
         or      $0x7, %eax
-        mov     %eax, pdpt
+        mov     %eax, pdpt(,%ecx,8)
+        inc     %ecx
+        cmp     $4, %ecx
+        jne     2b
         xor     %ecx, %ecx
 1:      mov     %ecx, %eax
         shl     $21, %eax
         or      $0x87, %eax             /* present, writable, user, 2 MiB */
         mov     %eax, pd(,%ecx,8)
         inc     %ecx
-        cmp     $512, %ecx
+        cmp     $2048, %ecx
         jne     1b
         mov     $pml4, %eax
         mov     %eax, %cr3
@@ -77,7 +83,7 @@ gdt_desc:
         .balign 4096
 pml4:   .fill   512, 8, 0
 pdpt:   .fill   512, 8, 0
-pd:     .fill   512, 8, 0
+pd:     .fill   2048, 8, 0
         .globl  hypercall_page
 hypercall_page:
         .fill   4096, 1, 0

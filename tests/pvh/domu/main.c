@@ -9,6 +9,8 @@
  *              callback vector, only with interrupts on
  *   timer      VIRQ_TIMER from a singleshot timer, through the callback
  *   cpuid      the leaves and bits a PVH guest sees
+ *   apic       the local APIC: xAPIC MMIO registers, its timer (one-shot and
+ *              periodic), self-IPIs and EOI, then the same in x2APIC mode
  *   npf        reads from unpopulated guest-physical space give all-ones,
  *              writes vanish; ballooning a frame out and back in
  *   hostile    port I/O (all-ones), unknown MSRs (#GP), SVM instructions
@@ -133,6 +135,29 @@ struct idt_entry {
 static struct idt_entry idt[256] __attribute__((aligned(16)));
 
 static volatile uint64_t fixup_rip;
+static volatile unsigned int apic_hits[16];
+static int x2apic_on;
+#define APIC_MMIO ((volatile uint32_t *)0xfee00000UL)
+
+static uint64_t rdmsr(uint32_t msr)
+{
+    uint32_t lo, hi;
+    __asm__ volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"(msr));
+    return ((uint64_t)hi << 32) | lo;
+}
+
+static uint32_t apic_read(unsigned int reg)
+{
+    return x2apic_on ? (uint32_t)rdmsr(0x800 + reg / 16) : APIC_MMIO[reg / 4];
+}
+
+static void apic_write(unsigned int reg, uint32_t v)
+{
+    if (x2apic_on)
+        wrmsr(0x800 + reg / 16, v);
+    else
+        APIC_MMIO[reg / 4] = v;
+}
 static volatile int last_vector = -1;
 static volatile unsigned int upcalls;
 static volatile uint32_t upcall_if_off_seen;
@@ -149,6 +174,11 @@ void trap(struct frame *f)
             for (unsigned int i = 0; i < sizeof(shinfo->evtchn_pending) / 8; i++)
                 __atomic_store_n(&shinfo->evtchn_pending[i], 0, __ATOMIC_SEQ_CST);
         }
+        return;
+    }
+    if (f->vector >= 0xe0 && f->vector < 0xf0) {
+        apic_hits[f->vector - 0xe0]++;
+        apic_write(0xb0, 0); /* EOI */
         return;
     }
     if (fixup_rip && f->vector < 32) {
@@ -394,6 +424,89 @@ static void area_cpuid(void)
           cpuid(0x40000100, 0).b != 0x566e6558, cpuid(0x40000100, 0).a);
 }
 
+/* Up to ~50 ms of TSC (at most 3 GHz... or far more under emulation). */
+static void wait_hits(unsigned int idx, unsigned int n)
+{
+    uint64_t end = rdtsc() + 150000000ULL;
+
+    while (apic_hits[idx] < n && rdtsc() < end)
+        __asm__ volatile("sti; nop; nop; cli" ::: "memory");
+}
+
+/* Timer, self-IPI, priorities: the same in either mode. */
+static void apic_checks(void)
+{
+    uint32_t before, after;
+
+    apic_write(0xf0, 0x1ff);                      /* SVR: enabled, spurious 0xff */
+    CHECK((apic_read(0xf0) & 0x1ff) == 0x1ff, apic_read(0xf0));
+    CHECK((apic_read(0x30) & 0xff) == 0x14, apic_read(0x30));
+    apic_write(0x80, 0x20);                       /* TPR */
+    CHECK(apic_read(0x80) == 0x20, apic_read(0x80));
+    apic_write(0x80, 0);
+    /* One-shot timer: 2 ms at 1 GHz, divide by 1. */
+    apic_write(0x3e0, 0xb);
+    apic_write(0x320, 0xe0);
+    apic_write(0x380, 2000000);
+    before = apic_read(0x390);
+    for (volatile int i = 0; i < 10000; i++)
+        ;
+    after = apic_read(0x390);
+    CHECK(before <= 2000000 && after < before, after);
+    wait_hits(0, 1);
+    CHECK(apic_hits[0] == 1, apic_hits[0]);
+    CHECK(apic_read(0x390) == 0, apic_read(0x390));
+    /* Periodic, 1 ms: a few ticks, then masked. */
+    apic_write(0x320, 0xe2 | (1U << 17));
+    apic_write(0x380, 1000000);
+    wait_hits(2, 3);
+    CHECK(apic_hits[2] >= 3, apic_hits[2]);
+    apic_write(0x320, 0xe2 | (1U << 16));
+    apic_write(0x380, 0);
+    /* A self-IPI, held back by TPR until it is lowered. */
+    apic_write(0x80, 0xf0);
+    if (x2apic_on)
+        wrmsr(0x83f, 0xe1);
+    else
+        apic_write(0x300, 0x40000 | 0x4000 | 0xe1); /* self shorthand, assert */
+    wait_hits(1, 1);
+    CHECK(apic_hits[1] == 0, apic_hits[1]);
+    apic_write(0x80, 0);
+    wait_hits(1, 1);
+    CHECK(apic_hits[1] == 1, apic_hits[1]);
+}
+
+static void area_apic(void)
+{
+    uint64_t base = rdmsr(0x1b);
+    int vec;
+
+    hypercall_page_init();
+    CHECK((base & ~0xfffULL) == 0xfee00000ULL, base);
+    CHECK((base & (1U << 11)) && (base & (1U << 8)) && !(base & (1U << 10)), base);
+    CHECK((APIC_MMIO[0x20 / 4] >> 24) == 0, APIC_MMIO[0x20 / 4]); /* id 0 */
+    /* x2APIC registers are #GP in xAPIC mode. */
+    vec = PROBE("mov $0x802, %%ecx; rdmsr");
+    CHECK(vec == 13, vec);
+    apic_checks();
+    if (!(cpuid(1, 0).c & (1U << 21))) {
+        put("no x2APIC offered\n");
+        return;
+    }
+    wrmsr(0x1b, base | (1U << 10));
+    x2apic_on = 1;
+    CHECK(rdmsr(0x802) == 0, rdmsr(0x802));       /* x2APIC id */
+    CHECK(rdmsr(0x80d) == 1, rdmsr(0x80d));       /* LDR: cluster 0, bit 0 */
+    vec = PROBE("mov $0x80b, %%ecx; mov $1, %%eax; xor %%edx, %%edx; wrmsr");
+    CHECK(vec == 13, vec);                        /* non-zero EOI */
+    for (int i = 0; i < 16; i++)
+        apic_hits[i] = 0;
+    apic_checks();
+    /* Back to xAPIC only through disabled. */
+    vec = PROBE("mov $0x1b, %%ecx; mov $0xfee00900, %%eax; xor %%edx, %%edx; wrmsr");
+    CHECK(vec == 13, vec);
+}
+
 static void area_npf(void)
 {
     volatile uint32_t *hole = (volatile uint32_t *)HOLE_ADDR;
@@ -547,6 +660,8 @@ void pvh_main(uint32_t start_info)
         area_timer();
     else if (streq(cmd, "cpuid"))
         area_cpuid();
+    else if (streq(cmd, "apic"))
+        area_apic();
     else if (streq(cmd, "npf"))
         area_npf();
     else if (streq(cmd, "hostile"))

@@ -81,10 +81,10 @@ HVM_EXIT_HANDLER(hvm_exit_shutdown)
 
 #define XEN_LEAVES XEN_CPUID_MAX_NUM_LEAVES
 /* Leaf 1 ECX: hidden from HVM guests (monitor, VMX, SMX, EST, TM2,
- * SDBG, PCID, DCA, x2APIC until the vLAPIC has it, TSC-deadline, XSAVE
+ * SDBG, PCID, DCA, TSC-deadline (the vLAPIC has no deadline mode), XSAVE
  * and OSXSAVE (XCR0 is not switched), AVX, RDRAND kept). */
 #define H1_ECX_HIDE ((1U << 3) | (1U << 5) | (1U << 6) | (1U << 7) | (1U << 8) |   \
-                     (1U << 11) | (1U << 17) | (1U << 18) | (1U << 21) |           \
+                     (1U << 11) | (1U << 17) | (1U << 18) |                        \
                      (1U << 24) | (1U << 26) | (1U << 27) | (1U << 28))
 /* Leaf 1 EDX: ACPI/thermal, PBE, TM, MCE/MCA (no machine checks), MTRR
  * (not modelled), DS. */
@@ -139,7 +139,8 @@ void hvm_cpuid(struct vcpu *v, u32 leaf, u32 sub, struct cpuid_regs *c)
     *c = cpuid_count(leaf, sub);
     switch (leaf) {
     case 1:
-        c->ecx = (c->ecx & ~H1_ECX_HIDE) | H1_ECX_HYPERVISOR;
+        /* x2APIC is the vLAPIC's, whatever the CPU has (as on Xen). */
+        c->ecx = (c->ecx & ~H1_ECX_HIDE) | H1_ECX_HYPERVISOR | (1U << 21);
         c->edx &= ~H1_EDX_HIDE;
         /* APIC id = 2 * vCPU id, as Xen gives HVM vCPUs; one logical CPU. */
         c->ebx = (c->ebx & 0x0000ffffU) | ((u32)(v->vcpu_id * 2) << 24) | (1U << 16);
@@ -210,8 +211,7 @@ static bool msr_read(struct vcpu *v, u32 msr, u64 *val)
         *val = s.efer;
         return true;
     case MSR_APIC_BASE:
-        *val = v->arch.hvm->apic_base;
-        return true;
+        return hvm_vlapic_msr_read(v, msr, val);
     case MSR_TSC:
         *val = rdtsc();
         return true;
@@ -220,6 +220,8 @@ static bool msr_read(struct vcpu *v, u32 msr, u64 *val)
         *val = s.pat;
         return true;
     default:
+        if (msr >= 0x800 && msr <= 0x8ff)
+            return hvm_vlapic_msr_read(v, msr, val);
         return false; /* everything else: #GP, as an absent MSR would */
     }
 }
@@ -256,11 +258,12 @@ static bool msr_write(struct vcpu *v, u32 msr, u64 val)
         hvm_backend->set_pat(v, val);
         return true;
     case MSR_APIC_BASE:
-        /* The vLAPIC stays where it is, enabled, in xAPIC mode. */
-        return val == v->arch.hvm->apic_base;
+        return hvm_vlapic_msr_write(v, msr, val);
     case MSR_HYPERCALL_PAGE:
         return hvm_write_hypercall_page(v, val) == 0;
     default:
+        if (msr >= 0x800 && msr <= 0x8ff)
+            return hvm_vlapic_msr_write(v, msr, val);
         return false;
     }
 }
@@ -388,24 +391,35 @@ static void gpr_to_regs(const u64 g[16], struct regs *r)
     r->r12 = g[12], r->r13 = g[13], r->r14 = g[14], r->r15 = g[15];
 }
 
-/* An access to guest-physical space with nothing behind it: reads give
- * all-ones and writes are dropped, as Xen's null handler does for a PVH
- * guest.  Only plain MOVs in 64-bit code are emulated. */
-static bool emulate_null_mmio(struct vcpu *v, struct regs *r)
+/*
+ * An access to guest-physical space with no RAM behind it: the local
+ * APIC's page goes to the vLAPIC; anywhere else reads give all-ones and
+ * writes are dropped, as Xen's null handler does for a PVH guest.  Only
+ * plain MOVs in 64-bit code are emulated.
+ */
+static bool emulate_mmio(struct vcpu *v, struct regs *r, u64 gpa)
 {
     u8 buf[X86_MAX_INSN_LEN];
     unsigned int n;
     struct x86_insn in;
     struct mmio_access a;
-    u64 g[16];
+    u64 g[16], val = ~0ULL;
 
     if (!hvm_backend->long_mode(v) || fetch_insn(v, r, buf, &n) || x86_decode(buf, n, &in))
         return false;
     regs_to_gpr(r, g);
     if (mmio_classify(&in, g, &a))
         return false;
+    if (hvm_vlapic_mmio(v, gpa)) {
+        if (a.write)
+            val = a.value;
+        if (hvm_vlapic_mmio_access(v, gpa, a.write, a.size, &val)) {
+            hvm_inject_exception(v, TRAP_GP, true, 0);
+            return true;
+        }
+    }
     if (!a.write) {
-        mmio_finish_read(&a, g, ~0ULL);
+        mmio_finish_read(&a, g, val);
         gpr_to_regs(g, r);
     }
     r->rip += in.len;
@@ -424,7 +438,7 @@ HVM_EXIT_HANDLER(hvm_exit_npf)
         hvm_inject_exception(v, TRAP_GP, true, 0);
         return;
     }
-    if (t == p2m_none && emulate_null_mmio(v, r))
+    if (t == p2m_none && emulate_mmio(v, r, gpa))
         return;
     printk(KLOG_ERR "d%uv%u: nested page fault at gpa %#lx (error %#lx, type %u), rip %016lx\n",
            v->domain->domid, v->vcpu_id, (unsigned long)gpa, (unsigned long)x->info1, t,

@@ -98,19 +98,21 @@ int hvm_vcpu_init(struct vcpu *v)
     if (!hv)
         return -XEN_ENOMEM;
     v->arch.hvm = hv;
-    hv->apic_base = 0xfee00000ULL | (1ULL << 11) | (v->vcpu_id ? 0 : (1ULL << 8));
     rc = hvm_backend->vcpu_init(v);
     if (rc) {
         xfree(hv);
         v->arch.hvm = NULL;
+        return rc;
     }
-    return rc;
+    hvm_vlapic_init(v);
+    return 0;
 }
 
 void hvm_vcpu_destroy(struct vcpu *v)
 {
     if (!v->arch.hvm)
         return;
+    hvm_vlapic_destroy(v);
     hvm_backend->vcpu_destroy(v);
     xfree(v->arch.hvm);
     v->arch.hvm = NULL;
@@ -164,13 +166,21 @@ static void deliver_interrupts(struct vcpu *v)
 {
     u8 vec = v->arch.hvm->pending_upcall_vector ? v->arch.hvm->pending_upcall_vector
                                                 : v->domain->arch.hvm->callback_vector;
+    int apic;
 
-    if (!vec || !READ_ONCE(v->vcpu_info->evtchn_upcall_pending))
-        return;
     if (hvm_backend->event_pending(v))
         return;
-    if (hvm_backend->interruptible(v, true))
-        hvm_backend->inject_interrupt(v, vec);
+    /* Xen's order: the callback vector first, then the local APIC. */
+    if (vec && READ_ONCE(v->vcpu_info->evtchn_upcall_pending)) {
+        if (hvm_backend->interruptible(v, true))
+            hvm_backend->inject_interrupt(v, vec);
+        return;
+    }
+    apic = hvm_vlapic_pending(v);
+    if (apic >= 0 && hvm_backend->interruptible(v, true)) {
+        hvm_vlapic_ack(v, (u8)apic);
+        hvm_backend->inject_interrupt(v, (u8)apic);
+    }
 }
 
 static void (*const exit_handlers[HVM_EXIT_NR])(struct vcpu *, struct regs *,

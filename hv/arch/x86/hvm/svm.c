@@ -333,12 +333,17 @@ static void svm_enter(struct vcpu *v, struct regs *r, struct hvm_exit *x)
     vm->rflags = r->rflags;
     vm->n_cr3 = (u64)v->domain->arch.hvm->p2m.root << PAGE_SHIFT;
     vm->clean_bits = 0; /* nothing cached across entries: always correct */
+    /* GIF off holds every interrupt; the host's IF must be on at VMRUN,
+     * for with V_INTR_MASKING it is what lets physical interrupts end the
+     * guest's run (INTR exit) instead of waiting for its next exit. */
     clgi();
+    local_irq_enable();
     vmsave(__pa(c->host));
     vmload(s->vmcb_pa);
     svm_vmrun(r, s->vmcb_pa);
     vmsave(s->vmcb_pa);
     vmload(__pa(c->host));
+    local_irq_disable();
     stgi(); /* interrupts stay off (IF) until the run loop opens them */
     vm->tlb_control = SVM_TLB_FLUSH_NONE;
     r->rax = vm->rax;

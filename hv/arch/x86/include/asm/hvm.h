@@ -17,7 +17,10 @@
 #define ASM_HVM_H
 #include <asm/regs.h>
 #include <keel/p2m.h>
+#include <keel/spinlock.h>
+#include <keel/timer.h>
 #include <keel/types.h>
+#include <keel/vlapic.h>
 
 struct vcpu;
 struct domain;
@@ -126,9 +129,29 @@ struct hvm_vcpu {
     bool initialised;             /* has state (sethvmcontext or VCPUOP_initialise) */
     u64 xcr0;
     u64 tsc_aux;
-    u64 apic_base;
     u8 pending_upcall_vector;     /* HVMOP_set_evtchn_upcall_vector, 0: none */
+    /* The local APIC (vlapic_glue.c); the lock guards it against IPIs
+     * from other vCPUs and the timer callback. */
+    spinlock_t vlapic_lock;
+    struct vlapic vlapic;
+    struct timer vlapic_timer;
+    bool wait_for_sipi;           /* INIT received: only a STARTUP wakes it */
 };
+
+/* vlapic_glue.c */
+void hvm_vlapic_init(struct vcpu *v);
+void hvm_vlapic_destroy(struct vcpu *v);
+void hvm_vlapic_migrate(struct vcpu *v, unsigned int cpu);
+/* The xAPIC page: true when gpa is in it (and the APIC is in xAPIC mode). */
+bool hvm_vlapic_mmio(struct vcpu *v, u64 gpa);
+/* An MMIO access to it: 0, or -1 for one the guest gets #GP for. */
+int hvm_vlapic_mmio_access(struct vcpu *v, u64 gpa, bool write, unsigned int size, u64 *val);
+/* MSRs 0x800-0x8ff and IA32_APIC_BASE: false means #GP. */
+bool hvm_vlapic_msr_read(struct vcpu *v, u32 msr, u64 *val);
+bool hvm_vlapic_msr_write(struct vcpu *v, u32 msr, u64 val);
+/* The vector the APIC wants delivered now (-1: none), and taking it. */
+int hvm_vlapic_pending(struct vcpu *v);
+void hvm_vlapic_ack(struct vcpu *v, u8 vector);
 
 /* hvm.c */
 void hvm_init(void);                          /* detect and pick a backend */
