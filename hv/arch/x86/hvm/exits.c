@@ -126,11 +126,14 @@ static void xen_leaves(struct vcpu *v, u32 idx, struct cpuid_regs *c)
     }
 }
 
-void hvm_cpuid(struct vcpu *v, u32 leaf, u32 sub, struct cpuid_regs *c);
-void hvm_cpuid(struct vcpu *v, u32 leaf, u32 sub, struct cpuid_regs *c)
+/* What an HVM vCPU's CPUID answers before the domain's own policy
+ * narrows it; v NULL: the machine's HVM policy (vCPU 0, no domain). */
+void hvm_cpuid_base(struct vcpu *v, u32 leaf, u32 sub, struct cpuid_regs *c)
 {
+    unsigned int vcpu_id = v ? v->vcpu_id : 0;
+
     if ((leaf & 0xffff0000U) == XEN_CPUID_FIRST_LEAF) {
-        if (leaf <= XEN_CPUID_FIRST_LEAF + XEN_LEAVES)
+        if (leaf <= XEN_CPUID_FIRST_LEAF + XEN_LEAVES && v)
             xen_leaves(v, leaf - XEN_CPUID_FIRST_LEAF, c);
         else
             *c = (struct cpuid_regs){0, 0, 0, 0};
@@ -143,7 +146,7 @@ void hvm_cpuid(struct vcpu *v, u32 leaf, u32 sub, struct cpuid_regs *c)
         c->ecx = (c->ecx & ~H1_ECX_HIDE) | H1_ECX_HYPERVISOR | (1U << 21);
         c->edx &= ~H1_EDX_HIDE;
         /* APIC id = 2 * vCPU id, as Xen gives HVM vCPUs; one logical CPU. */
-        c->ebx = (c->ebx & 0x0000ffffU) | ((u32)(v->vcpu_id * 2) << 24) | (1U << 16);
+        c->ebx = (c->ebx & 0x0000ffffU) | ((u32)(vcpu_id * 2) << 24) | (1U << 16);
         c->edx &= ~(1U << 28); /* HTT */
         break;
     case 5:
@@ -161,7 +164,7 @@ void hvm_cpuid(struct vcpu *v, u32 leaf, u32 sub, struct cpuid_regs *c)
         c->ecx = c->edx = 0;
         break;
     case 0xb:
-        *c = (struct cpuid_regs){0, 0, 0, v->vcpu_id * 2};
+        *c = (struct cpuid_regs){0, 0, 0, vcpu_id * 2};
         break;
     case 0x80000001:
         c->ecx &= ~HE1_ECX_HIDE;
@@ -173,6 +176,13 @@ void hvm_cpuid(struct vcpu *v, u32 leaf, u32 sub, struct cpuid_regs *c)
     default:
         break;
     }
+}
+
+static void hvm_cpuid(struct vcpu *v, u32 leaf, u32 sub, struct cpuid_regs *c)
+{
+    hvm_cpuid_base(v, leaf, sub, c);
+    if ((leaf & 0xffff0000U) == XEN_CPUID_FIRST_LEAF)
+        return; /* Keel's own leaves are not the policy's */
     if (v->domain->arch.cpuid) {
         struct cpuid_leaf_regs l = {c->eax, c->ebx, c->ecx, c->edx};
         cpu_policy_apply(v->domain->arch.cpuid, leaf, sub, &l);

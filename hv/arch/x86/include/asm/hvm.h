@@ -153,6 +153,11 @@ bool hvm_vlapic_msr_write(struct vcpu *v, u32 msr, u64 val);
 int hvm_vlapic_pending(struct vcpu *v);
 void hvm_vlapic_ack(struct vcpu *v, u8 vector);
 
+struct cpuid_regs;
+/* CPUID as an HVM vCPU sees it before its domain's policy (v NULL: the
+ * machine's HVM policy). */
+void hvm_cpuid_base(struct vcpu *v, u32 leaf, u32 sub, struct cpuid_regs *c);
+
 /* hvm.c */
 void hvm_init(void);                          /* detect and pick a backend */
 void hvm_cpu_up(unsigned int cpu);            /* each CPU, before it schedules */
