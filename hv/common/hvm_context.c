@@ -106,11 +106,34 @@ static void decode_cpu(const struct hvm_hw_cpu *c, struct hvmctx_vcpu *v)
     seg(&s->seg[HVM_SEG_IDTR], 0, c->idtr_limit, c->idtr_base, 0);
 }
 
+/* Xen's checks of an MTRR record: memory types that exist, in the PAT and
+ * the default type (with only its enable bits besides). */
+static bool pat_ok(u64 pat)
+{
+    for (unsigned int i = 0; i < 8; i++) {
+        u8 t = (pat >> (i * 8)) & 0xff;
+        if (t > 7 || t == 2 || t == 3)
+            return false;
+    }
+    return true;
+}
+
+static const char *check_mtrr(const struct hvm_hw_mtrr *m)
+{
+    u8 t = m->msr_mtrr_def_type & 0xff;
+
+    if (!pat_ok(m->msr_pat_cr))
+        return "bad PAT in the MTRR record";
+    if ((m->msr_mtrr_def_type & ~0xcffULL) || t > 6 || t == 2 || t == 3)
+        return "bad MTRR default type";
+    return NULL;
+}
+
 /* Per-vCPU records Keel accepts and does not use (it has no state there). */
 static bool ignored_per_vcpu(u16 code)
 {
     return code == HVM_SAVE_CODE(LAPIC) || code == HVM_SAVE_CODE(LAPIC_REGS) ||
-           code == HVM_SAVE_CODE(MTRR) || code == HVM_SAVE_CODE(VMCE_VCPU) ||
+           code == HVM_SAVE_CODE(VMCE_VCPU) ||
            code == HVM_SAVE_CODE(TSC_ADJUST) || code == 16 /* CPU_XSAVE */ ||
            code == 20 /* CPU_MSR */;
 }
@@ -123,7 +146,7 @@ int hvmctx_parse(const u8 *buf, size_t len, unsigned int nr_vcpus, struct hvmctx
     size_t off = 0;
 
     for (unsigned int i = 0; i < nr_vcpus; i++)
-        out[i].present = false;
+        out[i].present = out[i].mtrr_present = false;
     *why = "no header";
     if (len < sizeof(d) + sizeof(h))
         return -XEN_EINVAL;
@@ -156,6 +179,18 @@ int hvmctx_parse(const u8 *buf, size_t len, unsigned int nr_vcpus, struct hvmctx
             if (*why)
                 return -XEN_EINVAL;
             decode_cpu(&c, &out[d.instance]);
+        } else if (d.typecode == HVM_SAVE_CODE(MTRR)) {
+            struct hvm_hw_mtrr m;
+            *why = "MTRR record of the wrong size";
+            if (d.length != sizeof(m))
+                return -XEN_EINVAL;
+            memcpy(&m, buf + off, sizeof(m));
+            *why = check_mtrr(&m);
+            if (*why)
+                return -XEN_EINVAL;
+            out[d.instance].mtrr_present = true;
+            out[d.instance].pat = m.msr_pat_cr;
+            out[d.instance].mtrr_def_type = m.msr_mtrr_def_type;
         } else if (!ignored_per_vcpu(d.typecode)) {
             *why = "record type Keel does not load";
             return -XEN_EINVAL;
@@ -167,7 +202,8 @@ int hvmctx_parse(const u8 *buf, size_t len, unsigned int nr_vcpus, struct hvmctx
 size_t hvmctx_size(unsigned int nr_vcpus)
 {
     return 2 * sizeof(struct desc) + sizeof(struct hvm_save_header) +
-           nr_vcpus * (sizeof(struct desc) + sizeof(struct hvm_hw_cpu));
+           nr_vcpus * (2 * sizeof(struct desc) + sizeof(struct hvm_hw_cpu) +
+                       sizeof(struct hvm_hw_mtrr));
 }
 
 static void put(u8 *buf, size_t *off, u16 code, u16 inst, const void *rec, u32 len)
@@ -239,6 +275,16 @@ size_t hvmctx_build(u8 *buf, unsigned int nr_vcpus, const struct hvmctx_vcpu *in
     for (unsigned int i = 0; i < nr_vcpus; i++) {
         encode_cpu(&in[i], &c);
         put(buf, &off, HVM_SAVE_CODE(CPU), (u16)i, &c, sizeof(c));
+    }
+    /* Xen's order: every vCPU's CPU record, then every vCPU's MTRRs.
+     * Eight variable ranges, fixed ranges and write-combining, as Xen. */
+    for (unsigned int i = 0; i < nr_vcpus; i++) {
+        struct hvm_hw_mtrr m;
+        memset(&m, 0, sizeof(m));
+        m.msr_pat_cr = in[i].st.pat;
+        m.msr_mtrr_cap = MTRR_VCNT | (1U << 8) | (1U << 10);
+        m.msr_mtrr_def_type = in[i].mtrr_def_type;
+        put(buf, &off, HVM_SAVE_CODE(MTRR), (u16)i, &m, sizeof(m));
     }
     put(buf, &off, HVM_SAVE_CODE(END), 0, NULL, 0);
     return off;

@@ -489,3 +489,39 @@ TEST(vlapic_destinations)
     CHECK(!vlapic_match_dest(&a, &sh, true));
     CHECK(vlapic_match_dest(&a, &sh, false));
 }
+
+TEST(context_mtrr_records)
+{
+    static u8 buf[8192];
+    struct hvmctx_vcpu in[2], out[2];
+    struct {
+        struct hvm_save_descriptor hd;
+        struct hvm_save_header h;
+        struct hvm_save_descriptor md;
+        struct hvm_hw_mtrr m;
+        struct hvm_save_descriptor ed;
+    } __attribute__((packed)) x;
+    const char *why;
+    size_t n;
+
+    memset(in, 0, sizeof(in));
+    in[0].st.pat = in[1].st.pat = 0x0007040600070406ULL;
+    n = hvmctx_build(buf, 2, in, 0x663, 1000);
+    /* What libxenguest does: MTRR instance 0 from Xen's context, the
+     * default type set to write-back and enabled, back for each vCPU. */
+    memset(&x, 0, sizeof(x));
+    memcpy(&x, buf, sizeof(x.hd) + sizeof(x.h));
+    CHECK_EQ(x.hd.typecode, 1);
+    x.md = (struct hvm_save_descriptor){14, 1, sizeof(x.m)};
+    x.m.msr_pat_cr = 0x0007040600070406ULL;
+    x.m.msr_mtrr_def_type = 0x806;
+    CHECK_EQ(hvmctx_parse((u8 *)&x, sizeof(x), 2, out, &why), 0);
+    CHECK(!out[0].present && !out[1].present && out[1].mtrr_present && !out[0].mtrr_present);
+    CHECK_EQ(out[1].mtrr_def_type, 0x806);
+    x.m.msr_pat_cr = 0x0002; /* type 2 does not exist */
+    CHECK_EQ(hvmctx_parse((u8 *)&x, sizeof(x), 2, out, &why), -XEN_EINVAL);
+    x.m.msr_pat_cr = 0x0007040600070406ULL;
+    x.m.msr_mtrr_def_type = 0x1006;
+    CHECK_EQ(hvmctx_parse((u8 *)&x, sizeof(x), 2, out, &why), -XEN_EINVAL);
+    (void)n;
+}

@@ -2,10 +2,12 @@
  * The HVM context records the toolstack moves with domctl
  * get/sethvmcontext (Xen's save format: a descriptor {typecode, instance,
  * length} before each record, HEADER first, END last).  Keel reads the
- * HEADER and one CPU record per vCPU, checking every field the way Xen's
- * loader does; LAPIC, LAPIC_REGS, MTRR and the other per-vCPU records a
- * toolstack may send are checked for shape and otherwise ignored.  It
- * writes HEADER, CPU per vCPU and END.
+ * HEADER, a CPU and an MTRR record per vCPU (libxenguest's PVH builder
+ * reads the MTRR one back and sets it with the PAT and default type it
+ * wants), checking every field the way Xen's loader does; LAPIC,
+ * LAPIC_REGS and the other per-vCPU records a toolstack may send are
+ * checked for shape and otherwise ignored.  It writes HEADER, CPU and MTRR
+ * per vCPU, and END.
  *
  * Core logic only: builds on the host for unit tests and the fuzzer.
  */
@@ -22,6 +24,9 @@ struct hvmctx_vcpu {
     u64 gpr[16];                 /* rax rcx rdx rbx rsp rbp rsi rdi r8..r15 */
     u8 fpu[512];                 /* FXSAVE image */
     bool fpu_initialised;
+    bool mtrr_present;           /* an MTRR record named it */
+    u64 pat;                     /* from the MTRR record (msr_pat_cr) */
+    u64 mtrr_def_type;
 };
 
 /*

@@ -35,6 +35,15 @@ static void vcpu_snapshot(struct vcpu *v, struct hvmctx_vcpu *c)
     memcpy(c->gpr, g, sizeof(g));
     memcpy(c->fpu, v->arch.fpu.fxsave, sizeof(c->fpu));
     c->fpu_initialised = v->arch.fpu_initialised;
+    c->mtrr_def_type = v->arch.hvm->mtrr_def_type;
+}
+
+/* An MTRR record: the PAT it carries, and the default type (kept to be
+ * read back: Keel's guests see no MTRRs, CPUID hides them). */
+static void vcpu_restore_mtrr(struct vcpu *v, const struct hvmctx_vcpu *c)
+{
+    hvm_backend->set_pat(v, c->pat);
+    v->arch.hvm->mtrr_def_type = c->mtrr_def_type;
 }
 
 static void vcpu_restore(struct vcpu *v, const struct hvmctx_vcpu *c)
@@ -85,6 +94,9 @@ static long set_context(struct domain *d, struct xen_domctl_hvmcontext *hc)
         for (unsigned int i = 0; i < d->nr_vcpus; i++)
             if (c[i].present)
                 vcpu_restore(d->vcpus[i], &c[i]);
+        for (unsigned int i = 0; i < d->nr_vcpus; i++)
+            if (c[i].mtrr_present)
+                vcpu_restore_mtrr(d->vcpus[i], &c[i]);
         domain_unpause(d); /* wakes them if nothing else holds them */
     }
     xfree(buf);

@@ -136,6 +136,7 @@ struct hvm_vcpu {
     struct vlapic vlapic;
     struct timer vlapic_timer;
     bool wait_for_sipi;           /* INIT received: only a STARTUP wakes it */
+    u64 mtrr_def_type;            /* from sethvmcontext's MTRR record */
 };
 
 /* vlapic_glue.c */
