@@ -334,6 +334,8 @@ static struct page_info *granted_frame(struct grant_table *gt, grant_entry_v1_t 
     mfn_t mfn = __atomic_load_n(&sh->frame, __ATOMIC_ACQUIRE);
     struct page_info *pg;
 
+    if (gt->gfn_to_mfn)
+        mfn = gt->gfn_to_mfn(gt->owner, mfn);
     if (!mfn_valid(mfn))
         return NULL;
     pg = mfn_to_page(mfn);
