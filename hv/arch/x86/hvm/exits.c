@@ -208,6 +208,9 @@ HVM_EXIT_HANDLER(hvm_exit_cpuid)
 #define MSR_PAT 0x277
 #define MSR_HYPERCALL_PAGE 0x40000000U
 #define MSR_MISC_ENABLE 0x1a0
+#define MSR_AMD_PATCHLEVEL 0x8b
+#define MSR_K8_HWCR 0xc0010015
+#define MSR_AMD64_DE_CFG 0xc0011029
 #define EFER_LMA (1UL << 10)
 #define EFER_SVME_BIT (1UL << 12)
 
@@ -228,6 +231,15 @@ static bool msr_read(struct vcpu *v, u32 msr, u64 *val)
     case MSR_PAT:
         hvm_backend->get_state(v, &s);
         *val = s.pat;
+        return true;
+    case MSR_AMD_PATCHLEVEL:
+    case MSR_K8_HWCR:
+        /* Read unconditionally by Linux on AMD: no microcode revision, no
+         * hardware configuration to show (Xen answers these too). */
+        *val = 0;
+        return true;
+    case MSR_AMD64_DE_CFG:
+        *val = 1ULL << 1; /* LFENCE is dispatch-serialising, as Xen says */
         return true;
     default:
         if (msr >= 0x800 && msr <= 0x8ff)
