@@ -216,6 +216,10 @@ void hvm_resume(void)
             do_softirq(); /* may switch to another vCPU and not come back */
             continue;
         }
+        if (READ_ONCE(v->arch.hvm->init_pending)) {
+            hvm_vlapic_take_init(v); /* stops this vCPU: schedule next */
+            continue;
+        }
         deliver_interrupts(v);
         hvm_backend->enter(v, r, &x);
         local_irq_enable(); /* the interrupt that ended the run, if any */

@@ -98,8 +98,30 @@ static void start_ap(struct vcpu *t, u8 vector)
     hvm_set_cpu_state(t, &s);
 }
 
-/* INIT and STARTUP change another vCPU's state: only while it is off its
- * CPU (it is down in every sane use: an AP that never ran). */
+static bool is_down(const struct vcpu *t)
+{
+    return READ_ONCE(t->pause_flags) & (1UL << VPF_down);
+}
+
+/* INIT: the vCPU stops and waits for a STARTUP, its APIC reset. */
+static void do_init(struct vcpu *t)
+{
+    unsigned long f = spin_lock_irqsave(&t->arch.hvm->vlapic_lock);
+
+    vlapic_reset(apic(t), t->vcpu_id);
+    rearm(t);
+    t->arch.hvm->wait_for_sipi = true;
+    spin_unlock_irqrestore(&t->arch.hvm->vlapic_lock, f);
+}
+
+/*
+ * INIT and STARTUP change another vCPU's state, which is only done while
+ * it is down (off its CPU, and it cannot be waiting on us: it does not
+ * run).  A running target takes an INIT itself at its next pass through
+ * the run loop (hvm_vlapic_take_init); a STARTUP only ever wakes a vCPU
+ * waiting for one, as on hardware.  Never does one vCPU wait for another
+ * that may be waiting for it.
+ */
 static void init_sipi(struct vcpu *v, struct vcpu *t, const struct vlapic_ipi *ipi)
 {
     if (t == v) {
@@ -107,19 +129,39 @@ static void init_sipi(struct vcpu *v, struct vcpu *t, const struct vlapic_ipi *i
                v->vcpu_id);
         return;
     }
-    vcpu_pause(t);
     if (ipi->mode == VLAPIC_DM_INIT) {
-        if (ipi->level_assert) {
-            __atomic_or_fetch(&t->pause_flags, 1UL << VPF_down, __ATOMIC_SEQ_CST);
-            vlapic_reset(apic(t), t->vcpu_id);
-            t->arch.hvm->wait_for_sipi = true;
+        if (!ipi->level_assert)
+            return; /* the de-assert: nothing on modern CPUs */
+        if (!is_down(t)) {
+            WRITE_ONCE(t->arch.hvm->init_pending, true);
+            vcpu_kick(t);
+            vcpu_unblock(t);
+            return;
         }
-    } else if (t->arch.hvm->wait_for_sipi) {
+        vcpu_pause(t);
+        do_init(t);
+        vcpu_unpause(t);
+        return;
+    }
+    if (!is_down(t) || !READ_ONCE(t->arch.hvm->wait_for_sipi))
+        return;
+    vcpu_pause(t);
+    if (t->arch.hvm->wait_for_sipi && is_down(t)) {
         t->arch.hvm->wait_for_sipi = false;
         start_ap(t, ipi->vector);
         __atomic_and_fetch(&t->pause_flags, ~(1UL << VPF_down), __ATOMIC_SEQ_CST);
     }
-    vcpu_unpause(t);
+    vcpu_unpause(t); /* wakes it: it is up now */
+}
+
+void hvm_vlapic_take_init(struct vcpu *v)
+{
+    if (!READ_ONCE(v->arch.hvm->init_pending))
+        return;
+    WRITE_ONCE(v->arch.hvm->init_pending, false);
+    __atomic_or_fetch(&v->pause_flags, 1UL << VPF_down, __ATOMIC_SEQ_CST);
+    do_init(v);
+    vcpu_sleep(v); /* the scheduler takes it off this CPU */
 }
 
 static void deliver_ipi(struct vcpu *v, const struct vlapic_ipi *ipi)

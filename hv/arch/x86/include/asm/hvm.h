@@ -136,6 +136,7 @@ struct hvm_vcpu {
     struct vlapic vlapic;
     struct timer vlapic_timer;
     bool wait_for_sipi;           /* INIT received: only a STARTUP wakes it */
+    bool init_pending;            /* INIT sent while it ran: taken by itself */
     u64 mtrr_def_type;            /* from sethvmcontext's MTRR record */
 };
 
@@ -150,6 +151,8 @@ int hvm_vlapic_mmio_access(struct vcpu *v, u64 gpa, bool write, unsigned int siz
 /* MSRs 0x800-0x8ff and IA32_APIC_BASE: false means #GP. */
 bool hvm_vlapic_msr_read(struct vcpu *v, u32 msr, u64 *val);
 bool hvm_vlapic_msr_write(struct vcpu *v, u32 msr, u64 val);
+/* An INIT another vCPU sent while this one ran (run loop, own vCPU). */
+void hvm_vlapic_take_init(struct vcpu *v);
 /* The vector the APIC wants delivered now (-1: none), and taking it. */
 int hvm_vlapic_pending(struct vcpu *v);
 void hvm_vlapic_ack(struct vcpu *v, u8 vector);
