@@ -54,6 +54,7 @@ KEEL_READY = {
     "vcpuctx",
     "preempt",
     "dbist",
+    "pvh",
 }
 
 HERE = os.path.dirname(__file__)
