@@ -186,6 +186,8 @@ $(BUILD)/guests/$(1).elf: $(wildcard tests/guests/$(1)/*.c tests/guests/$(1)/*.S
 		-o $$@ $(GUEST_RT) $(wildcard tests/guests/$(1)/*.c tests/guests/$(1)/*.S)
 endef
 $(foreach g,$(GUEST_NAMES),$(eval $(call GUEST_RULE,$(g))))
+# The domU build of the fuzz guest compiles ../fuzz/fuzz.c into itself.
+$(BUILD)/guests/fuzz-domu.elf: tests/guests/fuzz/fuzz.c
 
 # The PVH test domU: its own entry (32-bit, no runtime), linked at its
 # physical address; carried by the pvh launcher (tests/guests/pvh).

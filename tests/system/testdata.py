@@ -90,7 +90,11 @@ def _files_newc(entries):
 TOOLSTACK = os.path.join(ROOT, "tests", "toolstack")
 
 
-def _toolstack_initrd():
+# PV test guests (build/guests/NAME.elf) carried in dom0 as /boot/NAME.elf.
+TOOLSTACK_GUESTS = ["fuzz-domu"]
+
+
+def _toolstack_initrd(build):
     # Dom0 with Debian's Xen userland (cache/initrd-dom0.gz, see
     # scripts/fetch-debian.sh --toolstack) and one more archive from the
     # tree under test: dom0's /init, the sample configs, the test scripts
@@ -111,6 +115,14 @@ def _toolstack_initrd():
             entries.append((f"tests/toolstack/{name}", host))
     body = _files_newc(entries)
     body += _newc("boot/initrd-domu.gz", domu, 9000, 0o100644)
+    # Test kernels dom0 starts as domUs (the hostile group's fuzz guest),
+    # when the build has them.
+    for guest in TOOLSTACK_GUESTS:
+        elf = os.path.join(build, "guests", f"{guest}.elf")
+        if os.path.exists(elf):
+            with open(elf, "rb") as f:
+                body += _newc(f"boot/{guest}.elf", f.read(), 9001 + TOOLSTACK_GUESTS.index(guest),
+                              0o100644)
     body += _newc("TRAILER!!!", b"", 0, 0)
     return _cache("initrd-dom0.gz") + gzip.compress(body, mtime=0)
 # Modules the hardware scenario loads (dependencies first, found from each
@@ -245,12 +257,12 @@ FILES = {
     "dummy-kernel": _dummy_kernel,
     "dummy-initrd": _dummy_initrd,
     "linux-initrd": _linux_initrd,
-    "toolstack-initrd": _toolstack_initrd,
     "linux-hw-initrd": _linux_hw_initrd,
 }
 
 # Files made from build products (their generator takes the build directory).
 BUILD_FILES = {
+    "toolstack-initrd": _toolstack_initrd,
     "bzimage-hello-xz": _bzimage_xz,
     "bzimage-hello-gzip": _bzimage_gzip,
     "bzimage-bzip2": _bzimage_bzip2,

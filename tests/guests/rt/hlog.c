@@ -187,7 +187,7 @@ static void write_out(const char *s, unsigned len)
 {
     while (len) {
         unsigned n = len > 2048 ? 2048 : len;
-        rt_hypercall_raw(__HYPERVISOR_console_io, CONSOLEIO_write, n, (unsigned long)s, 0, 0);
+        rt_write(s, n);
         s += n;
         len -= n;
     }

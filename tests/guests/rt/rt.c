@@ -4,6 +4,9 @@
  * hide itself.
  */
 #include "rt.h"
+#ifdef RT_PV_CONSOLE
+#include <xen/io/console.h>
+#endif
 
 void *memset(void *d, int c, size_t n)
 {
@@ -158,8 +161,90 @@ int snprintf(char *buf, size_t size, const char *fmt, ...)
     return n;
 }
 
+#ifdef RT_PV_CONSOLE
+/*
+ * A domU's console: the ring page and event channel the domain builder put
+ * in start_info, which xenconsoled in dom0 drains into its log (a release
+ * build of Xen refuses console_io to a domU).  The page is mapped over a
+ * page of our own .bss, so it does not matter where (or whether) the
+ * builder's initial mapping shows it.  All calls are unlogged: this is
+ * where the log goes.
+ */
+static char cons_va[4096] __attribute__((aligned(4096)));
+static struct xencons_interface *cons;
+
+static struct xencons_interface *pv_console(void)
+{
+    const start_info_t *si = rt_start_info;
+
+    if (cons || !si || !si->console.domU.mfn)
+        return cons;
+    if (rt_hypercall_raw(__HYPERVISOR_update_va_mapping, (uintptr_t)cons_va,
+                         (si->console.domU.mfn << 12) | 0x67, UVMF_INVLPG, 0, 0) == 0)
+        cons = (struct xencons_interface *)cons_va;
+    return cons;
+}
+
+static void pv_console_kick(void)
+{
+    struct evtchn_send send = {.port = rt_start_info->console.domU.evtchn};
+
+    rt_hypercall_raw(__HYPERVISOR_event_channel_op, EVTCHNOP_send, (uintptr_t)&send, 0, 0, 0);
+}
+
+/* Waits (yielding to dom0) until xenconsoled has taken all but `room`
+ * bytes' worth; false if it never does (nobody reads the ring). */
+static bool pv_console_wait(struct xencons_interface *c, unsigned room)
+{
+    for (unsigned spins = 0; spins < 20000; spins++) {
+        rt_barrier();
+        if (c->out_prod - *(volatile XENCONS_RING_IDX *)&c->out_cons + room <=
+            sizeof(c->out))
+            return true;
+        pv_console_kick();
+        rt_hypercall_raw(__HYPERVISOR_sched_op, SCHEDOP_yield, 0, 0, 0, 0);
+    }
+    return false;
+}
+
+static void pv_console_write(struct xencons_interface *c, const char *s, size_t len)
+{
+    while (len) {
+        if (!pv_console_wait(c, 1))
+            return; /* output is lost rather than the test hung */
+        XENCONS_RING_IDX prod = c->out_prod;
+        XENCONS_RING_IDX end = *(volatile XENCONS_RING_IDX *)&c->out_cons + sizeof(c->out);
+        for (; len && prod != end; prod++, len--)
+            c->out[MASK_XENCONS_IDX(prod, c->out)] = *s++;
+        rt_barrier(); /* x86 keeps stores in order: the bytes, then the index */
+        c->out_prod = prod;
+        pv_console_kick();
+    }
+}
+
+void rt_console_drain(void)
+{
+    struct xencons_interface *c = pv_console();
+
+    if (c)
+        pv_console_wait(c, sizeof(c->out));
+}
+#else
+void rt_console_drain(void)
+{
+}
+#endif
+
 void rt_write(const char *s, size_t len)
 {
+#ifdef RT_PV_CONSOLE
+    struct xencons_interface *c = pv_console();
+
+    if (c) {
+        pv_console_write(c, s, len);
+        return;
+    }
+#endif
     /* Unlogged: the console output is where the log goes. */
     rt_hypercall_raw(__HYPERVISOR_console_io, CONSOLEIO_write, len, (unsigned long)s, 0, 0);
 }
@@ -178,6 +263,8 @@ int printf(const char *fmt, ...)
 static __attribute__((noreturn)) void shutdown(unsigned reason)
 {
     struct sched_shutdown arg = {.reason = reason};
+
+    rt_console_drain(); /* what is still in the ring dies with the domain */
     HYPERVISOR_sched_op(SCHEDOP_shutdown, &arg);
     /* Still here: the hypervisor refused.  Try harder, then spin. */
     arg.reason = SHUTDOWN_crash;

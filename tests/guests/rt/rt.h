@@ -110,7 +110,11 @@ int vsnprintf(char *buf, size_t size, const char *fmt, va_list ap);
 int snprintf(char *buf, size_t size, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 int printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Console output: console_io, or with -DRT_PV_CONSOLE (a domU's build)
+ * the console ring of start_info once it is known (rt.c). */
 void rt_write(const char *s, size_t len);
+/* Waits (bounded) until dom0 has read everything written to the ring. */
+void rt_console_drain(void);
 
 void *memset(void *d, int c, size_t n);
 void *memcpy(void *d, const void *s, size_t n);
