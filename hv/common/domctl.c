@@ -44,6 +44,23 @@ static long domctl_lock_or_continue(struct hcall *h)
     return h->in_multicall ? -XEN_EBUSY : hypercall_continue(h);
 }
 
+/* Xen's answer to a domU: the facts the worker needs, looked up. */
+static long domctl_refuse(const struct xen_domctl *op, struct domain *d)
+{
+    enum domctl_other other = OTHER_MISSING;
+
+    if (!d)
+        return -XEN_EPERM; /* createdomain */
+    if (op->cmd == XEN_DOMCTL_set_target) {
+        struct domain *e = domain_get(op->u.set_target.target);
+        if (e) {
+            other = e == d ? OTHER_SAME : is_hvm_domain(e) ? OTHER_HVM : OTHER_PV;
+            domain_put(e);
+        }
+    }
+    return domctl_refusal(op, is_hvm_domain(d), other, arch_paddr_bits());
+}
+
 long do_domctl(struct hcall *h)
 {
     unsigned long arg = h->arg[0];
@@ -62,7 +79,7 @@ long do_domctl(struct hcall *h)
         if (op.cmd != XEN_DOMCTL_createdomain && !(d = domain_get(op.domain)))
             return -XEN_ESRCH;
         if (!current->domain->is_privileged) {
-            rc = -XEN_EPERM;
+            rc = domctl_refuse(&op, d);
         } else if ((rc = domctl_lock_or_continue(h)) == 0 && !h->continuation) {
             rc = domctl_op(&op, d, h, &copyback);
             spin_unlock(&domctl_lock);

@@ -24,6 +24,54 @@ domid_t domid_rover_next(domid_t rover, bool (*taken)(domid_t id, void *ctx), vo
     return DOMID_INVALID;
 }
 
+/* ------------------------------------------------ unprivileged callers */
+
+#define MAX_IOPORTS 0x10000U
+
+/* Xen does these before its privilege check; a domU sees their errors. */
+long domctl_refusal(const struct xen_domctl *op, bool target_hvm, enum domctl_other other,
+                    unsigned int paddr_bits)
+{
+    switch (op->cmd) {
+    case XEN_DOMCTL_ioport_permission: {
+        u32 fp = op->u.ioport_permission.first_port, np = op->u.ioport_permission.nr_ports;
+        /* 32-bit sums, as Xen computes them */
+        return fp + np <= fp || fp + np > MAX_IOPORTS ? -XEN_EINVAL : -XEN_EPERM;
+    }
+    case XEN_DOMCTL_iomem_permission: {
+        u64 mfn = op->u.iomem_permission.first_mfn, nr = op->u.iomem_permission.nr_mfns;
+        return mfn + nr - 1 < mfn ? -XEN_EINVAL : -XEN_EPERM;
+    }
+    case XEN_DOMCTL_memory_mapping: {
+        u64 gfn = op->u.memory_mapping.first_gfn, mfn = op->u.memory_mapping.first_mfn;
+        u64 nr = op->u.memory_mapping.nr_mfns, end = mfn + nr - 1;
+        if (end < mfn || ((mfn | end) >> (paddr_bits - 12)) || gfn + nr - 1 < gfn)
+            return -XEN_EINVAL;
+        return -XEN_EPERM;
+    }
+    case XEN_DOMCTL_ioport_mapping:
+        return target_hvm ? -XEN_EPERM : -XEN_EOPNOTSUPP;
+    case XEN_DOMCTL_bind_pt_irq:
+    case XEN_DOMCTL_unbind_pt_irq:
+        return target_hvm ? -XEN_EPERM : -XEN_EINVAL;
+    case XEN_DOMCTL_get_device_group:
+        return -XEN_EOPNOTSUPP; /* no IOMMU for the target */
+    case XEN_DOMCTL_set_target:
+        switch (other) {
+        case OTHER_MISSING:
+            return -XEN_ESRCH;
+        case OTHER_SAME:
+            return -XEN_EINVAL;
+        case OTHER_PV:
+            return -XEN_EOPNOTSUPP;
+        default:
+            return -XEN_EPERM;
+        }
+    default:
+        return -XEN_EPERM;
+    }
+}
+
 /* ---------------------------------------------------------- createdomain */
 
 #define CDF_KNOWN                                                                   \

@@ -386,10 +386,16 @@ static long op_status(unsigned long arg)
 
     if (copy_from_guest_obj(&st, arg))
         return -XEN_EFAULT;
-    if ((rc = lookup_checked(st.dom, &d)))
-        return rc;
+    /* Xen's order: the domain, the port, then the right to look. */
+    if (!(d = lookup(st.dom)))
+        return -XEN_ESRCH;
     f = spin_lock_irqsave(&d->evtchn_lock);
-    rc = evtchn_status(&d->evtchn, &st);
+    if (!evtchn_port(&d->evtchn, st.port))
+        rc = -XEN_EINVAL;
+    else if (d != current->domain && !current->domain->is_privileged)
+        rc = -XEN_EPERM;
+    else
+        rc = evtchn_status(&d->evtchn, &st);
     spin_unlock_irqrestore(&d->evtchn_lock, f);
     domain_put(d);
     if (rc)

@@ -376,16 +376,19 @@ static long gnttab_unmap_batch(struct hcall *h, unsigned long uop, unsigned int 
 }
 
 /* The domain one side of a copy names: a grant of any domain, or (only as
- * DOMID_SELF) a frame of the caller's own. */
+ * DOMID_SELF) a frame of the caller's own.  A domain that does not exist
+ * is GNTST_bad_domain even for a frame (what Xen 4.17 answers a domU). */
 static s16 copy_side(domid_t domid, bool is_gref, struct domain **d, struct grant_table **gt)
 {
-    if (domid != DOMID_SELF && !is_gref)
-        return GNTST_permission_denied;
     if (domid == DOMID_SELF) {
         domain_get_ref(current->domain);
         *d = current->domain;
     } else if (!(*d = domain_by_id(domid))) {
         return GNTST_bad_domain;
+    } else if (!is_gref) {
+        domain_put(*d);
+        *d = NULL;
+        return GNTST_permission_denied;
     }
     *gt = NULL;
     if (is_gref && !(*gt = table_of(*d))) {

@@ -416,8 +416,29 @@ static long resv_decrease_hvm(struct resv *r, xen_pfn_t first)
 
 /* ------------------------------------------------------ physical map */
 
-/* Only translated domains have a physical map to place frames in; a PV
- * guest asking gets -ENOSYS as before. */
+/*
+ * Only translated domains have a physical map to place frames in.  As on
+ * Xen, the target is looked up (-ESRCH), a PV one is -EACCES for anyone,
+ * and only then does another domain's need the control domain (-EPERM).
+ */
+static long memop_physmap_target(domid_t id, struct domain **out)
+{
+    struct domain *self = current->domain;
+    struct domain *d = id == DOMID_SELF ? self : domain_get(id);
+
+    if (!d)
+        return -XEN_ESRCH;
+    if (id == DOMID_SELF)
+        domain_get_ref(self);
+    if (!is_hvm_domain(d) || (d != self && !self->is_privileged)) {
+        long rc = is_hvm_domain(d) ? -XEN_EPERM : -XEN_EACCES;
+        domain_put(d);
+        return rc;
+    }
+    *out = d;
+    return 0;
+}
+
 static long memop_add_to_physmap(unsigned long arg)
 {
     struct xen_add_to_physmap x;
@@ -426,13 +447,10 @@ static long memop_add_to_physmap(unsigned long arg)
 
     if (copy_from_guest_obj(&x, arg))
         return -XEN_EFAULT;
-    rc = memop_target(x.domid, &d);
+    rc = memop_physmap_target(x.domid, &d);
     if (rc)
         return rc;
-    if (!is_hvm_domain(d))
-        rc = -XEN_ENOSYS;
-    else
-        rc = hvm_add_to_physmap(d, x.space, x.idx, x.gpfn);
+    rc = hvm_add_to_physmap(d, x.space, x.idx, x.gpfn);
     domain_put(d);
     return rc;
 }
@@ -445,10 +463,10 @@ static long memop_remove_from_physmap(unsigned long arg)
 
     if (copy_from_guest_obj(&x, arg))
         return -XEN_EFAULT;
-    rc = memop_target(x.domid, &d);
+    rc = memop_physmap_target(x.domid, &d);
     if (rc)
         return rc;
-    rc = is_hvm_domain(d) ? hvm_remove_from_physmap(d, x.gpfn) : -XEN_ENOSYS;
+    rc = hvm_remove_from_physmap(d, x.gpfn);
     domain_put(d);
     return rc;
 }
@@ -518,8 +536,8 @@ static long memop_exchange(unsigned long arg)
     n_out = x.out.nr_extents > out0 ? x.out.nr_extents - out0 : 0;
     /* A PV guest exchanges only its own frames. */
     if (x.in.domid != DOMID_SELF && x.in.domid != d->domid) {
-        struct domain *t;
-        if (memop_target(x.in.domid, &t))
+        struct domain *t = domain_get(x.in.domid);
+        if (!t)
             return -XEN_ESRCH;
         domain_put(t);
         return -XEN_EPERM;

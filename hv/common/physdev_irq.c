@@ -382,7 +382,20 @@ long physdev_irq_op(unsigned long cmd, unsigned long arg)
 
     if (current->domain->is_privileged)
         return physdev_pirq_op(cmd, arg);
-    /* Other domains have no PIRQs and no devices (yet). */
+    /* Other domains have no PIRQs and no devices (yet).  map/unmap name a
+     * domain, looked up first as on Xen: a missing one is -ESRCH. */
+    if (cmd == PHYSDEVOP_map_pirq || cmd == PHYSDEVOP_unmap_pirq) {
+        domid_t id;
+        struct domain *d;
+        /* domid leads both structures */
+        if (copy_from_guest(&id, arg, sizeof(id)))
+            return -XEN_EFAULT;
+        d = id == DOMID_SELF ? NULL : domain_get(id);
+        if (id != DOMID_SELF && !d)
+            return -XEN_ESRCH;
+        if (d)
+            domain_put(d);
+    }
     for (size_t i = 0; i < ARRAY_SIZE(offered); i++)
         if (offered[i] == cmd)
             return -XEN_EPERM;

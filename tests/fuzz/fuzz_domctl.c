@@ -223,8 +223,27 @@ static void op_kill(struct domain *d, u8 budget)
     }
 }
 
+/* A domU's domctl is always refused, with one of Xen's refusals. */
+static void refusal_check(u8 a, u8 b, u8 c)
+{
+    struct xen_domctl op;
+    long rc;
+
+    memset(&op, 0, sizeof(op));
+    op.cmd = a % 90;
+    for (unsigned int i = 0; i < 32; i++)
+        ((u8 *)&op.u)[i] = (u8)(b * (i + 1) ^ (c << (i % 8)));
+    rc = domctl_refusal(&op, c & 1, (enum domctl_other)((c >> 1) & 3), 36 + (b & 15));
+    if (rc != -XEN_EPERM && rc != -XEN_EINVAL && rc != -XEN_EOPNOTSUPP && rc != -XEN_ESRCH)
+        abort();
+    /* Only set_target knows "no such domain"; only a few know -EINVAL. */
+    if (rc == -XEN_ESRCH && op.cmd != XEN_DOMCTL_set_target)
+        abort();
+}
+
 static void pure_workers(u8 a, u8 b, u8 c)
 {
+    refusal_check(a, b, c);
     struct dominfo s;
     struct xen_domctl_getdomaininfo out;
     u8 bytes[8];

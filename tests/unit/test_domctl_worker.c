@@ -371,3 +371,93 @@ TEST(physinfo)
     CHECK(pi.capabilities & XEN_SYSCTL_PHYSCAP_gnttab_v2); /* as Xen 4.17 */
     CHECK(!(pi.capabilities & XEN_SYSCTL_PHYSCAP_hvm));
 }
+
+/* ------------------------------------------------ unprivileged callers */
+
+static long refusal(u32 cmd, void (*fill)(struct xen_domctl *), bool hvm, enum domctl_other o)
+{
+    struct xen_domctl op = {.cmd = cmd};
+
+    if (fill)
+        fill(&op);
+    return domctl_refusal(&op, hvm, o, 40);
+}
+
+static void ports_serial(struct xen_domctl *op)
+{
+    op->u.ioport_permission.first_port = 0x3f8;
+    op->u.ioport_permission.nr_ports = 8;
+}
+
+static void ports_past_end(struct xen_domctl *op)
+{
+    op->u.ioport_permission.first_port = 0xfffc;
+    op->u.ioport_permission.nr_ports = 8;
+}
+
+static void ports_wrap(struct xen_domctl *op)
+{
+    op->u.ioport_permission.first_port = 0xffffffffU;
+    op->u.ioport_permission.nr_ports = 2;
+}
+
+static void iomem_wrap(struct xen_domctl *op)
+{
+    op->u.iomem_permission.first_mfn = ~0ULL;
+    op->u.iomem_permission.nr_mfns = 2;
+}
+
+static void iomem_one(struct xen_domctl *op)
+{
+    op->u.iomem_permission.first_mfn = 0xfee00;
+    op->u.iomem_permission.nr_mfns = 1;
+}
+
+static void mapping_one(struct xen_domctl *op)
+{
+    op->u.memory_mapping.first_gfn = 0x1000;
+    op->u.memory_mapping.first_mfn = 0xfee00;
+    op->u.memory_mapping.nr_mfns = 1;
+}
+
+static void mapping_too_high(struct xen_domctl *op)
+{
+    op->u.memory_mapping.first_mfn = 1ULL << 28; /* 40-bit machine: 2^28 frames */
+    op->u.memory_mapping.nr_mfns = 1;
+}
+
+TEST(refusal_order_as_xen)
+{
+    /* Most: the privilege check first. */
+    CHECK_EQ(refusal(XEN_DOMCTL_pausedomain, NULL, false, OTHER_MISSING), -XEN_EPERM);
+    CHECK_EQ(refusal(XEN_DOMCTL_max_mem, NULL, true, OTHER_MISSING), -XEN_EPERM);
+    /* Ports: the range first. */
+    CHECK_EQ(refusal(XEN_DOMCTL_ioport_permission, NULL, false, OTHER_MISSING), -XEN_EINVAL);
+    CHECK_EQ(refusal(XEN_DOMCTL_ioport_permission, ports_past_end, false, OTHER_MISSING),
+             -XEN_EINVAL);
+    CHECK_EQ(refusal(XEN_DOMCTL_ioport_permission, ports_wrap, false, OTHER_MISSING),
+             -XEN_EINVAL);
+    CHECK_EQ(refusal(XEN_DOMCTL_ioport_permission, ports_serial, false, OTHER_MISSING),
+             -XEN_EPERM);
+    /* I/O memory: only a wrapping range is refused first. */
+    CHECK_EQ(refusal(XEN_DOMCTL_iomem_permission, NULL, false, OTHER_MISSING), -XEN_EPERM);
+    CHECK_EQ(refusal(XEN_DOMCTL_iomem_permission, iomem_wrap, false, OTHER_MISSING),
+             -XEN_EINVAL);
+    CHECK_EQ(refusal(XEN_DOMCTL_iomem_permission, iomem_one, false, OTHER_MISSING), -XEN_EPERM);
+    CHECK_EQ(refusal(XEN_DOMCTL_memory_mapping, NULL, false, OTHER_MISSING), -XEN_EINVAL);
+    CHECK_EQ(refusal(XEN_DOMCTL_memory_mapping, mapping_too_high, true, OTHER_MISSING),
+             -XEN_EINVAL);
+    CHECK_EQ(refusal(XEN_DOMCTL_memory_mapping, mapping_one, true, OTHER_MISSING), -XEN_EPERM);
+    /* HVM-only sub-ops on a PV target. */
+    CHECK_EQ(refusal(XEN_DOMCTL_ioport_mapping, NULL, false, OTHER_MISSING), -XEN_EOPNOTSUPP);
+    CHECK_EQ(refusal(XEN_DOMCTL_ioport_mapping, NULL, true, OTHER_MISSING), -XEN_EPERM);
+    CHECK_EQ(refusal(XEN_DOMCTL_bind_pt_irq, NULL, false, OTHER_MISSING), -XEN_EINVAL);
+    CHECK_EQ(refusal(XEN_DOMCTL_unbind_pt_irq, NULL, true, OTHER_MISSING), -XEN_EPERM);
+    CHECK_EQ(refusal(XEN_DOMCTL_get_device_group, NULL, false, OTHER_MISSING),
+             -XEN_EOPNOTSUPP);
+    /* set_target: the other domain decides. */
+    CHECK_EQ(refusal(XEN_DOMCTL_set_target, NULL, false, OTHER_MISSING), -XEN_ESRCH);
+    CHECK_EQ(refusal(XEN_DOMCTL_set_target, NULL, false, OTHER_SAME), -XEN_EINVAL);
+    CHECK_EQ(refusal(XEN_DOMCTL_set_target, NULL, false, OTHER_PV), -XEN_EOPNOTSUPP);
+    CHECK_EQ(refusal(XEN_DOMCTL_set_target, NULL, false, OTHER_HVM), -XEN_EPERM);
+}

@@ -56,6 +56,13 @@ u8 arch_gpaddr_bits(void)
     return (u8)((r.eax >> 16) & 0xff ? (r.eax >> 16) & 0xff : r.eax & 0xff);
 }
 
+u8 arch_paddr_bits(void)
+{
+    if (cpuid(0x80000000).eax < 0x80000008)
+        return 36;
+    return (u8)(cpuid(0x80000008).eax & 0xff);
+}
+
 void arch_cpu_topology(unsigned int cpu, u32 *core, u32 *socket)
 {
     *core = 0;

@@ -42,6 +42,17 @@ struct createdomain_args {
 };
 /* What the machine offers (the HVM core says so at boot; off by default). */
 void createdomain_set_hvm_caps(bool hvm, bool hap);
+
+/*
+ * Xen 4.17's answer to a caller that is not the control domain, once the
+ * target exists.  Most sub-ops meet the privilege check (-EPERM) first;
+ * the few Xen handles apart from it check their arguments first.  Facts
+ * the hypercall layer looks up: whether the target is HVM and, for
+ * set_target, the other domain.
+ */
+enum domctl_other { OTHER_MISSING, OTHER_SAME, OTHER_PV, OTHER_HVM };
+long domctl_refusal(const struct xen_domctl *op, bool target_hvm, enum domctl_other other,
+                    unsigned int paddr_bits);
 #ifndef KEEL_HOST
 struct domain;
 /* The HVM-only domctls (hv/arch/x86/hvm/hvm_domctl.c). */
@@ -177,6 +188,8 @@ void domain_info(struct domain *d, struct xen_domctl_getdomaininfo *out);
 void arch_host_facts(struct host_facts *h);
 /* Guest physical address bits (getdomaininfo's gpaddr_bits). */
 u8 arch_gpaddr_bits(void);
+/* The machine's physical address bits. */
+u8 arch_paddr_bits(void);
 /* Topology of an online CPU, as cputopoinfo reports it. */
 void arch_cpu_topology(unsigned int cpu, u32 *core, u32 *socket);
 #endif

@@ -22,6 +22,7 @@
 #include <xen/grant_table.h>
 #include <xen/physdev.h>
 #include <xen/hvm/hvm_op.h>
+#include <xen/hvm/dm_op.h>
 
 #define DOMID_NOBODY 0x7fe0 /* a valid id no domain has in these tests */
 
@@ -135,7 +136,10 @@ static long domctl_want(uint32_t cmd, unsigned dom)
     case XEN_DOMCTL_bind_pt_irq:       /* not an HVM domain */
     case XEN_DOMCTL_unbind_pt_irq:
         return -XEN_EINVAL;
+    case XEN_DOMCTL_memory_mapping: /* a range that wraps */
+        return -XEN_EINVAL;
     case XEN_DOMCTL_ioport_mapping:
+    case XEN_DOMCTL_get_device_group: /* no IOMMU for the target */
         return -XEN_EOPNOTSUPP;
     case XEN_DOMCTL_set_target: /* target dom0: itself, or not HVM */
         return dom == 0 ? -XEN_EINVAL : -XEN_EOPNOTSUPP;
@@ -379,8 +383,11 @@ static void evtchn_probes(void)
                 struct evtchn_close cl = {.port = b.local_port};
                 HYPERVISOR_event_channel_op(EVTCHNOP_close, &cl);
             }
+            /* A port past the domain's allocated ones (buckets of 64; dom0
+             * and the Linux domU have fewer than 64 here) is -EINVAL
+             * before the right to look is checked. */
             struct evtchn_status st = {.dom = (domid_t)d, .port = ports[p]};
-            PROBE(missing ? missing : -XEN_EPERM,
+            PROBE(missing ? missing : ports[p] < 64 ? -XEN_EPERM : -XEN_EINVAL,
                   HYPERVISOR_event_channel_op(EVTCHNOP_status, &st),
                   "evtchn status d%u port %u", d, ports[p]);
         }
@@ -469,8 +476,19 @@ static void misc_probes(void)
               hypercall2(__HYPERVISOR_hvm_op, HVMOP_get_param, &hp), "hvm get_param d%u", d);
         PROBE(exists(d) ? -XEN_EINVAL : -XEN_ESRCH,
               hypercall2(__HYPERVISOR_hvm_op, HVMOP_set_param, &hp), "hvm set_param d%u", d);
-        PROBE(want, hypercall3(__HYPERVISOR_dm_op, d, 0, NULL), "dm_op d%u", d);
+        /* dm_op: no buffers first, then the domain (a PV one has no
+         * device model). */
+        static struct xen_dm_op_buf buf = {.size = 8};
+        static uint64_t dmop[4];
+        set_xen_guest_handle(buf.h, dmop);
+        PROBE(-XEN_ENODATA, hypercall3(__HYPERVISOR_dm_op, d, 0, NULL), "dm_op d%u no bufs", d);
+        PROBE(exists(d) ? -XEN_EINVAL : -XEN_ESRCH, hypercall3(__HYPERVISOR_dm_op, d, 1, &buf),
+              "dm_op d%u", d);
     }
+    static struct xen_dm_op_buf buf = {.size = 8};
+    PROBE(-XEN_EPERM, hypercall3(__HYPERVISOR_dm_op, self_id, 1, &buf), "dm_op self d%u",
+          self_id);
+    PROBE(-XEN_E2BIG, hypercall3(__HYPERVISOR_dm_op, 0, 3, &buf), "dm_op 3 bufs");
 }
 
 /* ---- the sweep over machine memory */

@@ -82,6 +82,16 @@ static long hvmop_param(unsigned int op, unsigned long arg)
         return -XEN_EFAULT;
     if (p.index >= HVM_NR_PARAMS)
         return -XEN_EINVAL;
+    /* Xen's order: the lookup, a PV target -EINVAL, then the privilege. */
+    d = p.domid == DOMID_SELF ? NULL : domain_get(p.domid);
+    if (p.domid != DOMID_SELF && !d)
+        return -XEN_ESRCH;
+    if (d && !is_hvm_domain(d)) {
+        domain_put(d);
+        return -XEN_EINVAL;
+    }
+    if (d)
+        domain_put(d);
     rc = target(p.domid, &d);
     if (rc)
         return rc;

@@ -116,6 +116,11 @@ struct domain *pv_pg_owner(unsigned long domid, long *err)
     o = domid < DOMID_FIRST_RESERVED && domid != d->domid ? domain_get((domid_t)domid) : NULL;
     if (!o)
         *err = -XEN_ESRCH;
+    /* Xen's owner of its own frames exists there, and only the control
+     * domain may name it: -EPERM for the others (Keel has no such owner,
+     * so the control domain still gets -ESRCH). */
+    if (domid == DOMID_XEN && !d->is_privileged)
+        *err = -XEN_EPERM;
     return o;
 }
 
@@ -200,7 +205,9 @@ static int flush_scope(unsigned long flags, bool *all)
 
 /* ----------------------------------------------------- update_va_mapping */
 
-long do_update_va_mapping(struct hcall *h)
+/* The entry may name pg_owner's frames (the caller's own, or for the
+ * control domain another domain's). */
+static long update_va_mapping(struct hcall *h, struct domain *pg_owner)
 {
     unsigned long va = h->arg[0], flags = h->arg[2];
     struct vcpu *v = current;
@@ -209,6 +216,9 @@ long do_update_va_mapping(struct hcall *h)
     bool all;
     int rc;
 
+    /* Xen checks the right to pg_owner's frames before anything else. */
+    if (pg_owner != v->domain && !v->domain->is_privileged)
+        return -XEN_EPERM;
     if (!guest_range_ok(va, 1))
         return -XEN_EINVAL;
     rc = flush_scope(flags, &all);
@@ -217,10 +227,30 @@ long do_update_va_mapping(struct hcall *h)
     l1pg = pv_find_l1(v, va, &slot);
     if (!l1pg)
         return -XEN_EINVAL;
-    rc = pv_entry_update(v->domain, slot, 1, PT_INDEX(va, L1_SHIFT), h->arg[1], false);
+    rc = pv_entry_update_foreign(v->domain, pg_owner, slot, 1, PT_INDEX(va, L1_SHIFT),
+                                 h->arg[1], false);
     put_page_and_type(l1pg);
     if (rc)
         return rc;
     pv_flush(flags & UVMF_FLUSHTYPE_MASK, va, all);
     return 0;
+}
+
+long do_update_va_mapping(struct hcall *h)
+{
+    return update_va_mapping(h, current->domain);
+}
+
+/* The fourth argument is a domid_t (Xen truncates it), named as
+ * mmu_update's foreigndom is. */
+long do_update_va_mapping_otherdomain(struct hcall *h)
+{
+    long rc = 0;
+    struct domain *pg_owner = pv_pg_owner((domid_t)h->arg[3], &rc);
+
+    if (!pg_owner)
+        return rc;
+    rc = update_va_mapping(h, pg_owner);
+    domain_put(pg_owner);
+    return rc;
 }
