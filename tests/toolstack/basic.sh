@@ -47,6 +47,7 @@ hv=$(fact life hypervisor)
 cpus=$(fact life cpus)
 mem=$(fact life memtotal_kb)
 seen_id=$(fact life domid)
+abi=$(fact life evtchn)
 check domu-hypervisor "/sys/hypervisor/type=$hv" '[ "$hv" = xen ]'
 check domu-cpus "cpus=$cpus (want 2)" '[ "$cpus" = 2 ]'
 # 128 MiB less what the kernel keeps for itself (its image, page tables).
@@ -54,6 +55,7 @@ check domu-memory "MemTotal ${mem} kB (want 65536..131072)" \
     '[ "${mem:-0}" -ge 65536 ] && [ "${mem:-0}" -le 131072 ]'
 check domu-domid "xenstore-read domid in the domU: '$seen_id', xl domid: '$id'" \
     '[ -n "$id" ] && [ "$seen_id" = "$id" ]'
+check domu-fifo "event channels: $abi (want fifo, as on Xen 4.17)" '[ "$abi" = fifo ]'
 
 line=$(xl list 2>/dev/null | awk 'NR > 1 && $1 == "life"')
 read -r _ _ u_mem u_vcpus u_state _ <<EOF

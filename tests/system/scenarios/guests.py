@@ -54,6 +54,7 @@ KEEL_READY = {
     "vcpuctx",
     "preempt",
     "dbist",
+    "dbreg",
     "pvh",
 }
 

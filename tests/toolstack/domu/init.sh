@@ -6,7 +6,7 @@
 #
 # Lines the tests in dom0 read (tests/toolstack/lib.sh):
 #   DOMU: /init reached
-#   DOMU: hypervisor=<type> cpus=<n> memtotal_kb=<n> domid=<id from xenstore>
+#   DOMU: hypervisor=<type> cpus=<n> memtotal_kb=<n> domid=<id from xenstore> evtchn=<fifo|2l>
 #   DOMU: ready
 # then the mode chosen with keel_mode= on the command line (xl's extra=):
 #   counter (default)  "DOMU: tick <n>" every second, forever
@@ -41,7 +41,10 @@ mem=$(awk '/^MemTotal:/ { print $2 }' /proc/meminfo)
 # A relative path is the domain's own home (/local/domain/<id>); the
 # request goes through the xenbus device to xenstored in dom0.
 domid=$(xenstore-read domid 2>&1)
-echo "DOMU: hypervisor=${hv:-none} cpus=$cpus memtotal_kb=$mem domid=$domid"
+# Which event-channel ABI the kernel took (FIFO whenever it is offered).
+evtchn=2l
+busybox dmesg 2>/dev/null | grep -q 'Using FIFO-based ABI' && evtchn=fifo
+echo "DOMU: hypervisor=${hv:-none} cpus=$cpus memtotal_kb=$mem domid=$domid evtchn=$evtchn"
 
 mode=counter
 ipaddr=

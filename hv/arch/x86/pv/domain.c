@@ -52,6 +52,7 @@ static void save_guest_state(struct vcpu *v)
         v->arch.gs_base_kernel = rdmsr(MSR_KERNEL_GS_BASE);
     }
     fpu_save(v);
+    pv_debugregs_unload(v);
 }
 
 static void load_guest_state(struct vcpu *v)
@@ -67,6 +68,7 @@ static void load_guest_state(struct vcpu *v)
     if (!selectors_ok)
         pv_failsafe(v, guest_regs());
     fpu_restore(v);
+    pv_debugregs_load(v);
     pv_update_vcpu_time(v);
 }
 
