@@ -9,10 +9,12 @@ tests/toolstack/<group>.sh, which drives `xl` and prints one
 "TOOLSTACK: <check>: PASS|FAIL" line per check and a summary.  The same
 groups pass on Debian's Xen 4.17: tests/toolstack/run-on-xen.sh.
 
-Gated: the toolstack-* scenarios are skipped unless KEEL_TOOLSTACK=1; the
-split-driver ones (splitdrv-*: blkback/netback, the hotplug scripts) run by
-default and are skipped with KEEL_SPLITDRV=0; all are skipped, with the
-reason, when the cached files are missing.
+Gates (the MANIFEST's second column): the toolstack-* groups (issue 7) and
+the split-driver ones (splitdrv-*: blkback/netback, the hotplug scripts,
+issue 8; under -icount, see ICOUNT) run in `make check` unless
+KEEL_TOOLSTACK=0 / KEEL_SPLITDRV=0; the PVH one (pvh-*, issue 11; QEMU's
+CPU gets SVM and nested paging) only with KEEL_PVH=1 until it passes on
+Keel.  All are skipped, with the reason, when the cached files are missing.
 """
 import os
 
@@ -27,10 +29,14 @@ KEEL_ARGS = "debug-exit console=com1 dom0_mem=1024M dom0_max_vcpus=2 loglvl=all"
 # instructions, so libxl's fixed 40-second limit on a hotplug script (block,
 # vif-bridge) is not spent by a loaded host's stalls, and idle guest time
 # costs no wall time (sleep=off).  In real time, on a 2-core machine running
-# several other QEMUs, the scripts took 14 to over 40 s and `xl block-attach` /
-# `network-attach` failed ("killing execution of /etc/xen/scripts/block add
-# because of timeout").  tests/toolstack/run-on-xen.sh does the same.
-ICOUNT = {"splitdrv": ["-icount", "shift=0,sleep=off"]}
+# several other QEMUs, the scripts took 14 to over 40 s and `xl block-attach`
+# / `network-attach` failed ("killing execution of /etc/xen/scripts/block
+# add because of timeout").  tests/toolstack/run-on-xen.sh does the same.
+QEMU_ARGS = {
+    "splitdrv": ["-icount", "shift=0,sleep=off"],
+    # PVH domUs need AMD-V with nested paging in the (emulated) CPU.
+    "pvh": ["-cpu", "qemu64,+svm,+npt"],
+}
 
 
 def _manifest():
@@ -45,20 +51,20 @@ def _manifest():
 
 NEEDS = {
     "toolstack": "Keel's toolstack interface (issue 7)",
+    "pvh": "Keel's toolstack interface and PVH domUs (issues 7, 11)",
     "splitdrv": "Keel's toolstack interface and split drivers (issues 7, 8)",
 }
 
 
-# Gates that run unless turned off with KEEL_<GATE>=0.
-DEFAULT_ON = {"splitdrv"}
+# Gates that run unless KEEL_<GATE>=0; the others only with KEEL_<GATE>=1.
+ON_BY_DEFAULT = {"toolstack", "splitdrv"}
 
 
 def _skip(gate):
     var = f"KEEL_{gate.upper()}"
-    if gate in DEFAULT_ON:
-        if os.environ.get(var, "1") == "0":
-            return f"turned off with {var}=0"
-    elif os.environ.get(var) != "1":
+    if gate in ON_BY_DEFAULT and os.environ.get(var) == "0":
+        return f"{var}=0"
+    if gate not in ON_BY_DEFAULT and os.environ.get(var) != "1":
         return f"needs {NEEDS[gate]}; set {var}=1 to run"
     return missing_files(KERNEL, os.path.join(CACHE, "initrd-dom0.gz"),
                          os.path.join(CACHE, "initrd-domu.gz"))
@@ -71,7 +77,6 @@ SCENARIOS = [
                       ("@toolstack-initrd", "")],
              smp=2,
              mem=2048,
-             qemu_args=ICOUNT.get(gate, []),
              expect=[STARTING,
                      r"KEEL-INIT: /init reached",
                      r"KEEL-INIT: hypervisor type: xen",
@@ -86,6 +91,7 @@ SCENARIOS = [
              # names every failure, and the log keeps the details.
              forbid=LINUX_FORBID + (r"KEEL-DOM0: toolstack FAILED",),
              timeout=timeout,
+             qemu_args=QEMU_ARGS.get(gate, []),
              skip=_skip(gate))
     for name, gate, script, extra, timeout, what in _manifest()
 ]
