@@ -249,7 +249,13 @@ def run_scenario(sc, build):
         boot.prepare()
         cmd = boot.command()
         mon = qemu.Monitor(boot.monitor, sc.monitor) if sc.monitor else None
-        res = qemu.run(cmd, sc.timeout, on_line=judge.feed, typing=sc.typing, monitor=mon)
+        # The console as it comes, for long runs (the log proper is written at the end).
+        with open(log + ".live", "w") as live:
+            def feed(line):
+                live.write(line + "\n")
+                live.flush()
+                return judge.feed(line)
+            res = qemu.run(cmd, sc.timeout, on_line=feed, typing=sc.typing, monitor=mon)
         lines = res.lines
         err = judge.verdict(res)
         if err is None and sc.check:

@@ -7,7 +7,8 @@
 # e.g. `run-on-xen.sh toolstack` (issue 7's groups), `run-on-xen.sh disk`.
 # Environment: BUILD (build), XEN (cache/xen-4.17.elf), JOBS (2), TIMEOUT
 # seconds per group (default: the MANIFEST's), DOM0_VCPUS (2), QEMU_MEM
-# MiB (2048).
+# MiB (2048), ICOUNT (QEMU's -icount for the splitdrv groups, as Keel's
+# scenarios run them: shift=0,sleep=off; `none` for real time).
 # Logs: $BUILD/toolstack/<name>.xen.log (the whole serial console).
 set -u
 SELF=$(cd "$(dirname "$0")" && pwd)/$(basename "$0")
@@ -19,6 +20,7 @@ JOBS=${JOBS:-2}
 TIMEOUT=${TIMEOUT:-}
 DOM0_VCPUS=${DOM0_VCPUS:-2}
 QEMU_MEM=${QEMU_MEM:-2048}
+ICOUNT=${ICOUNT:-shift=0,sleep=off}
 MANIFEST=tests/toolstack/MANIFEST
 LOGS=$BUILD/toolstack
 XEN_ARGS="console=com1 dom0_mem=1024M dom0_max_vcpus=$DOM0_VCPUS loglvl=all guest_loglvl=all"
@@ -40,13 +42,19 @@ run_one() {
     args=${rest%%|*}
     limit=${TIMEOUT:-${rest#*|}}
     [ "$args" = - ] && args=
+    # As tests/system/scenarios/toolstack.py: the split-driver groups count
+    # guest time in instructions (libxl's 40-second hotplug limit).
+    icount=
+    gate=$(awk -F'|' -v n="$name" '!/^#/ { gsub(/ /, "", $1); gsub(/ /, "", $2) }
+        $1 == n { print $2 }' "$MANIFEST")
+    [ "$gate" = splitdrv ] && [ "$ICOUNT" != none ] && icount="-icount $ICOUNT"
     log=$LOGS/$name.xen.log
     start=$(date +%s)
     : >"$log"
     cpu=qemu64
     [ "$script" = pvh.sh ] && cpu=qemu64,+svm,+npt # PVH domUs need AMD-V with nested paging
     timeout "$limit" qemu-system-x86_64 -accel tcg -cpu "$cpu" -m "$QEMU_MEM" -smp 2 \
-        -nographic -no-reboot -monitor none -serial stdio -nic none \
+        -nographic -no-reboot -monitor none -serial stdio -nic none $icount \
         -kernel "$XEN" -append "$XEN_ARGS" \
         -initrd "$KERNEL console=hvc0 KEEL_TEST=/tests/toolstack/$script ts_cpus=2 ts_dom0_mb=1024 $args,$2" \
         </dev/null >"$log" 2>&1 &

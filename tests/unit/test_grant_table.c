@@ -673,3 +673,78 @@ TEST(v2_transitive_copy)
     gnttab_put(gtc);
     gtc = NULL;
 }
+
+/*
+ * What dom0's backends do (issue 8), in the order they do it: blkback maps
+ * a request's segments writable by kernel address over ballooned-out pages
+ * (PTE 0) and keeps them (persistent grants); netback maps a packet's
+ * fragments read-only and copies its header from the same grant while the
+ * mapping stands, and copies into the domU's grants from its own frames
+ * (DOMID_SELF) on receive.  The domU then dies in the middle of it.  Every
+ * unmap leaves the dom0 PTE as it was before the map (0), every pin and
+ * reference goes, and nothing of the dead domain is reachable afterwards.
+ */
+TEST(backend_patterns_and_a_domu_dying_mid_io)
+{
+    setup_tables(4);
+    enum { SEGS = 11 }; /* BLKIF_MAX_SEGMENTS_PER_REQUEST */
+    struct gnttab_map_grant_ref seg[SEGS], frag, late;
+    mfn_t data[SEGS], pkt = page_of(dom_a), rx = page_of(dom_a), own = page_of(dom_b);
+
+    for (unsigned int i = 0; i < SEGS; i++) {
+        data[i] = page_of(dom_a);
+        grant(20 + i, DOMID_B, data[i], 0);
+        CHECK_EQ(*slot_of(va_l1, 100 + i), 0); /* ballooned out */
+        CHECK_EQ(map(20 + i, GNTMAP_host_map, VA_BASE + (100 + i) * PAGE_SIZE, &seg[i]),
+                 GNTST_okay);
+        CHECK_EQ(pte_mfn(*slot_of(va_l1, 100 + i)), data[i]);
+    }
+    CHECK_EQ(flushes, 0); /* nothing was mapped there before */
+    /* A persistent grant is unmapped and mapped again at the same place. */
+    CHECK_EQ(unmap(seg[3].handle, VA_BASE + 103 * PAGE_SIZE, 0), GNTST_okay);
+    CHECK_EQ(*slot_of(va_l1, 103), 0);
+    CHECK_EQ(map(23, GNTMAP_host_map, VA_BASE + 103 * PAGE_SIZE, &seg[3]), GNTST_okay);
+
+    /* netback: a fragment mapped read-only, its header copied from it. */
+    grant(40, DOMID_B, pkt, GTF_readonly);
+    ((u8 *)mfn_to_virt(pkt))[0] = 0xab;
+    CHECK_EQ(map(40, GNTMAP_host_map | GNTMAP_readonly, VA_BASE + 200 * PAGE_SIZE, &frag),
+             GNTST_okay);
+    CHECK_EQ(copy(GNTCOPY_source_gref, 40, 0, 0, 0, own, 0, 64), GNTST_okay);
+    CHECK_EQ(((u8 *)mfn_to_virt(own))[0], 0xab);
+    CHECK_EQ(gta->active[0][40].pin, GNTPIN_hstr_inc); /* the copy's pin went */
+    /* Received: from dom0's frame into the domU's grant, and from the
+     * mapped fragment straight into another (a bridge between domUs). */
+    grant(41, DOMID_B, rx, 0);
+    CHECK_EQ(copy(GNTCOPY_dest_gref, 0, own, 0, 41, 0, 100, 64), GNTST_okay);
+    CHECK_EQ(copy(GNTCOPY_source_gref | GNTCOPY_dest_gref, 40, 0, 0, 41, 0, 0, 1), GNTST_okay);
+    CHECK_EQ(((u8 *)mfn_to_virt(rx))[0], 0xab);
+    CHECK_EQ(((u8 *)mfn_to_virt(rx))[100], 0xab);
+    CHECK_EQ(entry(gta, 41)->flags, GTF_permit_access);
+
+    /* The domU dies with all of it mapped. */
+    CHECK_EQ(gnttab_relinquish(gta, 100), 0);
+    CHECK_EQ(copy(GNTCOPY_dest_gref, 0, own, 0, 41, 0, 0, 1), GNTST_bad_domain);
+    CHECK_EQ(copy(GNTCOPY_source_gref, 40, 0, 0, 0, own, 0, 1), GNTST_bad_domain);
+    CHECK_EQ(map(24, GNTMAP_host_map, VA_BASE + 300 * PAGE_SIZE, &late), GNTST_general_error);
+    CHECK_EQ(*slot_of(va_l1, 300), 0);
+    for (unsigned int i = 0; i < SEGS; i++)
+        page_unassign(&table[data[i]]);
+    page_unassign(&table[pkt]);
+    page_unassign(&table[rx]);
+    gnttab_put(gta);
+    gta = NULL;
+    /* dom0's backends unmap as they disconnect: each PTE goes back to 0. */
+    for (unsigned int i = 0; i < SEGS; i++) {
+        CHECK(!FREE(data[i]));
+        CHECK_EQ(unmap(seg[i].handle, VA_BASE + (100 + i) * PAGE_SIZE, 0), GNTST_okay);
+        CHECK_EQ(*slot_of(va_l1, 100 + i), 0);
+        CHECK(FREE(data[i]));
+    }
+    CHECK(FREE(rx));
+    CHECK(!FREE(pkt)); /* the fragment's mapping holds it */
+    CHECK_EQ(unmap(frag.handle, VA_BASE + 200 * PAGE_SIZE, 0), GNTST_okay);
+    CHECK_EQ(*slot_of(va_l1, 200), 0);
+    CHECK(FREE(pkt));
+    CHECK_EQ(gtb->maptrack_used, 0);
+}
