@@ -250,9 +250,9 @@ measure() {
               print line }'
 }
 
-# within SHARE WANT: SHARE is within 5% (relative) of WANT.
+# within SHARE WANT PCT: SHARE is within PCT% (relative) of WANT.
 within() {
-    awk -v s="$1" -v w="$2" 'BEGIN { d = s - w; if (d < 0) d = -d; exit !(d <= 0.05 * w) }'
+    awk -v s="$1" -v w="$2" -v p="$3" 'BEGIN { d = s - w; if (d < 0) d = -d; exit !(d <= p / 100 * w) }'
 }
 
 ratio() {
