@@ -14,6 +14,7 @@
  * on the frame until the entry is cleared again.
  */
 #include <asm/page.h>
+#include <asm/hvm.h>
 #include <asm/pv.h>
 #include <asm/pv_mm.h>
 #include <keel/console.h>
@@ -28,7 +29,8 @@ struct update_ctx {
     struct domain *pg_owner; /* whose frames L1 entries may name */
 };
 
-static long pt_update(const struct update_ctx *c, u64 ptr, u64 val, bool preserve_ad);
+static long pt_update(const struct update_ctx *c, u64 ptr, u64 val, bool preserve_ad,
+                      bool translate);
 static long machphys_update(const struct update_ctx *c, u64 ptr, u64 val);
 
 /* Xen checks the caller's right to the other domains per request, so an
@@ -50,10 +52,11 @@ static long one_update(void *ctx, const void *item)
     switch (cmd) {
     case MMU_NORMAL_PT_UPDATE:
     case MMU_PT_UPDATE_PRESERVE_AD:
-    case MMU_PT_UPDATE_NO_TRANSLATE: /* PV: nothing to translate */
+    case MMU_PT_UPDATE_NO_TRANSLATE: /* machine frames even for a translated foreign domain */
         if ((rc = may_touch(c)))
             return rc;
-        return pt_update(c, req->ptr - cmd, req->val, cmd == MMU_PT_UPDATE_PRESERVE_AD);
+        return pt_update(c, req->ptr - cmd, req->val, cmd == MMU_PT_UPDATE_PRESERVE_AD,
+                         cmd != MMU_PT_UPDATE_NO_TRANSLATE);
     case MMU_MACHPHYS_UPDATE:
         if (c->pt_owner != c->d)
             return -XEN_EPERM;
@@ -110,7 +113,27 @@ static long plain_update(struct page_info *pg, u64 *slot, u64 val)
     return 0;
 }
 
-static long pt_update(const struct update_ctx *c, u64 ptr, u64 val, bool preserve_ad)
+#define PTE_FRAME 0x000ffffffffff000ULL
+
+/* A translated foreign domain's frames are named by GFN: the entry gets
+ * the machine frame its p2m has there (RAM, or a frame Keel shares with
+ * it), or the update is refused, as on Xen. */
+static long translate_foreign(const struct update_ctx *c, u64 *val)
+{
+    enum p2m_type t;
+    mfn_t mfn;
+
+    if (!is_hvm_domain(c->pg_owner) || c->pg_owner == c->pt_owner || !(*val & 1))
+        return 0;
+    mfn = p2m_lookup(&c->pg_owner->arch.hvm->p2m, (*val & PTE_FRAME) >> PAGE_SHIFT, &t);
+    if (t != p2m_ram_rw && t != p2m_special)
+        return -XEN_EINVAL;
+    *val = (*val & ~PTE_FRAME) | ((u64)mfn << PAGE_SHIFT);
+    return 0;
+}
+
+static long pt_update(const struct update_ctx *c, u64 ptr, u64 val, bool preserve_ad,
+                      bool translate)
 {
     unsigned int index = (ptr & (PAGE_SIZE - 1)) >> 3;
     struct page_info *pg = pv_domain_page(ptr >> PAGE_SHIFT, c->pt_owner);
@@ -123,7 +146,9 @@ static long pt_update(const struct update_ctx *c, u64 ptr, u64 val, bool preserv
     slot = (u64 *)mfn_to_virt(page_to_mfn(pg)) + index;
     level = pv_table_level(pg);
     if (level && get_page_type(pg, pgt_of_level(level))) {
-        rc = pv_entry_update_foreign(c->pt_owner, c->pg_owner, slot, level, index, val,
+        rc = translate ? translate_foreign(c, &val) : 0;
+        if (!rc)
+            rc = pv_entry_update_foreign(c->pt_owner, c->pg_owner, slot, level, index, val,
                                      preserve_ad);
         put_page_type(pg);
     } else {
