@@ -255,6 +255,19 @@ within() {
     awk -v s="$1" -v w="$2" -v p="$3" 'BEGIN { d = s - w; if (d < 0) d = -d; exit !(d <= p / 100 * w) }'
 }
 
+# steady WALL_NS: the measured interval took at most 1.2 x $INTERVAL s.
+# A longer one means QEMU's CPU threads were starved by the host; the time
+# a starved CPU stood still is charged to the vCPU it was running, so run
+# time shares say nothing about the scheduler then: those checks skip.
+steady() {
+    awk -v w="$1" -v i="$INTERVAL" 'BEGIN { exit !(w <= 1.2 * i * 1e9) }'
+}
+
+# skip NAME DETAIL: a check that could not be judged (not counted).
+skip() {
+    echo "TOOLSTACK: $1: SKIP${2:+ $2}"
+}
+
 ratio() {
     awk -v a="$1" -v b="$2" 'BEGIN { printf "%.4f", (b > 0 ? a / b : 0) }'
 }

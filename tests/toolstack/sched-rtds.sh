@@ -49,8 +49,12 @@ set -- $(measure "$(xl domid rt)")
 wall=$1 t=$2
 share=$(ratio "$t" "$wall")
 note "budget 2500 us / period 10000 us, no extratime, over ${wall} ns: ${t} ns, $share of CPU 1"
-check budget-holds "rt had $share of one CPU (limit 0.25)" \
-    'awk -v c="$share" "BEGIN { exit !(c > 0 && c <= 0.2525) }"'
+if steady "$wall"; then
+    check budget-holds "rt had $share of one CPU (limit 0.25)" \
+        'awk -v c="$share" "BEGIN { exit !(c > 0 && c <= 0.2525) }"'
+else
+    skip budget-holds "${INTERVAL} s took ${wall} ns: the host starved QEMU, not judged"
+fi
 
 xl sched-rtds -d rt -v 0 -p 10000 -b 4000 -e 1 >/dev/null 2>&1
 out=$(xl sched-rtds -d rt -v 0 2>&1 | tail -n 1)
