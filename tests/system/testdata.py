@@ -3,6 +3,7 @@ import glob
 import gzip
 import lzma
 import os
+import threading
 import struct
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
@@ -271,7 +272,8 @@ def path(build, name):
     except FileNotFoundError:
         pass
     os.makedirs(os.path.dirname(out), exist_ok=True)
-    tmp = f"{out}.{os.getpid()}.tmp"
+    # Scenarios run in threads of one process: the thread makes it unique.
+    tmp = f"{out}.{os.getpid()}.{threading.get_ident()}.tmp"
     with open(tmp, "wb") as f:
         f.write(data)
     os.replace(tmp, out)
