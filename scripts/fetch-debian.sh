@@ -533,6 +533,7 @@ build_dom0_initrd() {
     stage_modules "$stage" $DOM0_MODULES
     build_tool keel-seedrng "$stage/usr/lib/keel/keel-seedrng"
     build_tool keel-tsc "$stage/usr/bin/keel-tsc"
+    build_tool keel-cputime "$stage/usr/bin/keel-cputime"
     # The seed a Debian system would have saved at its last shutdown.
     head -c 512 /dev/urandom >"$stage/var/lib/keel/random-seed"
     cp "$CACHE/vmlinuz" "$stage/boot/vmlinuz"

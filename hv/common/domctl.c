@@ -21,6 +21,7 @@
 #include <keel/hypercall.h>
 #include <keel/mm.h>
 #include <keel/sched.h>
+#include <keel/sched_types.h>
 #include <keel/time.h>
 
 _Static_assert(KEEL_MAX_GRANT_VERSION == GNTTAB_MAX_VERSION,
@@ -303,21 +304,9 @@ static u64 online_mask(void)
     return __atomic_load_n(&cpu_online_mask, __ATOMIC_ACQUIRE);
 }
 
-/* The vCPU goes where its hard affinity allows, if it is not there yet. */
-static void place_vcpu(struct vcpu *v)
-{
-    u64 allowed = v->affinity_hard & online_mask();
-
-    if (!allowed || ((allowed >> READ_ONCE(v->processor)) & 1) || v == current)
-        return; /* the caller's own vCPU stays until it is repinned from elsewhere */
-    vcpu_pause(v);
-    sched_move_vcpu(v, (unsigned int)__builtin_ctzll(allowed));
-    vcpu_unpause(v);
-}
-
 static long op_vcpuaffinity(struct domain *d, u32 cmd, struct xen_domctl_vcpuaffinity *va)
 {
-    u64 hard = 0, soft = 0, out_hard = 0, out_soft = 0;
+    u64 hard = 0, soft = 0, out_hard = 0, out_soft = 0, new_hard, new_soft;
     unsigned int nbits = ctl_cpu_bits();
     struct vcpu *v;
     long rc;
@@ -342,14 +331,17 @@ static long op_vcpuaffinity(struct domain *d, u32 cmd, struct xen_domctl_vcpuaff
         return rc;
     if ((va->flags & XEN_VCPUAFFINITY_SOFT) && (rc = xenctl_bitmap_read(&va->cpumap_soft, nbits, &soft)))
         return rc;
-    rc = affinity_set(&v->affinity_hard, &v->affinity_soft, va->flags, hard, soft, online_mask(),
-                      &out_hard, &out_soft);
+    /* Setters are serialised by the domctl lock: the masks read here are
+     * the ones the scheduler has. */
+    new_hard = v->affinity_hard;
+    new_soft = v->affinity_soft;
+    rc = affinity_set(&new_hard, &new_soft, va->flags, hard, soft, online_mask(), &out_hard,
+                      &out_soft);
     if (rc)
         return rc;
-    if (va->flags & XEN_VCPUAFFINITY_HARD) {
-        place_vcpu(v);
+    vcpu_set_affinity(v, new_hard, new_soft); /* moves it if it must leave its CPU */
+    if (va->flags & XEN_VCPUAFFINITY_HARD)
         rc = xenctl_bitmap_write(&va->cpumap_hard, out_hard, nbits);
-    }
     if (!rc && (va->flags & XEN_VCPUAFFINITY_SOFT))
         rc = xenctl_bitmap_write(&va->cpumap_soft, out_soft, nbits);
     return rc;
@@ -370,20 +362,65 @@ static long op_nodeaffinity(struct domain *d, u32 cmd, struct xen_domctl_nodeaff
 
 /* ------------------------------------------------------------- the rest */
 
-static long op_scheduler(struct domain *d, struct xen_domctl_scheduler_op *s)
+/*
+ * put/getvcpuinfo: one element at a time, read from and written back to
+ * the caller's array; after SCHEDOP_VCPUS_UNPREEMPTED elements, pending
+ * work stops the walk and nr_vcpus says how many were done (libxc goes on
+ * from there), as Xen.
+ */
+static long schedop_vcpus(struct domain *d, u32 id, struct xen_domctl_scheduler_op *s,
+                          struct hcall *h)
 {
-    if (s->sched_id != KEEL_SCHED_ID)
-        return -XEN_EINVAL;
-    switch (s->cmd) {
-    case XEN_DOMCTL_SCHEDOP_putinfo:
-    case XEN_DOMCTL_SCHEDOP_getinfo:
-    case XEN_DOMCTL_SCHEDOP_putvcpuinfo:
-    case XEN_DOMCTL_SCHEDOP_getvcpuinfo:
+    bool put = s->cmd == XEN_DOMCTL_SCHEDOP_putvcpuinfo;
+    unsigned long base = (unsigned long)s->u.v.vcpus.p;
+    u32 i = 0;
+    long rc = 0;
+
+    while (i < s->u.v.nr_vcpus) {
+        struct xen_domctl_schedparam_vcpu e;
+        unsigned long at = base + (unsigned long)i * sizeof(e);
+        struct sched_params p;
+
+        if (copy_from_guest(&e, at, sizeof(e)))
+            return -XEN_EFAULT;
+        rc = schedop_vcpu_in(id, &e, d->nr_vcpus,
+                             e.vcpuid < d->nr_vcpus && d->vcpus[e.vcpuid], &p);
+        if (!rc)
+            rc = sched_adjust_vcpu(d->vcpus[e.vcpuid], &p, put);
+        if (rc)
+            return rc;
+        if (!put) {
+            schedop_vcpu_out(id, &p, &e);
+            if (copy_to_guest(at, &e, sizeof(e)))
+                return -XEN_EFAULT;
+        }
+        if (++i >= SCHEDOP_VCPUS_UNPREEMPTED && hypercall_preempt_check(h))
+            break;
+    }
+    s->u.v.nr_vcpus = i;
+    return 0;
+}
+
+static long op_scheduler(struct domain *d, struct xen_domctl_scheduler_op *s, struct hcall *h)
+{
+    unsigned int id = sched_id();
+    struct sched_params p;
+    bool put;
+    long rc = schedop_check(s, schedop_ctl_id(id));
+
+    if (rc)
+        return rc;
+    if (!id) /* round-robin under credit2's name: stored values */
         return credit2_adjust(&d->sched_weight, &d->sched_cap, s->cmd, &s->u.credit2,
                               d->nr_vcpus);
-    default:
-        return -XEN_EINVAL;
-    }
+    if (s->cmd == XEN_DOMCTL_SCHEDOP_putvcpuinfo || s->cmd == XEN_DOMCTL_SCHEDOP_getvcpuinfo)
+        return schedop_has_vcpu_params(id) ? schedop_vcpus(d, id, s, h) : -XEN_EINVAL;
+    put = s->cmd == XEN_DOMCTL_SCHEDOP_putinfo;
+    schedop_dom_in(id, s, &p);
+    rc = sched_adjust_dom(d, &p, put);
+    if (!rc && !put)
+        schedop_dom_out(id, &p, s);
+    return rc;
 }
 
 static long op_tscinfo(struct domain *d, u32 cmd, struct xen_domctl_tsc_info *t)
@@ -458,7 +495,7 @@ static long domctl_op(struct xen_domctl *op, struct domain *d, struct hcall *h,
         return op_nodeaffinity(d, op->cmd, &op->u.nodeaffinity);
     case XEN_DOMCTL_scheduler_op:
         *copyback = true;
-        return op_scheduler(d, &op->u.scheduler_op);
+        return op_scheduler(d, &op->u.scheduler_op, h);
     case XEN_DOMCTL_settscinfo:
     case XEN_DOMCTL_gettscinfo:
         *copyback = op->cmd == XEN_DOMCTL_gettscinfo;

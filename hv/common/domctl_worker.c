@@ -4,6 +4,7 @@
  */
 #define __XEN_TOOLS__ 1
 #include <keel/domctl.h>
+#include <keel/sched_types.h>
 #include <xen/errno.h>
 
 /* ------------------------------------------------------------ domain ids */
@@ -304,6 +305,96 @@ int credit2_adjust(u16 *weight, u16 *cap, u32 cmd, struct xen_domctl_sched_credi
     default:
         return -XEN_EINVAL; /* credit2 has no per-vCPU parameters */
     }
+}
+
+u32 schedop_ctl_id(unsigned int policy_id)
+{
+    return policy_id ? policy_id : XEN_SCHEDULER_CREDIT2;
+}
+
+int schedop_check(const struct xen_domctl_scheduler_op *op, u32 ctl_id)
+{
+    if (op->sched_id != ctl_id)
+        return -XEN_EINVAL;
+    switch (op->cmd) {
+    case XEN_DOMCTL_SCHEDOP_putinfo:
+    case XEN_DOMCTL_SCHEDOP_getinfo:
+    case XEN_DOMCTL_SCHEDOP_putvcpuinfo:
+    case XEN_DOMCTL_SCHEDOP_getvcpuinfo:
+        return 0;
+    default:
+        return -XEN_EINVAL;
+    }
+}
+
+bool schedop_has_vcpu_params(u32 id)
+{
+    return id == XEN_SCHEDULER_RTDS;
+}
+
+void schedop_dom_in(u32 id, const struct xen_domctl_scheduler_op *op, struct sched_params *p)
+{
+    memset(p, 0, sizeof(*p));
+    if (id == XEN_SCHEDULER_RTDS) {
+        p->period_us = op->u.rtds.period;
+        p->budget_us = op->u.rtds.budget;
+    } else {
+        p->weight = op->u.credit2.weight;
+        p->cap = op->u.credit2.cap;
+    }
+}
+
+void schedop_dom_out(u32 id, const struct sched_params *p, struct xen_domctl_scheduler_op *op)
+{
+    if (id == XEN_SCHEDULER_RTDS) {
+        op->u.rtds.period = p->period_us;
+        op->u.rtds.budget = p->budget_us;
+    } else {
+        op->u.credit2.weight = (u16)p->weight;
+        op->u.credit2.cap = (u16)p->cap;
+    }
+}
+
+int schedop_vcpu_in(u32 id, const struct xen_domctl_schedparam_vcpu *e, unsigned int max_vcpus,
+                    bool exists, struct sched_params *p)
+{
+    (void)id; /* only RTDS has per-vCPU parameters */
+    if (e->vcpuid >= max_vcpus || !exists)
+        return -XEN_EINVAL;
+    memset(p, 0, sizeof(*p));
+    p->period_us = e->u.rtds.period;
+    p->budget_us = e->u.rtds.budget;
+    p->flags = e->u.rtds.flags & XEN_DOMCTL_SCHEDRT_extra ? SCHED_RTDS_EXTRA : 0;
+    return 0;
+}
+
+void schedop_vcpu_out(u32 id, const struct sched_params *p, struct xen_domctl_schedparam_vcpu *e)
+{
+    (void)id;
+    e->u.rtds.period = p->period_us;
+    e->u.rtds.budget = p->budget_us;
+    e->u.rtds.flags = (e->u.rtds.flags & ~(u32)XEN_DOMCTL_SCHEDRT_extra) |
+                      (p->flags & SCHED_RTDS_EXTRA ? XEN_DOMCTL_SCHEDRT_extra : 0);
+}
+
+int sysctl_schedop_check(const struct xen_sysctl_scheduler_op *op, bool pool_exists, u32 ctl_id)
+{
+    if (op->cmd != XEN_SYSCTL_SCHEDOP_putinfo && op->cmd != XEN_SYSCTL_SCHEDOP_getinfo)
+        return -XEN_EINVAL;
+    if (!pool_exists)
+        return -XEN_ESRCH;
+    return op->sched_id == ctl_id ? 0 : -XEN_EINVAL;
+}
+
+int credit2_ratelimit_adjust(u32 *stored, u32 cmd, u32 *io)
+{
+    if (cmd == XEN_SYSCTL_SCHEDOP_putinfo) {
+        if (*io && (*io > XEN_SYSCTL_SCHED_RATELIMIT_MAX || *io < XEN_SYSCTL_SCHED_RATELIMIT_MIN))
+            return -XEN_EINVAL;
+        *stored = *io;
+    }
+    *io = *stored;
+    return 0;
 }
 
 /* ------------------------------------------------------------------ TSC */

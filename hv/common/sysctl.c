@@ -5,8 +5,9 @@
  * the whole xen_sysctl is copied back after a sub-op that succeeded, and
  * the sub-ops that write single fields do so themselves.
  *
- * Keel has one CPU pool (0, every online CPU, credit2 as the scheduler's
- * name — the policy is round-robin) and one NUMA node.
+ * Keel has one CPU pool (0, every online CPU, scheduled by the sched=
+ * policy; round-robin goes by credit2's name, keel/domctl.h) and one NUMA
+ * node.
  */
 #define __XEN_TOOLS__ 1
 #include <asm/smp.h>
@@ -17,6 +18,7 @@
 #include <keel/guest_access.h>
 #include <keel/hypercall.h>
 #include <keel/sched.h>
+#include <keel/sched_types.h>
 
 static spinlock_t sysctl_lock = SPINLOCK_INIT;
 static const u32 pool_ids[] = {KEEL_CPUPOOL0};
@@ -121,7 +123,7 @@ static long op_cpupool(struct xen_sysctl_cpupool_op *c)
         if (idx < 0)
             return idx;
         c->cpupool_id = pool_ids[idx];
-        c->sched_id = KEEL_SCHED_ID;
+        c->sched_id = schedop_ctl_id(sched_id());
         c->n_dom = count_domains();
         return xenctl_bitmap_write(&c->cpumap, __atomic_load_n(&cpu_online_mask, __ATOMIC_ACQUIRE),
                             ctl_cpu_bits());
@@ -137,6 +139,29 @@ static long op_cpupool(struct xen_sysctl_cpupool_op *c)
     default:
         return -XEN_ENOSYS;
     }
+}
+
+/* The pool's instance parameters: credit2's rate limit (`xl sched-credit2
+ * -s`); RTDS has none (Xen: 0, nothing done). */
+static long op_schedop(struct xen_sysctl_scheduler_op *so)
+{
+    static u32 rr_ratelimit_us = 1000; /* round-robin: stored, credit2's default */
+    unsigned int id = sched_id();
+    struct sched_global g;
+    long rc = sysctl_schedop_check(so, so->cpupool_id == KEEL_CPUPOOL0, schedop_ctl_id(id));
+
+    if (rc)
+        return rc;
+    if (!id)
+        return credit2_ratelimit_adjust(&rr_ratelimit_us, so->cmd,
+                                        &so->u.sched_credit2.ratelimit_us);
+    if (id != XEN_SCHEDULER_CREDIT2)
+        return 0;
+    g.ratelimit_us = so->u.sched_credit2.ratelimit_us;
+    rc = sched_adjust_global(&g, so->cmd == XEN_SYSCTL_SCHEDOP_putinfo);
+    if (!rc)
+        so->u.sched_credit2.ratelimit_us = g.ratelimit_us;
+    return rc;
 }
 
 /* One node with all memory: a size query (NULL handles) gives 1. */
@@ -208,8 +233,10 @@ static long sysctl_op(struct xen_sysctl *op, unsigned long arg, int *copyback)
     case XEN_SYSCTL_readconsole:
         return op_readconsole(&op->u.readconsole);
     case XEN_SYSCTL_sched_id:
-        op->u.sched_id.sched_id = KEEL_SCHED_ID;
+        op->u.sched_id.sched_id = schedop_ctl_id(sched_id());
         return 0;
+    case XEN_SYSCTL_scheduler_op:
+        return op_schedop(&op->u.scheduler_op);
     case XEN_SYSCTL_getdomaininfolist:
         return op_getdomaininfolist(&op->u.getdomaininfolist);
     case XEN_SYSCTL_cpupool_op:

@@ -16,6 +16,7 @@
 #include <keel/cpu_policy.h>
 #include <keel/domain_mem.h>
 #include <keel/domctl.h>
+#include <keel/sched_types.h>
 #include <keel/page_alloc.h>
 #include <keel/pv_mm.h>
 #include <xen/errno.h>
@@ -269,6 +270,27 @@ static void pure_workers(u8 a, u8 b, u8 c)
     static const u32 pools[] = {0, 3, 200};
     int idx = cpupool_next(pools, 3, c);
     if (idx >= 0 ? pools[idx] < c : c <= 200)
+        abort();
+    /* Rate limits: a refused put changes nothing; what is stored is 0 or
+     * in range, and is what the caller hears. */
+    static u32 ratelimit = 1000;
+    u32 io = mask & 0xfffff, before = ratelimit;
+    int rc = credit2_ratelimit_adjust(&ratelimit, a & 1, &io);
+    if ((rc && ratelimit != before) || (!rc && io != ratelimit) ||
+        (ratelimit && (ratelimit < XEN_SYSCTL_SCHED_RATELIMIT_MIN ||
+                       ratelimit > XEN_SYSCTL_SCHED_RATELIMIT_MAX)))
+        abort();
+    /* RTDS elements: a vcpuid past the domain is refused; getvcpuinfo
+     * changes only the extratime bit of the caller's flags. */
+    struct xen_domctl_schedparam_vcpu e = {.vcpuid = c};
+    struct sched_params sp = {.period_us = b, .budget_us = a, .flags = c & 1};
+    e.u.rtds.flags = (u32)mask;
+    if (schedop_vcpu_in(XEN_SCHEDULER_RTDS, &e, b, a & 2, &sp) != (c < b && (a & 2) ? 0 : -XEN_EINVAL))
+        abort();
+    sp.flags = c & 1;
+    schedop_vcpu_out(XEN_SCHEDULER_RTDS, &sp, &e);
+    if (((e.u.rtds.flags ^ (u32)mask) & ~(u32)XEN_DOMCTL_SCHEDRT_extra) ||
+        !(e.u.rtds.flags & XEN_DOMCTL_SCHEDRT_extra) != !(c & 1))
         abort();
 }
 

@@ -207,3 +207,67 @@ wait_value() {
 toolstack_up() {
     xenstore-read -s / >/dev/null 2>&1 && xl list >/dev/null 2>&1
 }
+
+# ------------------------------------------------------------- scheduling
+# (sched.sh, sched-rtds.sh)
+
+# hog_cfg NAME CPUS: /tmp/ts/NAME.cfg, a 1-vCPU domU (128 MiB) spinning
+# (keel_mode=hog) with hard affinity CPUS (xl's cpus=).
+hog_cfg() {
+    cat >"$TS_DIR/$1.cfg" <<EOF
+name = "$1"
+type = "pv"
+kernel = "$TS_KERNEL"
+ramdisk = "/boot/initrd-domu.gz"
+extra = "console=hvc0 quiet keel_mode=hog"
+memory = 128
+vcpus = 1
+cpus = "$2"
+on_poweroff = "destroy"
+on_reboot = "destroy"
+on_crash = "destroy"
+EOF
+}
+
+# vcpu_field DOM VCPU COLUMN: a column of `xl vcpu-list DOM` for VCPU
+# (4 CPU, 5 state, 7 hard affinity, 9 soft affinity).
+vcpu_field() {
+    xl vcpu-list "$1" 2>/dev/null | awk -v v="$2" -v c="$3" 'NR > 1 && $3 == v { print $c }'
+}
+
+# measure DOMID...: cpu_time of each over $INTERVAL seconds; prints
+# "WALL_NS D1_NS D2_NS ..." (empty if keel-cputime failed).
+measure() {
+    _m_a=$(keel-cputime "$@") || return 1
+    sleep "$INTERVAL"
+    _m_b=$(keel-cputime "$@") || return 1
+    printf '%s\n---\n%s\n' "$_m_a" "$_m_b" | awk '
+        $1 == "---" { second = 1; next }
+        !second { a[$1] = $2; order[++n] = $1; next }
+        { b[$1] = $2 }
+        END { line = b["now"] - a["now"]
+              for (i = 2; i <= n; i++) line = line " " (b[order[i]] - a[order[i]])
+              print line }'
+}
+
+# within SHARE WANT PCT: SHARE is within PCT% (relative) of WANT.
+within() {
+    awk -v s="$1" -v w="$2" -v p="$3" 'BEGIN { d = s - w; if (d < 0) d = -d; exit !(d <= p / 100 * w) }'
+}
+
+# steady WALL_NS: the measured interval took at most 1.2 x $INTERVAL s.
+# A longer one means QEMU's CPU threads were starved by the host; the time
+# a starved CPU stood still is charged to the vCPU it was running, so run
+# time shares say nothing about the scheduler then: those checks skip.
+steady() {
+    awk -v w="$1" -v i="$INTERVAL" 'BEGIN { exit !(w <= 1.2 * i * 1e9) }'
+}
+
+# skip NAME DETAIL: a check that could not be judged (not counted).
+skip() {
+    echo "TOOLSTACK: $1: SKIP${2:+ $2}"
+}
+
+ratio() {
+    awk -v a="$1" -v b="$2" 'BEGIN { printf "%.4f", (b > 0 ? a / b : 0) }'
+}

@@ -48,6 +48,16 @@ run_one() {
     gate=$(awk -F'|' -v n="$name" '!/^#/ { gsub(/ /, "", $1); gsub(/ /, "", $2) }
         $1 == n { print $2 }' "$MANIFEST")
     [ "$gate" = splitdrv ] && [ "$ICOUNT" != none ] && icount="-icount $ICOUNT"
+    # hv:WORD goes to Xen's command line (e.g. sched=rtds), the rest to dom0's.
+    hv=
+    dom0=
+    for w in $args; do
+        case "$w" in
+        hv:*) hv="$hv ${w#hv:}" ;;
+        *) dom0="$dom0 $w" ;;
+        esac
+    done
+    args=$dom0
     log=$LOGS/$name.xen.log
     start=$(date +%s)
     : >"$log"
@@ -55,7 +65,7 @@ run_one() {
     [ "$script" = pvh.sh ] && cpu=qemu64,+svm,+npt # PVH domUs need AMD-V with nested paging
     timeout "$limit" qemu-system-x86_64 -accel tcg -cpu "$cpu" -m "$QEMU_MEM" -smp 2 \
         -nographic -no-reboot -monitor none -serial stdio -nic none $icount \
-        -kernel "$XEN" -append "$XEN_ARGS" \
+        -kernel "$XEN" -append "$XEN_ARGS$hv" \
         -initrd "$KERNEL console=hvc0 KEEL_TEST=/tests/toolstack/$script ts_cpus=2 ts_dom0_mb=1024 $args,$2" \
         </dev/null >"$log" 2>&1 &
     qpid=$!

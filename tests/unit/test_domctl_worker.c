@@ -1,6 +1,7 @@
 /* The domctl/sysctl workers: Xen 4.17's rules on plain values. */
 #define __XEN_TOOLS__ 1
 #include <keel/domctl.h>
+#include <keel/sched_types.h>
 #include <xen/errno.h>
 
 #include "harness.h"
@@ -323,6 +324,110 @@ TEST(credit2)
     CHECK_EQ(w, 1000); /* as Xen: the weight went in first */
     CHECK_EQ(cap, 0);
     CHECK_EQ(credit2_adjust(&w, &cap, XEN_DOMCTL_SCHEDOP_putvcpuinfo, &io, 2), -XEN_EINVAL);
+}
+
+TEST(schedop_checks)
+{
+    struct xen_domctl_scheduler_op op = {.sched_id = XEN_SCHEDULER_CREDIT2,
+                                         .cmd = XEN_DOMCTL_SCHEDOP_getinfo};
+
+    CHECK_EQ(schedop_ctl_id(0), XEN_SCHEDULER_CREDIT2); /* round-robin's name */
+    CHECK_EQ(schedop_ctl_id(XEN_SCHEDULER_RTDS), XEN_SCHEDULER_RTDS);
+    CHECK_EQ(schedop_check(&op, XEN_SCHEDULER_CREDIT2), 0);
+    CHECK_EQ(schedop_check(&op, XEN_SCHEDULER_RTDS), -XEN_EINVAL); /* not the pool's */
+    op.cmd = XEN_DOMCTL_SCHEDOP_getvcpuinfo;
+    CHECK_EQ(schedop_check(&op, XEN_SCHEDULER_CREDIT2), 0);
+    op.cmd = 4;
+    CHECK_EQ(schedop_check(&op, XEN_SCHEDULER_CREDIT2), -XEN_EINVAL);
+    CHECK(!schedop_has_vcpu_params(XEN_SCHEDULER_CREDIT2));
+    CHECK(schedop_has_vcpu_params(XEN_SCHEDULER_RTDS));
+}
+
+TEST(schedop_dom_params)
+{
+    struct xen_domctl_scheduler_op op = {0};
+    struct sched_params p;
+
+    op.u.credit2.weight = 768;
+    op.u.credit2.cap = 25;
+    schedop_dom_in(XEN_SCHEDULER_CREDIT2, &op, &p);
+    CHECK_EQ(p.weight, 768);
+    CHECK_EQ(p.cap, 25);
+    CHECK_EQ(p.period_us, 0);
+    p.weight = 512;
+    p.cap = 0;
+    schedop_dom_out(XEN_SCHEDULER_CREDIT2, &p, &op);
+    CHECK_EQ(op.u.credit2.weight, 512);
+    CHECK_EQ(op.u.credit2.cap, 0);
+
+    memset(&op, 0, sizeof(op));
+    op.u.rtds.period = 10000;
+    op.u.rtds.budget = 4000;
+    schedop_dom_in(XEN_SCHEDULER_RTDS, &op, &p);
+    CHECK_EQ(p.period_us, 10000);
+    CHECK_EQ(p.budget_us, 4000);
+    CHECK_EQ(p.weight, 0);
+    p.period_us = 20000;
+    p.budget_us = 5000;
+    schedop_dom_out(XEN_SCHEDULER_RTDS, &p, &op);
+    CHECK_EQ(op.u.rtds.period, 20000);
+    CHECK_EQ(op.u.rtds.budget, 5000);
+}
+
+TEST(schedop_vcpu_elements)
+{
+    struct xen_domctl_schedparam_vcpu e = {.vcpuid = 1};
+    struct sched_params p;
+
+    e.u.rtds.period = 1000;
+    e.u.rtds.budget = 300;
+    e.u.rtds.flags = XEN_DOMCTL_SCHEDRT_extra | 0x8;
+    CHECK_EQ(schedop_vcpu_in(XEN_SCHEDULER_RTDS, &e, 2, true, &p), 0);
+    CHECK_EQ(p.period_us, 1000);
+    CHECK_EQ(p.budget_us, 300);
+    CHECK_EQ(p.flags, SCHED_RTDS_EXTRA); /* only the bit Keel knows */
+    CHECK_EQ(schedop_vcpu_in(XEN_SCHEDULER_RTDS, &e, 1, true, &p), -XEN_EINVAL);
+    CHECK_EQ(schedop_vcpu_in(XEN_SCHEDULER_RTDS, &e, 2, false, &p), -XEN_EINVAL);
+    e.vcpuid = 0xffffffffU;
+    CHECK_EQ(schedop_vcpu_in(XEN_SCHEDULER_RTDS, &e, 2, true, &p), -XEN_EINVAL);
+
+    /* getvcpuinfo: the caller's other flag bits stay, extratime follows. */
+    p = (struct sched_params){.period_us = 2000, .budget_us = 500, .flags = 0};
+    schedop_vcpu_out(XEN_SCHEDULER_RTDS, &p, &e);
+    CHECK_EQ(e.u.rtds.period, 2000);
+    CHECK_EQ(e.u.rtds.budget, 500);
+    CHECK_EQ(e.u.rtds.flags, 0x8);
+    p.flags = SCHED_RTDS_EXTRA;
+    schedop_vcpu_out(XEN_SCHEDULER_RTDS, &p, &e);
+    CHECK_EQ(e.u.rtds.flags, 0x8 | XEN_DOMCTL_SCHEDRT_extra);
+}
+
+TEST(sysctl_schedop)
+{
+    struct xen_sysctl_scheduler_op op = {.cpupool_id = 0, .sched_id = XEN_SCHEDULER_CREDIT2,
+                                         .cmd = XEN_SYSCTL_SCHEDOP_getinfo};
+    u32 stored = 1000, io = 0;
+
+    CHECK_EQ(sysctl_schedop_check(&op, true, XEN_SCHEDULER_CREDIT2), 0);
+    CHECK_EQ(sysctl_schedop_check(&op, false, XEN_SCHEDULER_CREDIT2), -XEN_ESRCH);
+    CHECK_EQ(sysctl_schedop_check(&op, true, XEN_SCHEDULER_RTDS), -XEN_EINVAL);
+    op.cmd = 7;
+    CHECK_EQ(sysctl_schedop_check(&op, false, XEN_SCHEDULER_RTDS), -XEN_EINVAL); /* cmd first */
+
+    CHECK_EQ(credit2_ratelimit_adjust(&stored, XEN_SYSCTL_SCHEDOP_getinfo, &io), 0);
+    CHECK_EQ(io, 1000);
+    io = XEN_SYSCTL_SCHED_RATELIMIT_MIN - 1;
+    CHECK_EQ(credit2_ratelimit_adjust(&stored, XEN_SYSCTL_SCHEDOP_putinfo, &io), -XEN_EINVAL);
+    io = XEN_SYSCTL_SCHED_RATELIMIT_MAX + 1;
+    CHECK_EQ(credit2_ratelimit_adjust(&stored, XEN_SYSCTL_SCHEDOP_putinfo, &io), -XEN_EINVAL);
+    CHECK_EQ(stored, 1000);
+    io = XEN_SYSCTL_SCHED_RATELIMIT_MAX;
+    CHECK_EQ(credit2_ratelimit_adjust(&stored, XEN_SYSCTL_SCHEDOP_putinfo, &io), 0);
+    CHECK_EQ(stored, XEN_SYSCTL_SCHED_RATELIMIT_MAX);
+    io = 0; /* no rate limit */
+    CHECK_EQ(credit2_ratelimit_adjust(&stored, XEN_SYSCTL_SCHEDOP_putinfo, &io), 0);
+    CHECK_EQ(stored, 0);
+    CHECK_EQ(io, 0);
 }
 
 TEST(tsc_modes)

@@ -18,7 +18,6 @@
 #include <xen/sysctl.h>
 
 /* What Keel offers, in Xen's terms. */
-#define KEEL_SCHED_ID XEN_SCHEDULER_CREDIT2 /* the policy is still round-robin */
 #define KEEL_MAX_GRANT_FRAMES 64            /* Xen's defaults for -1 */
 #define KEEL_MAX_MAPTRACK_FRAMES 1024
 #define KEEL_MAX_GRANT_VERSION 2            /* = GNTTAB_MAX_VERSION (grant_table.h) */
@@ -147,10 +146,52 @@ int nodeaffinity_set(u64 *stored, u64 requested, u64 online_nodes);
 
 /* ----------------------------------------------------------- scheduler_op */
 
+/*
+ * The scheduler id the toolstack sees for a policy's (sched_id(): 0 for
+ * round-robin).  Round-robin has no Xen id and libxl refuses to build a
+ * domain under a scheduler it does not know, so it keeps credit2's name,
+ * with weight, cap and rate limit stored and not acted on.
+ */
+u32 schedop_ctl_id(unsigned int policy_id);
+/* XEN_DOMCTL_scheduler_op, first checks as Xen 4.17 (sched_adjust): the
+ * caller's sched_id must be the pool's (ctl_id) and cmd one of the four,
+ * else -XEN_EINVAL. */
+int schedop_check(const struct xen_domctl_scheduler_op *op, u32 ctl_id);
+/* Does policy `id` (a XEN_SCHEDULER_*) take per-vCPU parameters
+ * (put/getvcpuinfo)?  credit2 does not: Xen's -XEN_EINVAL before any
+ * element is read. */
+bool schedop_has_vcpu_params(u32 id);
+/* putinfo/getinfo: the domain's parameters of policy `id` between the
+ * domctl and Keel's struct sched_params (keel/sched_policy.h). */
+struct sched_params;
+void schedop_dom_in(u32 id, const struct xen_domctl_scheduler_op *op, struct sched_params *p);
+void schedop_dom_out(u32 id, const struct sched_params *p, struct xen_domctl_scheduler_op *op);
+/* One element of put/getvcpuinfo: -XEN_EINVAL when its vcpuid is not a
+ * vCPU of the domain (>= max_vcpus, or never made: `exists` false), else
+ * 0 with *p filled from it (RTDS period, budget, flags). */
+int schedop_vcpu_in(u32 id, const struct xen_domctl_schedparam_vcpu *e, unsigned int max_vcpus,
+                    bool exists, struct sched_params *p);
+/* getvcpuinfo's answer in element e: period and budget, and only the
+ * extratime bit of its flags changed (Xen keeps the caller's other bits). */
+void schedop_vcpu_out(u32 id, const struct sched_params *p, struct xen_domctl_schedparam_vcpu *e);
+/* Elements Xen does before it looks for pending work (then it stops,
+ * reporting in nr_vcpus how many it did). */
+#define SCHEDOP_VCPUS_UNPREEMPTED 64
+
 /* credit2 getinfo/putinfo on a domain's (weight, cap) with nr_vcpus
- * vCPUs, as Xen 4.17: 0 or -XEN_EINVAL. */
+ * vCPUs, as Xen 4.17: 0 or -XEN_EINVAL.  (Round-robin's stored values;
+ * the credit2 policy has its own, hv/common/sched_credit2.c.) */
 int credit2_adjust(u16 *weight, u16 *cap, u32 cmd, struct xen_domctl_sched_credit2 *io,
                    unsigned int nr_vcpus);
+
+/* XEN_SYSCTL_scheduler_op, first checks as Xen 4.17 (sched_adjust_global):
+ * -XEN_EINVAL for a cmd other than put/getinfo, -XEN_ESRCH when the pool
+ * does not exist, -XEN_EINVAL when sched_id is not the pool's (ctl_id). */
+int sysctl_schedop_check(const struct xen_sysctl_scheduler_op *op, bool pool_exists, u32 ctl_id);
+/* credit2's rate limit (µs) get/put on a stored value, as Xen's
+ * csched2_sys_cntl: a put of 0 or of XEN_SYSCTL_SCHED_RATELIMIT_MIN..MAX
+ * is stored (else -XEN_EINVAL, nothing changed); both report the value. */
+int credit2_ratelimit_adjust(u32 *stored, u32 cmd, u32 *io);
 
 /* -------------------------------------------------------------- settscinfo */
 

@@ -24,4 +24,19 @@ struct sched_dom {
     u64 priv[16];               /* the policy's per-domain state */
 };
 
+/* Parameters of a domain or of one vCPU, as the domctl carries them. */
+struct sched_params {
+    u32 weight;    /* credit2: relative share, 1..65535 (put: 0 = keep) */
+    u32 cap;       /* credit2: % of one CPU, 0 = none */
+    u32 period_us; /* rtds */
+    u32 budget_us; /* rtds */
+    u32 flags;     /* rtds: SCHED_RTDS_EXTRA */
+};
+#define SCHED_RTDS_EXTRA 1u /* = XEN_DOMCTL_SCHEDRT_extra: may run past budget */
+
+/* Instance-wide parameters, as the sysctl carries them. */
+struct sched_global {
+    u32 ratelimit_us; /* credit2: 0 = no rate limit */
+};
+
 #endif

@@ -46,7 +46,11 @@ def _manifest():
             if not line:
                 continue
             name, gate, script, extra, timeout, what = [c.strip() for c in line.split("|")]
-            yield name, gate, script, "" if extra == "-" else extra, float(timeout), what
+            words = [] if extra == "-" else extra.split()
+            # hv:WORD goes to the hypervisor's command line (e.g. sched=rtds).
+            hv = " ".join(w[3:] for w in words if w.startswith("hv:"))
+            dom0 = " ".join(w for w in words if not w.startswith("hv:"))
+            yield name, gate, script, dom0, hv, float(timeout), what
 
 
 NEEDS = {
@@ -72,7 +76,7 @@ def _skip(gate):
 
 SCENARIOS = [
     Scenario(f"{gate}-{name}", f"xl in dom0: {what}",
-             args=KEEL_ARGS,
+             args=f"{KEEL_ARGS} {hv}".strip(),
              modules=[(KERNEL, f"{DOM0_ARGS} KEEL_TEST=/tests/toolstack/{script} {extra}".strip()),
                       ("@toolstack-initrd", "")],
              smp=2,
@@ -93,5 +97,5 @@ SCENARIOS = [
              timeout=timeout,
              qemu_args=QEMU_ARGS.get(gate, []),
              skip=_skip(gate))
-    for name, gate, script, extra, timeout, what in _manifest()
+    for name, gate, script, extra, hv, timeout, what in _manifest()
 ]

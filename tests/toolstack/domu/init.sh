@@ -11,6 +11,7 @@
 # then the mode chosen with keel_mode= on the command line (xl's extra=):
 #   counter (default)  "DOMU: tick <n>" every second, forever
 #   idle               nothing more
+#   hog                spins on its CPU, forever
 #   other names        /modes/<name>.sh (disk and network checks)
 # `xl shutdown` / `xl reboot` run /sbin/poweroff or /sbin/reboot (the
 # kernel's orderly_poweroff/orderly_reboot); they print
@@ -79,6 +80,10 @@ counter)
     done
     ;;
 idle) ;;
+hog)
+    # CPU-bound for ever (the scheduling tests): no system calls at all.
+    while :; do :; done
+    ;;
 *)
     if [ -f "/modes/$mode.sh" ]; then
         sh "/modes/$mode.sh"
