@@ -23,26 +23,25 @@
 #include <keel/sched.h>
 
 struct update_ctx {
-    struct domain *d;        /* the caller */
-    struct domain *pt_owner; /* whose tables are written */
-    struct domain *pg_owner; /* whose frames L1 entries may name */
+    struct domain *d;         /* the caller */
+    struct pv_pt_writer w;    /* whose tables, whose frames; the frame held */
 };
 
-static long pt_update(const struct update_ctx *c, u64 ptr, u64 val, bool preserve_ad);
+static long pt_update(struct update_ctx *c, u64 ptr, u64 val, bool preserve_ad);
 static long machphys_update(const struct update_ctx *c, u64 ptr, u64 val);
 
 /* Xen checks the caller's right to the other domains per request, so an
  * empty batch naming them succeeds: the control domain may, others not. */
 static long may_touch(const struct update_ctx *c)
 {
-    if ((c->pg_owner != c->d || c->pt_owner != c->d) && !c->d->is_privileged)
+    if ((c->w.pg_owner != c->d || c->w.pt_owner != c->d) && !c->d->is_privileged)
         return -XEN_EPERM;
     return 0;
 }
 
 static long one_update(void *ctx, const void *item)
 {
-    const struct update_ctx *c = ctx;
+    struct update_ctx *c = ctx;
     const struct mmu_update *req = item;
     unsigned int cmd = req->ptr & 7;
     long rc;
@@ -55,7 +54,7 @@ static long one_update(void *ctx, const void *item)
             return rc;
         return pt_update(c, req->ptr - cmd, req->val, cmd == MMU_PT_UPDATE_PRESERVE_AD);
     case MMU_MACHPHYS_UPDATE:
-        if (c->pt_owner != c->d)
+        if (c->w.pt_owner != c->d)
             return -XEN_EPERM;
         if ((rc = may_touch(c)))
             return rc;
@@ -82,62 +81,34 @@ static long pt_owner_of(unsigned long foreigndom, struct domain **out)
 
 long do_mmu_update(struct hcall *h)
 {
-    struct update_ctx ctx = {current->domain, NULL, NULL};
+    struct update_ctx ctx = {.d = current->domain};
     struct mmu_update req;
     long rc;
 
-    if ((rc = pt_owner_of(h->arg[3], &ctx.pt_owner)))
+    if ((rc = pt_owner_of(h->arg[3], &ctx.w.pt_owner)))
         return rc;
-    ctx.pg_owner = pv_pg_owner(h->arg[3] & 0xffff, &rc);
-    if (!ctx.pg_owner) {
-        domain_put(ctx.pt_owner);
+    ctx.w.pg_owner = pv_pg_owner(h->arg[3] & 0xffff, &rc);
+    if (!ctx.w.pg_owner) {
+        domain_put(ctx.w.pt_owner);
         return rc;
     }
     rc = pv_run_batch(h, sizeof(req), &req, one_update, &ctx);
-    domain_put(ctx.pg_owner);
-    domain_put(ctx.pt_owner);
+    pv_pt_writer_done(&ctx.w); /* before a continuation too */
+    domain_put(ctx.w.pg_owner);
+    domain_put(ctx.w.pt_owner);
     return rc;
 }
 
-/* A plain write into a frame that is not a page table right now (the
- * caller holds a general reference). */
-static long plain_update(struct page_info *pg, u64 *slot, u64 val)
+static long pt_update(struct update_ctx *c, u64 ptr, u64 val, bool preserve_ad)
 {
-    if (!get_page_type_keel_write(pg))
-        return -XEN_EINVAL;
-    WRITE_ONCE(*slot, val);
-    put_page_type_keel_write(pg);
-    return 0;
-}
-
-static long pt_update(const struct update_ctx *c, u64 ptr, u64 val, bool preserve_ad)
-{
-    unsigned int index = (ptr & (PAGE_SIZE - 1)) >> 3;
-    struct page_info *pg = pv_domain_page(ptr >> PAGE_SHIFT, c->pt_owner);
-    u64 *slot;
-    unsigned int level;
-    long rc;
-
-    if (!pg || !get_page(pg, c->pt_owner))
-        return -XEN_EINVAL;
-    slot = (u64 *)mfn_to_virt(page_to_mfn(pg)) + index;
-    level = pv_table_level(pg);
-    if (level && get_page_type(pg, pgt_of_level(level))) {
-        rc = pv_entry_update_foreign(c->pt_owner, c->pg_owner, slot, level, index, val,
-                                     preserve_ad);
-        put_page_type(pg);
-    } else {
-        rc = plain_update(pg, slot, val);
-    }
-    put_page(pg);
-    return rc;
+    return pv_pt_write(&c->w, ptr, val, preserve_ad);
 }
 
 static long machphys_update(const struct update_ctx *c, u64 ptr, u64 val)
 {
-    struct page_info *pg = pv_domain_page(ptr >> PAGE_SHIFT, c->pg_owner);
+    struct page_info *pg = pv_domain_page(ptr >> PAGE_SHIFT, c->w.pg_owner);
 
-    if (!pg || !get_page(pg, c->pg_owner))
+    if (!pg || !get_page(pg, c->w.pg_owner))
         return -XEN_EINVAL;
     m2p_set(ptr >> PAGE_SHIFT, val);
     put_page(pg);
