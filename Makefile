@@ -26,7 +26,7 @@ HV_LDFLAGS := -nostdlib -static -no-pie -z max-page-size=4096 -z noexecstack \
 # asm-offsets.c is not part of Keel: it only feeds asm-offsets.h.
 ASM_OFFSETS_SRC := hv/arch/x86/asm-offsets.c
 HV_SRCS := $(sort $(filter-out $(ASM_OFFSETS_SRC),$(wildcard hv/common/*.c) \
-	$(wildcard hv/arch/x86/*.c)) $(wildcard hv/arch/x86/*.S) $(wildcard hv/arch/x86/pv/*.c) $(wildcard hv/arch/x86/pv/*.S) $(wildcard hv/arch/x86/boot/*.S))
+	$(wildcard hv/arch/x86/*.c)) $(wildcard hv/arch/x86/*.S) $(wildcard hv/arch/x86/pv/*.c) $(wildcard hv/arch/x86/pv/*.S) $(wildcard hv/arch/x86/hvm/*.c) $(wildcard hv/arch/x86/hvm/*.S) $(wildcard hv/arch/x86/boot/*.S))
 HV_OBJS := $(patsubst %,$(BUILD)/%.o,$(HV_SRCS))
 
 all: $(BUILD)/keel
@@ -119,6 +119,13 @@ CORE_HOST_SRCS += hv/common/cpu_policy.c
 CORE_HOST_SRCS += hv/common/tlbclock.c
 CORE_HOST_SRCS += hv/common/memory.c
 CORE_HOST_SRCS += hv/common/debugreg.c
+CORE_HOST_SRCS += hv/common/p2m.c
+CORE_HOST_SRCS += hv/common/guest_walk.c
+CORE_HOST_SRCS += hv/common/svm_exit.c
+CORE_HOST_SRCS += hv/common/hvm_mmio.c
+CORE_HOST_SRCS += hv/common/hvm_param.c
+CORE_HOST_SRCS += hv/common/hvm_context.c
+CORE_HOST_SRCS += hv/common/vlapic.c
 
 HOST_CFLAGS := $(XEN_ABI) -std=gnu11 -O1 -g -DKEEL_HOST -fsanitize=address,undefined \
 	-fno-sanitize-recover=all -fno-omit-frame-pointer \
@@ -180,7 +187,21 @@ $(BUILD)/guests/$(1).elf: $(wildcard tests/guests/$(1)/*.c tests/guests/$(1)/*.S
 endef
 $(foreach g,$(GUEST_NAMES),$(eval $(call GUEST_RULE,$(g))))
 
-guests: $(GUEST_ELFS)
+# The PVH test domU: its own entry (32-bit, no runtime), linked at its
+# physical address; carried by the pvh launcher (tests/guests/pvh).
+PVH_DOMU_SRCS := $(wildcard tests/pvh/domu/*.c tests/pvh/domu/*.S)
+$(BUILD)/guests/pvh-domu.elf: $(PVH_DOMU_SRCS) tests/pvh/domu/pvh.lds tests/pvh/comm.h \
+		| $(BUILD)/xen-include/xen
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 -O2 -g -ffreestanding -fno-pic -fno-pie -mno-red-zone \
+		-mgeneral-regs-only -fno-stack-protector -fno-asynchronous-unwind-tables \
+		-fcf-protection=none -fno-builtin -Wall -Wextra -Werror \
+		-Wno-missing-field-initializers -isystem $(BUILD)/xen-include \
+		-nostdlib -static -no-pie -Wl,-T,tests/pvh/domu/pvh.lds -Wl,--build-id=none \
+		-Wl,-z,max-page-size=4096 -Wl,-z,noexecstack -Wl,--no-warn-rwx-segments \
+		-o $@ $(PVH_DOMU_SRCS)
+
+guests: $(GUEST_ELFS) $(BUILD)/guests/pvh-domu.elf
 
 # ---------------------------------------------------------------- fuzzing
 # libFuzzer targets (clang): every tests/fuzz/fuzz_<name>.c is linked with

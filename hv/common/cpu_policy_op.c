@@ -49,10 +49,19 @@ static long msrs_out(const struct cpu_policy *p, unsigned long gva, u32 *nr)
 
 /* ------------------------------------------------------------- domctl */
 
+/* The machine's default and maximum policies for d's kind of guest. */
+static const struct cpu_policy *kind_policy(const struct domain *d, bool max)
+{
+    if (is_hvm_domain(d))
+        return arch_system_policy(max ? XEN_SYSCTL_cpu_policy_hvm_max
+                                      : XEN_SYSCTL_cpu_policy_hvm_default);
+    return arch_system_policy(max ? XEN_SYSCTL_cpu_policy_pv_max
+                                  : XEN_SYSCTL_cpu_policy_pv_default);
+}
+
 long domctl_get_cpu_policy(struct domain *d, struct xen_domctl_cpu_policy *cp, bool *copyback)
 {
-    const struct cpu_policy *p = d->arch.cpuid ? d->arch.cpuid
-                                               : arch_system_policy(XEN_SYSCTL_cpu_policy_pv_default);
+    const struct cpu_policy *p = d->arch.cpuid ? d->arch.cpuid : kind_policy(d, false);
     long rc = 0;
 
     if (!cp->leaves.p)
@@ -92,7 +101,7 @@ static long merge(struct cpu_policy *np, struct xen_domctl_cpu_policy *cp)
 
 long domctl_set_cpu_policy(struct domain *d, struct xen_domctl_cpu_policy *cp, bool *copyback)
 {
-    const struct cpu_policy *max = arch_system_policy(XEN_SYSCTL_cpu_policy_pv_max);
+    const struct cpu_policy *max = kind_policy(d, true);
     struct cpu_policy *np, *old;
     long rc;
 
@@ -104,7 +113,7 @@ long domctl_set_cpu_policy(struct domain *d, struct xen_domctl_cpu_policy *cp, b
     if (!np)
         return -XEN_ENOMEM;
     domain_pause(d);
-    *np = d->arch.cpuid ? *d->arch.cpuid : *arch_system_policy(XEN_SYSCTL_cpu_policy_pv_default);
+    *np = d->arch.cpuid ? *d->arch.cpuid : *kind_policy(d, false);
     cp->err_leaf = cp->err_subleaf = cp->err_msr = ~0U;
     rc = merge(np, cp);
     if (!rc) {

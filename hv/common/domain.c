@@ -101,6 +101,7 @@ static void vcpu_free(struct vcpu *v)
 {
     if (!v->domain->is_idle)
         sched_remove_vcpu(v);
+    arch_vcpu_destroy(v);
     xfree(v);
 }
 
@@ -248,6 +249,8 @@ static int vcpus_alloc(struct domain *d, const struct domain_config *c)
             return -XEN_ENOMEM;
         d->vcpus[i] = v;
         v->vcpu_info = &d->shared_info->vcpu_info[i];
+        if (arch_vcpu_init(v))
+            return -XEN_ENOMEM;
         /* Guests start with events masked (their virtual IF is clear). */
         v->vcpu_info->evtchn_upcall_mask = 1;
         if (c->paused)
@@ -289,6 +292,8 @@ int domain_create(domid_t id, const struct domain_config *c, struct domain **out
     d->max_grant_version = c->max_grant_version;
     memcpy(d->handle, c->handle, sizeof(d->handle));
     rc = shared_info_alloc(d);
+    if (!rc)
+        rc = arch_domain_init(d, c);
     if (!rc)
         rc = vcpus_alloc(d, c);
     if (!rc)
@@ -547,7 +552,7 @@ static int relinquish_memory(struct domain *d, bool may_preempt)
     return 0;
 }
 
-enum { REL_EVTCHN, REL_GNTTAB, REL_VCPUS, REL_MEMORY, REL_DONE };
+enum { REL_EVTCHN, REL_GNTTAB, REL_VCPUS, REL_P2M, REL_MEMORY, REL_DONE };
 
 /* Each step: 0 when done, > 0 when preempted (the step runs again). */
 static int relinquish(struct domain *d, bool may_preempt)
@@ -564,6 +569,9 @@ static int relinquish(struct domain *d, bool may_preempt)
             break;
         case REL_VCPUS:
             relinquish_vcpus(d);
+            break;
+        case REL_P2M:
+            rc = arch_domain_relinquish(d);
             break;
         case REL_MEMORY:
             rc = relinquish_memory(d, may_preempt);

@@ -173,13 +173,14 @@ static long op_createdomain(struct xen_domctl *op)
     cfg.max_maptrack_frames = a.max_maptrack_frames;
     cfg.max_grant_version = a.grant_version;
     cfg.cpupool = KEEL_CPUPOOL0;
+    cfg.hvm = a.hvm;
     memcpy(cfg.handle, c->handle, sizeof(cfg.handle));
     rc = domain_create(id, &cfg, &d);
     if (rc)
         return rc;
     d->is_xenstore = a.xs_domain;
-    printk("Domain %u created by d%u (%u vCPUs, paused)\n", id, current->domain->domid,
-           a.max_vcpus);
+    printk("Domain %u created by d%u (%s, %u vCPUs, paused)\n", id, current->domain->domid,
+           a.hvm ? "PVH" : "PV", a.max_vcpus);
     op->domain = id;
     return 0;
 }
@@ -210,6 +211,8 @@ static long op_setvcpucontext(struct domain *d, const struct xen_domctl_vcpucont
 
     if (d == current->domain || vc->vcpu >= d->nr_vcpus || !(v = d->vcpus[vc->vcpu]))
         return -XEN_EINVAL;
+    if (is_hvm_domain(d))
+        return -XEN_EOPNOTSUPP; /* HVM vCPUs: sethvmcontext */
     /* References taken now would outlive relinquish (kill holds the
      * domctl lock too, so this cannot race it). */
     if (READ_ONCE(d->is_dying))
@@ -451,6 +454,14 @@ static long domctl_op(struct xen_domctl *op, struct domain *d, struct hcall *h,
         return domctl_set_cpu_policy(d, &op->u.cpu_policy, copyback);
     case XEN_DOMCTL_get_cpu_policy:
         return domctl_get_cpu_policy(d, &op->u.cpu_policy, copyback);
+    case XEN_DOMCTL_sethvmcontext:
+    case XEN_DOMCTL_gethvmcontext:
+    case XEN_DOMCTL_get_paging_mempool_size:
+    case XEN_DOMCTL_set_paging_mempool_size:
+        return arch_hvm_domctl(op, d, copyback);
+    case XEN_DOMCTL_shadow_op:
+        /* PV guests have no shadow modes in Keel. */
+        return is_hvm_domain(d) ? arch_hvm_domctl(op, d, copyback) : -XEN_ENOSYS;
     default:
         return -XEN_ENOSYS;
     }

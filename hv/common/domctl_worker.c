@@ -31,8 +31,18 @@ domid_t domid_rover_next(domid_t rover, bool (*taken)(domid_t id, void *ctx), vo
      XEN_DOMCTL_CDF_oos_off | XEN_DOMCTL_CDF_xs_domain | XEN_DOMCTL_CDF_iommu |     \
      XEN_DOMCTL_CDF_nested_virt | XEN_DOMCTL_CDF_vpmu)
 
+/* What the machine offers HVM domains (hvm.c tells at boot). */
+static bool machine_hvm, machine_hap;
+
+void createdomain_set_hvm_caps(bool hvm, bool hap)
+{
+    machine_hvm = hvm;
+    machine_hap = hvm && hap;
+}
+
 /* Xen's sanitise_domain_config and its x86 half, on a machine with no
- * HVM, IOMMU, vmtrace, vPMU or tboot: what is not there is -EINVAL. */
+ * IOMMU, vmtrace, vPMU or tboot, and HVM only with HAP (Keel has no
+ * shadow paging): what is not there is -EINVAL. */
 static int check_flags(const struct xen_domctl_createdomain *c, unsigned int max_vcpus)
 {
     u32 f = c->flags;
@@ -49,12 +59,18 @@ static int check_flags(const struct xen_domctl_createdomain *c, unsigned int max
         return -XEN_EINVAL; /* no IOMMU; options without it are refused too */
     if (c->vmtrace_size || (f & XEN_DOMCTL_CDF_vpmu))
         return -XEN_EINVAL;
-    if (f & XEN_DOMCTL_CDF_hvm)
+    if ((f & XEN_DOMCTL_CDF_hvm) && !machine_hvm)
         return -XEN_EINVAL; /* "HVM support not available" */
     if (c->max_vcpus > max_vcpus)
         return -XEN_EINVAL;
-    if (f & (XEN_DOMCTL_CDF_s3_integrity | XEN_DOMCTL_CDF_nested_virt))
-        return -XEN_EINVAL; /* no tboot; nested virt needs HAP */
+    if (f & XEN_DOMCTL_CDF_s3_integrity)
+        return -XEN_EINVAL; /* no tboot */
+    if ((f & XEN_DOMCTL_CDF_hap) && !machine_hap)
+        return -XEN_EINVAL; /* "HAP requested but not available" */
+    if ((f & XEN_DOMCTL_CDF_hvm) && !(f & XEN_DOMCTL_CDF_hap))
+        return -XEN_EINVAL; /* shadow paging: not in Keel */
+    if (f & XEN_DOMCTL_CDF_nested_virt)
+        return -XEN_EINVAL; /* no nested virtualisation */
     if (c->arch.misc_flags & ~XEN_X86_MSR_RELAXED)
         return -XEN_EINVAL;
     return 0;
@@ -89,8 +105,14 @@ int createdomain_check(const struct xen_domctl_createdomain *c, unsigned int max
     /* arch_domain_create: emulation flags, then the grant table. */
     if (em & ~XEN_X86_EMU_ALL)
         return -XEN_EINVAL;
-    if (em != 0 && em != XEN_X86_EMU_PIT)
+    /* PV: nothing or the PIT; HVM: the local APIC alone (PVH).  Xen also
+     * takes the full device set of an HVM guest; Keel emulates none. */
+    if (c->flags & XEN_DOMCTL_CDF_hvm) {
+        if (em != XEN_X86_EMU_LAPIC)
+            return -XEN_EOPNOTSUPP;
+    } else if (em != 0 && em != XEN_X86_EMU_PIT) {
         return -XEN_EOPNOTSUPP;
+    }
     rc = check_grants(c, out);
     if (rc)
         return rc;
@@ -99,6 +121,7 @@ int createdomain_check(const struct xen_domctl_createdomain *c, unsigned int max
     out->nr_evtchn_ports = c->max_evtchn_port >= 0x7fffffffU ? 0x80000000U
                                                                : c->max_evtchn_port + 1;
     out->xs_domain = c->flags & XEN_DOMCTL_CDF_xs_domain;
+    out->hvm = c->flags & XEN_DOMCTL_CDF_hvm;
     return 0;
 }
 
@@ -288,4 +311,10 @@ void physinfo_fill(const struct host_facts *h, struct xen_sysctl_physinfo *pi)
      * grant version it asks for from these bits. */
     pi->capabilities = XEN_SYSCTL_PHYSCAP_pv | XEN_SYSCTL_PHYSCAP_gnttab_v1 |
                        (KEEL_MAX_GRANT_VERSION >= 2 ? XEN_SYSCTL_PHYSCAP_gnttab_v2 : 0);
+    /* HVM (PVH) guests with hardware-assisted paging when the CPU has it:
+     * `xl info` virt_caps "pv hvm hap". */
+    if (machine_hvm)
+        pi->capabilities |= XEN_SYSCTL_PHYSCAP_hvm;
+    if (machine_hap)
+        pi->capabilities |= XEN_SYSCTL_PHYSCAP_hap;
 }

@@ -620,6 +620,8 @@ static struct page_info *granted_frame(struct grant_table *gt, grant_ref_t ref, 
             mfn = __atomic_load_n(&e->full_page.frame, __ATOMIC_ACQUIRE);
         }
     }
+    if (gt->gfn_to_mfn)
+        mfn = gt->gfn_to_mfn(gt->owner, mfn);
     if (!mfn_valid(mfn))
         return NULL;
     pg = mfn_to_page(mfn);

@@ -12,6 +12,7 @@
  * domain only.
  */
 #include <asm/pv_mm.h>
+#include <asm/hvm.h>
 #include <keel/console.h>
 #include <keel/domain.h>
 #include <keel/grant_table.h>
@@ -94,6 +95,9 @@ static struct grant_table *table_of(struct domain *d)
         return NULL;
     if (d->max_grant_version)
         gt->max_version = (u8)MIN(d->max_grant_version, (unsigned int)GNTTAB_MAX_VERSION);
+    /* A PVH guest's grant entries name guest frames. */
+    if (is_hvm_domain(d))
+        gt->gfn_to_mfn = hvm_gfn_to_ram;
     if (!__atomic_compare_exchange_n(&d->grant_table, &expected, gt, false,
                                      __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
         gnttab_put(gt);

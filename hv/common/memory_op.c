@@ -13,6 +13,7 @@
  * to resume at in the bits of `cmd` above the sub-op).
  */
 #define __XEN_TOOLS__ 1 /* memory.h: XENMEM_claim_pages and the other tools-only numbers */
+#include <asm/hvm.h>
 #include <keel/bootinfo.h>
 #include <keel/console.h>
 #include <keel/domain.h>
@@ -41,6 +42,8 @@ static long memop_memory_map(unsigned long arg);
 static long memop_set_memory_map(unsigned long arg);
 static long memop_machine_memory_map(unsigned long arg);
 static long memop_exchange(unsigned long arg);
+static long memop_add_to_physmap(unsigned long arg);
+static long memop_remove_from_physmap(unsigned long arg);
 
 long do_memory_op(struct hcall *h)
 {
@@ -74,6 +77,10 @@ long do_memory_op(struct hcall *h)
         return start ? -XEN_EINVAL : memop_exchange(arg);
     case XENMEM_acquire_resource:
         return memop_acquire_resource(start, arg);
+    case XENMEM_add_to_physmap:
+        return start ? -XEN_EINVAL : memop_add_to_physmap(arg);
+    case XENMEM_remove_from_physmap:
+        return start ? -XEN_EINVAL : memop_remove_from_physmap(arg);
     default:
         return -XEN_ENOSYS;
     }
@@ -108,9 +115,13 @@ static long memop_target(domid_t id, struct domain **out)
  * A PV guest's highest pfn is whatever it wrote into shared_info (Linux
  * does, for the toolstack); Xen reports it minus one, 0 until written.
  */
-static long max_gpfn(const struct domain *d)
+static long max_gpfn(struct domain *d)
 {
-    unsigned long n = READ_ONCE(d->shared_info->arch.max_pfn);
+    unsigned long n;
+
+    if (is_hvm_domain(d))
+        return (long)hvm_max_gfn(d);
+    n = READ_ONCE(d->shared_info->arch.max_pfn);
 
     return (long)((n ? n : 1) - 1) & 0x7fffffffffffffffL;
 }
@@ -332,6 +343,8 @@ static bool resv_write(const struct resv *r, unsigned long i, xen_pfn_t v)
     return !copy_to_guest(r->list + i * sizeof(v), &v, sizeof(v));
 }
 
+static long resv_decrease_hvm(struct resv *r, xen_pfn_t first);
+
 /* Extent i: 0, or why it could not be done. */
 static long resv_one(struct resv *r, unsigned long i)
 {
@@ -343,6 +356,8 @@ static long resv_one(struct resv *r, unsigned long i)
      * populate: new frames for the pfns listed; decrease: frames listed. */
     if (r->op != XENMEM_increase_reservation && !resv_read(r, i, &v))
         return -XEN_EFAULT;
+    if (r->op == XENMEM_decrease_reservation && is_hvm_domain(r->d))
+        return v >= MEM_MAX_GUEST_PFN ? -XEN_EINVAL : resv_decrease_hvm(r, v);
     if (r->op == XENMEM_decrease_reservation)
         return mem_release(r->d, r->extent.order, v);
     if (r->op == XENMEM_populate_physmap &&
@@ -351,11 +366,91 @@ static long resv_one(struct resv *r, unsigned long i)
     rc = mem_populate(r->d, &r->extent, v, &mfn);
     if (rc)
         return rc;
+    /* A translated domain sees the frames at their GFNs through its p2m,
+     * and never learns machine frame numbers. */
+    if (is_hvm_domain(r->d)) {
+        if (v != INVALID_M2P_ENTRY &&
+            hvm_physmap_add_ram(r->d, v, mfn, 1UL << r->extent.order)) {
+            mem_unpopulate(r->d, r->extent.order, mfn);
+            return -XEN_ENOMEM;
+        }
+        return 0;
+    }
     if ((r->list || r->op == XENMEM_populate_physmap) && !resv_write(r, i, mfn)) {
         mem_unpopulate(r->d, r->extent.order, mfn);
         return -XEN_EFAULT;
     }
     return 0;
+}
+
+bool memop_release_frame(struct domain *d, mfn_t mfn)
+{
+    return mem_release(d, 0, mfn) == 0;
+}
+
+/* A translated domain names guest frames: each leaves the p2m, every CPU
+ * forgets it, then it is released.  All of the extent or, from the first
+ * frame that is not RAM, nothing more (Xen stops there too). */
+static long resv_decrease_hvm(struct resv *r, xen_pfn_t first)
+{
+    unsigned long n = 1UL << r->extent.order;
+    mfn_t mfn[1UL << MEM_DOMU_MAX_ORDER];
+    unsigned long taken = 0;
+    long rc = 0;
+
+    if (n > (1UL << MEM_DOMU_MAX_ORDER))
+        return -XEN_EINVAL;
+    for (; taken < n; taken++) {
+        rc = hvm_physmap_take_ram(r->d, first + taken, &mfn[taken]);
+        if (rc)
+            break;
+    }
+    if (taken)
+        memop_arch_flush_released(r->d);
+    for (unsigned long j = 0; j < taken; j++)
+        if (!memop_release_frame(r->d, mfn[j]))
+            printk(KLOG_WARN "d%u: gfn %#lx: frame %#lx not released (Keel's own)\n",
+                   r->d->domid, (unsigned long)(first + j), (unsigned long)mfn[j]);
+    return rc;
+}
+
+/* ------------------------------------------------------ physical map */
+
+/* Only translated domains have a physical map to place frames in; a PV
+ * guest asking gets -ENOSYS as before. */
+static long memop_add_to_physmap(unsigned long arg)
+{
+    struct xen_add_to_physmap x;
+    struct domain *d;
+    long rc;
+
+    if (copy_from_guest_obj(&x, arg))
+        return -XEN_EFAULT;
+    rc = memop_target(x.domid, &d);
+    if (rc)
+        return rc;
+    if (!is_hvm_domain(d))
+        rc = -XEN_ENOSYS;
+    else
+        rc = hvm_add_to_physmap(d, x.space, x.idx, x.gpfn);
+    domain_put(d);
+    return rc;
+}
+
+static long memop_remove_from_physmap(unsigned long arg)
+{
+    struct xen_remove_from_physmap x;
+    struct domain *d;
+    long rc;
+
+    if (copy_from_guest_obj(&x, arg))
+        return -XEN_EFAULT;
+    rc = memop_target(x.domid, &d);
+    if (rc)
+        return rc;
+    rc = is_hvm_domain(d) ? hvm_remove_from_physmap(d, x.gpfn) : -XEN_ENOSYS;
+    domain_put(d);
+    return rc;
 }
 
 /* ------------------------------------------------------------ exchange */

@@ -306,6 +306,8 @@ int pv_pt_write(struct pv_pt_writer *w, u64 maddr, u64 val, bool preserve_ad)
         WRITE_ONCE(*slot, val);
         return 0;
     }
+    if (w->translate && (rc = w->translate(w, &val)))
+        return rc;
     return pv_entry_update_foreign(w->pt_owner, w->pg_owner, slot, w->held_level, index, val,
                                    preserve_ad);
 }

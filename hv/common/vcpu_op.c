@@ -8,6 +8,7 @@
  */
 #include <asm/pv.h>
 #include <asm/pv_vcpu.h>
+#include <asm/hvm.h>
 #include <keel/domain.h>
 #include <keel/frametable.h>
 #include <keel/guest_access.h>
@@ -41,6 +42,9 @@ static long op_initialise(struct vcpu *v, unsigned long arg)
     struct domain *d = v->domain;
     long rc;
 
+    /* HVM vCPUs start from a vcpu_hvm_context or INIT/SIPI: not yet. */
+    if (is_hvm_domain(d))
+        return -XEN_EOPNOTSUPP;
     c = xzalloc(sizeof(*c));
     if (!c)
         return -XEN_ENOMEM;
@@ -60,7 +64,7 @@ static long op_initialise(struct vcpu *v, unsigned long arg)
 
 static long op_up(struct vcpu *v)
 {
-    if (!READ_ONCE(v->arch.guest_table))
+    if (is_hvm_domain(v->domain) ? !v->arch.hvm->initialised : !READ_ONCE(v->arch.guest_table))
         return -XEN_EINVAL; /* nothing to run yet */
     if (__atomic_fetch_and(&v->pause_flags, ~(1UL << VPF_down), __ATOMIC_SEQ_CST) &
         (1UL << VPF_down))
@@ -101,6 +105,9 @@ static long op_register_vcpu_info(struct vcpu *v, unsigned long arg)
         return -XEN_EINVAL;
     if (v != current && !vcpu_is_down(v))
         return -XEN_EINVAL;
+    /* A translated guest names the frame by its GFN. */
+    if (is_hvm_domain(d))
+        r.mfn = hvm_gfn_to_ram(d, r.mfn);
     if (!mfn_valid(r.mfn))
         return -XEN_EINVAL;
     pg = mfn_to_page(r.mfn);

@@ -5,6 +5,7 @@
  * vCPU's clock with that CPU's TSC, then raises VIRQ_TIMER, whose handler
  * in the guest reads the clock.
  */
+#include <asm/hvm.h>
 #include <asm/pv.h>
 #include <asm/smp.h>
 #include <keel/domain.h>
@@ -91,6 +92,8 @@ void vcpu_timers_kill(struct vcpu *v)
 
 void vcpu_timers_migrate(struct vcpu *v, unsigned int cpu)
 {
+    if (is_hvm_vcpu(v))
+        hvm_vlapic_migrate(v, cpu);
     migrate_timer(&v->singleshot_timer, cpu);
     migrate_timer(&v->periodic_timer, cpu);
     migrate_timer(&v->poll_timer, cpu);

@@ -4,6 +4,7 @@
  * because guests key behaviour off the number, and reports in the feature
  * submap only what it really does.
  */
+#include <asm/hvm.h>
 #include <keel/bootinfo.h>
 #include <keel/console.h>
 #include <keel/domain.h>
@@ -32,8 +33,11 @@ long do_xen_version(struct hcall *h)
     case XENVER_compile_info:
         return xenver_compile_info(arg);
     case XENVER_capabilities:
-        /* Only 64-bit PV guests: no 32-bit PV, no HVM. */
-        return xenver_copy_string(arg, "xen-3.0-x86_64", sizeof(xen_capabilities_info_t));
+        /* 64-bit PV guests, and HVM ones when the machine can run them. */
+        return xenver_copy_string(arg, hvm_available() ? "xen-3.0-x86_64 hvm-3.0-x86_32 "
+                                                         "hvm-3.0-x86_32p hvm-3.0-x86_64"
+                                                       : "xen-3.0-x86_64",
+                                  sizeof(xen_capabilities_info_t));
     case XENVER_changeset:
         return xenver_copy_string(arg, "keel " KEEL_VERSION_STRING,
                                   sizeof(xen_changeset_info_t));
@@ -81,6 +85,23 @@ static u32 pv_guest_features(bool privileged, unsigned int idx)
     return f;
 }
 
+/* A translated guest with the event callback as an interrupt vector and
+ * pvclock that is safe to read from its own vCPU (Xen's HVM set, without
+ * the PIRQ and vNUMA ones Keel does not offer). */
+static u32 hvm_guest_features(bool privileged, unsigned int idx)
+{
+    u32 f;
+
+    if (idx != 0)
+        return 0;
+    f = (1U << XENFEAT_writable_page_tables) | (1U << XENFEAT_auto_translated_physmap) |
+        (1U << XENFEAT_hvm_safe_pvclock) | (1U << XENFEAT_hvm_callback_vector) |
+        (1U << XENFEAT_not_direct_mapped);
+    if (privileged)
+        f |= 1U << XENFEAT_dom0;
+    return f;
+}
+
 static long xenver_get_features(const struct domain *d, unsigned long arg)
 {
     xen_feature_info_t fi;
@@ -89,7 +110,8 @@ static long xenver_get_features(const struct domain *d, unsigned long arg)
         return -XEN_EFAULT;
     if (fi.submap_idx >= XENFEAT_NR_SUBMAPS)
         return -XEN_EINVAL;
-    fi.submap = pv_guest_features(d->is_privileged, fi.submap_idx);
+    fi.submap = is_hvm_domain(d) ? hvm_guest_features(d->is_privileged, fi.submap_idx)
+                                 : pv_guest_features(d->is_privileged, fi.submap_idx);
     return copy_to_guest_obj(arg, &fi);
 }
 

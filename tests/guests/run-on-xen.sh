@@ -4,6 +4,7 @@
 #   tests/guests/run-on-xen.sh [name...]     (default: every guest)
 # Environment: BUILD (default build), XEN (default cache/xen-4.17.elf),
 # TIMEOUT seconds per guest (default 90).  Logs: $BUILD/guests/logs/.
+# MANIFEST's optional fifth column is QEMU's -cpu for that guest.
 # Exit status 0 iff every selected guest printed its expected verdict.
 #
 # Xen halts (it does not power QEMU off) when dom0 shuts down, so QEMU is

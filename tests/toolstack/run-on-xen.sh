@@ -43,7 +43,9 @@ run_one() {
     log=$LOGS/$name.xen.log
     start=$(date +%s)
     : >"$log"
-    timeout "$limit" qemu-system-x86_64 -accel tcg -cpu qemu64 -m "$QEMU_MEM" -smp 2 \
+    cpu=qemu64
+    [ "$script" = pvh.sh ] && cpu=qemu64,+svm,+npt # PVH domUs need AMD-V with nested paging
+    timeout "$limit" qemu-system-x86_64 -accel tcg -cpu "$cpu" -m "$QEMU_MEM" -smp 2 \
         -nographic -no-reboot -monitor none -serial stdio -nic none \
         -kernel "$XEN" -append "$XEN_ARGS" \
         -initrd "$KERNEL console=hvc0 KEEL_TEST=/tests/toolstack/$script ts_cpus=2 ts_dom0_mb=1024 $args,$2" \

@@ -7,6 +7,7 @@
 #include <asm/flushtlb.h>
 #include <asm/desc.h>
 #include <asm/irq.h>
+#include <asm/hvm.h>
 #include <asm/layout.h>
 #include <asm/page.h>
 #include <asm/percpu.h>
@@ -79,6 +80,8 @@ void __init start_keel(u32 magic, u32 mbi_pa)
 
     /* The scheduler before any CPU can go idle into it. */
     scheduler_init();
+    hvm_init();      /* before any CPU enables it */
+    hvm_cpu_up(0);
     smp_init(); /* APs set up their own tables, LAPIC and timer */
     pv_desc_init(); /* before any guest L4 copies Keel's slots */
 

@@ -16,6 +16,7 @@
 #include <asm/smp.h>
 #include <keel/acpi.h>
 #include <asm/desc.h>
+#include <asm/hvm.h>
 #include <asm/traps.h>
 #include <keel/console.h>
 #include <keel/sched.h>
@@ -175,6 +176,7 @@ void ap_start(void)
     lapic_init();
     time_init_cpu();
     scheduler_cpu_up(cpu); /* before anyone may place a vCPU here */
+    hvm_cpu_up(cpu);
     __atomic_fetch_or(&cpu_online_mask, 1UL << cpu, __ATOMIC_SEQ_CST);
     local_irq_enable();
     scheduler_start_cpu(cpu);

@@ -126,6 +126,7 @@ struct domain {
 struct domain_config {
     bool privileged;
     bool paused;                 /* start with one controller pause */
+    bool hvm;                    /* hardware-assisted, translated (PVH) */
     unsigned int max_vcpus;
     unsigned int nr_evtchn_ports;
     unsigned int max_grant_frames, max_maptrack_frames, max_grant_version;
@@ -189,6 +190,14 @@ bool relinquish_preempt_check(void);
 void arch_vcpu_relinquish(struct vcpu *v);
 /* The structure goes: free what the arch part allocated. */
 void arch_domain_destroy(struct domain *d);
+/* Creation: the arch part of a domain (HVM state and p2m) and of each of
+ * its vCPUs; 0 or -XEN_ENOMEM.  arch_vcpu_destroy undoes the latter. */
+int arch_domain_init(struct domain *d, const struct domain_config *c);
+int arch_vcpu_init(struct vcpu *v);
+void arch_vcpu_destroy(struct vcpu *v);
+/* Relinquish step for the arch's own mappings of d's memory (the p2m):
+ * 0 when done, > 0 when preempted. */
+int arch_domain_relinquish(struct domain *d);
 /* The idle domain: one idle vCPU per CPU, running idle_loop. */
 extern struct domain *idle_domain;
 struct vcpu *idle_vcpu_create(unsigned int cpu);

@@ -38,7 +38,15 @@ struct createdomain_args {
     unsigned int nr_evtchn_ports;
     unsigned int max_grant_frames, max_maptrack_frames, grant_version;
     bool xs_domain;
+    bool hvm;   /* PVH: HVM with HAP and only the local APIC emulated */
 };
+/* What the machine offers (the HVM core says so at boot; off by default). */
+void createdomain_set_hvm_caps(bool hvm, bool hap);
+#ifndef KEEL_HOST
+struct domain;
+/* The HVM-only domctls (hv/arch/x86/hvm/hvm_domctl.c). */
+long arch_hvm_domctl(struct xen_domctl *op, struct domain *d, bool *copyback);
+#endif
 /*
  * Xen's checks, in its order: 0, -XEN_EINVAL (unknown or unsupported flag
  * or option, no vCPUs, too many, grant limits), -XEN_EOPNOTSUPP (PV

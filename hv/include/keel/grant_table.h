@@ -129,6 +129,9 @@ struct grant_table {
     u32 maptrack_free;             /* head of the free list */
     unsigned int relinquish_next;  /* next handle relinquish looks at */
     mfn_t frames[GNTTAB_MAX_FRAMES];
+    /* A translated (HVM) owner names granted frames by GFN: this gives the
+     * machine frame (~0 when none).  NULL: frames are machine frames. */
+    mfn_t (*gfn_to_mfn)(struct domain *owner, u64 gfn);
     struct gnttab_active *active[GNTTAB_ACTIVE_CHUNKS];
     struct gnttab_maptrack *maptrack[GNTTAB_MAX_MAPTRACK_FRAMES];
 };

@@ -140,6 +140,9 @@ struct pv_pt_writer {
     struct domain *pg_owner; /* whose frames L1 entries may name */
     struct page_info *held;  /* general + type reference, or NULL */
     unsigned int held_level; /* its table level; 0: a Keel write reference */
+    /* If set, turns a table entry's frame number into a machine frame
+     * first (a translated foreign domain's GFN): 0 or the refusal. */
+    int (*translate)(const struct pv_pt_writer *w, u64 *val);
 };
 int pv_pt_write(struct pv_pt_writer *w, u64 maddr, u64 val, bool preserve_ad);
 void pv_pt_writer_done(struct pv_pt_writer *w);

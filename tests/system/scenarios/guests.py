@@ -54,6 +54,8 @@ KEEL_READY = {
     "vcpuctx",
     "preempt",
     "dbist",
+    "dbreg",
+    "pvh",
 }
 
 HERE = os.path.dirname(__file__)

@@ -9,11 +9,12 @@ tests/toolstack/<group>.sh, which drives `xl` and prints one
 "TOOLSTACK: <check>: PASS|FAIL" line per check and a summary.  The same
 groups pass on Debian's Xen 4.17: tests/toolstack/run-on-xen.sh.
 
-Gated: they need Keel's domctl/sysctl, foreign mappings, grant tables and
-interdomain event channels, so the toolstack-* scenarios are skipped unless
-KEEL_TOOLSTACK=1, the split-driver ones (splitdrv-*: blkback/netback, the
-hotplug scripts) unless KEEL_SPLITDRV=1; and skipped, with the reason, when
-the cached files are missing.
+Gates (the MANIFEST's second column): the toolstack-* groups (issue 7)
+run in `make check` unless KEEL_TOOLSTACK=0; the split-driver ones
+(splitdrv-*: blkback/netback, the hotplug scripts, issue 8) and the PVH one
+(pvh-*, issue 11; QEMU's CPU gets SVM and nested paging) only with
+KEEL_SPLITDRV=1 / KEEL_PVH=1 until they pass on Keel.  All are skipped,
+with the reason, when the cached files are missing.
 """
 import os
 
@@ -38,13 +39,20 @@ def _manifest():
 
 NEEDS = {
     "toolstack": "Keel's toolstack interface (issue 7)",
+    "pvh": "Keel's toolstack interface and PVH domUs (issues 7, 11)",
     "splitdrv": "Keel's toolstack interface and split drivers (issues 7, 8)",
 }
 
 
+# Gates that run unless KEEL_<GATE>=0; the others only with KEEL_<GATE>=1.
+ON_BY_DEFAULT = {"toolstack"}
+
+
 def _skip(gate):
     var = f"KEEL_{gate.upper()}"
-    if os.environ.get(var) != "1":
+    if gate in ON_BY_DEFAULT and os.environ.get(var) == "0":
+        return f"{var}=0"
+    if gate not in ON_BY_DEFAULT and os.environ.get(var) != "1":
         return f"needs {NEEDS[gate]}; set {var}=1 to run"
     return missing_files(KERNEL, os.path.join(CACHE, "initrd-dom0.gz"),
                          os.path.join(CACHE, "initrd-domu.gz"))
@@ -71,6 +79,8 @@ SCENARIOS = [
              # names every failure, and the log keeps the details.
              forbid=LINUX_FORBID + (r"KEEL-DOM0: toolstack FAILED",),
              timeout=timeout,
+             # PVH domUs need AMD-V with nested paging in the (emulated) CPU.
+             qemu_args=["-cpu", "qemu64,+svm,+npt"] if gate == "pvh" else [],
              skip=_skip(gate))
     for name, gate, script, extra, timeout, what in _manifest()
 ]

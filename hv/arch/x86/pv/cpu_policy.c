@@ -7,6 +7,7 @@
  * carry.  Built once, on first use.
  */
 #include <asm/cpu.h>
+#include <asm/hvm.h>
 #include <asm/pv.h>
 #include <keel/console.h>
 #include <keel/cpu_policy.h>
@@ -27,6 +28,14 @@ static void guest_cpuid(u32 leaf, u32 sub, struct cpuid_leaf_regs *r)
     struct cpuid_regs c;
 
     pv_cpuid(leaf, sub, &c);
+    *r = (struct cpuid_leaf_regs){c.eax, c.ebx, c.ecx, c.edx};
+}
+
+static void hvm_guest_cpuid(u32 leaf, u32 sub, struct cpuid_leaf_regs *r)
+{
+    struct cpuid_regs c;
+
+    hvm_cpuid_base(NULL, leaf, sub, &c);
     *r = (struct cpuid_leaf_regs){c.eax, c.ebx, c.ecx, c.edx};
 }
 
@@ -88,7 +97,7 @@ static void fill(struct cpu_policy *p, cpuid_fn q, bool bound)
     cpu_policy_clear_out_of_range(p);
 }
 
-static struct cpu_policy raw, pv;
+static struct cpu_policy raw, pv, hvm;
 
 const struct cpu_policy *arch_system_policy(u32 index)
 {
@@ -99,6 +108,8 @@ const struct cpu_policy *arch_system_policy(u32 index)
     if (!built) {
         fill(&raw, raw_cpuid, false);
         fill(&pv, guest_cpuid, true);
+        if (hvm_available())
+            fill(&hvm, hvm_guest_cpuid, true);
         built = true;
     }
     spin_unlock(&lock);
@@ -109,7 +120,10 @@ const struct cpu_policy *arch_system_policy(u32 index)
     case XEN_SYSCTL_cpu_policy_pv_max:
     case XEN_SYSCTL_cpu_policy_pv_default:
         return &pv;
+    case XEN_SYSCTL_cpu_policy_hvm_max:
+    case XEN_SYSCTL_cpu_policy_hvm_default:
+        return hvm_available() ? &hvm : NULL;
     default:
-        return NULL; /* no HVM */
+        return NULL;
     }
 }

@@ -6,6 +6,7 @@
  */
 #include <asm/cpu.h>
 #include <asm/flushtlb.h>
+#include <asm/hvm.h>
 #include <asm/page.h>
 #include <asm/pv.h>
 #include <asm/pv_vcpu.h>
@@ -15,6 +16,7 @@
 #include <keel/rcu.h>
 #include <keel/sched.h>
 #include <keel/softirq.h>
+#include <keel/vtime.h>
 
 static void fpu_save(struct vcpu *v)
 {
@@ -50,6 +52,7 @@ static void save_guest_state(struct vcpu *v)
         v->arch.gs_base_kernel = rdmsr(MSR_KERNEL_GS_BASE);
     }
     fpu_save(v);
+    pv_debugregs_unload(v);
 }
 
 static void load_guest_state(struct vcpu *v)
@@ -65,20 +68,53 @@ static void load_guest_state(struct vcpu *v)
     if (!selectors_ok)
         pv_failsafe(v, guest_regs());
     fpu_restore(v);
+    pv_debugregs_load(v);
     pv_update_vcpu_time(v);
+}
+
+static void save_hvm_state(struct vcpu *v)
+{
+    hvm_save_vcpu(v);
+    fpu_save(v);
+}
+
+/* An HVM vCPU's control registers and hidden state live in its control
+ * block; only the general registers and the FPU pass through here.  Keel
+ * runs on its own page tables while an HVM guest is in. */
+static __noreturn void switch_to_hvm(struct vcpu *prev, struct vcpu *next)
+{
+    if (prev != next) {
+        write_cr3(idle_pg_table_pa);
+        if (!is_hvm_vcpu(prev) && !prev->domain->is_idle)
+            pv_desc_switch_to_idle();
+        hvm_load_vcpu(next);
+        fpu_restore(next);
+        pv_update_vcpu_time(next);
+        context_saved(prev);
+        vcpu_timers_switch_in(next);
+    }
+    reset_stack_and_jump(hvm_resume);
 }
 
 void context_switch(struct vcpu *prev, struct vcpu *next)
 {
     local_irq_disable();
     if (prev != next && !prev->domain->is_idle) {
-        pv_write_runstate(prev); /* its page tables are still loaded */
-        save_guest_state(prev);
+        if (is_hvm_vcpu(prev)) {
+            save_hvm_state(prev);
+        } else {
+            pv_write_runstate(prev); /* its page tables are still loaded */
+            save_guest_state(prev);
+        }
     }
+    if (is_hvm_vcpu(next))
+        switch_to_hvm(prev, next);
     if (next->domain->is_idle) {
         switch_cr3(idle_pg_table_pa);
-        if (prev != next) {
+        if (prev != next && !is_hvm_vcpu(prev)) {
             pv_desc_switch_to_idle();
+            context_saved(prev);
+        } else if (prev != next) {
             context_saved(prev);
         }
         reset_stack_and_jump(idle_loop);
@@ -103,8 +139,34 @@ void arch_vcpu_relinquish(struct vcpu *v)
     pv_desc_destroy(v);
 }
 
+int arch_domain_init(struct domain *d, const struct domain_config *c)
+{
+    if (!c->hvm)
+        return 0;
+    if (!hvm_available())
+        return -XEN_EINVAL;
+    return hvm_domain_init(d);
+}
+
+int arch_vcpu_init(struct vcpu *v)
+{
+    return is_hvm_vcpu(v) ? hvm_vcpu_init(v) : 0;
+}
+
+void arch_vcpu_destroy(struct vcpu *v)
+{
+    if (v->arch.hvm)
+        hvm_vcpu_destroy(v);
+}
+
+int arch_domain_relinquish(struct domain *d)
+{
+    return hvm_domain_relinquish(d);
+}
+
 void arch_domain_destroy(struct domain *d)
 {
+    hvm_domain_destroy(d);
     xfree(d->arch.e820);
     xfree(d->arch.cpuid);
 }

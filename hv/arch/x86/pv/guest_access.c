@@ -1,7 +1,9 @@
+#include <asm/hvm.h>
 #include <asm/layout.h>
 #include <asm/page.h>
 #include <asm/uaccess.h>
 #include <keel/guest_access.h>
+#include <keel/sched.h>
 #include <xen/errno.h>
 
 /* The lower half, and the upper half outside Keel's reserved slots. */
@@ -34,6 +36,9 @@ int copy_from_guest(void *dst, unsigned long gva, size_t n)
 {
     size_t left;
 
+    /* An HVM guest's addresses mean nothing in Keel's own tables. */
+    if (is_hvm_vcpu(current))
+        return hvm_copy_from_guest_virt(dst, gva, n);
     if (!guest_range_ok(gva, n))
         return -XEN_EFAULT;
     user_access_begin();
@@ -46,6 +51,8 @@ int copy_to_guest(unsigned long gva, const void *src, size_t n)
 {
     size_t left;
 
+    if (is_hvm_vcpu(current))
+        return hvm_copy_to_guest_virt(gva, src, n);
     if (!guest_range_ok(gva, n))
         return -XEN_EFAULT;
     user_access_begin();

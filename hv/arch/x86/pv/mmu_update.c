@@ -14,6 +14,7 @@
  * on the frame until the entry is cleared again.
  */
 #include <asm/page.h>
+#include <asm/hvm.h>
 #include <asm/pv.h>
 #include <asm/pv_mm.h>
 #include <keel/console.h>
@@ -27,7 +28,8 @@ struct update_ctx {
     struct pv_pt_writer w;    /* whose tables, whose frames; the frame held */
 };
 
-static long pt_update(struct update_ctx *c, u64 ptr, u64 val, bool preserve_ad);
+static long pt_update(struct update_ctx *c, u64 ptr, u64 val, bool preserve_ad,
+                      bool translate);
 static long machphys_update(const struct update_ctx *c, u64 ptr, u64 val);
 
 /* Xen checks the caller's right to the other domains per request, so an
@@ -49,10 +51,11 @@ static long one_update(void *ctx, const void *item)
     switch (cmd) {
     case MMU_NORMAL_PT_UPDATE:
     case MMU_PT_UPDATE_PRESERVE_AD:
-    case MMU_PT_UPDATE_NO_TRANSLATE: /* PV: nothing to translate */
+    case MMU_PT_UPDATE_NO_TRANSLATE: /* machine frames even for a translated foreign domain */
         if ((rc = may_touch(c)))
             return rc;
-        return pt_update(c, req->ptr - cmd, req->val, cmd == MMU_PT_UPDATE_PRESERVE_AD);
+        return pt_update(c, req->ptr - cmd, req->val, cmd == MMU_PT_UPDATE_PRESERVE_AD,
+                         cmd != MMU_PT_UPDATE_NO_TRANSLATE);
     case MMU_MACHPHYS_UPDATE:
         if (c->w.pt_owner != c->d)
             return -XEN_EPERM;
@@ -99,8 +102,30 @@ long do_mmu_update(struct hcall *h)
     return rc;
 }
 
-static long pt_update(struct update_ctx *c, u64 ptr, u64 val, bool preserve_ad)
+#define PTE_FRAME 0x000ffffffffff000ULL
+
+/* A translated foreign domain's frames are named by GFN: the entry gets
+ * the machine frame its p2m has there (RAM, or a frame Keel shares with
+ * it), or the update is refused, as on Xen.  Only for entries of tables
+ * (pv_pt_write asks when the frame written is one). */
+static int translate_foreign(const struct pv_pt_writer *w, u64 *val)
 {
+    enum p2m_type t;
+    mfn_t mfn;
+
+    if (!is_hvm_domain(w->pg_owner) || w->pg_owner == w->pt_owner || !(*val & 1))
+        return 0;
+    mfn = p2m_lookup(&w->pg_owner->arch.hvm->p2m, (*val & PTE_FRAME) >> PAGE_SHIFT, &t);
+    if (t != p2m_ram_rw && t != p2m_special)
+        return -XEN_EINVAL;
+    *val = (*val & ~PTE_FRAME) | ((u64)mfn << PAGE_SHIFT);
+    return 0;
+}
+
+static long pt_update(struct update_ctx *c, u64 ptr, u64 val, bool preserve_ad,
+                      bool translate)
+{
+    c->w.translate = translate ? translate_foreign : NULL;
     return pv_pt_write(&c->w, ptr, val, preserve_ad);
 }
 

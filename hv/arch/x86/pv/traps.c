@@ -360,20 +360,54 @@ long do_set_segment_base(struct hcall *h)
 /* ------------------------------------------------------- debug registers */
 
 /*
- * The values are the guest's view only: Keel does not load them into the
- * hardware yet, so guest breakpoints do not fire.  Single-stepping
- * (RFLAGS.TF) works, and #DB records DR6 here.  The rules are shared with
- * VCPUOP_initialise (keel/debugreg.h).
+ * The rules are shared with VCPUOP_initialise (keel/debugreg.h): addresses
+ * only in the guest's part of the address space, no general detect, no
+ * I/O breakpoints.  So the guest's DR7 can go into the hardware as it is;
+ * a breakpoint that fires while Keel touches guest memory for it is
+ * ignored (traps.c), as on Xen.  #DB in the guest records DR6 here.
  */
+#define DR7_ENABLED 0xffUL /* L0-L3, G0-G3 */
+
+static void write_dr(unsigned int reg, unsigned long val)
+{
+    switch (reg) {
+    case 0: __asm__ __volatile__("mov %0, %%db0" ::"r"(val)); break;
+    case 1: __asm__ __volatile__("mov %0, %%db1" ::"r"(val)); break;
+    case 2: __asm__ __volatile__("mov %0, %%db2" ::"r"(val)); break;
+    case 3: __asm__ __volatile__("mov %0, %%db3" ::"r"(val)); break;
+    case 7: __asm__ __volatile__("mov %0, %%db7" ::"r"(val)); break;
+    default: break;
+    }
+}
+
+void pv_debugregs_load(const struct vcpu *v)
+{
+    if (!(v->arch.debugreg[7] & DR7_ENABLED))
+        return;
+    for (unsigned int i = 0; i < 4; i++)
+        write_dr(i, v->arch.debugreg[i]);
+    write_dr(7, v->arch.debugreg[7]); /* last: the addresses are in place */
+}
+
+void pv_debugregs_unload(const struct vcpu *v)
+{
+    if (v->arch.debugreg[7] & DR7_ENABLED)
+        write_dr(7, DR7_DEFAULT);
+}
+
 long do_set_debugreg(struct hcall *h)
 {
+    struct vcpu *v = current;
     unsigned int reg = (unsigned int)h->arg[0]; /* an int in Xen's ABI */
     unsigned long val = h->arg[1];
     int rc = debugreg_check(&reg, &val);
 
     if (rc)
         return rc;
-    current->arch.debugreg[reg] = val;
+    /* Off first, so no breakpoint is armed with a stale address. */
+    pv_debugregs_unload(v);
+    v->arch.debugreg[reg] = val;
+    pv_debugregs_load(v);
     return 0;
 }
 

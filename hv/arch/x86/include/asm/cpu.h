@@ -8,6 +8,7 @@
 #define X86_CR0_MP (1UL << 1)
 #define X86_CR0_EM (1UL << 2)
 #define X86_CR0_TS (1UL << 3)
+#define X86_CR0_ET (1UL << 4)
 #define X86_CR0_NE (1UL << 5)
 #define X86_CR0_WP (1UL << 16)
 #define X86_CR0_PG (1UL << 31)

@@ -37,8 +37,12 @@ struct fpu_area {
     u8 fxsave[512];
 } __aligned(16);
 
+struct hvm_vcpu;
+struct hvm_domain;
+
 struct arch_vcpu {
     struct regs user_regs;    /* saved when the vCPU is not on a CPU */
+    struct hvm_vcpu *hvm;     /* HVM vCPUs only (asm/hvm.h) */
     bool kernel_mode;         /* guest kernel (true) or guest user */
     mfn_t guest_table;        /* kernel L4 (MMUEXT_NEW_BASEPTR) */
     mfn_t guest_table_user;   /* user L4 (0: none) */
@@ -77,6 +81,10 @@ struct arch_domain {
     struct cpu_policy *cpuid;
     u32 tsc_mode;
     u8 cmos_idx;
+    struct hvm_domain *hvm;   /* HVM domains only (asm/hvm.h) */
 };
+
+#define is_hvm_domain(d) ((d)->arch.hvm != NULL)
+#define is_hvm_vcpu(v) is_hvm_domain((v)->domain)
 
 #endif

@@ -35,6 +35,12 @@ void pv_inject_exception(struct regs *r, unsigned vector, bool has_error_code,
                          u32 error_code);
 /* Registers and top of stack of a guest about to be crashed. */
 void pv_show_guest_state(struct vcpu *v, const struct regs *r);
+/* Debug registers: a vCPU whose DR7 enables a breakpoint has DR0-3 and
+ * DR7 in the hardware while it runs (pv_debugregs_load, at switch-in and
+ * when it sets them); switching away from it disables them again
+ * (pv_debugregs_unload), so they never fire in another vCPU. */
+void pv_debugregs_load(const struct vcpu *v);
+void pv_debugregs_unload(const struct vcpu *v);
 /* Exceptions taken in guest context (ring 3). */
 void pv_do_exception(struct regs *r);
 /* Kernel <-> user: GS bases and page-table root flip together. */

@@ -1,0 +1,231 @@
+/*
+ * The vendor-neutral HVM core (asm/hvm.h): HVM domains and vCPUs, the
+ * run loop, and exits dispatched by reason to their handlers (exits.c,
+ * hypercall.c).  The backend is picked once at boot: SVM with nested
+ * paging today; without one, HVM domains are refused at createdomain.
+ */
+#include <asm/cpu.h>
+#include <asm/hvm.h>
+#include <asm/pv.h>
+#include <keel/console.h>
+#include <keel/domain.h>
+#include <keel/mm.h>
+#include <keel/rcu.h>
+#include <keel/sched.h>
+#include <keel/softirq.h>
+#include <xen/hvm/params.h>
+#include <xen/sched.h>
+
+#include "hvm_internal.h"
+
+const struct hvm_backend *hvm_backend;
+
+void hvm_init(void)
+{
+    hvm_backend = svm_probe();
+    createdomain_set_hvm_caps(hvm_backend != NULL, hvm_backend && hvm_backend->has_hap);
+    if (!hvm_backend)
+        printk("HVM: no usable hardware virtualisation: PV guests only\n");
+}
+
+void hvm_cpu_up(unsigned int cpu)
+{
+    if (hvm_backend && hvm_backend->cpu_up(cpu)) {
+        /* A CPU that cannot run guests in SVM mode would break the ones
+         * placed on it: refuse HVM altogether. */
+        printk(KLOG_ERR "HVM: CPU%u cannot enable %s: HVM disabled\n", cpu,
+               hvm_backend->name);
+        hvm_backend = NULL;
+        createdomain_set_hvm_caps(false, false);
+    }
+}
+
+/* ---------------------------------------------------------- domains */
+
+int hvm_domain_init(struct domain *d)
+{
+    struct hvm_domain *h = xzalloc(sizeof(*h));
+
+    if (!h)
+        return -XEN_ENOMEM;
+    if (p2m_init(&h->p2m)) {
+        xfree(h);
+        return -XEN_ENOMEM;
+    }
+    /* Xen's defaults for a new HVM domain. */
+    h->params[HVM_PARAM_TRIPLE_FAULT_REASON] = SHUTDOWN_reboot;
+    d->arch.hvm = h;
+    return 0;
+}
+
+static void drop_entry(void *ctx, u64 gfn, mfn_t mfn, enum p2m_type t)
+{
+    (void)ctx;
+    (void)gfn;
+    /* RAM and Keel's shared frames are released through the domain's own
+     * frame list; grant mappings belong to the grant code, which has
+     * already unmapped them (gnttab relinquish runs first). */
+    if (t == p2m_grant_rw || t == p2m_grant_ro)
+        printk(KLOG_WARN "HVM: grant mapping of mfn %lx left in a dying p2m\n",
+               (unsigned long)mfn);
+}
+
+int hvm_domain_relinquish(struct domain *d)
+{
+    struct hvm_domain *h = d->arch.hvm;
+
+    if (!h)
+        return 0;
+    return p2m_drain(&h->p2m, &h->p2m_drain_cursor, 4096, drop_entry, NULL);
+}
+
+void hvm_domain_destroy(struct domain *d)
+{
+    struct hvm_domain *h = d->arch.hvm;
+
+    if (!h)
+        return;
+    p2m_destroy(&h->p2m);
+    xfree(h);
+    d->arch.hvm = NULL;
+}
+
+int hvm_vcpu_init(struct vcpu *v)
+{
+    struct hvm_vcpu *hv = xzalloc(sizeof(*hv));
+    int rc;
+
+    if (!hv)
+        return -XEN_ENOMEM;
+    v->arch.hvm = hv;
+    rc = hvm_backend->vcpu_init(v);
+    if (rc) {
+        xfree(hv);
+        v->arch.hvm = NULL;
+        return rc;
+    }
+    hvm_vlapic_init(v);
+    return 0;
+}
+
+void hvm_vcpu_destroy(struct vcpu *v)
+{
+    if (!v->arch.hvm)
+        return;
+    hvm_vlapic_destroy(v);
+    hvm_backend->vcpu_destroy(v);
+    xfree(v->arch.hvm);
+    v->arch.hvm = NULL;
+}
+
+void hvm_set_cpu_state(struct vcpu *v, const struct hvm_cpu_state *s)
+{
+    struct regs *r = &v->arch.user_regs;
+
+    hvm_backend->set_state(v, s);
+    r->rip = s->rip;
+    r->rsp = s->rsp;
+    r->rax = s->rax;
+    r->rflags = s->rflags | 2;
+    v->arch.hvm->initialised = true;
+}
+
+void hvm_get_cpu_state(struct vcpu *v, struct hvm_cpu_state *s)
+{
+    const struct regs *r = &v->arch.user_regs;
+
+    hvm_backend->get_state(v, s);
+    s->rip = r->rip;
+    s->rsp = r->rsp;
+    s->rax = r->rax;
+    s->rflags = r->rflags;
+}
+
+void hvm_inject_exception(struct vcpu *v, u8 vector, bool has_ec, u32 ec)
+{
+    hvm_backend->inject_exception(v, vector, has_ec, ec);
+}
+
+/* --------------------------------------------------------- switching */
+
+void hvm_save_vcpu(struct vcpu *v)
+{
+    v->arch.user_regs = *guest_regs();
+}
+
+void hvm_load_vcpu(struct vcpu *v)
+{
+    *guest_regs() = v->arch.user_regs;
+}
+
+/* ---------------------------------------------------------- run loop */
+
+/* The event-channel upcall is an interrupt vector for an HVM guest: as on
+ * Xen, it is asserted for as long as evtchn_upcall_pending is set. */
+static void deliver_interrupts(struct vcpu *v)
+{
+    u8 vec = v->arch.hvm->pending_upcall_vector ? v->arch.hvm->pending_upcall_vector
+                                                : v->domain->arch.hvm->callback_vector;
+    int apic;
+
+    if (hvm_backend->event_pending(v))
+        return;
+    /* Xen's order: the callback vector first, then the local APIC. */
+    if (vec && READ_ONCE(v->vcpu_info->evtchn_upcall_pending)) {
+        if (hvm_backend->interruptible(v, true))
+            hvm_backend->inject_interrupt(v, vec);
+        return;
+    }
+    apic = hvm_vlapic_pending(v);
+    if (apic >= 0 && hvm_backend->interruptible(v, true)) {
+        hvm_vlapic_ack(v, (u8)apic);
+        hvm_backend->inject_interrupt(v, (u8)apic);
+    }
+}
+
+static void (*const exit_handlers[HVM_EXIT_NR])(struct vcpu *, struct regs *,
+                                               const struct hvm_exit *) = {
+    [HVM_EXIT_NONE] = hvm_exit_none,
+    [HVM_EXIT_CPUID] = hvm_exit_cpuid,
+    [HVM_EXIT_MSR_READ] = hvm_exit_msr_read,
+    [HVM_EXIT_MSR_WRITE] = hvm_exit_msr_write,
+    [HVM_EXIT_IO] = hvm_exit_io,
+    [HVM_EXIT_HLT] = hvm_exit_hlt,
+    [HVM_EXIT_HYPERCALL] = hvm_exit_hypercall,
+    [HVM_EXIT_NPF] = hvm_exit_npf,
+    [HVM_EXIT_SHUTDOWN] = hvm_exit_shutdown,
+    [HVM_EXIT_INTR_WINDOW] = hvm_exit_none,
+    [HVM_EXIT_UD] = hvm_exit_ud,
+    [HVM_EXIT_GP] = hvm_exit_gp,
+    [HVM_EXIT_INVALID] = hvm_exit_invalid,
+    [HVM_EXIT_UNHANDLED] = hvm_exit_unhandled,
+};
+
+void hvm_resume(void)
+{
+    struct vcpu *v = current;
+    struct regs *r = guest_regs();
+    unsigned int cpu = smp_processor_id();
+    struct hvm_exit x;
+
+    for (;;) {
+        local_irq_disable();
+        rcu_quiescent(); /* between two exits nothing is held */
+        if (softirq_pending(cpu)) {
+            local_irq_enable();
+            do_softirq(); /* may switch to another vCPU and not come back */
+            continue;
+        }
+        if (READ_ONCE(v->arch.hvm->init_pending)) {
+            hvm_vlapic_take_init(v); /* stops this vCPU: schedule next */
+            continue;
+        }
+        deliver_interrupts(v);
+        hvm_backend->enter(v, r, &x);
+        local_irq_enable(); /* the interrupt that ended the run, if any */
+        if (x.reason < HVM_EXIT_NR && exit_handlers[x.reason])
+            exit_handlers[x.reason](v, r, &x);
+        else
+            hvm_exit_unhandled(v, r, &x);
+    }
+}

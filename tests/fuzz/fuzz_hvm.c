@@ -1,0 +1,163 @@
+/*
+ * Fuzz target for what an HVM guest or its toolstack controls in the HVM
+ * core's workers.  The first byte picks one:
+ *  - an HVM context blob (sethvmcontext): parse never reads past the
+ *    buffer, accepts only what it can rebuild, and what it accepts round-
+ *    trips through build and parse unchanged;
+ *  - guest page tables in a 64 KiB "RAM" plus registers and an address:
+ *    the walk ends in one of its three results, a translation lands inside
+ *    the 52-bit space, and every A/D update stays inside the tables;
+ *  - instruction bytes and registers: MMIO classification only accepts
+ *    memory operands of 1/2/4/8 bytes, and completion only touches the
+ *    destination register;
+ *  - a raw SVM exit: decoding yields a known reason.
+ */
+#include <asm/hvm.h>
+#include <asm/svm.h>
+#include <keel/guest_walk.h>
+#include <keel/hvm_context.h>
+#include <keel/hvm_mmio.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+int LLVMFuzzerTestOneInput(const u8 *data, size_t size);
+
+static void fuzz_context(const u8 *data, size_t size)
+{
+    static struct hvmctx_vcpu out[4], again[4];
+    const char *why;
+    u8 *buf = malloc(size ? size : 1);
+    u8 *built;
+    size_t n;
+
+    memcpy(buf, data, size);
+    if (hvmctx_parse(buf, size, 4, out, &why) == 0) {
+        for (unsigned int i = 0; i < 4; i++)
+            if (!out[i].present)
+                memset(&out[i], 0, sizeof(out[i])); /* built as zero state */
+        built = malloc(hvmctx_size(4));
+        n = hvmctx_build(built, 4, out, 1, 2);
+        if (n != hvmctx_size(4))
+            abort();
+        /* Zero vCPUs fail Xen's CR0 check (no ET); present ones must pass. */
+        if (hvmctx_parse(built, n, 4, again, &why) == 0)
+            for (unsigned int i = 0; i < 4; i++)
+                if (out[i].present &&
+                    memcmp(&out[i].st, &again[i].st, sizeof(out[i].st)))
+                    abort();
+        free(built);
+    }
+    free(buf);
+}
+
+#define RAM 65536
+static u8 *ram;
+
+static bool r_read(void *ctx, u64 gpa, unsigned int size, u64 *val)
+{
+    (void)ctx;
+    if (size != 4 && size != 8)
+        abort();
+    if (gpa >= RAM || gpa + size > RAM)
+        return false;
+    *val = 0;
+    memcpy(val, ram + gpa, size);
+    return true;
+}
+
+static void r_set(void *ctx, u64 gpa, unsigned int size, u64 bits)
+{
+    u64 v = 0;
+    (void)ctx;
+    if (gpa + size > RAM || (bits & ~0x60ULL))
+        abort(); /* only entries it read, only A and D */
+    memcpy(&v, ram + gpa, size);
+    v |= bits;
+    memcpy(ram + gpa, &v, size);
+}
+
+static void fuzz_walk(const u8 *data, size_t size)
+{
+    static const struct gw_ops ops = {r_read, r_set};
+    struct gw_regs r;
+    u64 va, gpa = 0;
+    u32 access, pfec = 0;
+    enum gw_result res;
+
+    if (size < 40)
+        return;
+    memcpy(&r, data, 32);
+    memcpy(&va, data + 32, 8);
+    access = data[0] & (PFEC_WRITE | PFEC_USER | PFEC_FETCH);
+    ram = calloc(1, RAM);
+    memcpy(ram, data + 40, size - 40 > RAM ? RAM : size - 40);
+    res = guest_walk(&r, va, access, &ops, NULL, &gpa, &pfec);
+    if (res != GW_OK && res != GW_FAULT && res != GW_BAD_TABLE)
+        abort();
+    if (res == GW_OK && gpa >> 52)
+        abort();
+    if (res == GW_FAULT && (pfec & ~0x1fU))
+        abort();
+    free(ram);
+}
+
+static void fuzz_mmio(const u8 *data, size_t size)
+{
+    u64 g[16], before[16];
+    struct x86_insn in;
+    struct mmio_access a;
+    unsigned int n;
+
+    if (size < 128)
+        return;
+    memcpy(g, data, sizeof(g));
+    memcpy(before, g, sizeof(g));
+    n = (unsigned int)(size - 128 > 15 ? 15 : size - 128);
+    if (x86_decode(data + 128, n, &in) || mmio_classify(&in, g, &a))
+        return;
+    if (a.size != 1 && a.size != 2 && a.size != 4 && a.size != 8)
+        abort();
+    if (a.write)
+        return;
+    if (a.reg > 15)
+        abort();
+    mmio_finish_read(&a, g, ~0ULL);
+    for (unsigned int i = 0; i < 16; i++)
+        if (i != a.reg && g[i] != before[i])
+            abort();
+}
+
+static void fuzz_exit(const u8 *data, size_t size)
+{
+    u64 v[4] = {0};
+    struct hvm_exit x;
+
+    memcpy(v, data, size > sizeof(v) ? sizeof(v) : size);
+    svm_decode_exit(v[0], v[1], v[2], v[3], &x);
+    if (x.reason >= HVM_EXIT_NR)
+        abort();
+    if (x.reason == HVM_EXIT_IO && (x.info1 > 0xffff || !(x.info2 & 7)))
+        abort();
+}
+
+int LLVMFuzzerTestOneInput(const u8 *data, size_t size)
+{
+    if (!size)
+        return 0;
+    switch (data[0] & 3) {
+    case 0:
+        fuzz_context(data + 1, size - 1);
+        break;
+    case 1:
+        fuzz_walk(data + 1, size - 1);
+        break;
+    case 2:
+        fuzz_mmio(data + 1, size - 1);
+        break;
+    default:
+        fuzz_exit(data + 1, size - 1);
+        break;
+    }
+    return 0;
+}
