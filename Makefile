@@ -282,12 +282,14 @@ conformance: deps all guests
 # Benchmarks (not tests, so not part of check): bench/run.sh compares Keel
 # with Xen 4.17 on the benchmark guest tests/guests/bench; bench/boot.sh
 # times the boot of Debian's Linux to /init natively, on Xen and on Keel;
-# bench/irq.sh its device interrupts and disk reads the same three ways.
+# bench/irq.sh its device interrupts and disk reads the same three ways;
+# bench/mm.sh fork, clone, mmap, mremap, mprotect and page faults.
 bench: deps all guests
 	scripts/fetch-debian.sh --bench --xen
 	bench/run.sh
 	bench/boot.sh
 	bench/irq.sh
+	bench/mm.sh
 
 # The XZ decoder's exact instruction count on Debian's kernel (callgrind):
 # xz.c and Keel's memcpy/memset built with the hypervisor's code-generation

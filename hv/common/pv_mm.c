@@ -61,10 +61,11 @@ static struct page_info *ram_page(mfn_t mfn)
 int pv_l1e_get_foreign(struct domain *l1e_owner, struct domain *pg_owner, u64 e)
 {
     struct page_info *pg;
-    bool priv = pv_mm_arch_privileged(l1e_owner);
+    bool priv;
 
     if (!(e & PTE_P))
         return 0;
+    priv = pv_mm_arch_privileged(l1e_owner);
     /* The bits are the table owner's business, as its privilege says. */
     if ((e & PTE_HIGH_RSVD) || ((e & PTE_CACHE_ATTRS) && !priv))
         return -XEN_EINVAL;
@@ -250,6 +251,67 @@ unsigned int pv_table_level(const struct page_info *pg)
     return pgt_level(t);
 }
 
+/* ------------------------------------------------- runs of mmu_update */
+
+void pv_pt_writer_done(struct pv_pt_writer *w)
+{
+    struct page_info *pg = w->held;
+
+    if (!pg)
+        return;
+    w->held = NULL;
+    if (w->held_level)
+        put_page_type(pg);
+    else
+        put_page_type_keel_write(pg);
+    put_page(pg);
+}
+
+/* References on the frame of a request: a validated table in use keeps
+ * its type; any other frame takes the writable type. */
+static int writer_hold(struct pv_pt_writer *w, mfn_t mfn)
+{
+    struct page_info *pg = ram_page(mfn);
+    unsigned int level;
+
+    if (!pg || !get_page(pg, w->pt_owner))
+        return -XEN_EINVAL;
+    level = pv_table_level(pg);
+    if (!level || !get_page_type(pg, pgt_of_level(level))) {
+        level = 0;
+        if (!get_page_type_keel_write(pg)) {
+            put_page(pg);
+            return -XEN_EINVAL;
+        }
+    }
+    w->held = pg;
+    w->held_level = level;
+    return 0;
+}
+
+int pv_pt_write(struct pv_pt_writer *w, u64 maddr, u64 val, bool preserve_ad)
+{
+    unsigned int index = (maddr & (PAGE_SIZE - 1)) >> 3;
+    mfn_t mfn = maddr >> PAGE_SHIFT;
+    u64 *slot;
+    int rc;
+
+    if (!w->held || page_to_mfn(w->held) != mfn) {
+        pv_pt_writer_done(w);
+        if ((rc = writer_hold(w, mfn)))
+            return rc;
+    }
+    slot = (u64 *)mfn_to_virt(mfn) + index;
+    if (!w->held_level) {
+        WRITE_ONCE(*slot, val);
+        return 0;
+    }
+    if (w->translate && (rc = w->translate(w, &val)))
+        return rc;
+    return pv_entry_update_foreign(w->pt_owner, w->pg_owner, slot, w->held_level, index, val,
+                                   preserve_ad);
+}
+
 /* ------------------------------------------------------------ type hooks */
 
 #ifdef KEEL_HOST
@@ -291,11 +353,18 @@ static bool slot_is_guests(unsigned int level, unsigned int i)
     return level != 4 || !l4_slot_is_keel(i);
 }
 
+/* Most entries of a table are empty: they hold nothing, so both loops
+ * pass over them without a call. */
 static void release_entries(u64 *t, unsigned int level, unsigned int upto)
 {
-    for (unsigned int i = 0; i < upto; i++)
-        if (slot_is_guests(level, i))
-            entry_put(READ_ONCE(t[i]), level, virt_to_mfn(t));
+    mfn_t table = virt_to_mfn(t);
+
+    for (unsigned int i = 0; i < upto; i++) {
+        u64 e = READ_ONCE(t[i]);
+
+        if ((e & PTE_P) && slot_is_guests(level, i))
+            entry_put(e, level, table);
+    }
 }
 
 /*
@@ -307,6 +376,7 @@ static int validate_table(struct page_info *pg, unsigned long type)
 {
     unsigned int level = pgt_level(type);
     struct domain *d = pg->owner;
+    mfn_t mfn = page_to_mfn(pg);
     u64 *t;
 
     if (!level) /* a GDT/LDT page: every descriptor must be safe */
@@ -315,21 +385,24 @@ static int validate_table(struct page_info *pg, unsigned long type)
         return -XEN_EINVAL;
     /* Writable a moment ago?  get_page_type flushed every CPU that may
      * still hold such a mapping before asking us. */
-    t = mfn_to_virt(page_to_mfn(pg));
+    t = mfn_to_virt(mfn);
     for (unsigned int i = 0; i < PT_SLOTS; i++) {
-        u64 e = READ_ONCE(t[i]);
+        u64 e = READ_ONCE(t[i]), a;
         int rc;
 
-        if (!slot_is_guests(level, i))
+        /* Not present: accepted as it is (the adjustments leave it). */
+        if (!(e & PTE_P) || !slot_is_guests(level, i))
             continue;
-        rc = entry_get(d, d, e, level, page_to_mfn(pg));
+        rc = entry_get(d, d, e, level, mfn);
         if (rc) {
             printk(KLOG_DEBUG "pv_mm: mfn %lx as L%u: entry %u (%016lx) refused (%d)\n",
-                   (unsigned long)page_to_mfn(pg), level, i, (unsigned long)e, rc);
+                   (unsigned long)mfn, level, i, (unsigned long)e, rc);
             release_entries(t, level, i);
             return rc;
         }
-        WRITE_ONCE(t[i], level == 1 ? pv_l1e_adjust(e) : pv_ltable_adjust(e));
+        a = adjust(e, level);
+        if (a != e)
+            WRITE_ONCE(t[i], a);
     }
     if (level == 4)
         pv_mm_arch_keel_slots(t);

@@ -329,3 +329,90 @@ TEST(pin_reports_the_entry_error)
     CHECK_EQ(page_pin_err(&table[l1], dom_a, PGT_l2_page_table), -XEN_EINVAL);
     CHECK(page_unpin(&table[l1]));
 }
+
+/* Validation passes over empty entries and writes only what it adjusts;
+ * release leaves a table's bytes alone and drops exactly what it took,
+ * wherever the present entries sit among empty ones. */
+TEST(validation_skips_empty_entries)
+{
+    setup();
+    mfn_t l1 = page_of(dom_a), p = page_of(dom_a), l2 = page_of(dom_a);
+    tab(l1)[0] = 0x1234000; /* not present: guest's bits, kept as they are */
+    tab(l1)[300] = ent(p, PTE_P | PTE_US);
+    tab(l1)[511] = ent(p, PTE_P | PTE_RW);
+    tab(l2)[511] = ent(l1, PTE_P | PTE_RW);
+    CHECK(get_page_and_type(&table[l2], dom_a, PGT_l2_page_table));
+    CHECK_EQ(tab(l1)[0], 0x1234000);
+    CHECK_EQ(tab(l1)[300], ent(p, PTE_P | PTE_US));
+    CHECK_EQ(tab(l1)[511], ent(p, PTE_P | PTE_RW | PTE_US));
+    CHECK_EQ(tab(l2)[511], ent(l1, PTE_P | PTE_RW | PTE_US));
+    CHECK_EQ(COUNT(p), 3);
+    CHECK_EQ(TCOUNT(p), 1);
+    CHECK_EQ(TCOUNT(l1), 1);
+    put_page_and_type(&table[l2]);
+    CHECK_EQ(COUNT(p), 1);
+    CHECK_EQ(TCOUNT(p), 0);
+    CHECK_EQ(TCOUNT(l1), 0);
+    CHECK_EQ(COUNT(l1), 1);
+    /* A refusal after empty entries and before others undoes what it took. */
+    tab(l1)[400] = ent(page_of(dom_b), PTE_P);
+    CHECK(!get_page_and_type(&table[l1], dom_a, PGT_l1_page_table));
+    CHECK_EQ(COUNT(p), 1);
+    CHECK_EQ(TCOUNT(p), 0);
+}
+
+/* mmu_update runs: one frame's references are held across requests to
+ * it, dropped when a request names another frame and at the end; every
+ * request is checked as if it were alone. */
+TEST(pt_writer_holds_one_frame_at_a_time)
+{
+    setup();
+    mfn_t l1 = page_of(dom_a), p = page_of(dom_a), plain = page_of(dom_a);
+    mfn_t theirs = page_of(dom_b);
+    struct pv_pt_writer w = {.pt_owner = dom_a, .pg_owner = dom_a};
+    u64 base = (u64)l1 << PAGE_SHIFT;
+
+    CHECK(page_pin(&table[l1], dom_a, PGT_l1_page_table));
+    CHECK_EQ(pv_pt_write(&w, base + 8 * 3, ent(p, PTE_P | PTE_RW), false), 0);
+    CHECK_EQ(pv_pt_write(&w, base + 8 * 4, ent(p, PTE_P), false), 0);
+    CHECK_EQ(TCOUNT(l1), 2); /* the pin and the writer's */
+    CHECK_EQ(COUNT(p), 3);
+    CHECK_EQ(TCOUNT(p), 1);
+    /* Each entry is still validated: another domain's frame is refused,
+     * and the slot is untouched. */
+    CHECK_EQ(pv_pt_write(&w, base + 8 * 5, ent(theirs, PTE_P), false), -XEN_EBUSY);
+    CHECK_EQ(tab(l1)[5], 0);
+    CHECK_EQ(pv_pt_write(&w, base + 8 * 6, ent(l1, PTE_P | PTE_RW), false), -XEN_EBUSY);
+    /* Another frame: the table's references go, the plain frame takes a
+     * writable type with a Keel write reference. */
+    CHECK_EQ(pv_pt_write(&w, ((u64)plain << PAGE_SHIFT) + 16, 0x5555, false), 0);
+    CHECK_EQ(TCOUNT(l1), 1);
+    CHECK_EQ(TYPE(plain), PGT_writable_page);
+    CHECK_EQ(page_keel_writes(&table[plain]), 1);
+    CHECK_EQ(tab(plain)[2], 0x5555);
+    /* Held writable, it cannot become a table; after the run it can. */
+    CHECK(!get_page_and_type(&table[plain], dom_a, PGT_l1_page_table));
+    pv_pt_writer_done(&w);
+    CHECK_EQ(page_keel_writes(&table[plain]), 0);
+    CHECK_EQ(TCOUNT(plain), 0);
+    CHECK_EQ(COUNT(plain), 1);
+    tab(plain)[2] = 0;
+    CHECK(get_page_and_type(&table[plain], dom_a, PGT_l1_page_table));
+    put_page_and_type(&table[plain]);
+    pv_pt_writer_done(&w); /* twice: nothing held */
+    /* Frames that are not the owner's, or no frames at all. */
+    CHECK_EQ(pv_pt_write(&w, (u64)theirs << PAGE_SHIFT, 1, false), -XEN_EINVAL);
+    CHECK_EQ(pv_pt_write(&w, (u64)(NR - 1) << PAGE_SHIFT, 1, false), -XEN_EINVAL);
+    CHECK_EQ(pv_pt_write(&w, 0x100000UL << PAGE_SHIFT, 1, false), -XEN_EINVAL);
+    CHECK(w.held == NULL);
+    /* Foreign frames go into L1 entries of the writer's tables only. */
+    w.pg_owner = dom_b;
+    CHECK_EQ(pv_pt_write(&w, base + 8 * 7, ent(theirs, PTE_P), false), 0);
+    CHECK_EQ(COUNT(theirs), 2);
+    pv_pt_writer_done(&w);
+    CHECK(page_unpin(&table[l1]));
+    CHECK_EQ(COUNT(theirs), 1);
+    CHECK_EQ(COUNT(p), 1);
+    CHECK_EQ(TCOUNT(p), 0);
+    CHECK_EQ(TCOUNT(l1), 0);
+}

@@ -119,6 +119,34 @@ int pv_entry_update_foreign(struct domain *d, struct domain *pg_owner, u64 *slot
 /* Level (1..4) of frame pg if it is a validated page table in use, else 0. */
 unsigned int pv_table_level(const struct page_info *pg);
 
+/*
+ * mmu_update's writes by machine address, one request at a time, keeping
+ * the references of the frame written last: Linux writes whole runs of
+ * entries of one table in a batch (fork copies a range's entries, mremap
+ * and mprotect rewrite them), and a run pays for the frame's references
+ * once.  A request naming another frame drops them first, and nothing
+ * else runs on the CPU between two requests, so every request sees the
+ * frame exactly as it would with references of its own:
+ *  - a validated table in use keeps its type (a general and a type
+ *    reference of its level) and the entry is checked and swapped as
+ *    pv_entry_update_foreign does;
+ *  - any other frame of pt_owner is written plainly under a Keel write
+ *    reference (it cannot become a table meanwhile).
+ * The caller must call pv_pt_writer_done before it returns to the guest
+ * (a continuation included).  0, or the request's refusal.
+ */
+struct pv_pt_writer {
+    struct domain *pt_owner; /* whose tables are written */
+    struct domain *pg_owner; /* whose frames L1 entries may name */
+    struct page_info *held;  /* general + type reference, or NULL */
+    unsigned int held_level; /* its table level; 0: a Keel write reference */
+    /* If set, turns a table entry's frame number into a machine frame
+     * first (a translated foreign domain's GFN): 0 or the refusal. */
+    int (*translate)(const struct pv_pt_writer *w, u64 *val);
+};
+int pv_pt_write(struct pv_pt_writer *w, u64 maddr, u64 val, bool preserve_ad);
+void pv_pt_writer_done(struct pv_pt_writer *w);
+
 /* Type hooks for the frame table; call once before any guest exists. */
 void pv_mm_init(void);
 /* Level (1..4) of a page-table type, 0 for anything else. */

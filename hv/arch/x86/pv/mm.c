@@ -80,13 +80,14 @@ struct page_info *pv_domain_page(mfn_t mfn, const struct domain *d)
     return pg;
 }
 
-/* The type reference keeps it an L1 while the caller writes the slot. */
-struct page_info *pv_find_l1(struct vcpu *v, unsigned long va, u64 **slot)
+/* The L1 frame v's tables map va through, or NULL: read without
+ * references, so only a hint until the caller checks and takes the frame
+ * (each step reads only frames that are d's). */
+static struct page_info *walk_to_l1(struct vcpu *v, unsigned long va)
 {
     static const unsigned int shift[] = {0, L1_SHIFT, L2_SHIFT, L3_SHIFT, L4_SHIFT};
     struct domain *d = v->domain;
     mfn_t mfn = pv_active_cr3(v) >> PAGE_SHIFT;
-    struct page_info *pg;
 
     for (unsigned int level = 4; level > 1; level--) {
         u64 e;
@@ -97,11 +98,28 @@ struct page_info *pv_find_l1(struct vcpu *v, unsigned long va, u64 **slot)
             return NULL;
         mfn = pte_mfn(e);
     }
-    pg = pv_domain_page(mfn, d);
-    if (!pg || !get_page_and_type(pg, d, PGT_l1_page_table))
+    return pv_domain_page(mfn, d);
+}
+
+/* The type reference keeps it an L1 while the caller writes the slot. */
+struct page_info *pv_find_l1(struct vcpu *v, unsigned long va, u64 **slot)
+{
+    struct page_info *pg = walk_to_l1(v, va);
+
+    if (!pg || !get_page_and_type(pg, v->domain, PGT_l1_page_table))
         return NULL;
-    *slot = (u64 *)mfn_to_virt(mfn) + PT_INDEX(va, L1_SHIFT);
+    *slot = (u64 *)mfn_to_virt(page_to_mfn(pg)) + PT_INDEX(va, L1_SHIFT);
     return pg;
+}
+
+bool pv_read_l1e(struct vcpu *v, unsigned long va, u64 *e)
+{
+    struct page_info *pg = walk_to_l1(v, va);
+
+    if (!pg || pv_table_level(pg) != 1)
+        return false;
+    *e = READ_ONCE(((u64 *)mfn_to_virt(page_to_mfn(pg)))[PT_INDEX(va, L1_SHIFT)]);
+    return true;
 }
 
 struct domain *pv_pg_owner(unsigned long domid, long *err)
@@ -141,19 +159,49 @@ static void flush_here(void *data)
         flush_tlb_local(); /* recorded: it may spare a flush later */
 }
 
-/* Other CPUs may hold the domain's translations; over-flushing is safe,
- * so "some vCPUs" means every CPU. */
+/*
+ * The CPUs that may hold translations of d's page tables: this one, and
+ * every CPU running one of d's vCPUs right now.  Any other CPU loaded CR3
+ * (a full flush: Keel maps nothing global for guests and uses no PCIDs)
+ * when it last switched away from d, and will again before it runs one
+ * of d's vCPUs; so a vCPU found not running, after the caller's entry
+ * updates, cannot see the old entries.  is_running stays true until the
+ * CPU has stopped using the vCPU's tables (keel/sched.h).  Over-flushing
+ * stays safe: "some vCPUs" in a guest's request means all of d's.
+ */
+static u64 domain_dirty_cpus(const struct domain *d)
+{
+    u64 mask = 1UL << smp_processor_id();
+
+    /* The callers' entry updates are visible before we look. */
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    for (unsigned int i = 0; i < READ_ONCE(d->nr_vcpus) && i < MAX_VIRT_CPUS; i++) {
+        const struct vcpu *v = READ_ONCE(d->vcpus[i]);
+
+        if (v && __atomic_load_n(&v->is_running, __ATOMIC_ACQUIRE))
+            mask |= 1UL << READ_ONCE(v->processor);
+    }
+    return mask;
+}
+
 void pv_flush(unsigned int type, unsigned long va, bool everywhere)
 {
     struct flush_req f = {.type = type, .va = va};
+    u64 others;
 
-    if (type == UVMF_TLB_FLUSH && everywhere) {
-        flush_tlb_mask(~0UL);
+    if (!everywhere || type == UVMF_NONE) {
+        flush_here(&f);
+        return;
+    }
+    others = domain_dirty_cpus(current->domain);
+    if (type == UVMF_TLB_FLUSH) {
+        flush_tlb_mask(others); /* this CPU included */
         return;
     }
     flush_here(&f);
-    if (everywhere && type != UVMF_NONE && num_online_cpus() > 1)
-        smp_call_function(flush_here, &f, true);
+    others &= ~(1UL << smp_processor_id());
+    if (others)
+        smp_call_function_mask(others, flush_here, &f, true);
 }
 
 #define FLUSH_LIST_MAX 8 /* beyond this many pages a full flush is cheaper */
@@ -179,9 +227,11 @@ void pv_flush_list(const u64 *va, unsigned int n)
 {
     struct flush_list f = {.va = n > FLUSH_LIST_MAX ? NULL : va, .n = n};
 
+    u64 others = domain_dirty_cpus(current->domain) & ~(1UL << smp_processor_id());
+
     flush_list_here(&f);
-    if (num_online_cpus() > 1)
-        smp_call_function(flush_list_here, &f, true);
+    if (others)
+        smp_call_function_mask(others, flush_list_here, &f, true);
 }
 
 int pv_check_vcpumask(unsigned long gva)

@@ -24,12 +24,11 @@
 #include <keel/sched.h>
 
 struct update_ctx {
-    struct domain *d;        /* the caller */
-    struct domain *pt_owner; /* whose tables are written */
-    struct domain *pg_owner; /* whose frames L1 entries may name */
+    struct domain *d;         /* the caller */
+    struct pv_pt_writer w;    /* whose tables, whose frames; the frame held */
 };
 
-static long pt_update(const struct update_ctx *c, u64 ptr, u64 val, bool preserve_ad,
+static long pt_update(struct update_ctx *c, u64 ptr, u64 val, bool preserve_ad,
                       bool translate);
 static long machphys_update(const struct update_ctx *c, u64 ptr, u64 val);
 
@@ -37,14 +36,14 @@ static long machphys_update(const struct update_ctx *c, u64 ptr, u64 val);
  * empty batch naming them succeeds: the control domain may, others not. */
 static long may_touch(const struct update_ctx *c)
 {
-    if ((c->pg_owner != c->d || c->pt_owner != c->d) && !c->d->is_privileged)
+    if ((c->w.pg_owner != c->d || c->w.pt_owner != c->d) && !c->d->is_privileged)
         return -XEN_EPERM;
     return 0;
 }
 
 static long one_update(void *ctx, const void *item)
 {
-    const struct update_ctx *c = ctx;
+    struct update_ctx *c = ctx;
     const struct mmu_update *req = item;
     unsigned int cmd = req->ptr & 7;
     long rc;
@@ -58,7 +57,7 @@ static long one_update(void *ctx, const void *item)
         return pt_update(c, req->ptr - cmd, req->val, cmd == MMU_PT_UPDATE_PRESERVE_AD,
                          cmd != MMU_PT_UPDATE_NO_TRANSLATE);
     case MMU_MACHPHYS_UPDATE:
-        if (c->pt_owner != c->d)
+        if (c->w.pt_owner != c->d)
             return -XEN_EPERM;
         if ((rc = may_touch(c)))
             return rc;
@@ -85,84 +84,56 @@ static long pt_owner_of(unsigned long foreigndom, struct domain **out)
 
 long do_mmu_update(struct hcall *h)
 {
-    struct update_ctx ctx = {current->domain, NULL, NULL};
+    struct update_ctx ctx = {.d = current->domain};
     struct mmu_update req;
     long rc;
 
-    if ((rc = pt_owner_of(h->arg[3], &ctx.pt_owner)))
+    if ((rc = pt_owner_of(h->arg[3], &ctx.w.pt_owner)))
         return rc;
-    ctx.pg_owner = pv_pg_owner(h->arg[3] & 0xffff, &rc);
-    if (!ctx.pg_owner) {
-        domain_put(ctx.pt_owner);
+    ctx.w.pg_owner = pv_pg_owner(h->arg[3] & 0xffff, &rc);
+    if (!ctx.w.pg_owner) {
+        domain_put(ctx.w.pt_owner);
         return rc;
     }
     rc = pv_run_batch(h, sizeof(req), &req, one_update, &ctx);
-    domain_put(ctx.pg_owner);
-    domain_put(ctx.pt_owner);
+    pv_pt_writer_done(&ctx.w); /* before a continuation too */
+    domain_put(ctx.w.pg_owner);
+    domain_put(ctx.w.pt_owner);
     return rc;
-}
-
-/* A plain write into a frame that is not a page table right now (the
- * caller holds a general reference). */
-static long plain_update(struct page_info *pg, u64 *slot, u64 val)
-{
-    if (!get_page_type_keel_write(pg))
-        return -XEN_EINVAL;
-    WRITE_ONCE(*slot, val);
-    put_page_type_keel_write(pg);
-    return 0;
 }
 
 #define PTE_FRAME 0x000ffffffffff000ULL
 
 /* A translated foreign domain's frames are named by GFN: the entry gets
  * the machine frame its p2m has there (RAM, or a frame Keel shares with
- * it), or the update is refused, as on Xen. */
-static long translate_foreign(const struct update_ctx *c, u64 *val)
+ * it), or the update is refused, as on Xen.  Only for entries of tables
+ * (pv_pt_write asks when the frame written is one). */
+static int translate_foreign(const struct pv_pt_writer *w, u64 *val)
 {
     enum p2m_type t;
     mfn_t mfn;
 
-    if (!is_hvm_domain(c->pg_owner) || c->pg_owner == c->pt_owner || !(*val & 1))
+    if (!is_hvm_domain(w->pg_owner) || w->pg_owner == w->pt_owner || !(*val & 1))
         return 0;
-    mfn = p2m_lookup(&c->pg_owner->arch.hvm->p2m, (*val & PTE_FRAME) >> PAGE_SHIFT, &t);
+    mfn = p2m_lookup(&w->pg_owner->arch.hvm->p2m, (*val & PTE_FRAME) >> PAGE_SHIFT, &t);
     if (t != p2m_ram_rw && t != p2m_special)
         return -XEN_EINVAL;
     *val = (*val & ~PTE_FRAME) | ((u64)mfn << PAGE_SHIFT);
     return 0;
 }
 
-static long pt_update(const struct update_ctx *c, u64 ptr, u64 val, bool preserve_ad,
+static long pt_update(struct update_ctx *c, u64 ptr, u64 val, bool preserve_ad,
                       bool translate)
 {
-    unsigned int index = (ptr & (PAGE_SIZE - 1)) >> 3;
-    struct page_info *pg = pv_domain_page(ptr >> PAGE_SHIFT, c->pt_owner);
-    u64 *slot;
-    unsigned int level;
-    long rc;
-
-    if (!pg || !get_page(pg, c->pt_owner))
-        return -XEN_EINVAL;
-    slot = (u64 *)mfn_to_virt(page_to_mfn(pg)) + index;
-    level = pv_table_level(pg);
-    if (level && get_page_type(pg, pgt_of_level(level))) {
-        rc = translate ? translate_foreign(c, &val) : 0;
-        if (!rc)
-            rc = pv_entry_update_foreign(c->pt_owner, c->pg_owner, slot, level, index, val,
-                                     preserve_ad);
-        put_page_type(pg);
-    } else {
-        rc = plain_update(pg, slot, val);
-    }
-    put_page(pg);
-    return rc;
+    c->w.translate = translate ? translate_foreign : NULL;
+    return pv_pt_write(&c->w, ptr, val, preserve_ad);
 }
 
 static long machphys_update(const struct update_ctx *c, u64 ptr, u64 val)
 {
-    struct page_info *pg = pv_domain_page(ptr >> PAGE_SHIFT, c->pg_owner);
+    struct page_info *pg = pv_domain_page(ptr >> PAGE_SHIFT, c->w.pg_owner);
 
-    if (!pg || !get_page(pg, c->pg_owner))
+    if (!pg || !get_page(pg, c->w.pg_owner))
         return -XEN_EINVAL;
     m2p_set(ptr >> PAGE_SHIFT, val);
     put_page(pg);

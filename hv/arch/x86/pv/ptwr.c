@@ -101,9 +101,14 @@ static bool classify(const struct x86_insn *x, struct insn *in)
 
 static u64 *gpr(struct regs *r, unsigned int i)
 {
-    u64 *map[16] = {&r->rax, &r->rcx, &r->rdx, &r->rbx, &r->rsp, &r->rbp, &r->rsi, &r->rdi,
-                    &r->r8,  &r->r9,  &r->r10, &r->r11, &r->r12, &r->r13, &r->r14, &r->r15};
-    return map[i & 15];
+    static const u8 off[16] = {
+        offsetof(struct regs, rax), offsetof(struct regs, rcx), offsetof(struct regs, rdx),
+        offsetof(struct regs, rbx), offsetof(struct regs, rsp), offsetof(struct regs, rbp),
+        offsetof(struct regs, rsi), offsetof(struct regs, rdi), offsetof(struct regs, r8),
+        offsetof(struct regs, r9),  offsetof(struct regs, r10), offsetof(struct regs, r11),
+        offsetof(struct regs, r12), offsetof(struct regs, r13), offsetof(struct regs, r14),
+        offsetof(struct regs, r15)};
+    return (u64 *)((char *)r + off[i & 15]);
 }
 
 static u64 size_mask(unsigned int size)
@@ -209,18 +214,15 @@ static bool apply(struct regs *r, const struct insn *in, struct domain *d, u64 *
     }
 }
 
-/* The frame cr2 falls in, if it is a validated L1 of d mapped read-only. */
+/* The frame cr2 falls in, if it is a validated L1 of d mapped read-only.
+ * The entry that maps cr2 only names a candidate (a racing guest may
+ * change it); the frame is checked and referenced on its own. */
 static struct page_info *target_l1(struct vcpu *v, unsigned long cr2)
 {
-    struct page_info *map, *pg;
-    u64 *slot, e;
+    struct page_info *pg;
+    u64 e;
 
-    map = pv_find_l1(v, cr2, &slot);
-    if (!map)
-        return NULL;
-    e = READ_ONCE(*slot);
-    put_page_and_type(map);
-    if ((e & (PTE_P | PTE_RW)) != PTE_P)
+    if (!pv_read_l1e(v, cr2, &e) || (e & (PTE_P | PTE_RW)) != PTE_P)
         return NULL;
     pg = pv_domain_page(pte_mfn(e), v->domain);
     if (!pg || pv_table_level(pg) != 1 || !get_page_and_type(pg, v->domain, PGT_l1_page_table))
@@ -228,14 +230,44 @@ static struct page_info *target_l1(struct vcpu *v, unsigned long cr2)
     return pg;
 }
 
+/*
+ * Linux writes its page tables from a handful of instructions, so each
+ * CPU remembers the last one it decoded.  The bytes are fetched every
+ * time (the guest may have changed them) and compared; only the decoding
+ * is skipped, and decoding depends on nothing but the bytes.
+ */
+struct decoded {
+    unsigned long rip;
+    u8 bytes[X86_MAX_INSN_LEN];
+    struct insn in; /* in.len == 0: nothing cached */
+};
+static DEFINE_PER_CPU(struct decoded, last_decoded);
+
+static bool decode_store(unsigned long rip, struct insn *in)
+{
+    struct decoded *c = &this_cpu(last_decoded);
+    u8 bytes[X86_MAX_INSN_LEN];
+    unsigned int n = pv_fetch_insn(rip, bytes);
+    struct x86_insn x;
+
+    if (c->in.len && c->rip == rip && n >= c->in.len && !memcmp(bytes, c->bytes, c->in.len)) {
+        *in = c->in;
+        return true;
+    }
+    if (x86_decode(bytes, n, &x) || !classify(&x, in))
+        return false;
+    c->rip = rip;
+    memcpy(c->bytes, bytes, in->len);
+    c->in = *in;
+    return true;
+}
+
 bool pv_ptwr_fault(struct regs *r, unsigned long cr2)
 {
     struct vcpu *v = current;
     struct page_info *pg;
     struct insn in = {0};
-    struct x86_insn x;
-    u8 bytes[X86_MAX_INSN_LEN];
-    unsigned int n, off = cr2 & 7;
+    unsigned int off = cr2 & 7;
     bool ok = false;
 
     if ((r->error_code & (PF_PRESENT | PF_WRITE | PF_RSVD)) != (PF_PRESENT | PF_WRITE) ||
@@ -246,9 +278,7 @@ bool pv_ptwr_fault(struct regs *r, unsigned long cr2)
     pg = target_l1(v, cr2);
     if (!pg)
         return false;
-    n = pv_fetch_insn(r->rip, bytes);
-    if (!x86_decode(bytes, n, &x) && classify(&x, &in) && off + in.size <= 8 &&
-        !(off & (in.size - 1))) {
+    if (decode_store(r->rip, &in) && off + in.size <= 8 && !(off & (in.size - 1))) {
         u64 *slot = (u64 *)mfn_to_virt(page_to_mfn(pg)) + ((cr2 & (PAGE_SIZE - 1)) >> 3);
         ok = apply(r, &in, v->domain, slot, (cr2 & (PAGE_SIZE - 1)) >> 3, off);
     }
@@ -269,20 +299,17 @@ bool pv_mmio_ro_fault(struct regs *r, unsigned long cr2)
 {
     static bool warned;
     struct vcpu *v = current;
-    struct page_info *map;
     struct insn in = {0};
     struct x86_insn x;
     u8 bytes[X86_MAX_INSN_LEN];
-    u64 *slot, e;
+    u64 e;
 
     if ((r->error_code & (PF_PRESENT | PF_WRITE | PF_RSVD)) != (PF_PRESENT | PF_WRITE) ||
         !v->arch.kernel_mode || !v->domain->is_privileged || !guest_range_ok(cr2, 1))
         return false;
-    map = pv_find_l1(v, cr2, &slot);
-    if (!map)
+    /* The entry only says which frame: a read-only device frame or not. */
+    if (!pv_read_l1e(v, cr2, &e))
         return false;
-    e = READ_ONCE(*slot);
-    put_page_and_type(map);
     if ((e & (PTE_P | PTE_RW)) != PTE_P || !pv_mm_arch_io_frame_ro(pte_mfn(e)))
         return false;
     if (x86_decode(bytes, pv_fetch_insn(r->rip, bytes), &x) || !classify(&x, &in) ||

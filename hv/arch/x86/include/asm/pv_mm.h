@@ -10,14 +10,19 @@
  * NULL if `va` is not mapped through an L1 table of v's domain.
  */
 struct page_info *pv_find_l1(struct vcpu *v, unsigned long va, u64 **slot);
+/* The L1 entry for `va` in v's current tables, read without taking any
+ * reference (false if there is none): good only for choosing a frame the
+ * caller then checks and references itself. */
+bool pv_read_l1e(struct vcpu *v, unsigned long va, u64 *e);
 /* A frame of d that is in use (RAM with an owner); NULL otherwise. */
 struct page_info *pv_domain_page(mfn_t mfn, const struct domain *d);
 
 /* TLB flushes: UVMF_TLB_FLUSH (all of this CPU's), UVMF_INVLPG (one va),
  * UVMF_NONE; here or on every CPU. */
 void pv_flush(unsigned int type, unsigned long va, bool everywhere);
-/* Every CPU drops its translations of the `n` linear addresses in va[]
- * (all of them when va is NULL or the list is long): one IPI round. */
+/* Every CPU that may hold the current domain's translations (this one
+ * and those running its vCPUs) drops them for the `n` linear addresses in
+ * va[] (all of them when va is NULL or the list is long): one IPI round. */
 void pv_flush_list(const u64 *va, unsigned int n);
 /* A guest vCPU bitmap pointer (UVMF_MULTI / MMUEXT_*_MULTI): 0 if readable. */
 int pv_check_vcpumask(unsigned long gva);

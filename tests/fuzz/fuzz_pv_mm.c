@@ -1,0 +1,176 @@
+/*
+ * libFuzzer target for PV page tables under mmu_update's writer
+ * (pv_pt_write, keel/pv_mm.h): arbitrary runs of entry writes into two
+ * domains' frames — tables and plain frames, every level, present or not,
+ * writable or not, linear, foreign, self-referencing — interleaved with
+ * the end of a run, pins and unpins at every level, and type references
+ * taken and dropped as loaded page-table roots do.  After every step:
+ *  - a frame Keel writes (a Keel write reference) is writable, never a
+ *    table or descriptor page;
+ *  - every type reference sits on a general one (count >= type count,
+ *    plus PGC_allocated's), and a frame with a type count has an owner.
+ * (The frame table's own BUG_ONs check the rest as it goes.)
+ * At the end everything is undone (run ended, pins and references
+ * dropped, entries cleared) and every frame must be back where it began:
+ * only PGC_allocated's reference, no type count, no linear count, no
+ * Keel write reference — so no step leaked or lost a reference.
+ */
+#include <keel/page_alloc.h>
+#include <keel/pv_mm.h>
+#include <xen/errno.h>
+
+#define NR 24
+#define NREFS 16
+
+static struct page_info table[NR];
+static struct domain *dom_a = (struct domain *)0x1000, *dom_b = (struct domain *)0x2000;
+static bool pinned[NR];
+static struct {
+    mfn_t m;
+    unsigned long type;
+} refs[NREFS];
+static unsigned int nrefs;
+
+struct input {
+    const uint8_t *p;
+    size_t n;
+};
+
+static unsigned int byte(struct input *in)
+{
+    if (!in->n)
+        return 0;
+    in->n--;
+    return *in->p++;
+}
+
+static struct domain *owner_of(mfn_t m)
+{
+    return m < NR / 2 + 4 ? dom_a : dom_b;
+}
+
+/* An entry naming one of the frames (or one past them), with flags that
+ * matter to the rules. */
+static u64 entry(struct input *in)
+{
+    static const u64 flag_sets[8] = {
+        0, PTE_P, PTE_P | PTE_RW, PTE_P | PTE_RW | PTE_US, PTE_P | PTE_PSE,
+        PTE_P | PTE_G | PTE_A | PTE_D, PTE_P | PTE_PCD, PTE_RW,
+    };
+    unsigned int b = byte(in);
+    mfn_t m = byte(in) % (NR + 1);
+
+    return ((u64)m << PAGE_SHIFT) | flag_sets[b & 7];
+}
+
+static void check_frame(mfn_t m)
+{
+    const struct page_info *pg = &table[m];
+    unsigned long t = pg->u.type_info, c = pg->count_info & PGC_count_mask;
+    unsigned long tc = t & PGT_count_mask;
+
+    if (page_keel_writes(pg) && (t & PGT_type_mask) != PGT_writable_page)
+        abort();
+    if (c < tc + !!(pg->count_info & PGC_allocated))
+        abort();
+    if (tc && !pg->owner)
+        abort();
+}
+
+static void op_write(struct input *in, struct pv_pt_writer *w)
+{
+    mfn_t m = byte(in) % NR;
+    unsigned int slot = byte(in) % 8;
+    u64 maddr, val = entry(in);
+
+    if (byte(in) & 1)
+        slot = L4_KEEL_FIRST + (slot & 1); /* Keel's L4 slots */
+    maddr = ((u64)m << PAGE_SHIFT) + 8 * slot;
+    (void)pv_pt_write(w, maddr, val, byte(in) & 1);
+}
+
+static void op_pin(struct input *in)
+{
+    mfn_t m = byte(in) % NR;
+    unsigned int level = 1 + byte(in) % 4;
+
+    if (pinned[m]) {
+        if (!page_unpin(&table[m]))
+            abort();
+        pinned[m] = false;
+        return;
+    }
+    pinned[m] = page_pin(&table[m], owner_of(m), pgt_of_level(level));
+}
+
+static void op_ref(struct input *in)
+{
+    mfn_t m = byte(in) % NR;
+    unsigned long type = pgt_of_level(1 + byte(in) % 4);
+
+    if (nrefs && (byte(in) & 1)) {
+        nrefs--;
+        put_page_and_type(&table[refs[nrefs].m]);
+        return;
+    }
+    if (nrefs < NREFS && get_page_and_type(&table[m], owner_of(m), type))
+        refs[nrefs++] = (typeof(refs[0])){m, type};
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    struct input in = {data, size};
+    struct pv_pt_writer w = {.pt_owner = dom_a, .pg_owner = dom_a};
+    unsigned int steps = 0;
+
+    if (!host_directmap)
+        host_directmap = aligned_alloc(PAGE_SIZE, (size_t)NR * PAGE_SIZE);
+    heap_reset();
+    frametable_init(table, NR);
+    heap_add_range(0, NR);
+    pv_mm_init();
+    for (mfn_t m = 0; m < NR; m++) {
+        struct page_info *pg = alloc_pages(0);
+        memset(mfn_to_virt(page_to_mfn(pg)), 0, PAGE_SIZE);
+        page_assign(pg, owner_of(page_to_mfn(pg)));
+        pinned[m] = false;
+    }
+    nrefs = 0;
+
+    while (in.n && steps++ < 300) {
+        switch (byte(&in) % 8) {
+        case 0: case 1: case 2: op_write(&in, &w); break;
+        case 3: pv_pt_writer_done(&w); break;
+        case 4: op_pin(&in); break;
+        case 5: op_ref(&in); break;
+        case 6: /* a privileged caller writing with another domain's frames */
+            pv_pt_writer_done(&w);
+            w.pg_owner = byte(&in) & 1 ? dom_b : dom_a;
+            break;
+        default: /* the writer for the other domain's tables */
+            pv_pt_writer_done(&w);
+            w.pt_owner = w.pt_owner == dom_a ? dom_b : dom_a;
+            break;
+        }
+        for (mfn_t m = 0; m < NR; m++)
+            check_frame(m);
+    }
+
+    /* Undo everything: nothing may be left over. */
+    pv_pt_writer_done(&w);
+    while (nrefs) {
+        nrefs--;
+        put_page_and_type(&table[refs[nrefs].m]);
+    }
+    for (mfn_t m = 0; m < NR; m++)
+        if (pinned[m] && !page_unpin(&table[m]))
+            abort();
+    for (mfn_t m = 0; m < NR; m++) {
+        const struct page_info *pg = &table[m];
+        if ((pg->count_info & PGC_count_mask) != 1 || !(pg->count_info & PGC_allocated) ||
+            (pg->u.type_info & (PGT_count_mask | PGT_linear_mask)) || page_keel_writes(pg))
+            abort();
+    }
+    return 0;
+}
