@@ -2,7 +2,7 @@
  * Scheduler framework: per-CPU state, runstates, switching, placement, and
  * the glue to the policy (keel/sched_policy.h), which decides what runs
  * where and for how long.  Keel has one CPU pool holding every CPU; its
- * policy comes from sched= (credit2, as on Xen 4.17, unless told otherwise).  The
+ * policy comes from sched= (round-robin unless told otherwise).  The
  * locking rules are in keel/sched.h.
  */
 #include <asm/percpu.h>
@@ -416,8 +416,8 @@ static const struct sched_policy *chosen_policy(void)
         if (!strcmp(opts.sched, policies[i]->opt_name))
             return policies[i];
     if (opts.sched[0])
-        printk(KLOG_WARN "sched: unknown scheduler '%s', using credit2\n", opts.sched);
-    return &sched_credit2_policy; /* Xen 4.17's default */
+        printk(KLOG_WARN "sched: unknown scheduler '%s', using round-robin\n", opts.sched);
+    return &sched_rr_policy;
 }
 
 void scheduler_init(void)

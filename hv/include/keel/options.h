@@ -16,7 +16,7 @@ struct keel_options {
     char crashtest[8]; /* "" or a fault to provoke after boot (traps.c) */
     u32 tlbclock_bits; /* 0: full width; 4-31: wrap often (tests) */
     u32 preempt_every; /* 0: normal; n: every nth preemption check says yes (tests) */
-    char sched[12];    /* sched=: "" (credit2), "rr", "credit2", "rtds" */
+    char sched[12];    /* sched=: "" (round-robin), "rr", "credit2", "rtds" */
     bool credit2_runq_per_cpu; /* credit2_runqueue=cpu|core (else shared) */
 };
 

@@ -5,8 +5,8 @@
  * stack, so no Keel call chain survives it.
  *
  * Which vCPU runs where and for how long is a policy's decision, behind
- * keel/sched_policy.h: credit2 (the default, as on Xen 4.17), round-robin
- * or RTDS, chosen with sched= as on Xen (docs/sched.md).  Under round-robin
+ * keel/sched_policy.h: round-robin (the default), credit2 or RTDS, chosen
+ * with sched= as on Xen (docs/sched.md).  Under round-robin
  * the toolstack sees credit2 (sysctl sched_id) and may store weight and cap;
  * they change nothing.
  *

@@ -200,9 +200,8 @@ SCENARIOS = [
              timeout=900),
 ] + [
     # The same smoke run under the other scheduling policies (sched=, as
-    # on Xen; credit2 is the default the other scenarios run): round-robin
-    # keeps each vCPU on its CPU, RTDS moves them between CPUs, with their
-    # timers, as it sees fit.
+    # on Xen): two vCPUs on two CPUs that credit2 (one shared runqueue) and
+    # RTDS move between CPUs, with their timers, as they see fit.
     Scenario(f"linux-dom0-smoke-{policy}",
              f"Linux dom0 with 2 vCPUs runs tests/linux/smoke.sh under sched={policy}",
              args=f"debug-exit console=com1 dom0_mem=512M dom0_max_vcpus=2 loglvl=all sched={policy}",
@@ -221,7 +220,7 @@ SCENARIOS = [
                      HALTED_OK],
              forbid=LINUX_FORBID + (r"SMOKE: .*FAIL", r"ACPI Error", r"unknown scheduler"),
              timeout=300)
-    for policy, name in (("rr", "round-robin"), ("rtds", "RTDS"))
+    for policy, name in (("credit2", "credit2"), ("rtds", "RTDS"))
 ]
 for _sc in SCENARIOS:
     _sc.skip = _skip()
