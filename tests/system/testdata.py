@@ -4,6 +4,7 @@ import gzip
 import lzma
 import os
 import struct
+import threading
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 
@@ -283,7 +284,8 @@ def path(build, name):
     except FileNotFoundError:
         pass
     os.makedirs(os.path.dirname(out), exist_ok=True)
-    tmp = f"{out}.{os.getpid()}.tmp"
+    # Scenarios run in threads of one process: each writer its own file.
+    tmp = f"{out}.{os.getpid()}.{threading.get_ident()}.tmp"
     with open(tmp, "wb") as f:
         f.write(data)
     os.replace(tmp, out)
