@@ -35,6 +35,7 @@ check create-linux "exit $rc: $(create_output peer)" '[ "$rc" = 0 ]'
 wait_console peer '^DOMU: tick 1$' 600
 peer=$(xl domid peer 2>/dev/null)
 check linux-counting "domid $peer, last tick $(last_tick peer)" '[ "$(last_tick peer)" -ge 1 ]'
+[ "$(last_tick peer)" -ge 1 ] || console peer | tail -n 8 | sed 's/^/TOOLSTACK:   linux says: /'
 
 # ---- the attacker
 cat >"$TS_DIR/fuzz.cfg" <<EOF
