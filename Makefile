@@ -308,6 +308,11 @@ $(BUILD)/bench/xz_count: bench/xz_count.c hv/common/xz.c hv/common/string.c
 bench-toolstack: deps all
 	bench/toolstack.sh
 
+# Scheduling (issue 12): wake-up of a blocked vCPU, alone and beside two CPU
+# hogs, and switches between two vCPUs on one CPU; credit2 on both.
+bench-sched: deps all
+	GROUP=sched bench/toolstack.sh
+
 bench-xz: $(BUILD)/bench/xz_count
 	valgrind --tool=callgrind --toggle-collect=xz_decode --toggle-collect=xz_decoded_size --callgrind-out-file=$(BUILD)/bench/xz.callgrind \
 		$(BUILD)/bench/xz_count cache/vmlinuz cache/vmlinux
@@ -327,5 +332,5 @@ clean:
 # Keep intermediate objects (the host test objects), so reruns rebuild nothing.
 .SECONDARY:
 
-.PHONY: all deps fetch check conformance run iso bench bench-toolstack bench-xz clean unit-build shim guests fuzz fuzz-build fuzz-seeds
+.PHONY: all deps fetch check conformance run iso bench bench-toolstack bench-sched bench-xz clean unit-build shim guests fuzz fuzz-build fuzz-seeds
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -534,6 +534,7 @@ build_dom0_initrd() {
     build_tool keel-seedrng "$stage/usr/lib/keel/keel-seedrng"
     build_tool keel-tsc "$stage/usr/bin/keel-tsc"
     build_tool keel-cputime "$stage/usr/bin/keel-cputime"
+    build_tool keel-pingpong "$stage/usr/bin/keel-pingpong"
     # The seed a Debian system would have saved at its last shutdown.
     head -c 512 /dev/urandom >"$stage/var/lib/keel/random-seed"
     cp "$CACHE/vmlinuz" "$stage/boot/vmlinuz"
