@@ -41,9 +41,6 @@
 
 /* domain->is_dying */
 enum { DOMAIN_ALIVE, DOMAIN_DYING, DOMAIN_DEAD };
-/* "Preempted, call again": internal, never returned to a guest (Xen's
- * ERESTART, which its public header keeps to the hypervisor). */
-#define KEEL_ERESTART 85
 /* shutdown_code until the first shutdown names one (Xen's ~0u). */
 #define SHUTDOWN_CODE_INVALID (~0U)
 
