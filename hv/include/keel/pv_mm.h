@@ -25,6 +25,7 @@
 #ifndef KEEL_PV_MM_H
 #define KEEL_PV_MM_H
 #include <keel/frametable.h>
+#include <keel/arch.h>
 
 struct domain;
 
@@ -62,21 +63,7 @@ static inline bool l4_slot_is_keel(unsigned int i)
     return i >= L4_KEEL_FIRST && i < L4_KEEL_END;
 }
 
-/* ---- supplied by the arch code (or by the unit tests) */
-bool pv_mm_arch_privileged(const struct domain *d);
-/* A frame that is not RAM and that a privileged guest may map (device
- * memory, firmware tables), i.e. not Keel's own hardware (APICs). */
-bool pv_mm_arch_io_frame(mfn_t mfn);
-/* An I/O frame guests may map read-only only (its writable mappings lose
- * RW): device registers Keel programs itself, e.g. MSI-X tables. */
-bool pv_mm_arch_io_frame_ro(mfn_t mfn);
-/* Copy Keel's slots 256-271 into a guest L4.  (TLB flushes when a frame
- * changes between "page table" and anything else are the frame table's:
- * keel/tlbclock.h.) */
-void pv_mm_arch_keel_slots(u64 *l4);
-/* Preemptible validation should stop now: other work is pending (the
- * hypercall continues later). */
-bool pv_mm_arch_should_yield(void);
+/* ---- supplied by the arch code (or by the unit tests): keel/arch.h */
 
 /* ---- the rules */
 /* What is actually written for a guest L1 entry: 64-bit PV kernels run in
