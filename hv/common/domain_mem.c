@@ -119,6 +119,7 @@ unsigned long dmem_relinquish(struct domain_mem *m, struct domain *d, unsigned l
         /* Unpinning a table releases what its entries hold, tables below
          * it included: their frames may be freed (and leave the list). */
         page_unpin(pg);
+        page_drop_partial(pg); /* a validation stopped part-way */
         if (page_clear_allocated(pg)) {
             if (each)
                 each(pg, ctx);

@@ -205,18 +205,34 @@ void page_free_stolen(struct page_info *pg)
 
 /* ---------------------------------------------------------- type references */
 
-static int validate(struct page_info *pg, unsigned long type)
+static int validate(struct page_info *pg, unsigned long type, bool preemptible)
 {
     /* Impossible by the type rules (a Keel write reference is a writable
      * type reference); checked because the whole of finding 1 rests on it. */
     BUG_ON(READ_ONCE(pg->keel_writes));
-    return type_ops && type_ops->validate ? type_ops->validate(pg, type) : 0;
+    return type_ops && type_ops->validate ? type_ops->validate(pg, type, preemptible) : 0;
 }
 
-static void release(struct page_info *pg, unsigned long type)
+static void release(struct page_info *pg, unsigned long type, bool partial)
 {
     if (type_ops && type_ops->release)
-        type_ops->release(pg, type);
+        type_ops->release(pg, type, partial);
+}
+
+static bool should_yield(bool preemptible)
+{
+    return preemptible && type_ops && type_ops->should_yield && type_ops->should_yield();
+}
+
+/* A general reference for a holder that cannot lose the frame meanwhile
+ * (the caller holds one): PGT_partial's. */
+static void get_page_light(struct page_info *pg)
+{
+    unsigned long x = READ_ONCE(pg->count_info);
+
+    do {
+        BUG_ON((x & PGC_count_mask) == 0 || (x & PGC_count_mask) == PGC_count_mask);
+    } while (!cas(&pg->count_info, &x, x + 1));
 }
 
 /*
@@ -234,15 +250,17 @@ static bool type_change_needs_flush(unsigned long x, unsigned long type)
 }
 
 /*
- * Note for validate hooks: taking a same-type reference on the frame being
- * validated (a table mapping itself) would wait forever; check for it first.
+ * Takes a type reference: 0 at once when the frame is a validated `type`
+ * in use; else, as its first user, the validation "lock" (type, count 1,
+ * not validated): a fresh start, or PGT_partial's type reference taken
+ * over (`resumed`, its general reference ours to drop).  Waits while
+ * another CPU validates.  1: the caller must validate; < 0: refused.
  */
-int get_page_type_err(struct page_info *pg, unsigned long type)
+static int type_ref_or_lock(struct page_info *pg, unsigned long type, bool preemptible,
+                            unsigned long *old, bool *resumed)
 {
     unsigned long x, nx;
-    int rc;
 
-    BUG_ON(type & ~PGT_type_mask);
     for (;;) {
         unsigned long n;
 
@@ -252,14 +270,20 @@ int get_page_type_err(struct page_info *pg, unsigned long type)
             return -XEN_EINVAL;
         if (n == 0 && ((x & PGT_type_mask) != type || !(x & PGT_validated))) {
             /* First user: (re)type it; a flush or validation may be needed. */
-            BUG_ON(x & PGT_linear_mask);
+            BUG_ON(x & (PGT_linear_mask | PGT_partial));
             nx = type | 1;
             if (!pgt_needs_validation(type) && !type_change_needs_flush(x, type))
                 nx |= PGT_validated;
         } else if ((x & PGT_type_mask) != type) {
             return -XEN_EINVAL; /* in use as something else */
+        } else if (x & PGT_partial) {
+            BUG_ON(n != 1 || (x & PGT_validated));
+            nx = x & ~PGT_partial; /* its type reference is ours now */
         } else if (!(x & PGT_validated)) {
-            spin_relax(); /* another CPU validates or releases it */
+            /* Another CPU validates or releases it. */
+            if (should_yield(preemptible))
+                return -KEEL_ERESTART;
+            spin_relax();
             continue;
         } else {
             nx = x + 1;
@@ -267,21 +291,85 @@ int get_page_type_err(struct page_info *pg, unsigned long type)
         if (cas(&pg->u.type_info, &x, nx))
             break;
     }
-    if (nx & PGT_validated)
-        return 0;
+    *old = x;
+    *resumed = x & PGT_partial;
+    return (nx & PGT_validated) ? 0 : 1;
+}
+
+/*
+ * Note for validate hooks: taking a same-type reference on the frame being
+ * validated (a table mapping itself) would wait forever; check for it first.
+ */
+static int get_type(struct page_info *pg, unsigned long type, bool preemptible)
+{
+    unsigned long x, cur;
+    bool resumed;
+    int rc;
+
+    BUG_ON(type & ~PGT_type_mask);
+    rc = type_ref_or_lock(pg, type, preemptible, &x, &resumed);
+    if (rc <= 0)
+        return rc;
     /* Before anything (validation included) relies on the new type. */
     if (type_change_needs_flush(x, type))
         tlb_flush_stale(READ_ONCE(pg->tlbflush_stamp));
-    rc = pgt_needs_validation(type) ? validate(pg, type) : 0;
-    if (rc < 0) {
-        /* Nobody else changes the word while count > 0 and unvalidated
-         * (validation undid any linear count it took). */
-        unsigned long cur = nx;
-        BUG_ON(!cas(&pg->u.type_info, &cur, x));
+    if (!pgt_needs_validation(type)) {
+        __atomic_fetch_or(&pg->u.type_info, PGT_validated, __ATOMIC_RELEASE);
+        return 0;
+    }
+    if (!resumed)
+        pg->nr_validated = 0; /* the stamp is spent: the field is validation's now */
+    rc = validate(pg, type, preemptible);
+    if (rc == -KEEL_ERESTART) {
+        /* Stopped part-way: the flag keeps the type reference and a general
+         * one (a resumed validation's already came with it). */
+        BUG_ON(!preemptible);
+        if (!resumed)
+            get_page_light(pg);
+        __atomic_fetch_or(&pg->u.type_info, PGT_partial, __ATOMIC_RELEASE);
         return rc;
     }
-    __atomic_fetch_or(&pg->u.type_info, PGT_validated, __ATOMIC_RELEASE);
-    return 0;
+    if (rc < 0) {
+        /* Nobody else changes the word while count > 0 and unvalidated
+         * (validation undid any linear count it took): back to count 0,
+         * as before (a resumed one: its type, not validated). */
+        cur = READ_ONCE(pg->u.type_info);
+        BUG_ON(cur & PGT_linear_mask);
+        pg->tlbflush_stamp = tlbclock_now(); /* conservative: the field was reused */
+        BUG_ON(!cas(&pg->u.type_info, &cur, resumed ? type : x));
+    } else {
+        __atomic_fetch_or(&pg->u.type_info, PGT_validated, __ATOMIC_RELEASE);
+    }
+    if (resumed)
+        put_page(pg); /* the flag's; the caller holds its own */
+    return rc;
+}
+
+int get_page_type_err(struct page_info *pg, unsigned long type)
+{
+    return get_type(pg, type, false);
+}
+
+int get_page_type_preemptible(struct page_info *pg, unsigned long type)
+{
+    return get_type(pg, type, true);
+}
+
+void page_drop_partial(struct page_info *pg)
+{
+    unsigned long x = READ_ONCE(pg->u.type_info), busy;
+
+    do {
+        if (!(x & PGT_partial))
+            return;
+    } while (!cas(&pg->u.type_info, &x, x & ~PGT_partial));
+    /* Ours now, as for a resumed validation: undo what it checked. */
+    release(pg, x & PGT_type_mask, true);
+    pg->tlbflush_stamp = tlbclock_now();
+    busy = READ_ONCE(pg->u.type_info);
+    BUG_ON(busy & PGT_linear_mask);
+    BUG_ON(!cas(&pg->u.type_info, &busy, x & PGT_type_mask));
+    put_page(pg);
 }
 
 bool get_page_type(struct page_info *pg, unsigned long type)
@@ -346,13 +434,14 @@ void put_page_type(struct page_info *pg)
         unsigned long n = x & PGT_count_mask;
 
         BUG_ON(n == 0);
+        BUG_ON(x & PGT_partial); /* its type reference is nobody's to drop */
         if (n == 1 && pgt_needs_validation(x & PGT_type_mask) && (x & PGT_validated)) {
             /* Last user of a table: clearing validated (count still 1)
              * makes others wait while its entries' references go. */
             unsigned long busy = x & ~PGT_validated;
             if (!cas(&pg->u.type_info, &x, busy))
                 continue;
-            release(pg, x & PGT_type_mask);
+            release(pg, x & PGT_type_mask, false);
             WRITE_ONCE(pg->tlbflush_stamp, tlbclock_now());
             /* The release dropped the table's linear entries: reread. */
             busy = READ_ONCE(pg->u.type_info);
@@ -387,14 +476,15 @@ void put_page_and_type(struct page_info *pg)
     put_page(pg);
 }
 
-int page_pin_err(struct page_info *pg, const struct domain *owner, unsigned long type)
+static int pin(struct page_info *pg, const struct domain *owner, unsigned long type,
+               bool preemptible)
 {
     unsigned long x;
     int rc;
 
     if (!get_page(pg, owner))
         return -XEN_EINVAL;
-    rc = get_page_type_err(pg, type);
+    rc = get_type(pg, type, preemptible);
     if (rc) {
         put_page(pg);
         return rc;
@@ -407,6 +497,16 @@ int page_pin_err(struct page_info *pg, const struct domain *owner, unsigned long
         }
     } while (!cas(&pg->u.type_info, &x, x | PGT_pinned));
     return 0;
+}
+
+int page_pin_err(struct page_info *pg, const struct domain *owner, unsigned long type)
+{
+    return pin(pg, owner, type, false);
+}
+
+int page_pin_preemptible(struct page_info *pg, const struct domain *owner, unsigned long type)
+{
+    return pin(pg, owner, type, true);
 }
 
 bool page_pin(struct page_info *pg, const struct domain *owner, unsigned long type)

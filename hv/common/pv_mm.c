@@ -140,8 +140,12 @@ no:
     return false;
 }
 
-int pv_lnext_get(struct domain *d, u64 e, unsigned int level, mfn_t table)
+/* preemptible: the child's validation may stop (-KEEL_ERESTART, holding
+ * nothing here; the child keeps what it checked, PGT_partial). */
+static int lnext_get(struct domain *d, u64 e, unsigned int level, mfn_t table,
+                     bool preemptible)
 {
+    unsigned long type = pgt_of_level(level - 1);
     struct page_info *pg;
     int rc;
 
@@ -152,7 +156,7 @@ int pv_lnext_get(struct domain *d, u64 e, unsigned int level, mfn_t table)
     pg = ram_page(pte_mfn(e));
     if (!pg || !get_page(pg, d))
         return -XEN_EINVAL;
-    rc = get_page_type_err(pg, pgt_of_level(level - 1));
+    rc = preemptible ? get_page_type_preemptible(pg, type) : get_page_type_err(pg, type);
     if (!rc)
         return 0;
     put_page(pg);
@@ -160,6 +164,11 @@ int pv_lnext_get(struct domain *d, u64 e, unsigned int level, mfn_t table)
     if (rc == -XEN_EINVAL && linear_get(d, e, level, table))
         return 0;
     return rc;
+}
+
+int pv_lnext_get(struct domain *d, u64 e, unsigned int level, mfn_t table)
+{
+    return lnext_get(d, e, level, table, false);
 }
 
 void pv_lnext_put(u64 e, unsigned int level, mfn_t table)
@@ -186,12 +195,12 @@ static u64 adjust(u64 e, unsigned int level)
 }
 
 static int entry_get(struct domain *d, struct domain *pg_owner, u64 e, unsigned int level,
-                     mfn_t table);
+                     mfn_t table, bool preemptible);
 static void entry_put(u64 e, unsigned int level, mfn_t table);
 
 static int entry_replace(struct domain *d, struct domain *pg_owner, u64 *slot,
                          unsigned int level, unsigned int index, u64 old, u64 nval,
-                         bool preserve_ad)
+                         bool preserve_ad, bool preemptible)
 {
     mfn_t table = virt_to_mfn(slot);
     int rc;
@@ -200,7 +209,7 @@ static int entry_replace(struct domain *d, struct domain *pg_owner, u64 *slot,
         return -XEN_EINVAL;
     if (level == 4 && l4_slot_is_keel(index))
         return -XEN_EINVAL; /* Keel's own slots: never the guest's */
-    rc = entry_get(d, pg_owner, nval, level, table);
+    rc = entry_get(d, pg_owner, nval, level, table, preemptible);
     if (rc)
         return rc;
     nval = adjust(nval, level);
@@ -218,11 +227,12 @@ static int entry_replace(struct domain *d, struct domain *pg_owner, u64 *slot,
 int pv_entry_replace(struct domain *d, u64 *slot, unsigned int level, unsigned int index,
                      u64 old, u64 nval, bool preserve_ad)
 {
-    return entry_replace(d, d, slot, level, index, old, nval, preserve_ad);
+    return entry_replace(d, d, slot, level, index, old, nval, preserve_ad, false);
 }
 
-int pv_entry_update_foreign(struct domain *d, struct domain *pg_owner, u64 *slot,
-                            unsigned int level, unsigned int index, u64 nval, bool preserve_ad)
+static int entry_update(struct domain *d, struct domain *pg_owner, u64 *slot,
+                        unsigned int level, unsigned int index, u64 nval, bool preserve_ad,
+                        bool preemptible)
 {
     int rc;
 
@@ -231,9 +241,15 @@ int pv_entry_update_foreign(struct domain *d, struct domain *pg_owner, u64 *slot
         return -XEN_EINVAL;
     do
         rc = entry_replace(d, pg_owner, slot, level, index, READ_ONCE(*slot), nval,
-                           preserve_ad);
+                           preserve_ad, preemptible);
     while (rc == -XEN_EAGAIN);
     return rc;
+}
+
+int pv_entry_update_foreign(struct domain *d, struct domain *pg_owner, u64 *slot,
+                            unsigned int level, unsigned int index, u64 nval, bool preserve_ad)
+{
+    return entry_update(d, pg_owner, slot, level, index, nval, preserve_ad, false);
 }
 
 int pv_entry_update(struct domain *d, u64 *slot, unsigned int level, unsigned int index,
@@ -308,8 +324,8 @@ int pv_pt_write(struct pv_pt_writer *w, u64 maddr, u64 val, bool preserve_ad)
     }
     if (w->translate && (rc = w->translate(w, &val)))
         return rc;
-    return pv_entry_update_foreign(w->pt_owner, w->pg_owner, slot, w->held_level, index, val,
-                                   preserve_ad);
+    return entry_update(w->pt_owner, w->pg_owner, slot, w->held_level, index, val, preserve_ad,
+                        w->preemptible);
 }
 
 /* ------------------------------------------------------------ type hooks */
@@ -332,12 +348,14 @@ __attribute__((weak)) bool pv_mm_arch_io_frame_ro(mfn_t mfn)
     return false;
 }
 __attribute__((weak)) void pv_mm_arch_keel_slots(u64 *l4) { (void)l4; }
+__attribute__((weak)) bool pv_mm_arch_should_yield(void) { return false; }
 #endif
 
 static int entry_get(struct domain *d, struct domain *pg_owner, u64 e, unsigned int level,
-                     mfn_t table)
+                     mfn_t table, bool preemptible)
 {
-    return level == 1 ? pv_l1e_get_foreign(d, pg_owner, e) : pv_lnext_get(d, e, level, table);
+    return level == 1 ? pv_l1e_get_foreign(d, pg_owner, e)
+                      : lnext_get(d, e, level, table, preemptible);
 }
 
 static void entry_put(u64 e, unsigned int level, mfn_t table)
@@ -369,12 +387,19 @@ static void release_entries(u64 *t, unsigned int level, unsigned int upto)
 
 /*
  * The frame has no writable mapping and is reachable by no live table
- * (its type count was 0), so nothing but Keel changes it meanwhile; the
- * entries are rewritten in their adjusted form as they are accepted.
+ * (its type count was 0, or it is ours as PGT_partial's), so nothing but
+ * Keel changes it meanwhile; the entries are rewritten in their adjusted
+ * form as they are accepted.  Goes on from pg->nr_validated (0 for a
+ * fresh start).  Preemptible, it stops before an entry when work is
+ * pending, never before the first of this call (each call makes
+ * progress: an L1 is checked whole), or when a child table stopped;
+ * either way the entries before nr_validated keep what they hold
+ * (Xen's PGT_partial).  A refusal drops what every earlier entry took,
+ * those of earlier calls included.
  */
-static int validate_table(struct page_info *pg, unsigned long type)
+static int validate_table(struct page_info *pg, unsigned long type, bool preemptible)
 {
-    unsigned int level = pgt_level(type);
+    unsigned int level = pgt_level(type), start = pg->nr_validated;
     struct domain *d = pg->owner;
     mfn_t mfn = page_to_mfn(pg);
     u64 *t;
@@ -383,17 +408,25 @@ static int validate_table(struct page_info *pg, unsigned long type)
         return desc_page_check(mfn_to_virt(page_to_mfn(pg)));
     if (!d)
         return -XEN_EINVAL;
+    BUG_ON(start > PT_SLOTS || (start && level == 1)); /* an L1 never stops */
     /* Writable a moment ago?  get_page_type flushed every CPU that may
      * still hold such a mapping before asking us. */
     t = mfn_to_virt(mfn);
-    for (unsigned int i = 0; i < PT_SLOTS; i++) {
+    for (unsigned int i = start; i < PT_SLOTS; i++) {
         u64 e = READ_ONCE(t[i]), a;
         int rc;
 
         /* Not present: accepted as it is (the adjustments leave it). */
         if (!(e & PTE_P) || !slot_is_guests(level, i))
             continue;
-        rc = entry_get(d, d, e, level, mfn);
+        if (preemptible && level > 1 && i > start && pv_mm_arch_should_yield())
+            rc = -KEEL_ERESTART;
+        else
+            rc = entry_get(d, d, e, level, mfn, preemptible && level > 1);
+        if (rc == -KEEL_ERESTART) {
+            pg->nr_validated = i;
+            return rc;
+        }
         if (rc) {
             printk(KLOG_DEBUG "pv_mm: mfn %lx as L%u: entry %u (%016lx) refused (%d)\n",
                    (unsigned long)mfn, level, i, (unsigned long)e, rc);
@@ -409,20 +442,23 @@ static int validate_table(struct page_info *pg, unsigned long type)
     return 0;
 }
 
-static void release_table(struct page_info *pg, unsigned long type)
+static void release_table(struct page_info *pg, unsigned long type, bool partial)
 {
     unsigned int level = pgt_level(type);
 
     if (!level)
         return;
     /* CPUs may still walk through it: the frame table stamps it after
-     * this, and flushes them before it can take another type. */
-    release_entries(mfn_to_virt(page_to_mfn(pg)), level, PT_SLOTS);
+     * this, and flushes them before it can take another type.  (A
+     * partial one was never reachable: nothing walks through it.) */
+    release_entries(mfn_to_virt(page_to_mfn(pg)), level,
+                    partial ? pg->nr_validated : PT_SLOTS);
 }
 
 static const struct page_type_ops pv_type_ops = {
     .validate = validate_table,
     .release = release_table,
+    .should_yield = pv_mm_arch_should_yield,
 };
 
 void pv_mm_init(void)

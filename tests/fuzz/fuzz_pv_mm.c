@@ -4,14 +4,21 @@
  * domains' frames — tables and plain frames, every level, present or not,
  * writable or not, linear, foreign, self-referencing — interleaved with
  * the end of a run, pins and unpins at every level, and type references
- * taken and dropped as loaded page-table roots do.  After every step:
+ * taken and dropped as loaded page-table roots do.  Pins, references and
+ * writes may validate preemptibly, stopping wherever the input says
+ * (Xen's PGT_partial), and partial states may be dropped as domain
+ * destruction does.  After every step:
  *  - a frame Keel writes (a Keel write reference) is writable, never a
  *    table or descriptor page;
  *  - every type reference sits on a general one (count >= type count,
- *    plus PGC_allocated's), and a frame with a type count has an owner.
+ *    plus PGC_allocated's), and a frame with a type count has an owner;
+ *  - a partially validated frame is a table of level 2-4 with exactly
+ *    the flag's type reference, never validated, never usable (level 0);
+ *  - every present entry of a validated table in use names a validated
+ *    frame, never a partial one.
  * (The frame table's own BUG_ONs check the rest as it goes.)
  * At the end everything is undone (run ended, pins and references
- * dropped, entries cleared) and every frame must be back where it began:
+ * dropped, partial states dropped) and every frame must be back where it began:
  * only PGC_allocated's reference, no type count, no linear count, no
  * Keel write reference — so no step leaked or lost a reference.
  */
@@ -30,6 +37,13 @@ static struct {
     unsigned long type;
 } refs[NREFS];
 static unsigned int nrefs;
+static unsigned int yield_mask, yield_looks;
+
+/* Stops preemptible validation at the looks the input chose. */
+bool pv_mm_arch_should_yield(void)
+{
+    return yield_mask && (yield_mask >> (yield_looks++ % 8)) & 1;
+}
 
 struct input {
     const uint8_t *p;
@@ -75,6 +89,24 @@ static void check_frame(mfn_t m)
         abort();
     if (tc && !pg->owner)
         abort();
+    if (t & PGT_partial) {
+        unsigned int level = pgt_level(t);
+        if (level < 2 || tc != 1 || (t & PGT_validated) || pv_table_level(pg) ||
+            pg->nr_validated > PT_SLOTS)
+            abort();
+    }
+    /* Entries of a usable table name only usable tables below it. */
+    unsigned int level = pv_table_level(pg);
+    if (level >= 2) {
+        const u64 *e = mfn_to_virt(m);
+        for (unsigned int i = 0; i < PT_SLOTS; i++) {
+            mfn_t c = pte_mfn(e[i]);
+            if (!(e[i] & PTE_P) || c >= NR || c == m || (level == 4 && l4_slot_is_keel(i)))
+                continue;
+            if (!(table[c].u.type_info & PGT_validated) || (table[c].u.type_info & PGT_partial))
+                abort();
+        }
+    }
 }
 
 static void op_write(struct input *in, struct pv_pt_writer *w)
@@ -100,7 +132,10 @@ static void op_pin(struct input *in)
         pinned[m] = false;
         return;
     }
-    pinned[m] = page_pin(&table[m], owner_of(m), pgt_of_level(level));
+    if (byte(in) & 1)
+        pinned[m] = page_pin_preemptible(&table[m], owner_of(m), pgt_of_level(level)) == 0;
+    else
+        pinned[m] = page_pin(&table[m], owner_of(m), pgt_of_level(level));
 }
 
 static void op_ref(struct input *in)
@@ -113,8 +148,14 @@ static void op_ref(struct input *in)
         put_page_and_type(&table[refs[nrefs].m]);
         return;
     }
-    if (nrefs < NREFS && get_page_and_type(&table[m], owner_of(m), type))
-        refs[nrefs++] = (typeof(refs[0])){m, type};
+    if (nrefs >= NREFS || !get_page(&table[m], owner_of(m)))
+        return;
+    /* As a new root is loaded: preemptibly. */
+    if (get_page_type_preemptible(&table[m], type)) {
+        put_page(&table[m]);
+        return;
+    }
+    refs[nrefs++] = (typeof(refs[0])){m, type};
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -137,11 +178,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         pinned[m] = false;
     }
     nrefs = 0;
+    yield_mask = yield_looks = 0;
 
     while (in.n && steps++ < 300) {
         switch (byte(&in) % 8) {
         case 0: case 1: case 2: op_write(&in, &w); break;
-        case 3: pv_pt_writer_done(&w); break;
+        case 3:
+            pv_pt_writer_done(&w);
+            switch (byte(&in) % 4) {
+            case 0: w.preemptible = !w.preemptible; break;
+            case 1: yield_mask = byte(&in); break;
+            case 2: page_drop_partial(&table[byte(&in) % NR]); break;
+            default: break;
+            }
+            break;
         case 4: op_pin(&in); break;
         case 5: op_ref(&in); break;
         case 6: /* a privileged caller writing with another domain's frames */
@@ -166,10 +216,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     for (mfn_t m = 0; m < NR; m++)
         if (pinned[m] && !page_unpin(&table[m]))
             abort();
+    for (mfn_t m = 0; m < NR; m++) /* as domain destruction meets them */
+        page_drop_partial(&table[m]);
     for (mfn_t m = 0; m < NR; m++) {
         const struct page_info *pg = &table[m];
         if ((pg->count_info & PGC_count_mask) != 1 || !(pg->count_info & PGC_allocated) ||
-            (pg->u.type_info & (PGT_count_mask | PGT_linear_mask)) || page_keel_writes(pg))
+            (pg->u.type_info & (PGT_count_mask | PGT_linear_mask | PGT_partial)) ||
+            page_keel_writes(pg))
             abort();
     }
     return 0;

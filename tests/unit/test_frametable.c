@@ -10,17 +10,19 @@ static struct domain *dom_a = (struct domain *)0x1000, *dom_b = (struct domain *
 static int validations, releases, fail_validation;
 static unsigned long last_type;
 
-static int v_hook(struct page_info *pg, unsigned long type)
+static int v_hook(struct page_info *pg, unsigned long type, bool preemptible)
 {
     (void)pg;
+    (void)preemptible;
     validations++;
     last_type = type;
     return fail_validation ? -1 : 0;
 }
 
-static void r_hook(struct page_info *pg, unsigned long type)
+static void r_hook(struct page_info *pg, unsigned long type, bool partial)
 {
     (void)pg;
+    (void)partial;
     releases++;
     last_type = type;
 }

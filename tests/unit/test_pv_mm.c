@@ -416,3 +416,202 @@ TEST(pt_writer_holds_one_frame_at_a_time)
     CHECK_EQ(TCOUNT(p), 0);
     CHECK_EQ(TCOUNT(l1), 0);
 }
+
+/* ---- preemptible validation (Xen's PGT_partial) */
+
+static unsigned int yield_every, yield_looks;
+bool pv_mm_arch_should_yield(void)
+{
+    return yield_every && ++yield_looks % yield_every == 0;
+}
+
+#define PARTIAL(m) (table[m].u.type_info & PGT_partial)
+
+/* A tree under a fresh L4: 3 L3s, each with 2 L2s, each with 2 L1s, each
+ * mapping one data page writable (34 frames).  bad: the last L1 also maps
+ * another domain's frame, so the whole tree is refused at its very end. */
+static mfn_t tree[40];
+static unsigned int tree_n;
+static mfn_t build_tree(bool bad)
+{
+    mfn_t l4 = page_of(dom_a);
+    tree_n = 0;
+    tree[tree_n++] = l4;
+    for (unsigned int a = 0; a < 3; a++) {
+        mfn_t l3 = page_of(dom_a);
+        tree[tree_n++] = l3;
+        tab(l4)[a * 100] = ent(l3, PTE_P | PTE_RW);
+        for (unsigned int b = 0; b < 2; b++) {
+            mfn_t l2 = page_of(dom_a);
+            tree[tree_n++] = l2;
+            tab(l3)[b * 7] = ent(l2, PTE_P | PTE_RW);
+            for (unsigned int c = 0; c < 2; c++) {
+                mfn_t l1 = page_of(dom_a), p = page_of(dom_a);
+                tree[tree_n++] = l1;
+                tree[tree_n++] = p;
+                tab(l2)[c * 9] = ent(l1, PTE_P | PTE_RW);
+                tab(l1)[5] = ent(p, PTE_P | PTE_RW);
+            }
+        }
+    }
+    if (bad)
+        tab(tree[tree_n - 2])[6] = ent(page_of(dom_b), PTE_P);
+    return l4;
+}
+
+/* Every frame of the tree back to "owned, nothing else". */
+static void check_tree_clean(void)
+{
+    for (unsigned int i = 0; i < tree_n; i++) {
+        mfn_t m = tree[i];
+        CHECK_EQ(COUNT(m), 1);
+        CHECK_EQ(TCOUNT(m), 0);
+        CHECK(!PARTIAL(m));
+        CHECK_EQ(LIN(m), 0);
+    }
+}
+
+/* Pin preemptibly until done; returns the final answer, *calls the number
+ * of tries. */
+static int pin_until_done(mfn_t m, unsigned int level, unsigned int *calls)
+{
+    int rc;
+    *calls = 0;
+    do {
+        rc = page_pin_preemptible(&table[m], dom_a, pgt_of_level(level));
+        ++*calls;
+    } while (rc == -KEEL_ERESTART && *calls < 1000);
+    return rc;
+}
+
+TEST(preemptible_pin_matches_synchronous_one)
+{
+    unsigned long counts[40], types[40];
+    unsigned int calls;
+
+    setup();
+    yield_every = 0;
+    mfn_t l4 = build_tree(false);
+    CHECK_EQ(page_pin_err(&table[l4], dom_a, PGT_l4_page_table), 0);
+    for (unsigned int i = 0; i < tree_n; i++) {
+        counts[i] = table[tree[i]].count_info;
+        types[i] = table[tree[i]].u.type_info;
+    }
+    CHECK(page_unpin(&table[l4]));
+    check_tree_clean();
+
+    /* Yielding at every look: each call checks one L1 and stops. */
+    yield_every = 1;
+    CHECK_EQ(pin_until_done(l4, 4, &calls), 0);
+    CHECK_EQ(calls, 12); /* one per L1 */
+    for (unsigned int i = 0; i < tree_n; i++) {
+        CHECK_EQ(table[tree[i]].count_info, counts[i]);
+        CHECK_EQ(table[tree[i]].u.type_info, types[i]);
+    }
+    CHECK(page_unpin(&table[l4]));
+    check_tree_clean();
+    yield_every = 0;
+}
+
+TEST(partial_table_is_never_usable)
+{
+    setup();
+    yield_every = 1;
+    mfn_t l4 = build_tree(false), l3 = tree[1], other = page_of(dom_a);
+    CHECK_EQ(page_pin_preemptible(&table[l4], dom_a, PGT_l4_page_table), -KEEL_ERESTART);
+    /* The first L1 checked; its L2, L3 and the L4 stopped part-way. */
+    CHECK(PARTIAL(l4) && PARTIAL(l3) && PARTIAL(tree[2]));
+    CHECK_EQ(TCOUNT(l4), 1);
+    CHECK_EQ(COUNT(l4), 2); /* the domain's + the flag's */
+    CHECK(!(table[l4].u.type_info & PGT_validated));
+    CHECK_EQ(pv_table_level(&table[l4]), 0);
+    CHECK_EQ(TCOUNT(tree[3]), 1); /* the L1: validated, held by its L2 */
+    /* Not pinned, not writable, no other type, not a linear target. */
+    CHECK(!page_unpin(&table[l4]));
+    CHECK_EQ(pv_l1e_get(dom_a, ent(l4, PTE_P | PTE_RW)), -XEN_EBUSY);
+    CHECK_EQ(get_page_type_err(&table[l3], PGT_l2_page_table), -XEN_EINVAL);
+    CHECK_EQ(page_pin_err(&table[other], dom_a, PGT_l4_page_table), 0);
+    yield_every = 0;
+    CHECK_EQ(pv_entry_update(dom_a, &tab(other)[3], 4, 3, ent(l4, PTE_P), false), -XEN_EINVAL);
+    /* mmu_update writing into it: neither a table in use nor writable. */
+    struct pv_pt_writer w = {.pt_owner = dom_a, .pg_owner = dom_a, .preemptible = true};
+    CHECK_EQ(pv_pt_write(&w, (u64)l4 << PAGE_SHIFT, 0, false), -XEN_EINVAL);
+    pv_pt_writer_done(&w);
+    CHECK(page_unpin(&table[other]));
+    /* Anyone may finish it: here a synchronous reference on the L3 ... */
+    CHECK(get_page_and_type(&table[l3], dom_a, PGT_l3_page_table));
+    CHECK(!PARTIAL(l3));
+    CHECK_EQ(TCOUNT(l3), 1);
+    CHECK_EQ(COUNT(l3), 2);
+    /* ... then the pin goes on from where it stopped. */
+    CHECK_EQ(page_pin_err(&table[l4], dom_a, PGT_l4_page_table), 0);
+    CHECK(!PARTIAL(l4));
+    CHECK_EQ(COUNT(l4), 2); /* the domain's + the pin's */
+    CHECK_EQ(TCOUNT(l3), 2);
+    put_page_and_type(&table[l3]);
+    CHECK(page_unpin(&table[l4]));
+    tree[tree_n++] = other;
+    check_tree_clean();
+}
+
+TEST(refusal_after_resumption_unwinds_everything)
+{
+    unsigned int calls;
+
+    setup();
+    yield_every = 1;
+    mfn_t l4 = build_tree(true);
+    CHECK_EQ(pin_until_done(l4, 4, &calls), -XEN_EBUSY);
+    CHECK_EQ(calls, 12);
+    tree_n--; /* not the other domain's frame (the tree did not count it) */
+    check_tree_clean();
+    /* A page table no more: it may be written now. */
+    CHECK(get_page_and_type(&table[l4], dom_a, PGT_writable_page));
+    put_page_and_type(&table[l4]);
+    yield_every = 0;
+}
+
+TEST(partial_tables_dropped_in_any_order)
+{
+    setup();
+    yield_every = 1;
+    mfn_t l4 = build_tree(false);
+    CHECK_EQ(page_pin_preemptible(&table[l4], dom_a, PGT_l4_page_table), -KEEL_ERESTART);
+    CHECK_EQ(page_pin_preemptible(&table[l4], dom_a, PGT_l4_page_table), -KEEL_ERESTART);
+    yield_every = 0;
+    /* As domain destruction meets them: the L2 before its L4 and L3. */
+    for (unsigned int i = tree_n; i-- > 0;)
+        page_drop_partial(&table[tree[i]]);
+    check_tree_clean();
+    page_drop_partial(&table[l4]); /* nothing partial: no effect */
+    check_tree_clean();
+}
+
+/* mmu_update's path: an L4 entry naming a new tree stops part-way and
+ * writes nothing until the tree is validated. */
+TEST(entry_write_continues)
+{
+    setup();
+    mfn_t root = page_of(dom_a), l4 = build_tree(false), l3 = tree[1];
+    struct pv_pt_writer w = {.pt_owner = dom_a, .pg_owner = dom_a, .preemptible = true};
+    unsigned int calls = 0;
+    int rc;
+
+    tab(l4)[100] = tab(l4)[200] = 0; /* one L3 (4 L1s) under the root */
+    CHECK_EQ(page_pin_err(&table[root], dom_a, PGT_l4_page_table), 0);
+    yield_every = 1;
+    do {
+        rc = pv_pt_write(&w, ((u64)root << PAGE_SHIFT) + 8 * 2, ent(l3, PTE_P | PTE_RW), false);
+        if (rc == -KEEL_ERESTART)
+            CHECK_EQ(tab(root)[2], 0);
+        pv_pt_writer_done(&w); /* as before a continuation */
+    } while (rc == -KEEL_ERESTART && ++calls < 100);
+    CHECK_EQ(rc, 0);
+    CHECK_EQ(calls, 3); /* 4 L1s: 3 stops */
+    CHECK_EQ(tab(root)[2], ent(l3, PTE_P | PTE_RW | PTE_US));
+    CHECK_EQ(TCOUNT(l3), 1);
+    yield_every = 0;
+    CHECK(page_unpin(&table[root]));
+    tree_n = 15; /* the L4 and the first L3's subtree */
+    check_tree_clean();
+}

@@ -15,6 +15,7 @@
  */
 #ifndef KEEL_CPU_POLICY_H
 #define KEEL_CPU_POLICY_H
+#include <keel/arch.h>
 #include <keel/types.h>
 #include <xen/xen.h>
 
@@ -75,9 +76,7 @@ void cpu_policy_apply(const struct cpu_policy *p, u32 leaf, u32 sub,
 #ifndef KEEL_HOST
 struct domain;
 struct xen_domctl_cpu_policy;
-/* The machine's policies by XEN_SYSCTL_cpu_policy_* index, NULL for the
- * HVM ones (pv/cpu_policy.c). */
-const struct cpu_policy *arch_system_policy(u32 index);
+/* arch_system_policy: keel/arch.h. */
 struct xen_sysctl_cpu_policy;
 struct xen_sysctl_cpu_featureset;
 /* The hypercall halves (hv/common/cpu_policy_op.c). */

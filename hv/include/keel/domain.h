@@ -19,6 +19,7 @@
 #define KEEL_DOMAIN_H
 
 #include <asm/domain.h>
+#include <keel/arch.h>
 #include <keel/domain_mem.h>
 #include <keel/event.h>
 #include <keel/sched_types.h>
@@ -41,9 +42,6 @@
 
 /* domain->is_dying */
 enum { DOMAIN_ALIVE, DOMAIN_DYING, DOMAIN_DEAD };
-/* "Preempted, call again": internal, never returned to a guest (Xen's
- * ERESTART, which its public header keeps to the hypervisor). */
-#define KEEL_ERESTART 85
 /* shutdown_code until the first shutdown names one (Xen's ~0u). */
 #define SHUTDOWN_CODE_INVALID (~0U)
 
@@ -184,20 +182,7 @@ bool relinquish_preempt_check(void);
  * gnttab_domain_free (keel/grant_table.h); its event channels:
  * evtchn_domain_relinquish (below). */
 
-/* Arch hooks (hv/arch/x86/pv/domain.c). */
-/* A dying domain's vCPU (off its CPU): release its page-table roots and
- * descriptor tables. */
-void arch_vcpu_relinquish(struct vcpu *v);
-/* The structure goes: free what the arch part allocated. */
-void arch_domain_destroy(struct domain *d);
-/* Creation: the arch part of a domain (HVM state and p2m) and of each of
- * its vCPUs; 0 or -XEN_ENOMEM.  arch_vcpu_destroy undoes the latter. */
-int arch_domain_init(struct domain *d, const struct domain_config *c);
-int arch_vcpu_init(struct vcpu *v);
-void arch_vcpu_destroy(struct vcpu *v);
-/* Relinquish step for the arch's own mappings of d's memory (the p2m):
- * 0 when done, > 0 when preempted. */
-int arch_domain_relinquish(struct domain *d);
+/* Arch hooks: keel/arch.h. */
 /* The idle domain: one idle vCPU per CPU, running idle_loop. */
 extern struct domain *idle_domain;
 struct vcpu *idle_vcpu_create(unsigned int cpu);

@@ -13,6 +13,7 @@
 #ifndef __XEN_TOOLS__
 #error "define __XEN_TOOLS__ before including any header"
 #endif
+#include <keel/arch.h>
 #include <keel/types.h>
 #include <xen/domctl.h>
 #include <xen/sysctl.h>
@@ -52,11 +53,6 @@ void createdomain_set_hvm_caps(bool hvm, bool hap);
 enum domctl_other { OTHER_MISSING, OTHER_SAME, OTHER_PV, OTHER_HVM };
 long domctl_refusal(const struct xen_domctl *op, bool target_hvm, enum domctl_other other,
                     unsigned int paddr_bits);
-#ifndef KEEL_HOST
-struct domain;
-/* The HVM-only domctls (hv/arch/x86/hvm/hvm_domctl.c). */
-long arch_hvm_domctl(struct xen_domctl *op, struct domain *d, bool *copyback);
-#endif
 /*
  * Xen's checks, in its order: 0, -XEN_EINVAL (unknown or unsupported flag
  * or option, no vCPUs, too many, grant limits), -XEN_EOPNOTSUPP (PV
@@ -221,17 +217,10 @@ struct host_facts {
 };
 void physinfo_fill(const struct host_facts *h, struct xen_sysctl_physinfo *pi);
 
-/* ------------------------------------------------ arch hooks (sysinfo.c) */
+/* Arch hooks (arch_hvm_domctl, sysinfo.c's): keel/arch.h. */
 #ifndef KEEL_HOST
 struct domain;
 /* getdomaininfo of d (domctl.c; sysctl getdomaininfolist uses it too). */
 void domain_info(struct domain *d, struct xen_domctl_getdomaininfo *out);
-void arch_host_facts(struct host_facts *h);
-/* Guest physical address bits (getdomaininfo's gpaddr_bits). */
-u8 arch_gpaddr_bits(void);
-/* The machine's physical address bits. */
-u8 arch_paddr_bits(void);
-/* Topology of an online CPU, as cputopoinfo reports it. */
-void arch_cpu_topology(unsigned int cpu, u32 *core, u32 *socket);
 #endif
 #endif

@@ -34,6 +34,7 @@
 #define KEEL_EVENT_H
 
 #include <keel/types.h>
+#include <keel/arch.h>
 #include <xen/xen.h>
 #include <xen/event_channel.h>
 #include <xen/errno.h>
@@ -213,12 +214,7 @@ int evtchn_fifo_expand_array(struct evtchn_domain *d, void *page, u32 *kick_mask
 /* Back to 2-level: every FIFO frame is unmapped. */
 void evtchn_fifo_destroy(struct evtchn_domain *d);
 
-/* ---- supplied by the layer (event_channel_op.c) or the tests */
-/* Frame `gfn` of d, referenced for Keel's writes (a general and a
- * PGT_writable_page type reference): its address, or NULL. */
-void *evtchn_arch_map_frame(struct evtchn_domain *d, u64 gfn);
-/* Drops what evtchn_arch_map_frame took; `page` is page-aligned. */
-void evtchn_arch_unmap_frame(void *page);
+/* ---- supplied by the layer (event_channel_op.c) or the tests: keel/arch.h */
 
 /* ---- between event_channel.c and event_fifo.c only */
 void evtchn_fifo_raise(struct evtchn_domain *d, struct evtchn *chn, evtchn_port_t port,

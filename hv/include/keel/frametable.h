@@ -23,6 +23,13 @@
  *  - When a page-table type's count falls to 0, the release hook drops what
  *    the table's entries held, and PGT_validated is cleared, so the next
  *    use validates again.
+ *  - Preemptible validation (get_page_type_preemptible) may stop part-way:
+ *    the frame is then PGT_partial, with a type count of exactly 1 and one
+ *    general reference, both owned by the flag, and nr_validated entries
+ *    checked (they hold their references).  A partial table is never
+ *    usable: the next get of the same type (by anyone) takes the flag's
+ *    type reference over and goes on from nr_validated; any other type is
+ *    refused; page_drop_partial undoes it (domain destruction).
  *  - Writable and "none" types need no validation: they are valid at once,
  *    unless the frame had another type before (see TLBs below): then it
  *    stays unvalidated, and other users wait, until the flush is done.
@@ -54,7 +61,12 @@ struct page_info {
     } u;
     struct domain *owner; /* NULL: Keel's own, or free */
     u32 list_next, list_prev; /* MFNs: free lists, or its owner's list */
-    u32 tlbflush_stamp;       /* TLB clock when last unmapped (tlbclock.h) */
+    union {
+        /* Free, or type count 0: TLB clock when last unmapped (tlbclock.h). */
+        u32 tlbflush_stamp;
+        /* Being validated, or PGT_partial: entries checked so far. */
+        u32 nr_validated;
+    };
     u32 keel_writes;          /* Keel write references (see above) */
 };
 
@@ -82,6 +94,7 @@ struct page_info {
 #define PGT_writable_page (6UL << PGT_type_shift)
 #define PGT_validated (1UL << 60)
 #define PGT_pinned (1UL << 59)
+#define PGT_partial (1UL << 58) /* validation stopped part-way (see above) */
 /* Linear page tables (pv_mm.h), a signed 16-bit count: > 0, entries of
  * this table that map a table of its own level; < 0, entries of other
  * tables that map this one so.  Never both, so no chain is longer than
@@ -96,13 +109,19 @@ static inline bool pgt_needs_validation(unsigned long type)
 }
 
 /*
- * Hooks supplied by the PV memory code.  validate: check every entry of a
- * frame about to become `type` and take what the entries need; 0 or < 0.
- * release: undo what validate took.  Without hooks everything validates.
+ * Hooks supplied by the PV memory code.  validate: check the entries of a
+ * frame about to become `type` from pg->nr_validated on and take what they
+ * need; 0, < 0 (having dropped what it took, all entries), or, only when
+ * `preemptible`, -KEEL_ERESTART with pg->nr_validated saying how far it
+ * got (those entries keep what they hold).  release: undo what validate
+ * took: every entry, or (partial) the first pg->nr_validated.  Without
+ * hooks everything validates.  should_yield: preemptible work should stop
+ * now (other work is pending); NULL: never.
  */
 struct page_type_ops {
-    int (*validate)(struct page_info *pg, unsigned long type);
-    void (*release)(struct page_info *pg, unsigned long type);
+    int (*validate)(struct page_info *pg, unsigned long type, bool preemptible);
+    void (*release)(struct page_info *pg, unsigned long type, bool partial);
+    bool (*should_yield)(void);
 };
 void page_type_set_ops(const struct page_type_ops *ops);
 
@@ -146,6 +165,13 @@ bool get_page_type(struct page_info *pg, unsigned long type);
 /* The same with Xen's answer: 0, -XEN_EINVAL (another type in use, or
  * the count at its limit) or what validation said. */
 int get_page_type_err(struct page_info *pg, unsigned long type);
+/* The same, but validation stops when hypercall work should yield (the
+ * type ops' preempt check): -KEEL_ERESTART means "call again" (the frame
+ * may be left PGT_partial, keeping what was checked).  For callers that
+ * can continue a hypercall. */
+int get_page_type_preemptible(struct page_info *pg, unsigned long type);
+/* Undo a PGT_partial frame's validation (no-op for any other frame). */
+void page_drop_partial(struct page_info *pg);
 /* A type reference on a frame that is a validated, in-use `type` right
  * now, with nothing else tried (no validation, no wait). */
 bool get_page_type_in_use(struct page_info *pg, unsigned long type);
@@ -169,6 +195,8 @@ bool page_pin(struct page_info *pg, const struct domain *owner, unsigned long ty
 /* The same with Xen's answer: 0, -XEN_EINVAL (not the owner's, already
  * pinned, another type) or what validation said. */
 int page_pin_err(struct page_info *pg, const struct domain *owner, unsigned long type);
+/* ... validating preemptibly: also -KEEL_ERESTART (not pinned; call again). */
+int page_pin_preemptible(struct page_info *pg, const struct domain *owner, unsigned long type);
 bool page_unpin(struct page_info *pg);
 
 /*

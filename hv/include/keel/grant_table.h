@@ -49,6 +49,7 @@
 #ifndef KEEL_GRANT_TABLE_H
 #define KEEL_GRANT_TABLE_H
 #include <keel/spinlock.h>
+#include <keel/arch.h>
 #include <keel/types.h>
 #include <xen/xen.h>
 #include <xen/grant_table.h>
@@ -192,19 +193,7 @@ s16 gnttab_copy_one(struct domain *self, domid_t self_id, struct grant_table *sr
  * table's frames from the domain and marks it dead.  0 when done. */
 int gnttab_relinquish(struct grant_table *gt, unsigned int budget);
 
-/* ---- supplied by the arch (PV) code, or by the unit tests */
-/* The L1 page (general + L1 type reference held) and slot that map
- * linear address `va` in the current page tables of `ld`'s running vCPU;
- * NULL if there is none. */
-struct page_info *gnttab_arch_va_l1(struct domain *ld, u64 va, u64 **slot);
-/* An entry that mapped something was just replaced by a grant mapping:
- * flush it from every CPU before its references go. */
-void gnttab_arch_flush_all(void);
-/* A new grant frame: it has no guest-physical address (M2P). */
-void gnttab_arch_new_frame(mfn_t mfn);
-/* The grant table of domain `domid`, referenced (gnttab_put), for a
- * transitive grant; NULL if there is none. */
-struct grant_table *gnttab_arch_table_by_id(domid_t domid);
+/* ---- supplied by the arch (PV) code, or by the unit tests: keel/arch.h */
 
 /* ---- the hypercall layer's (grant_table_op.c) view of domains */
 /* Is mfn one of d's grant-table frames (which Keel keeps, the guest may

@@ -2,13 +2,11 @@
 #ifndef KEEL_MEMORY_OP_H
 #define KEEL_MEMORY_OP_H
 #include <keel/types.h>
+#include <keel/arch.h>
 
 /* XENMEM_acquire_resource (acquire_resource.c); `start` resumes a
  * continuation at that frame. */
 long memop_acquire_resource(unsigned long start, unsigned long arg);
-/* Frames of d left its physical map (HVM): every CPU leaves guest mode
- * once, so no stale guest translation to them survives. */
-void memop_arch_flush_released(struct domain *d);
 /* Give one of d's RAM frames back (it left d's physical map and every
  * CPU's TLB already): false when Keel may not release it. */
 bool memop_release_frame(struct domain *d, mfn_t mfn);

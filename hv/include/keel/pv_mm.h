@@ -25,6 +25,7 @@
 #ifndef KEEL_PV_MM_H
 #define KEEL_PV_MM_H
 #include <keel/frametable.h>
+#include <keel/arch.h>
 
 struct domain;
 
@@ -62,18 +63,7 @@ static inline bool l4_slot_is_keel(unsigned int i)
     return i >= L4_KEEL_FIRST && i < L4_KEEL_END;
 }
 
-/* ---- supplied by the arch code (or by the unit tests) */
-bool pv_mm_arch_privileged(const struct domain *d);
-/* A frame that is not RAM and that a privileged guest may map (device
- * memory, firmware tables), i.e. not Keel's own hardware (APICs). */
-bool pv_mm_arch_io_frame(mfn_t mfn);
-/* An I/O frame guests may map read-only only (its writable mappings lose
- * RW): device registers Keel programs itself, e.g. MSI-X tables. */
-bool pv_mm_arch_io_frame_ro(mfn_t mfn);
-/* Copy Keel's slots 256-271 into a guest L4.  (TLB flushes when a frame
- * changes between "page table" and anything else are the frame table's:
- * keel/tlbclock.h.) */
-void pv_mm_arch_keel_slots(u64 *l4);
+/* ---- supplied by the arch code (or by the unit tests): keel/arch.h */
 
 /* ---- the rules */
 /* What is actually written for a guest L1 entry: 64-bit PV kernels run in
@@ -133,7 +123,8 @@ unsigned int pv_table_level(const struct page_info *pg);
  *  - any other frame of pt_owner is written plainly under a Keel write
  *    reference (it cannot become a table meanwhile).
  * The caller must call pv_pt_writer_done before it returns to the guest
- * (a continuation included).  0, or the request's refusal.
+ * (a continuation included).  0, the request's refusal, or -KEEL_ERESTART
+ * (only with w->preemptible).
  */
 struct pv_pt_writer {
     struct domain *pt_owner; /* whose tables are written */
@@ -143,6 +134,10 @@ struct pv_pt_writer {
     /* If set, turns a table entry's frame number into a machine frame
      * first (a translated foreign domain's GFN): 0 or the refusal. */
     int (*translate)(const struct pv_pt_writer *w, u64 *val);
+    /* Set: validating a new entry's child table may stop part-way, the
+     * request then answering -KEEL_ERESTART (nothing written: re-issue it
+     * later; the child keeps what it checked, keel/frametable.h). */
+    bool preemptible;
 };
 int pv_pt_write(struct pv_pt_writer *w, u64 maddr, u64 val, bool preserve_ad);
 void pv_pt_writer_done(struct pv_pt_writer *w);

@@ -53,4 +53,8 @@ typedef u64 mfn_t;   /* machine frame number */
 #define WRITE_ONCE(x, v) (*(volatile __typeof__(x) *)&(x) = (v))
 #define barrier() __asm__ __volatile__("" ::: "memory")
 
+/* "Preempted, call again": internal, never returned to a guest (Xen's
+ * ERESTART, which its public header keeps to the hypervisor). */
+#define KEEL_ERESTART 85
+
 #endif

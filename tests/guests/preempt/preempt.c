@@ -3,7 +3,10 @@
  * multicall of thousands of entries, the reservation calls (Xen's
  * MEMOP_EXTENT_SHIFT encoding), a long console write, and a reservation
  * call inside a one-entry multicall (how libxc issues every memory_op),
- * where the entry itself is rewritten and the multicall resumes at it.
+ * where the entry itself is rewritten and the multicall resumes at it,
+ * and the validation of a large page-table tree (pinning its L4, or an
+ * mmu_update linking its L3 in), which Xen does part by part (PGT_partial)
+ * while the timer keeps ticking.
  * Whether a call was preempted is invisible to the guest: every result
  * must be exactly what one uninterrupted call would give.  The system
  * tests run this guest with preempt_every=N too, so that every
@@ -117,9 +120,154 @@ static void long_console_write(void)
     printf("\n");
 }
 
+/* ------------------------------------------------ a large page-table tree */
+
+#define N_L1 128 /* 128 L1s of 512 entries each: 65536 entries to check */
+#define PG_P 0x1UL
+#define PG_RW 0x2UL
+#define PG_US 0x4UL
+#define PG_A 0x20UL
+#define PG_TABLE 0x67UL /* P RW US A D */
+
+static uint64_t l1s[N_L1][512] __attribute__((aligned(4096)));
+static uint64_t l2[512] __attribute__((aligned(4096)));
+static uint64_t l3[512] __attribute__((aligned(4096)));
+static uint64_t l4[512] __attribute__((aligned(4096)));
+static uint64_t l4b[512] __attribute__((aligned(4096)));
+static char target[4096] __attribute__((aligned(4096)));
+static evtchn_port_t tport;
+static volatile bool in_call;
+static volatile unsigned ticks_inside;
+
+static uint64_t mfn_of(const void *va) { return rt_virt_to_mfn(va); }
+
+static long remap(void *va, uint64_t flags)
+{
+    return HYPERVISOR_update_va_mapping((uintptr_t)va, (mfn_of(va) << 12) | flags,
+                                        UVMF_INVLPG);
+}
+
+static long mmuext1(unsigned cmd, const void *va)
+{
+    struct mmuext_op op = {.cmd = cmd, .arg1.mfn = mfn_of(va)};
+    return hypercall4(__HYPERVISOR_mmuext_op, &op, 1, NULL, DOMID_SELF);
+}
+
+static long mmu_update1(const void *table, unsigned slot, uint64_t val)
+{
+    struct mmu_update req = {.ptr = (mfn_of(table) << 12) + 8 * slot, .val = val};
+    unsigned done = 0;
+    long r = hypercall4(__HYPERVISOR_mmu_update, &req, 1, &done, DOMID_SELF);
+    EXPECT_EQ(done, r == 0);
+    return r;
+}
+
+static void on_event(unsigned port)
+{
+    if (port == tport && in_call)
+        ticks_inside++;
+}
+
+/* Every entry of every L1 maps `target` read-only; the L2 names the L1s,
+ * the L3 the L2, the L4 (and nothing else) the L3.  Then the tables lose
+ * their writable mappings, as a frame must before it can be one. */
+static void build_tree(void)
+{
+    uint64_t leaf = (mfn_of(target) << 12) | PG_P | PG_US | PG_A;
+
+    for (unsigned i = 0; i < N_L1; i++) {
+        for (unsigned j = 0; j < 512; j++)
+            l1s[i][j] = leaf;
+        l2[i] = (mfn_of(l1s[i]) << 12) | PG_TABLE;
+    }
+    l3[3] = (mfn_of(l2) << 12) | PG_TABLE;
+    l4[5] = (mfn_of(l3) << 12) | PG_TABLE;
+    for (unsigned i = 0; i < N_L1; i++)
+        CHECK(remap(l1s[i], PG_P | PG_US | PG_A) == 0);
+    CHECK(remap(l2, PG_P | PG_US | PG_A) == 0);
+    CHECK(remap(l3, PG_P | PG_US | PG_A) == 0);
+    CHECK(remap(l4, PG_P | PG_US | PG_A) == 0);
+    CHECK(remap(l4b, PG_P | PG_US | PG_A) == 0);
+}
+
+/* Writable again: only possible once no table holds the frame. */
+static long unmade(void *va)
+{
+    return remap(va, PG_P | PG_RW | PG_US | PG_A);
+}
+
+static long timed(long (*fn)(void))
+{
+    long r;
+
+    in_call = true;
+    r = fn();
+    in_call = false;
+    return r;
+}
+
+static long pin_l4(void) { return mmuext1(MMUEXT_PIN_L4_TABLE, l4); }
+static long link_l3(void) { return mmu_update1(l4b, 7, (mfn_of(l3) << 12) | PG_TABLE); }
+
+static void big_tree(void)
+{
+    unsigned before;
+
+    struct evtchn_bind_virq bv = {.virq = VIRQ_TIMER, .vcpu = 0};
+    CHECK(HYPERVISOR_event_channel_op(EVTCHNOP_bind_virq, &bv) == 0);
+    tport = bv.port;
+    rt_event_hook = on_event;
+    rt_shared_info()->evtchn_mask[tport / 64] &= ~(1UL << (tport % 64));
+    rt_events_enable();
+    build_tree();
+
+    /* Pinning the L4 validates the whole tree: 0, as one call would. */
+    EXPECT_EQ(timed(pin_l4), 0);
+    EXPECT_EQ(mmuext1(MMUEXT_PIN_L4_TABLE, l4), -XEN_EINVAL); /* pinned already */
+    EXPECT(unmade(l1s[N_L1 - 1]) != 0);                      /* a table now */
+    EXPECT_EQ(mmuext1(MMUEXT_UNPIN_TABLE, l4), 0);
+    /* The L3 linked into another L4 by mmu_update: validated the same way. */
+    EXPECT_EQ(mmuext1(MMUEXT_PIN_L4_TABLE, l4b), 0);
+    EXPECT_EQ(timed(link_l3), 0);
+    EXPECT(unmade(l1s[0]) != 0);
+    EXPECT_EQ(mmu_update1(l4b, 7, 0), 0);
+    EXPECT_EQ(mmuext1(MMUEXT_UNPIN_TABLE, l4b), 0);
+    EXPECT_EQ(unmade(l1s[0]), 0); /* every table released */
+    CHECK(remap(l1s[0], PG_P | PG_US | PG_A) == 0);
+
+    /* The last entry of the last L1 is a writable mapping of the L4 being
+     * pinned: refused at the very end, and everything checked before is
+     * undone (each frame may be mapped writable again). */
+    CHECK(unmade(l1s[N_L1 - 1]) == 0);
+    l1s[N_L1 - 1][511] = (mfn_of(l4) << 12) | PG_P | PG_RW | PG_US | PG_A;
+    CHECK(remap(l1s[N_L1 - 1], PG_P | PG_US | PG_A) == 0);
+    long r = timed(pin_l4);
+    printf("preempt: pinning a tree with a bad last entry = %ld\n", r);
+    EXPECT(r < 0);
+    EXPECT_EQ(unmade(l4), 0);
+    EXPECT_EQ(unmade(l3), 0);
+    EXPECT_EQ(unmade(l2), 0);
+    EXPECT_EQ(unmade(l1s[0]), 0);
+    EXPECT_EQ(unmade(l1s[N_L1 - 1]), 0);
+
+    /* The timer still gets through (whether during the calls is timing). */
+    before = rt_port_hits[tport];
+    rt_hlog_quiet_begin();
+    HYPERVISOR_set_timer_op(rt_system_time() + 1000000);
+    bool fired = rt_wait_port(tport, before + 1, 2000000000ULL);
+    printf("preempt: %u timer event(s) arrived during the tree's validation\n",
+           ticks_inside);
+    rt_hlog_quiet_end();
+    EXPECT(fired);
+    rt_events_disable();
+    rt_event_hook = NULL;
+}
+
 void test_main(start_info_t *si)
 {
     (void)si;
+    rt_install_events();
+    big_tree();
     long_multicall();
     reservations();
     reservation_in_multicall();

@@ -4,6 +4,8 @@
  * A long batch yields to pending work with a continuation: what is left is
  * re-issued with BATCH_PREEMPTED in the count (bit 31, as Xen and Linux
  * agree), and the total keeps counting from what the guest's `done` says.
+ * A request answering -KEEL_ERESTART (a page table whose validation
+ * stopped part-way) continues the same way, from that request.
  */
 #include <asm/pv.h>
 #include <keel/guest_access.h>
@@ -11,6 +13,19 @@
 
 #define BATCH_PREEMPTED (1UL << 31)
 #define PREEMPT_EVERY 64 /* requests between two looks at pending work */
+
+/* Re-issue what is left from request i on. */
+static long batch_continue(struct hcall *h, unsigned long done_ptr, unsigned int base,
+                           unsigned int i, size_t size, unsigned int count)
+{
+    unsigned int done = base + i;
+
+    if (done_ptr && copy_to_guest_obj(done_ptr, &done))
+        return -XEN_EFAULT;
+    h->arg[0] += (unsigned long)i * size;
+    h->arg[1] = (count - i) | BATCH_PREEMPTED;
+    return hypercall_continue(h);
+}
 
 long pv_run_batch(struct hcall *h, size_t size, void *item,
                   long (*one)(void *ctx, const void *item), void *ctx)
@@ -25,19 +40,16 @@ long pv_run_batch(struct hcall *h, size_t size, void *item,
     if ((h->arg[1] & BATCH_PREEMPTED) && done_ptr && copy_from_guest_obj(&base, done_ptr))
         return -XEN_EFAULT;
     for (i = 0; i < count; i++) {
-        if (i && i % PREEMPT_EVERY == 0 && hypercall_preempt_check(h)) {
-            unsigned int done = base + i;
-            if (done_ptr && copy_to_guest_obj(done_ptr, &done))
-                return -XEN_EFAULT;
-            h->arg[0] = reqs + (unsigned long)i * size;
-            h->arg[1] = (count - i) | BATCH_PREEMPTED;
-            return hypercall_continue(h);
-        }
+        if (i && i % PREEMPT_EVERY == 0 && hypercall_preempt_check(h))
+            return batch_continue(h, done_ptr, base, i, size, count);
         if (copy_from_guest(item, reqs + (unsigned long)i * size, size)) {
             rc = -XEN_EFAULT;
             break;
         }
         rc = one(ctx, item);
+        /* A table's validation stopped part-way: this request again. */
+        if (rc == -KEEL_ERESTART)
+            return batch_continue(h, done_ptr, base, i, size, count);
         if (rc)
             break;
     }

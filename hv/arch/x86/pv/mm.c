@@ -66,6 +66,12 @@ void pv_mm_arch_keel_slots(u64 *l4)
     pv_install_hypervisor_slots(l4);
 }
 
+/* Only hypercalls that can continue validate preemptibly. */
+bool pv_mm_arch_should_yield(void)
+{
+    return hypercall_preempt_check(NULL);
+}
+
 /* ------------------------------------------------------- finding entries */
 
 struct page_info *pv_domain_page(mfn_t mfn, const struct domain *d)

@@ -84,7 +84,7 @@ static long pt_owner_of(unsigned long foreigndom, struct domain **out)
 
 long do_mmu_update(struct hcall *h)
 {
-    struct update_ctx ctx = {.d = current->domain};
+    struct update_ctx ctx = {.d = current->domain, .w.preemptible = true};
     struct mmu_update req;
     long rc;
 

@@ -45,7 +45,8 @@ long do_mmuext_op(struct hcall *h)
 
 /* Xen's answers: -EINVAL for a frame that is not the owner's or is
  * pinned already, else what validating the table said (an entry's
- * refusal, e.g. -EBUSY for another domain's frame). */
+ * refusal, e.g. -EBUSY for another domain's frame).  A large tree is
+ * validated over several continuations (-KEEL_ERESTART). */
 static long pin(struct domain *pg_owner, mfn_t mfn, unsigned int level)
 {
     struct page_info *pg = pv_domain_page(mfn, pg_owner);
@@ -53,7 +54,13 @@ static long pin(struct domain *pg_owner, mfn_t mfn, unsigned int level)
 
     if (!pg)
         return -XEN_EINVAL;
-    rc = page_pin_err(pg, pg_owner, pgt_of_level(level));
+    rc = page_pin_preemptible(pg, pg_owner, pgt_of_level(level));
+    if (rc == -KEEL_ERESTART && pg_owner != current->domain &&
+        READ_ONCE(pg_owner->is_dying)) {
+        /* Relinquish may have passed this frame: no partial state left. */
+        page_drop_partial(pg);
+        return -XEN_EINVAL;
+    }
     if (rc)
         return rc;
     /* A toolstack pinning a dying domain's table (it races destruction):
@@ -75,7 +82,8 @@ static long unpin(struct domain *pg_owner, mfn_t mfn)
 /* --------------------------------------------------- page-table roots */
 
 /* Make *root point at L4 `mfn` (0: none, if allowed): take the new
- * reference before dropping the old, so re-loading the same root works. */
+ * reference before dropping the old, so re-loading the same root works.
+ * Validating a new root may continue (-KEEL_ERESTART). */
 static long set_root(struct vcpu *v, mfn_t *root, mfn_t mfn, bool zero_ok)
 {
     struct domain *d = v->domain;
@@ -83,9 +91,16 @@ static long set_root(struct vcpu *v, mfn_t *root, mfn_t mfn, bool zero_ok)
     mfn_t old = *root;
 
     if (mfn || !zero_ok) {
+        long rc;
+
         pg = pv_domain_page(mfn, d);
-        if (!pg || !get_page_and_type(pg, d, PGT_l4_page_table))
+        if (!pg || !get_page(pg, d))
             return -XEN_EINVAL;
+        rc = get_page_type_preemptible(pg, PGT_l4_page_table);
+        if (rc) {
+            put_page(pg);
+            return rc == -KEEL_ERESTART ? rc : -XEN_EINVAL;
+        }
     }
     *root = mfn;
     switch_cr3(pv_active_cr3(v));
