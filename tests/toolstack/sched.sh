@@ -1,8 +1,7 @@
 #!/bin/sh
 # Scheduling through xl (issue 12), credit2: three CPU-bound 1-vCPU domUs
 # pinned to CPU 1 (dom0 pinned to CPU 0) with weights 256/512/768 share it
-# 1/6, 2/6, 3/6 (in that order, each within 40% of its share; whether 5%
-# held is reported), a cap of 25 holds the
+# 1/6, 2/6, 3/6 (each within 5% of its share), a cap of 25 holds the
 # heaviest one to at most 25% of the CPU, `xl vcpu-pin` moves a vCPU (as
 # `xl vcpu-list` shows), `xl sched-credit2` lists and sets the parameters,
 # and dom0 answers throughout.
@@ -84,20 +83,17 @@ s1=$(ratio "$t1" "$sum")
 s2=$(ratio "$t2" "$sum")
 s3=$(ratio "$t3" "$sum")
 note "weights 256/512/768 over ${wall} ns: ${t1} ${t2} ${t3} ns; shares $s1 $s2 $s3; CPU 1 busy $(ratio "$sum" "$wall")"
-# The issue asks for 5%; under QEMU TCG on a loaded host, stalls of a CPU
-# thread are charged to whichever vCPU ran and push light vCPUs to the
-# credit floor, which favours them (Xen 4.17 too: docs/sched.md has the
-# figures).  The checks take 40% and the order, which a scheduler that
-# ignores weights fails (1/3 each); the note says whether 5% held.
-five=yes
-within "$s1" 0.16667 5 && within "$s2" 0.33333 5 && within "$s3" 0.5 5 || five=no
-note "shares within 5% of 1/6, 2/6, 3/6: $five"
+# The group runs under QEMU's -icount (MANIFEST): guest time counts executed
+# instructions, so a busy host neither delays timer interrupts nor charges
+# its stalls to whichever vCPU ran (in real time on a loaded 2-core machine
+# shares came out 0.188/0.336/0.476 on Keel and 0.231/0.330/0.440 on Xen
+# 4.17; under -icount Keel gives 0.1667/0.3332/0.5000).
 if steady "$wall"; then
     check share-order "$s1 < $s2 < $s3" \
         'awk -v a="$s1" -v b="$s2" -v c="$s3" "BEGIN { exit !(a < b && b < c) }"'
-    check share-256 "$s1 of the three's time (want 0.1667 +- 40%)" 'within "$s1" 0.16667 40'
-    check share-512 "$s2 (want 0.3333 +- 40%)" 'within "$s2" 0.33333 40'
-    check share-768 "$s3 (want 0.5000 +- 40%)" 'within "$s3" 0.5 40'
+    check share-256 "$s1 of the three's time (want 0.1667 +- 5%)" 'within "$s1" 0.16667 5'
+    check share-512 "$s2 (want 0.3333 +- 5%)" 'within "$s2" 0.33333 5'
+    check share-768 "$s3 (want 0.5000 +- 5%)" 'within "$s3" 0.5 5'
 else
     skip shares "${INTERVAL} s took ${wall} ns: the host starved QEMU, shares not judged"
 fi
