@@ -237,6 +237,20 @@ static void count_exit(struct vcpu *v, const struct regs *r, const struct hvm_ex
            (long)((v->singleshot_timer.expires - now) / 1000000), h->stat_last_hcall >> 8,
            h->stat_last_hcall & 0xff, h->stat_last_ret,
            !!(r->rflags & X86_EFLAGS_IF), r->rip);
+    for (unsigned int i = 0; i < v->domain->nr_vcpus; i++) {
+        struct vcpu *o = v->domain->vcpus[i];
+        struct hvm_cpu_state st;
+        if (!o || o == v || !o->arch.hvm)
+            continue;
+        hvm_backend->get_state(o, &st);
+        /* Another vCPU's last exit (its VMCB is read racily: a hint). */
+        printk("  d%uv%u: running %d flags %#lx cpu %u last exit rip %016lx last hypercall "
+               "%u/%u -> %ld upcall %u\n",
+               o->domain->domid, o->vcpu_id, (int)READ_ONCE(o->is_running), READ_ONCE(o->pause_flags),
+               o->processor, (unsigned long)st.rip, o->arch.hvm->stat_last_hcall >> 8,
+               o->arch.hvm->stat_last_hcall & 0xff, o->arch.hvm->stat_last_ret,
+               READ_ONCE(o->vcpu_info->evtchn_upcall_pending));
+    }
     memset(h->stat_exits, 0, sizeof(h->stat_exits));
     h->stat_intr_injected = 0;
     h->stat_since = now;
