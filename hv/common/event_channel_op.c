@@ -15,6 +15,7 @@
  * guest may not make it a page table) before taking the lock, after the
  * checks Xen makes before it looks at the frame.
  */
+#include <asm/hvm.h>
 #include <asm/smp.h>
 #include <keel/domain.h>
 #include <keel/frametable.h>
@@ -504,16 +505,23 @@ int evtchn_domain_relinquish(struct domain *d)
 
 void *evtchn_arch_map_frame(struct evtchn_domain *ed, u64 gfn)
 {
+    struct domain *d = dom_of(ed);
     struct page_info *pg;
+    mfn_t mfn = gfn;
 
-    /* A PV guest names its frames by MFN. */
-    if (!mfn_valid(gfn))
+    /* A PV guest names its frames by MFN, a translated one by GFN: only
+     * RAM in its physical space will do (as Xen).  Taking the GFN as an
+     * MFN put an HVM guest's control block and event words in whatever
+     * frame of its own had that number: it never saw an event. */
+    if (is_hvm_domain(d))
+        mfn = hvm_gfn_to_ram(d, gfn);
+    if (!mfn_valid(mfn))
         return NULL;
-    pg = mfn_to_page(gfn);
+    pg = mfn_to_page(mfn);
     /* Keel writes it: a write reference keeps it from being retyped. */
-    if (!get_page_keel_write(pg, dom_of(ed)))
+    if (!get_page_keel_write(pg, d))
         return NULL;
-    return mfn_to_virt(gfn);
+    return mfn_to_virt(mfn);
 }
 
 void evtchn_arch_unmap_frame(void *page)

@@ -134,6 +134,12 @@ static int opt_credit2_runqueue(const struct cmdline_word *w)
     return -1;
 }
 
+static int opt_hvm_stats(const struct cmdline_word *w)
+{
+    opts.hvm_stats = true;
+    return w->value ? -1 : 0;
+}
+
 static const struct cmdline_opt table[] = {
     {"console", opt_console},
     {"loglvl", opt_loglvl},
@@ -148,6 +154,7 @@ static const struct cmdline_opt table[] = {
     {"preempt_every", opt_preempt_every},
     {"sched", opt_sched},
     {"credit2_runqueue", opt_credit2_runqueue},
+    {"hvm_stats", opt_hvm_stats},
 };
 
 static void report_unknown(const struct cmdline_word *w)

@@ -5,6 +5,7 @@
  * policy comes from sched= (round-robin unless told otherwise).  The
  * locking rules are in keel/sched.h.
  */
+#include <asm/hvm.h>
 #include <asm/percpu.h>
 #include <asm/smp.h>
 #include <keel/console.h>
@@ -469,11 +470,20 @@ void scheduler_start_cpu(unsigned cpu)
     context_switch(sc->idle, sc->idle);
 }
 
+/* What wakes a blocked vCPU: an upcall, or for an HVM vCPU an interrupt
+ * its local APIC holds (an IPI or its timer, whose senders kick the vCPU
+ * only if it was already blocked), as Xen's hvm_vcpu_has_pending_irq. */
+static bool wake_pending(struct vcpu *v)
+{
+    return READ_ONCE(v->vcpu_info->evtchn_upcall_pending) ||
+           (is_hvm_vcpu(v) && hvm_vlapic_pending(v) >= 0);
+}
+
 void vcpu_block(struct vcpu *v)
 {
     __atomic_or_fetch(&v->pause_flags, 1UL << VPF_blocked, __ATOMIC_SEQ_CST);
     /* An event that raced in before the flag was set must not be lost. */
-    if (READ_ONCE(v->vcpu_info->evtchn_upcall_pending)) {
+    if (wake_pending(v)) {
         __atomic_and_fetch(&v->pause_flags, ~(1UL << VPF_blocked), __ATOMIC_SEQ_CST);
         return;
     }

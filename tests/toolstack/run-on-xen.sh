@@ -65,7 +65,7 @@ run_one() {
     start=$(date +%s)
     : >"$log"
     cpu=qemu64
-    [ "$script" = pvh.sh ] && cpu=qemu64,+svm,+npt # PVH domUs need AMD-V with nested paging
+    case "$script" in pvh*.sh) cpu=qemu64,+svm,+npt ;; esac # PVH domUs need AMD-V with nested paging
     timeout "$limit" qemu-system-x86_64 -accel tcg -cpu "$cpu" -m "$QEMU_MEM" -smp 2 \
         -nographic -no-reboot -monitor none -serial stdio -nic none $icount \
         -kernel "$XEN" -append "$XEN_ARGS$hv" \

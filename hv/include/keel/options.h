@@ -18,6 +18,7 @@ struct keel_options {
     u32 preempt_every; /* 0: normal; n: every nth preemption check says yes (tests) */
     char sched[12];    /* sched=: "" (round-robin), "rr", "credit2", "rtds" */
     bool credit2_runq_per_cpu; /* credit2_runqueue=cpu|core (else shared) */
+    bool hvm_stats;    /* hvm_stats: every HVM vCPU logs its exits by reason every 5 s */
 };
 
 extern struct keel_options opts;

@@ -10,6 +10,9 @@
 #include <keel/console.h>
 #include <keel/domain.h>
 #include <keel/mm.h>
+#include <keel/options.h>
+#include <keel/time.h>
+#include <keel/timer.h>
 #include <keel/rcu.h>
 #include <keel/sched.h>
 #include <keel/softirq.h>
@@ -172,14 +175,17 @@ static void deliver_interrupts(struct vcpu *v)
         return;
     /* Xen's order: the callback vector first, then the local APIC. */
     if (vec && READ_ONCE(v->vcpu_info->evtchn_upcall_pending)) {
-        if (hvm_backend->interruptible(v, true))
+        if (hvm_backend->interruptible(v, true)) {
             hvm_backend->inject_interrupt(v, vec);
+            v->arch.hvm->stat_intr_injected++;
+        }
         return;
     }
     apic = hvm_vlapic_pending(v);
     if (apic >= 0 && hvm_backend->interruptible(v, true)) {
         hvm_vlapic_ack(v, (u8)apic);
         hvm_backend->inject_interrupt(v, (u8)apic);
+        v->arch.hvm->stat_intr_injected++;
     }
 }
 
@@ -200,6 +206,55 @@ static void (*const exit_handlers[HVM_EXIT_NR])(struct vcpu *, struct regs *,
     [HVM_EXIT_INVALID] = hvm_exit_invalid,
     [HVM_EXIT_UNHANDLED] = hvm_exit_unhandled,
 };
+
+/* hvm_stats: where a vCPU's time goes, one line per vCPU every 5 s of
+ * system time (a debugging aid, off by default): exits by reason, the
+ * interrupts injected, and what a stalled guest may be waiting for (its
+ * upcall, its Xen timer, its last hypercall). */
+static void count_exit(struct vcpu *v, const struct regs *r, const struct hvm_exit *x)
+{
+    struct hvm_vcpu *h = v->arch.hvm;
+    const u32 *n = h->stat_exits;
+    s_time_t now = NOW();
+
+    if (x->reason < HVM_EXIT_NR)
+        h->stat_exits[x->reason]++;
+    if (!h->stat_since)
+        h->stat_since = now;
+    if (now - (s_time_t)h->stat_since < SECONDS(5))
+        return;
+    printk("d%uv%u exits: none %u cpuid %u rdmsr %u wrmsr %u io %u hlt %u hcall %u npf %u "
+           "window %u other %u; injected %u; upcall pending %u vector %u callback %u; "
+           "singleshot %s due %ld ms; last hypercall %u/%u -> %ld; IF %u; rip %016lx\n",
+           v->domain->domid, v->vcpu_id, n[HVM_EXIT_NONE], n[HVM_EXIT_CPUID],
+           n[HVM_EXIT_MSR_READ], n[HVM_EXIT_MSR_WRITE], n[HVM_EXIT_IO], n[HVM_EXIT_HLT],
+           n[HVM_EXIT_HYPERCALL], n[HVM_EXIT_NPF], n[HVM_EXIT_INTR_WINDOW],
+           n[HVM_EXIT_SHUTDOWN] + n[HVM_EXIT_UD] + n[HVM_EXIT_GP] + n[HVM_EXIT_INVALID] +
+               n[HVM_EXIT_UNHANDLED],
+           h->stat_intr_injected, READ_ONCE(v->vcpu_info->evtchn_upcall_pending),
+           h->pending_upcall_vector, (unsigned int)v->domain->arch.hvm->callback_vector,
+           timer_is_active(&v->singleshot_timer) ? "set" : "off",
+           (long)((v->singleshot_timer.expires - now) / 1000000), h->stat_last_hcall >> 8,
+           h->stat_last_hcall & 0xff, h->stat_last_ret,
+           !!(r->rflags & X86_EFLAGS_IF), r->rip);
+    for (unsigned int i = 0; i < v->domain->nr_vcpus; i++) {
+        struct vcpu *o = v->domain->vcpus[i];
+        struct hvm_cpu_state st;
+        if (!o || o == v || !o->arch.hvm)
+            continue;
+        hvm_backend->get_state(o, &st);
+        /* Another vCPU's last exit (its VMCB is read racily: a hint). */
+        printk("  d%uv%u: running %d flags %#lx cpu %u last exit rip %016lx last hypercall "
+               "%u/%u -> %ld upcall %u\n",
+               o->domain->domid, o->vcpu_id, (int)READ_ONCE(o->is_running), READ_ONCE(o->pause_flags),
+               o->processor, (unsigned long)st.rip, o->arch.hvm->stat_last_hcall >> 8,
+               o->arch.hvm->stat_last_hcall & 0xff, o->arch.hvm->stat_last_ret,
+               READ_ONCE(o->vcpu_info->evtchn_upcall_pending));
+    }
+    memset(h->stat_exits, 0, sizeof(h->stat_exits));
+    h->stat_intr_injected = 0;
+    h->stat_since = now;
+}
 
 void hvm_resume(void)
 {
@@ -223,6 +278,8 @@ void hvm_resume(void)
         deliver_interrupts(v);
         hvm_backend->enter(v, r, &x);
         local_irq_enable(); /* the interrupt that ended the run, if any */
+        if (opts.hvm_stats)
+            count_exit(v, r, &x);
         if (x.reason < HVM_EXIT_NR && exit_handlers[x.reason])
             exit_handlers[x.reason](v, r, &x);
         else

@@ -70,6 +70,8 @@ HVM_EXIT_HANDLER(hvm_exit_hypercall)
         ret = -XEN_ENOSYS;
     else
         ret = hypercall_run(nr, &h);
+    v->arch.hvm->stat_last_hcall = (u32)(nr << 8) | (h.arg[0] & 0xff);
+    v->arch.hvm->stat_last_ret = ret;
     if (h.continuation) {
         /* Same instruction again with what is left (rip not advanced). */
         if (wide) {

@@ -138,6 +138,12 @@ struct hvm_vcpu {
     bool wait_for_sipi;           /* INIT received: only a STARTUP wakes it */
     bool init_pending;            /* INIT sent while it ran: taken by itself */
     u64 mtrr_def_type;            /* from sethvmcontext's MTRR record */
+    /* hvm_stats: exits by reason since the last report (hvm.c). */
+    u32 stat_exits[HVM_EXIT_NR];
+    u32 stat_intr_injected;
+    u32 stat_last_hcall;          /* op << 8 | first argument's low byte */
+    long stat_last_ret;
+    u64 stat_since;
 };
 
 /* vlapic_glue.c */
