@@ -8,7 +8,8 @@
 # Environment: BUILD (build), XEN (cache/xen-4.17.elf), JOBS (2), TIMEOUT
 # seconds per group (default: the MANIFEST's), DOM0_VCPUS (2), QEMU_MEM
 # MiB (2048), ICOUNT (QEMU's -icount for the splitdrv groups, as Keel's
-# scenarios run them: shift=0,sleep=off; `none` for real time).
+# scenarios run them: shift=0,sleep=off; `none` for real time, which also
+# drops the groups' own qemu: words).
 # Logs: $BUILD/toolstack/<name>.xen.log (the whole serial console).
 set -u
 SELF=$(cd "$(dirname "$0")" && pwd)/$(basename "$0")
@@ -48,12 +49,14 @@ run_one() {
     gate=$(awk -F'|' -v n="$name" '!/^#/ { gsub(/ /, "", $1); gsub(/ /, "", $2) }
         $1 == n { print $2 }' "$MANIFEST")
     [ "$gate" = splitdrv ] && [ "$ICOUNT" != none ] && icount="-icount $ICOUNT"
-    # hv:WORD goes to Xen's command line (e.g. sched=rtds), the rest to dom0's.
+    # hv:WORD goes to Xen's command line (e.g. sched=rtds), qemu:WORD to
+    # QEMU's (qemu:-icount qemu:shift=0,sleep=off), the rest to dom0's.
     hv=
     dom0=
     for w in $args; do
         case "$w" in
         hv:*) hv="$hv ${w#hv:}" ;;
+        qemu:*) [ "$ICOUNT" != none ] && icount="$icount ${w#qemu:}" ;;
         *) dom0="$dom0 $w" ;;
         esac
     done

@@ -47,10 +47,12 @@ def _manifest():
                 continue
             name, gate, script, extra, timeout, what = [c.strip() for c in line.split("|")]
             words = [] if extra == "-" else extra.split()
-            # hv:WORD goes to the hypervisor's command line (e.g. sched=rtds).
+            # hv:WORD goes to the hypervisor's command line (e.g. sched=rtds),
+            # qemu:WORD to QEMU's (e.g. qemu:-icount qemu:shift=0,sleep=off).
             hv = " ".join(w[3:] for w in words if w.startswith("hv:"))
-            dom0 = " ".join(w for w in words if not w.startswith("hv:"))
-            yield name, gate, script, dom0, hv, float(timeout), what
+            qemu = [w[5:] for w in words if w.startswith("qemu:")]
+            dom0 = " ".join(w for w in words if not w.startswith(("hv:", "qemu:")))
+            yield name, gate, script, dom0, hv, qemu, float(timeout), what
 
 
 NEEDS = {
@@ -95,7 +97,7 @@ SCENARIOS = [
              # names every failure, and the log keeps the details.
              forbid=LINUX_FORBID + (r"KEEL-DOM0: toolstack FAILED",),
              timeout=timeout,
-             qemu_args=QEMU_ARGS.get(gate, []),
+             qemu_args=QEMU_ARGS.get(gate, []) + qemu,
              skip=_skip(gate))
-    for name, gate, script, extra, hv, timeout, what in _manifest()
+    for name, gate, script, extra, hv, qemu, timeout, what in _manifest()
 ]
