@@ -307,7 +307,7 @@ coreutils:bin/readlink coreutils:usr/bin/stat
 DOMU_FILES="
 xenstore-utils:usr/bin/xenstore-read xenstore-utils:usr/bin/xenstore-write
 xenstore-utils:usr/bin/xenstore-ls
-e2fsprogs:sbin/mke2fs e2fsprogs:sbin/mkfs.ext4 e2fsprogs:etc/mke2fs.conf
+e2fsprogs:sbin/mke2fs e2fsprogs:sbin/mkfs.ext4 e2fsprogs:sbin/e2fsck e2fsprogs:etc/mke2fs.conf
 "
 # Libraries loaded with dlopen, which no NEEDED entry names: OWNER:SONAME.
 # glibc loads libgcc_s for pthread_cancel (xl aborts at exit without it).

@@ -7,7 +7,10 @@
 #   - a read-only disk: the domU sees it read-only and a write is refused
 #   - two domUs with their own disks at once
 #   - xl block-attach / block-detach on a running domU
-#   - afterwards: no loop device left, free memory back
+#   - abrupt end: xl destroy of a domU writing to its ext4; nothing of it
+#     left in dom0; a new domU finds the file system clean after the
+#     journal replay, with every chunk the first saw synced
+#   - afterwards: no loop device or vbd back end left, free memory back
 . /tests/toolstack/lib.sh
 
 if ! toolstack_up; then
@@ -121,10 +124,50 @@ xl destroy hp
 finish_domu hp "$img4"
 rm -f "$img4"
 
+# ---- abrupt end: xl destroy in the middle of a write
+# The domU grows a file on its ext4 by 4 MiB chunks, each fsync'ed before
+# it says so; dom0 destroys it while the chunk after the third is being
+# written (blkback then has requests in flight on the loop device).  A
+# Xen user then expects what a power cut gives: dom0's back end and loop
+# device gone, and a file system that the next mount's journal replay
+# leaves clean -- e2fsck -f -n finds nothing to repair -- with every
+# chunk the domU saw synced still there.
+bad0=$(dmesg_bad)
+img5=$(new_image d5)
+run_disk_domu da disk-abrupt "$img5" rw
+wait_console da '^DOMU: disk-abrupt (chunk 3 synced|.*failed)' 600
+ida=$(xl domid da 2>/dev/null)
+stat=$(cat /sys/bus/xen-backend/devices/vbd-$ida-51712/statistics/wr_req 2>/dev/null)
+xl destroy da
+xrc=$?
+wait_gone da 60
+finish_domu da "$img5"
+synced=$(console da | sed -n 's/^DOMU: disk-abrupt chunk \([0-9]*\) synced$/\1/p' | tail -n 1)
+left=$(backend_left "${ida:-none}")
+loops=$($LOSETUP -a 2>/dev/null | grep -c "$img5")
+check disk-abrupt-destroy "xl destroy exit $xrc after ${synced:-no} chunks synced (blkback wr_req ${stat:-?}); back-end dirs left: '$left'; loop devices on the image: $loops; xl list: $(xl list 2>/dev/null | awk 'NR > 1 { printf "%s ", $1 }')" \
+    '[ "$xrc" = 0 ] && [ "${synced:-0}" -ge 3 ] && [ -z "$left" ] && [ "$loops" = 0 ] && only_dom0'
+
+run_disk_domu df disk-fsck "$img5" rw
+wait_console df '^DOMU: disk-fsck (done|.*failed)' 600
+finish_domu df "$img5"
+line=$(console df | grep -m 1 '^DOMU: disk-fsck mount=')
+fbytes=$(echo "$line" | sed -n 's/.* bytes=\([0-9]*\) .*/\1/p')
+check disk-abrupt-fsck "a new domU on the same image: $line (at least $((${synced:-0} * 4)) MiB synced)" \
+    'echo "$line" | grep -q "mount=1 .* fsck=0$" && [ "${fbytes:-0}" -ge $((${synced:-0} * 4194304)) ]'
+rm -f "$img5"
+bad1=$(dmesg_bad)
+toolstack_up
+up=$?
+check disk-abrupt-dom0 "dom0's toolstack answers: $([ "$up" = 0 ] && echo yes || echo no); kernel problem lines in dom0's dmesg: $bad0 -> $bad1" \
+    '[ "$up" = 0 ] && [ "$bad1" = "$bad0" ]'
+[ "$bad1" = "$bad0" ] || dmesg | grep -E -A3 'Oops|WARNING:|BUG:|Call Trace' | tail -n 20 | sed 's/^/TOOLSTACK:   dmesg: /'
+
 # ---- nothing left behind
 loops=$($LOSETUP -a 2>/dev/null | grep -c .)
 doms=$(xl list 2>&1 | awk 'NR > 1 { n++ } END { print n + 0 }')
 free1=$(wait_value 60 "$free0" info_field free_memory)
-check disk-clean "loop devices in use: $loops; domains: $doms; free memory $free0 -> $free1 MiB" \
-    '[ "$loops" = 0 ] && [ "$doms" = 1 ] && [ "$free1" = "$free0" ]'
+vbds=$(xenstore-list /local/domain/0/backend/vbd 2>/dev/null | tr '\n' ' ')
+check disk-clean "loop devices in use: $loops; domains: $doms; vbd back ends: '$vbds'; free memory $free0 -> $free1 MiB" \
+    '[ "$loops" = 0 ] && [ "$doms" = 1 ] && [ -z "$vbds" ] && [ "$free1" = "$free0" ]'
 finish

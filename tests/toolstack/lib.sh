@@ -271,3 +271,25 @@ skip() {
 ratio() {
     awk -v a="$1" -v b="$2" 'BEGIN { printf "%.4f", (b > 0 ? a / b : 0) }'
 }
+
+# ------------------------------------------------------- abrupt end (issue 8)
+# (disk.sh, net.sh: a domU destroyed in the middle of I/O)
+
+# dmesg_bad: how many of dom0's kernel messages tell of a kernel problem.
+dmesg_bad() {
+    dmesg 2>/dev/null | grep -cE 'Oops|WARNING:|BUG:|Call Trace|general protection|refcount_t'
+}
+
+# backend_left DOMID: the back-end directories dom0's xenstore still has
+# for that domain, and its own directory if still there (empty: none).
+backend_left() {
+    for _bl in vbd vbd3 qdisk vif console; do
+        xenstore-exists "/local/domain/0/backend/$_bl/$1" 2>/dev/null && printf '%s ' "backend/$_bl/$1"
+    done
+    xenstore-exists "/local/domain/$1" 2>/dev/null && printf '%s ' "/local/domain/$1"
+}
+
+# only_dom0: `xl list` lists Domain-0 and nothing else.
+only_dom0() {
+    [ "$(xl list 2>/dev/null | awk 'NR > 1 { printf "%s ", $1 }')" = "Domain-0 " ]
+}
