@@ -304,7 +304,7 @@ $(BUILD)/bench/xz_count: bench/xz_count.c hv/common/xz.c hv/common/string.c
 	$(CC) -O2 -Wall -Wextra -Ihv/include bench/xz_count.c $@-xz.o $@-string.o -o $@
 
 # xl create/destroy of a PV domU from Debian's toolstack in dom0, on Xen 4.17
-# and (with KEEL_TOOLSTACK=1) on Keel; long, so not part of `make bench`.
+# and on Keel (KEEL_TOOLSTACK=0 leaves it out); long, so not part of `make bench`.
 bench-toolstack: deps all
 	bench/toolstack.sh
 
@@ -312,6 +312,7 @@ bench-toolstack: deps all
 # hogs, and switches between two vCPUs on one CPU; credit2 on both.
 bench-sched: deps all
 	GROUP=sched bench/toolstack.sh
+
 # blkback/netback serving a PV domU (256 MiB direct dd on xvda each way,
 # 256 MiB TCP each way), Xen 4.17 and Keel booted at once; not in `make bench`.
 bench-splitdrv: deps all
