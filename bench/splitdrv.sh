@@ -31,42 +31,9 @@ DOM0_ARGS="console=hvc0 quiet KEEL_TEST=/tests/toolstack/bench-splitdrv.sh keel_
 SYSTEMS=${*:-xen keel}
 mkdir -p "$LOGS"
 
-scripts/fetch-debian.sh --xen --toolstack >"$LOGS/fetch.log" 2>&1 || {
-    echo "bench/splitdrv.sh: scripts/fetch-debian.sh --xen --toolstack failed:" >&2
-    tail -n 5 "$LOGS/fetch.log" >&2
-    exit 2
-}
-INITRD=$(python3 tests/system/testdata.py toolstack-initrd "$BUILD") || exit 2
-
-# boot SYSTEM LOG: one boot until "BENCH: done" or a dead end.
-boot() {
-    case $1 in
-    xen) hv=$XEN; args=$HV_ARGS; extra="" ;;
-    keel) hv=$KEEL; args="debug-exit $HV_ARGS"
-        extra="-device isa-debug-exit,iobase=0xf4,iosize=4" ;;
-    esac
-    : >"$2"
-    timeout "$TIMEOUT" qemu-system-x86_64 -accel tcg -cpu qemu64 -m 2048 -smp 2 \
-        -nographic -no-reboot -monitor none -serial stdio -nic none \
-        -icount "$ICOUNT" -rtc "$RTC" $extra -kernel "$hv" -append "$args" \
-        -initrd "$KERNEL $DOM0_ARGS,$INITRD" </dev/null >"$2" 2>&1 &
-    qpid=$!
-    while kill -0 "$qpid" 2>/dev/null; do
-        if grep -qaE 'BENCH: done|KEEL-INIT: test exit|Kernel panic|Keel halted|Panic on CPU|Dom0 (halted|crashed)' "$2"; then
-            sleep 2
-            kill "$qpid" 2>/dev/null
-            break
-        fi
-        sleep 2
-    done
-    wait "$qpid" 2>/dev/null
-}
-
-# value SYSTEM KEY
-value() {
-    eval "log=\${log_$1:-/dev/null}"
-    grep -aoE "^BENCH: $2 [0-9-]+" "$log" 2>/dev/null | head -n 1 | cut -d' ' -f3
-}
+. bench/toolstack-lib.sh
+BENCH_END='BENCH: done'
+bench_inputs bench/splitdrv.sh
 
 pids=""
 for sys in $SYSTEMS; do
