@@ -44,6 +44,13 @@
  * Besides hypercalls: wrmsr of the hypercall-page MSR at pool frames, our
  * grant frame, our page tables and bad values (tables must be refused),
  * and pins of frames the hypervisor writes into (must be refused).
+ *
+ * Built with -DFUZZ_RACE (../fuzz-race), vCPU 1 runs the same loop at the
+ * same time on the same state, with a PRNG stream of its own; vCPU 1 then
+ * is never taken down nor has its vcpu_info moved, and the end gives back
+ * whatever the domain may still own instead of trusting the bookkeeping
+ * (give_back_all).  Seed and length: "seed=<n> calls=<n>" on the command
+ * line (calls per vCPU).
  */
 #include <rt.h>
 #include <xen/grant_table.h>
