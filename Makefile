@@ -229,7 +229,7 @@ fuzz-build: $(FUZZ_BINS)
 # Then the guest-level fuzzer: the racing fuzz guest (tests/guests/fuzz-race,
 # both vCPUs at once) on Keel for GUEST_FUZZ_CALLS calls a vCPU, once per
 # seed of GUEST_FUZZ_SEEDS (tests/system/guest_fuzz.py prints calls and time;
-# about 13 minutes a seed at 10^6 under TCG).  GUEST_FUZZ_CALLS=0 skips it.
+# 4-8 minutes a seed at 10^6 under TCG).  GUEST_FUZZ_CALLS=0 skips it.
 GUEST_FUZZ_CALLS ?= 1000000
 GUEST_FUZZ_SEEDS ?= 0x6b65656c66757a7a 0x1 0xdeadbeef
 fuzz: $(FUZZ_BINS) all guests

@@ -44,7 +44,7 @@ def run_one(build, seed, calls, xen):
         if END.search(line) or (xen and VERDICT.match(line)):
             return "linger"
         return None
-    # Generous: about 13 min per 10^6 calls a vCPU under TCG on a quiet machine.
+    # Generous: 10^6 calls a vCPU took 230-400 s of guest time under TCG.
     timeout = 120 + calls * 0.004
     start = time.time()
     res = qemu.run(b.command(), timeout, on_line=on_line, linger=3.0)
