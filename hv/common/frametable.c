@@ -213,10 +213,9 @@ static int validate(struct page_info *pg, unsigned long type, bool preemptible)
     return type_ops && type_ops->validate ? type_ops->validate(pg, type, preemptible) : 0;
 }
 
-static void release(struct page_info *pg, unsigned long type, bool partial)
+static int release(struct page_info *pg, unsigned long type, bool preemptible)
 {
-    if (type_ops && type_ops->release)
-        type_ops->release(pg, type, partial);
+    return type_ops && type_ops->release ? type_ops->release(pg, type, preemptible) : 0;
 }
 
 static bool should_yield(bool preemptible)
@@ -355,21 +354,56 @@ int get_page_type_preemptible(struct page_info *pg, unsigned long type)
     return get_type(pg, type, true);
 }
 
-void page_drop_partial(struct page_info *pg)
+/*
+ * The caller owns pg's last type reference, PGT_validated already clear
+ * (others wait or, once PGT_partial is set, may take it over), and
+ * pg->nr_validated says which entries still hold references.  Releases
+ * them; when that stops part-way the frame becomes PGT_partial (the flag
+ * keeping the type reference and a general one: `flag_ref` says whether
+ * the caller came with that general reference already, from an earlier
+ * PGT_partial).
+ */
+static int finish_release(struct page_info *pg, unsigned long type, bool preemptible,
+                          bool flag_ref)
 {
-    unsigned long x = READ_ONCE(pg->u.type_info), busy;
+    unsigned long busy;
+    int rc = release(pg, type, preemptible);
+
+    if (rc == -KEEL_ERESTART) {
+        BUG_ON(!preemptible);
+        if (!flag_ref)
+            get_page_light(pg);
+        __atomic_fetch_or(&pg->u.type_info, PGT_partial, __ATOMIC_RELEASE);
+        return rc;
+    }
+    BUG_ON(rc);
+    /* The release dropped the table's linear entries: reread. */
+    WRITE_ONCE(pg->tlbflush_stamp, tlbclock_now());
+    busy = READ_ONCE(pg->u.type_info);
+    BUG_ON(busy & (PGT_linear_mask | PGT_partial | PGT_validated));
+    BUG_ON((busy & PGT_count_mask) != 1);
+    BUG_ON(!cas(&pg->u.type_info, &busy, busy - 1));
+    if (flag_ref)
+        put_page(pg);
+    return 0;
+}
+
+int page_release_partial(struct page_info *pg, bool preemptible)
+{
+    unsigned long x = READ_ONCE(pg->u.type_info);
 
     do {
         if (!(x & PGT_partial))
-            return;
+            return 0; /* finished, or taken over by a get of its type */
+        BUG_ON((x & PGT_count_mask) != 1 || (x & PGT_validated));
     } while (!cas(&pg->u.type_info, &x, x & ~PGT_partial));
-    /* Ours now, as for a resumed validation: undo what it checked. */
-    release(pg, x & PGT_type_mask, true);
-    pg->tlbflush_stamp = tlbclock_now();
-    busy = READ_ONCE(pg->u.type_info);
-    BUG_ON(busy & PGT_linear_mask);
-    BUG_ON(!cas(&pg->u.type_info, &busy, x & PGT_type_mask));
-    put_page(pg);
+    /* Ours now, as for a resumed validation: release what it holds. */
+    return finish_release(pg, x & PGT_type_mask, preemptible, true);
+}
+
+void page_drop_partial(struct page_info *pg)
+{
+    BUG_ON(page_release_partial(pg, false));
 }
 
 bool get_page_type(struct page_info *pg, unsigned long type)
@@ -426,7 +460,7 @@ void page_linear_dec_uses(struct page_info *pg)
     BUG_ON(!linear_step(pg, -1, true));
 }
 
-void put_page_type(struct page_info *pg)
+static int put_type(struct page_info *pg, bool preemptible)
 {
     unsigned long x = READ_ONCE(pg->u.type_info);
 
@@ -438,24 +472,66 @@ void put_page_type(struct page_info *pg)
         if (n == 1 && pgt_needs_validation(x & PGT_type_mask) && (x & PGT_validated)) {
             /* Last user of a table: clearing validated (count still 1)
              * makes others wait while its entries' references go. */
-            unsigned long busy = x & ~PGT_validated;
-            if (!cas(&pg->u.type_info, &x, busy))
+            if (!cas(&pg->u.type_info, &x, x & ~PGT_validated))
                 continue;
-            release(pg, x & PGT_type_mask, false);
-            WRITE_ONCE(pg->tlbflush_stamp, tlbclock_now());
-            /* The release dropped the table's linear entries: reread. */
-            busy = READ_ONCE(pg->u.type_info);
-            BUG_ON(busy & PGT_linear_mask);
-            BUG_ON(!cas(&pg->u.type_info, &busy, busy - 1));
-            return;
+            pg->nr_validated = PG_NR_ALL; /* the field is the release's now */
+            return finish_release(pg, x & PGT_type_mask, preemptible, false);
         }
         /* The last type user's mappings are gone: stamp before the count
          * says so, while nobody can retype the frame (a retry restamps). */
         if (n == 1)
             WRITE_ONCE(pg->tlbflush_stamp, tlbclock_now());
         if (cas(&pg->u.type_info, &x, x - 1))
-            return;
+            return 0;
     }
+}
+
+void put_page_type(struct page_info *pg)
+{
+    BUG_ON(put_type(pg, false));
+}
+
+int put_page_type_preemptible(struct page_info *pg)
+{
+    return put_type(pg, true);
+}
+
+/* ------------------------------------------------- releases for later */
+
+void page_put_later_set(struct page_put_later *l, struct page_info *pg, bool partial)
+{
+    BUG_ON(l->pg);
+    l->pg = pg;
+    l->partial = partial;
+}
+
+int page_put_later_run(struct page_put_later *l, bool preemptible)
+{
+    int rc;
+
+    if (!l->pg)
+        return 0;
+    rc = l->partial ? page_release_partial(l->pg, preemptible)
+                    : put_type(l->pg, preemptible);
+    if (rc == -KEEL_ERESTART) {
+        l->partial = true;
+        return rc;
+    }
+    put_page(l->pg);
+    l->pg = NULL;
+    return 0;
+}
+
+int put_page_and_type_later(struct page_info *pg, struct page_put_later *l)
+{
+    int rc = put_type(pg, true);
+
+    if (rc == -KEEL_ERESTART) {
+        page_put_later_set(l, pg, true); /* our general reference goes with it */
+        return rc;
+    }
+    put_page(pg);
+    return 0;
 }
 
 bool get_page_and_type(struct page_info *pg, const struct domain *owner,
@@ -514,7 +590,7 @@ bool page_pin(struct page_info *pg, const struct domain *owner, unsigned long ty
     return page_pin_err(pg, owner, type) == 0;
 }
 
-bool page_unpin(struct page_info *pg)
+static bool clear_pinned(struct page_info *pg)
 {
     unsigned long x = READ_ONCE(pg->u.type_info);
 
@@ -522,7 +598,22 @@ bool page_unpin(struct page_info *pg)
         if (!(x & PGT_pinned))
             return false;
     } while (!cas(&pg->u.type_info, &x, x & ~PGT_pinned));
+    return true;
+}
+
+bool page_unpin(struct page_info *pg)
+{
+    if (!clear_pinned(pg))
+        return false;
     put_page_and_type(pg);
+    return true;
+}
+
+bool page_unpin_later(struct page_info *pg, struct page_put_later *l)
+{
+    if (!clear_pinned(pg))
+        return false;
+    (void)put_page_and_type_later(pg, l);
     return true;
 }
 
