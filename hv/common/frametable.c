@@ -328,6 +328,14 @@ static int get_type(struct page_info *pg, unsigned long type, bool preemptible)
         __atomic_fetch_or(&pg->u.type_info, PGT_partial, __ATOMIC_RELEASE);
         return rc;
     }
+    if (rc < 0 && preemptible && pg->nr_validated) {
+        /* Refused with earlier entries still holding theirs (Xen's way):
+         * PGT_partial as for a stop; the caller parks its release. */
+        if (!resumed)
+            get_page_light(pg);
+        __atomic_fetch_or(&pg->u.type_info, PGT_partial, __ATOMIC_RELEASE);
+        return rc;
+    }
     if (rc < 0) {
         /* Nobody else changes the word while count > 0 and unvalidated
          * (validation undid any linear count it took): back to count 0,
@@ -552,8 +560,20 @@ void put_page_and_type(struct page_info *pg)
     put_page(pg);
 }
 
+bool page_park_partial(struct page_info *pg, struct page_put_later *l)
+{
+    if (!(READ_ONCE(pg->u.type_info) & PGT_partial))
+        return false;
+    if (!l || l->pg) {
+        page_drop_partial(pg); /* nowhere to park it: in one go */
+        return false;
+    }
+    page_put_later_set(l, pg, true);
+    return true;
+}
+
 static int pin(struct page_info *pg, const struct domain *owner, unsigned long type,
-               bool preemptible)
+               bool preemptible, struct page_put_later *l)
 {
     unsigned long x;
     int rc;
@@ -562,7 +582,10 @@ static int pin(struct page_info *pg, const struct domain *owner, unsigned long t
         return -XEN_EINVAL;
     rc = get_type(pg, type, preemptible);
     if (rc) {
-        put_page(pg);
+        /* A refusal may leave the table partial: its release is parked
+         * (with our general reference), or done now. */
+        if (rc == -KEEL_ERESTART || !page_park_partial(pg, l))
+            put_page(pg);
         return rc;
     }
     x = READ_ONCE(pg->u.type_info);
@@ -577,12 +600,18 @@ static int pin(struct page_info *pg, const struct domain *owner, unsigned long t
 
 int page_pin_err(struct page_info *pg, const struct domain *owner, unsigned long type)
 {
-    return pin(pg, owner, type, false);
+    return pin(pg, owner, type, false, NULL);
 }
 
 int page_pin_preemptible(struct page_info *pg, const struct domain *owner, unsigned long type)
 {
-    return pin(pg, owner, type, true);
+    return pin(pg, owner, type, true, NULL);
+}
+
+int page_pin_preemptible_later(struct page_info *pg, const struct domain *owner,
+                               unsigned long type, struct page_put_later *l)
+{
+    return pin(pg, owner, type, true, l);
 }
 
 bool page_pin(struct page_info *pg, const struct domain *owner, unsigned long type)

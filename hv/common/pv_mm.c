@@ -218,6 +218,21 @@ static int entry_get(struct domain *d, struct domain *pg_owner, u64 e, unsigned 
                      mfn_t table, bool preemptible);
 static void entry_put(u64 e, unsigned int level, mfn_t table);
 
+static bool child_partial(u64 e, unsigned int level);
+
+/* A new child refused may be left partial (its earlier entries holding
+ * theirs): its release is parked in `later`, or done now. */
+static void park_refused_child(struct domain *d, u64 e, unsigned int level,
+                               struct page_put_later *later)
+{
+    struct page_info *c;
+
+    if (!child_partial(e, level) || !(c = ram_page(pte_mfn(e))) || !get_page(c, d))
+        return;
+    if (!page_park_partial(c, later))
+        put_page(c);
+}
+
 /* The old entry's references: with `later`, a child table's release goes
  * preemptibly, what is left of it parked there. */
 static void entry_put_old(u64 e, unsigned int level, mfn_t table,
@@ -241,8 +256,11 @@ static int entry_replace(struct domain *d, struct domain *pg_owner, u64 *slot,
     if (level == 4 && l4_slot_is_keel(index))
         return -XEN_EINVAL; /* Keel's own slots: never the guest's */
     rc = entry_get(d, pg_owner, nval, level, table, preemptible);
-    if (rc)
+    if (rc) {
+        if (preemptible && rc != -KEEL_ERESTART)
+            park_refused_child(d, nval, level, later);
         return rc;
+    }
     nval = adjust(nval, level);
     if (preserve_ad)
         nval |= old & (PTE_A | PTE_D);
@@ -416,6 +434,18 @@ static void release_entries(u64 *t, unsigned int level, unsigned int upto)
     }
 }
 
+/* The child an Ln entry names is a partial table of level n-1 (a refusal
+ * or stop left it so). */
+static bool child_partial(u64 e, unsigned int level)
+{
+    struct page_info *c;
+
+    if (level < 2 || !(e & PTE_P) || !(c = ram_page(pte_mfn(e))))
+        return false;
+    unsigned long t = READ_ONCE(c->u.type_info);
+    return (t & PGT_partial) && (t & PGT_type_mask) == pgt_of_level(level - 1);
+}
+
 /*
  * The frame has no writable mapping and is reachable by no live table
  * (its type count was 0, or it is ours as PGT_partial's), so nothing but
@@ -462,7 +492,15 @@ static int validate_table(struct page_info *pg, unsigned long type, bool preempt
         if (rc) {
             printk(KLOG_DEBUG "pv_mm: mfn %lx as L%u: entry %u (%016lx) refused (%d)\n",
                    (unsigned long)mfn, level, i, (unsigned long)e, rc);
+            if (preemptible && level > 1) {
+                /* As Xen: the entries before keep theirs (a refusing
+                 * child may be partial too); the frame table makes this
+                 * table partial and its caller releases it preemptibly. */
+                pg->nr_validated = i | (child_partial(e, level) ? PG_NR_PARTIAL_CHILD : 0);
+                return rc;
+            }
             release_entries(t, level, i);
+            pg->nr_validated = 0;
             return rc;
         }
         a = adjust(e, level);

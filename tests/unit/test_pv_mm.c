@@ -847,3 +847,55 @@ TEST(dropping_a_stopped_validation_finishes_its_child)
     page_drop_partial(&table[l4]);
     check_tree_clean();
 }
+
+/* A refused validation keeps what the entries before the bad one took
+ * (Xen's promote does): the table is left partial and its undo parked,
+ * then released preemptibly like any other. */
+TEST(refused_validation_undone_through_the_park)
+{
+    struct page_put_later later = {0};
+    unsigned int calls;
+
+    setup();
+    yield_every = 0;
+    mfn_t l4 = build_tree(true);
+    CHECK_EQ(page_pin_preemptible_later(&table[l4], dom_a, PGT_l4_page_table, &later),
+             -XEN_EBUSY);
+    CHECK(later.pg == &table[l4] && PARTIAL(l4));
+    CHECK(!(table[l4].u.type_info & PGT_pinned));
+    yield_every = 1;
+    calls = run_until_done(&later);
+    CHECK(calls > 1);
+    yield_every = 0;
+    tree_n--; /* not the other domain's frame */
+    check_tree_clean();
+    CHECK(get_page_and_type(&table[l4], dom_a, PGT_writable_page));
+    put_page_and_type(&table[l4]);
+}
+
+/* The same for mmu_update naming a bad subtree: refused, nothing written,
+ * the half-validated child parked. */
+TEST(refused_entry_child_undone_through_the_park)
+{
+    struct page_put_later later = {0};
+    struct pv_pt_writer w = {.pt_owner = dom_a, .pg_owner = dom_a, .preemptible = true,
+                             .later = &later};
+
+    setup();
+    yield_every = 0;
+    mfn_t root = page_of(dom_a), l4 = build_tree(true);
+    mfn_t l3 = tree[23]; /* the last L3: its last L1 maps the other domain's frame */
+    CHECK_EQ(page_pin_err(&table[root], dom_a, PGT_l4_page_table), 0);
+    CHECK_EQ(pv_pt_write(&w, ((u64)root << PAGE_SHIFT) + 8 * 2, ent(l3, PTE_P | PTE_RW), false),
+             -XEN_EBUSY);
+    pv_pt_writer_done(&w);
+    CHECK_EQ(tab(root)[2], 0);
+    CHECK(later.pg == &table[l3] && PARTIAL(l3));
+    yield_every = 1;
+    run_until_done(&later);
+    yield_every = 0;
+    CHECK(page_unpin(&table[root]));
+    (void)l4;
+    tree_n--;
+    check_tree_clean();
+}

@@ -178,8 +178,9 @@ bool get_page_type(struct page_info *pg, unsigned long type);
 int get_page_type_err(struct page_info *pg, unsigned long type);
 /* The same, but validation stops when hypercall work should yield (the
  * type ops' preempt check): -KEEL_ERESTART means "call again" (the frame
- * may be left PGT_partial, keeping what was checked).  For callers that
- * can continue a hypercall. */
+ * may be left PGT_partial, keeping what was checked).  A refusal may also
+ * leave it PGT_partial (see page_park_partial).  For callers that can
+ * continue a hypercall. */
 int get_page_type_preemptible(struct page_info *pg, unsigned long type);
 /* Release what a PGT_partial frame holds (no-op for any other frame):
  * 0, or (preemptible) -KEEL_ERESTART, the frame still partial. */
@@ -218,6 +219,12 @@ struct page_put_later {
 void page_put_later_set(struct page_put_later *l, struct page_info *pg, bool partial);
 /* Go on with it: 0 (nothing left; l empty) or -KEEL_ERESTART. */
 int page_put_later_run(struct page_put_later *l, bool preemptible);
+/* After get_page_type_preemptible refused: the refusal may have left pg
+ * PGT_partial (earlier entries holding theirs, as Xen's promote leaves
+ * them).  Parks its release in l, the caller's general reference going
+ * with it (true), or (false: the caller keeps its reference) finds it
+ * not partial, or releases it in one go when l is NULL or taken. */
+bool page_park_partial(struct page_info *pg, struct page_put_later *l);
 /* put_page_and_type, preemptibly: 0, or -KEEL_ERESTART with the rest
  * parked in l (which must be empty). */
 int put_page_and_type_later(struct page_info *pg, struct page_put_later *l);
@@ -230,8 +237,12 @@ bool page_pin(struct page_info *pg, const struct domain *owner, unsigned long ty
 /* The same with Xen's answer: 0, -XEN_EINVAL (not the owner's, already
  * pinned, another type) or what validation said. */
 int page_pin_err(struct page_info *pg, const struct domain *owner, unsigned long type);
-/* ... validating preemptibly: also -KEEL_ERESTART (not pinned; call again). */
+/* ... validating preemptibly: also -KEEL_ERESTART (not pinned; call again).
+ * A refusal undoes what was validated in one go; with the _later variant
+ * (l empty) the undo may be parked in l instead, as Xen's. */
 int page_pin_preemptible(struct page_info *pg, const struct domain *owner, unsigned long type);
+int page_pin_preemptible_later(struct page_info *pg, const struct domain *owner,
+                               unsigned long type, struct page_put_later *l);
 bool page_unpin(struct page_info *pg);
 /* The same, releasing preemptibly (what is left parked in l). */
 bool page_unpin_later(struct page_info *pg, struct page_put_later *l);

@@ -56,7 +56,9 @@ static long pin(struct domain *pg_owner, mfn_t mfn, unsigned int level)
 
     if (!pg)
         return -XEN_EINVAL;
-    rc = page_pin_preemptible(pg, pg_owner, pgt_of_level(level));
+    /* A refusal's undo may be parked in the vCPU, as Xen's. */
+    rc = page_pin_preemptible_later(pg, pg_owner, pgt_of_level(level),
+                                    &current->arch.old_table);
     if (rc == -KEEL_ERESTART && pg_owner != current->domain &&
         READ_ONCE(pg_owner->is_dying)) {
         /* Relinquish may have passed this frame: no partial state left. */
@@ -103,7 +105,8 @@ static long set_root(struct vcpu *v, mfn_t *root, mfn_t mfn, bool zero_ok)
             return -XEN_EINVAL;
         rc = get_page_type_preemptible(pg, PGT_l4_page_table);
         if (rc) {
-            put_page(pg);
+            if (rc == -KEEL_ERESTART || !page_park_partial(pg, &v->arch.old_table))
+                put_page(pg);
             return rc == -KEEL_ERESTART ? rc : -XEN_EINVAL;
         }
     }
