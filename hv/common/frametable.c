@@ -504,6 +504,23 @@ int put_page_type_preemptible(struct page_info *pg)
     return put_type(pg, true);
 }
 
+void put_page_type_keep(struct page_info *pg)
+{
+    unsigned long x = READ_ONCE(pg->u.type_info);
+
+    if ((x & PGT_count_mask) == 1 && (x & PGT_validated) &&
+        (x & PGT_type_mask) >= PGT_l2_page_table && (x & PGT_type_mask) <= PGT_l4_page_table) {
+        /* The flag's general reference first (ours keeps the frame
+         * meanwhile); the field is unused while the table is in use. */
+        get_page_light(pg);
+        pg->nr_validated = PG_NR_ALL;
+        if (cas(&pg->u.type_info, &x, (x & ~PGT_validated) | PGT_partial))
+            return;
+        put_page(pg); /* someone else took a reference: an ordinary put */
+    }
+    put_type(pg, false);
+}
+
 /* ------------------------------------------------- releases for later */
 
 void page_put_later_set(struct page_put_later *l, struct page_info *pg, bool partial)

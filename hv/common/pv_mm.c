@@ -461,6 +461,9 @@ static bool child_partial(u64 e, unsigned int level)
 static int validate_table(struct page_info *pg, unsigned long type, bool preemptible)
 {
     unsigned int level = pgt_level(type), start = pg->nr_validated & ~PG_NR_PARTIAL_CHILD;
+
+    if (start == PG_NR_ALL)
+        start = PT_SLOTS; /* kept whole (put_page_type_keep) */
     struct domain *d = pg->owner;
     mfn_t mfn = page_to_mfn(pg);
     u64 *t;

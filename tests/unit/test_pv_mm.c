@@ -899,3 +899,37 @@ TEST(refused_entry_child_undone_through_the_park)
     tree_n--;
     check_tree_clean();
 }
+
+/* VCPUOP_initialise's kernel root when the user root stopped: kept whole
+ * as partial, taken over at once by the next get, or dropped. */
+TEST(root_kept_whole_between_calls)
+{
+    unsigned long types[140];
+
+    setup();
+    yield_every = 0;
+    mfn_t l4 = build_big_tree();
+    CHECK(get_page_and_type(&table[l4], dom_a, PGT_l4_page_table));
+    for (unsigned int i = 0; i < big_n; i++)
+        types[i] = table[big[i]].u.type_info;
+    put_page_type_keep(&table[l4]);
+    put_page(&table[l4]);
+    CHECK(PARTIAL(l4));
+    CHECK_EQ(pv_table_level(&table[l4]), 0);
+    CHECK_EQ(TCOUNT(big[1]), 1); /* the L3 still held by the L4's entry */
+    yield_every = 1; /* nothing left to check: done in one call */
+    CHECK(get_page(&table[l4], dom_a));
+    CHECK_EQ(get_page_type_preemptible(&table[l4], PGT_l4_page_table), 0);
+    for (unsigned int i = 0; i < big_n; i++)
+        CHECK_EQ(table[big[i]].u.type_info, types[i]);
+    yield_every = 0;
+    /* Not the last reference: an ordinary put. */
+    CHECK(get_page_and_type(&table[l4], dom_a, PGT_l4_page_table));
+    put_page_type_keep(&table[l4]);
+    put_page(&table[l4]);
+    CHECK(!PARTIAL(l4));
+    put_page_type_keep(&table[l4]);
+    put_page(&table[l4]);
+    page_drop_partial(&table[l4]);
+    check_big_clean();
+}

@@ -205,6 +205,12 @@ void put_page_type(struct page_info *pg);
  * work should yield: -KEEL_ERESTART, the frame left PGT_partial (the type
  * reference is the flag's now; finish with page_release_partial). */
 int put_page_type_preemptible(struct page_info *pg);
+/* Drop a type reference on a table (the caller keeps its general one)
+ * without releasing it: if it was the last on a validated L2-L4, the
+ * table becomes PGT_partial with every entry checked (nr_validated
+ * PG_NR_ALL), so the next get of its type takes it over at once.  For a
+ * call that validated a root and must continue before it can keep it. */
+void put_page_type_keep(struct page_info *pg);
 /*
  * A release parked for later (Xen's old_guest_table): a general reference
  * on pg, and either a type reference (partial false) or the claim to
