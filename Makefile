@@ -119,6 +119,7 @@ CORE_HOST_SRCS += hv/common/cpu_policy.c
 CORE_HOST_SRCS += hv/common/tlbclock.c
 CORE_HOST_SRCS += hv/common/memory.c
 CORE_HOST_SRCS += hv/common/debugreg.c
+CORE_HOST_SRCS += hv/common/pv_ctx.c
 CORE_HOST_SRCS += hv/common/p2m.c
 CORE_HOST_SRCS += hv/common/guest_walk.c
 CORE_HOST_SRCS += hv/common/svm_exit.c

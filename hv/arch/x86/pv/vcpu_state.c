@@ -6,7 +6,7 @@
 #include <asm/cpu.h>
 #include <asm/pv.h>
 #include <asm/pv_vcpu.h>
-#include <keel/debugreg.h>
+#include <keel/pv_ctx.h>
 #include <keel/frametable.h>
 #include <keel/guest_access.h>
 #include <keel/vtime.h>
@@ -63,11 +63,6 @@ void pv_vcpu_switched_in(struct vcpu *v)
  * roots and GDT frames, then the state itself, which cannot fail.
  */
 
-static bool is_canonical(unsigned long va)
-{
-    return (unsigned long)((long)(va << 16) >> 16) == va;
-}
-
 /* A reference on a page-table root the vCPU will run on, as the running
  * CR3 of vCPU 0 holds one (dom0_build).  The toolstack pinned the L4
  * (MMUEXT_PIN_L4_TABLE with foreigndom) or the type is taken here,
@@ -107,32 +102,9 @@ static void keep_root(mfn_t mfn)
     put_page(mfn_to_page(mfn));
 }
 
-/* Xen's checks on a 64-bit PV context (arch_set_info_guest), plus Keel's
- * own: a vCPU starts in its kernel, entry points are guest addresses. */
 static long context_check(const struct vcpu *v, const struct vcpu_guest_context *c)
 {
-    if (!(c->flags & VGCF_in_kernel))
-        return -XEN_EINVAL; /* a 64-bit PV vCPU starts in its kernel */
-    if (!is_canonical(c->user_regs.rsp) || !is_canonical(c->kernel_sp) ||
-        (c->ldt_ents && !is_canonical(c->ldt_base)) || !is_canonical(c->fs_base) ||
-        !is_canonical(c->gs_base_kernel) || !is_canonical(c->gs_base_user))
-        return -XEN_EINVAL;
-    for (unsigned int i = 0; i < 256; i++)
-        if (!is_canonical(c->trap_ctxt[i].address))
-            return -XEN_EINVAL;
-    /* The LDT base must be the guest's even with no entries (Xen). */
-    if ((c->ldt_base & (PAGE_SIZE - 1)) || c->ldt_ents > 8192 ||
-        !guest_range_ok(c->ldt_base, c->ldt_ents ? c->ldt_ents * 8UL : 1))
-        return -XEN_EINVAL;
-    if (c->gdt_ents > 16 * 512)
-        return -XEN_EINVAL;
-    if (v->vcpu_id == 0 && (c->vm_assist & ~ARCH_VM_ASSISTS))
-        return -XEN_EINVAL;
-    if (!guest_range_ok(c->user_regs.rip, 1) || !guest_range_ok(c->event_callback_eip, 1) ||
-        !guest_range_ok(c->failsafe_callback_eip, 1) ||
-        !guest_range_ok(c->syscall_callback_eip, 1))
-        return -XEN_EINVAL;
-    return 0;
+    return pv_ctx_check(c, v->vcpu_id == 0);
 }
 
 static void load_regs(struct regs *r, const struct cpu_user_regs *u)
@@ -164,23 +136,6 @@ static void load_traps(struct vcpu *v, const struct trap_info *t)
     }
 }
 
-/* Reset values, then whatever set_debugreg would accept (Xen drops the
- * rest and the call still succeeds). */
-static void load_debugregs(struct vcpu *v, const unsigned long *dr)
-{
-    static const unsigned int regs[] = {0, 1, 2, 3, 6, 7};
-
-    memset(v->arch.debugreg, 0, sizeof(v->arch.debugreg));
-    v->arch.debugreg[6] = DR6_DEFAULT;
-    v->arch.debugreg[7] = DR7_DEFAULT;
-    for (unsigned int i = 0; i < ARRAY_SIZE(regs); i++) {
-        unsigned int reg = regs[i];
-        unsigned long val = dr[reg];
-        if (!debugreg_check(&reg, &val))
-            v->arch.debugreg[reg] = val;
-    }
-}
-
 /* Everything but the roots and descriptor tables; cannot fail. */
 static void load_state(struct vcpu *v, const struct vcpu_guest_context *c)
 {
@@ -202,7 +157,7 @@ static void load_state(struct vcpu *v, const struct vcpu_guest_context *c)
     v->arch.fs_base = c->fs_base;
     v->arch.gs_base_kernel = c->gs_base_kernel;
     v->arch.gs_base_user = c->gs_base_user;
-    load_debugregs(v, c->debugreg);
+    pv_ctx_debugregs(v->arch.debugreg, c->debugreg);
     v->arch.fpu_initialised = c->flags & VGCF_i387_valid;
     if (v->arch.fpu_initialised) {
         u32 mxcsr;
