@@ -65,21 +65,41 @@ void pv_vcpu_switched_in(struct vcpu *v)
 
 /* A reference on a page-table root the vCPU will run on, as the running
  * CR3 of vCPU 0 holds one (dom0_build).  The toolstack pinned the L4
- * (MMUEXT_PIN_L4_TABLE with foreigndom) or the type is taken here. */
-static bool take_root(struct domain *d, unsigned long cr3, mfn_t *out)
+ * (MMUEXT_PIN_L4_TABLE with foreigndom) or the type is taken here,
+ * validating preemptibly (Xen's arch_set_info_guest): -KEEL_ERESTART
+ * means "call again", the tree kept partial meanwhile.  A refusal is
+ * undone in one go (no parked release is run on this path). */
+static long take_root(struct domain *d, unsigned long cr3, mfn_t *out)
 {
     mfn_t mfn = xen_cr3_to_pfn(cr3);
+    struct page_info *pg = mfn_valid(mfn) ? mfn_to_page(mfn) : NULL;
+    long rc;
 
-    if (!mfn_valid(mfn) || !get_page_and_type(mfn_to_page(mfn), d, PGT_l4_page_table))
-        return false;
+    if (!pg || !get_page(pg, d))
+        return -XEN_EINVAL;
+    rc = get_page_type_preemptible(pg, PGT_l4_page_table);
+    if (rc) {
+        if (rc != -KEEL_ERESTART)
+            (void)page_park_partial(pg, NULL);
+        put_page(pg);
+        return rc == -KEEL_ERESTART ? rc : -XEN_EINVAL;
+    }
     *out = mfn;
-    return true;
+    return 0;
 }
 
 static void put_root(mfn_t mfn)
 {
     if (mfn)
         put_page_and_type(mfn_to_page(mfn));
+}
+
+/* The other root stopped: keep this one's validation for the next call
+ * instead of releasing it (which would undo the work every time). */
+static void keep_root(mfn_t mfn)
+{
+    put_page_type_keep(mfn_to_page(mfn));
+    put_page(mfn_to_page(mfn));
 }
 
 static long context_check(const struct vcpu *v, const struct vcpu_guest_context *c)
@@ -160,11 +180,14 @@ long pv_vcpu_initialise(struct vcpu *v, const struct vcpu_guest_context *c)
 
     if (rc)
         return rc;
-    if (!take_root(d, c->ctrlreg[3], &kroot))
-        return -XEN_EINVAL;
-    if (c->ctrlreg[1] && !take_root(d, c->ctrlreg[1], &uroot)) {
-        put_root(kroot);
-        return -XEN_EINVAL;
+    if ((rc = take_root(d, c->ctrlreg[3], &kroot)))
+        return rc;
+    if (c->ctrlreg[1] && (rc = take_root(d, c->ctrlreg[1], &uroot))) {
+        if (rc == -KEEL_ERESTART)
+            keep_root(kroot);
+        else
+            put_root(kroot);
+        return rc;
     }
     if (c->gdt_ents && pv_vcpu_set_gdt(v, c->gdt_frames, (unsigned)c->gdt_ents)) {
         put_root(kroot);
