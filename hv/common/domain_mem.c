@@ -108,18 +108,25 @@ unsigned long dmem_relinquish(struct domain_mem *m, struct domain *d, unsigned l
     unsigned long left;
     unsigned long f;
 
+    /* One caller at a time (the dying domain's destroyer): m->later is
+     * not locked. */
     for (unsigned long n = 0; n < budget; n++) {
         bool empty;
-        struct page_info *pg = take_head(m, d, &empty);
+        struct page_info *pg;
 
+        if (page_put_later_run(&m->later, true) == -KEEL_ERESTART)
+            break;
+        pg = take_head(m, d, &empty);
         if (empty)
             break;
         if (!pg)
             continue;
         /* Unpinning a table releases what its entries hold, tables below
-         * it included: their frames may be freed (and leave the list). */
-        page_unpin(pg);
-        page_drop_partial(pg); /* a validation stopped part-way */
+         * it included: their frames may be freed (and leave the list).
+         * A release that stops keeps the frame (the parked reference). */
+        page_unpin_later(pg, &m->later);
+        if (!m->later.pg)
+            page_drop_partial(pg); /* a validation stopped part-way */
         if (page_clear_allocated(pg)) {
             if (each)
                 each(pg, ctx);
@@ -130,7 +137,7 @@ unsigned long dmem_relinquish(struct domain_mem *m, struct domain *d, unsigned l
     f = spin_lock_irqsave(&m->lock);
     left = m->nr_listed;
     spin_unlock_irqrestore(&m->lock, f);
-    return left;
+    return left + (m->later.pg != NULL);
 }
 
 int dmem_verify(struct domain_mem *m, const struct domain *d)

@@ -32,6 +32,10 @@ struct domain_mem {
     unsigned long nr_owned; /* frames naming the domain as owner */
     unsigned long nr_listed;
     bool closed;            /* dying: no new frames */
+    /* A page-table tree whose release stopped part-way (relinquish):
+     * finished before anything else, so one tree never has to go in one
+     * go (Xen's relinquish_memory does the same). */
+    struct page_put_later later;
 };
 
 void dmem_init(struct domain_mem *m);
@@ -48,7 +52,9 @@ void dmem_close(struct domain_mem *m);
  * Relinquish up to `budget` frames: each is taken off the list, unpinned,
  * its PGC_allocated reference dropped (`each` is told first, for frames
  * that still had it), and it is freed unless referenced elsewhere.
- * Returns the frames still listed (0: done).
+ * Unpinning a big tree stops when pv_mm says work should yield, the rest
+ * parked in m->later for the next call.  Returns the frames still listed,
+ * plus one while a release is parked (0: done).
  */
 unsigned long dmem_relinquish(struct domain_mem *m, struct domain *d, unsigned long budget,
                               void (*each)(struct page_info *pg, void *ctx), void *ctx);
