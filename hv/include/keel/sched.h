@@ -31,6 +31,13 @@
  *    may pick it.  vcpu_sleep_sync waits for that: only then may another
  *    CPU read or change the saved state, move the vCPU, or release its
  *    page tables.
+ *  - CPU pools: each CPU names its pool's instance (or none: free, covered
+ *    by its own lock).  Whoever changes that holds the lock the old value
+ *    names, with the CPU idle; lock_cpu re-checks after locking.  A domain
+ *    changes instance only while paused, its vCPUs saved and out of the
+ *    old one (sched_inserted cleared under their lock: wake/sleep/yield
+ *    re-check it).  Order: sysctl lock, cpupool_lock (brief), then the
+ *    rest as above.
  *  - pause_count and pause_flags are changed atomically by anyone;
  *    whoever makes a vCPU runnable or not calls vcpu_wake / vcpu_sleep.
  */
