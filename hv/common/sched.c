@@ -388,12 +388,12 @@ static void migrate_finish(struct vcpu *v)
 
 void context_saved(struct vcpu *prev)
 {
+    bool hook = prev->sched_inserted; /* not the idle vCPU */
     struct scheduler *s;
 
-    bool hook = prev->sched_inserted; /* not the idle vCPU */
-
-    /* vcpu_sleep_sync waits for the hook too: a domain moving to another
-     * pool must not leave its old instance while that runs. */
+    /* vcpu_sleep_sync waits for the hooks too (context_saved, and move
+     * below): a domain moving to another pool must not leave its old
+     * instance while they run. */
     if (hook)
         __atomic_store_n(&prev->in_saved_hook, true, __ATOMIC_SEQ_CST);
     __atomic_store_n(&prev->ctx_saved, true, __ATOMIC_RELEASE);
@@ -402,11 +402,11 @@ void context_saved(struct vcpu *prev)
         return;
     s = sched_of(prev);
     s->policy->context_saved(s, prev, NOW());
-    __atomic_store_n(&prev->in_saved_hook, false, __ATOMIC_SEQ_CST);
     /* Pairs with vcpu_set_affinity: whoever sees the move owed and the
      * vCPU off its CPU does it, once. */
     if (__atomic_exchange_n(&prev->migrate_pending, false, __ATOMIC_SEQ_CST))
         migrate_finish(prev);
+    __atomic_store_n(&prev->in_saved_hook, false, __ATOMIC_SEQ_CST);
 }
 
 int sched_move_vcpu(struct vcpu *v, unsigned int cpu)
