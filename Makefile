@@ -120,6 +120,7 @@ CORE_HOST_SRCS += hv/common/cpu_policy.c
 CORE_HOST_SRCS += hv/common/tlbclock.c
 CORE_HOST_SRCS += hv/common/memory.c
 CORE_HOST_SRCS += hv/common/debugreg.c
+CORE_HOST_SRCS += hv/common/pv_ctx.c
 CORE_HOST_SRCS += hv/common/p2m.c
 CORE_HOST_SRCS += hv/common/guest_walk.c
 CORE_HOST_SRCS += hv/common/svm_exit.c
@@ -226,12 +227,20 @@ $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(CORE_HOST_SRCS) $(TEST_HELPER_SRCS) 
 
 fuzz-build: $(FUZZ_BINS)
 
-fuzz: $(FUZZ_BINS)
+# Then the guest-level fuzzer: the racing fuzz guest (tests/guests/fuzz-race,
+# both vCPUs at once) on Keel for GUEST_FUZZ_CALLS calls a vCPU, once per
+# seed of GUEST_FUZZ_SEEDS (tests/system/guest_fuzz.py prints calls and time;
+# 4-8 minutes a seed at 10^6 under TCG).  GUEST_FUZZ_CALLS=0 skips it.
+GUEST_FUZZ_CALLS ?= 1000000
+GUEST_FUZZ_SEEDS ?= 0x6b65656c66757a7a 0x1 0xdeadbeef
+fuzz: $(FUZZ_BINS) all guests
 	@for f in $(FUZZ_BINS); do \
 		seeds=tests/fuzz/corpus/$$(basename $$f); mkdir -p $$f.corpus $$seeds && \
 		echo "== $$f" && \
 		$$f -max_total_time=$(FUZZ_TIME) -max_len=16384 -print_final_stats=0 \
 			$$f.corpus $$seeds || exit 1; done
+	@[ "$(GUEST_FUZZ_CALLS)" = 0 ] || GUEST_FUZZ_SEEDS="$(GUEST_FUZZ_SEEDS)" \
+		$(PYTHON) tests/system/guest_fuzz.py --build $(BUILD) --calls $(GUEST_FUZZ_CALLS)
 
 fuzz-seeds: $(FUZZ_BINS)
 	@for f in $(FUZZ_BINS); do \

@@ -222,7 +222,8 @@ static long op_max_vcpus(struct domain *d, const struct xen_domctl_max_vcpus *m)
 
 /* ------------------------------------------------------- vCPU context */
 
-static long op_setvcpucontext(struct domain *d, const struct xen_domctl_vcpucontext *vc)
+static long op_setvcpucontext(struct domain *d, const struct xen_domctl_vcpucontext *vc,
+                              struct hcall *h)
 {
     struct vcpu_guest_context *c;
     struct vcpu *v;
@@ -255,7 +256,8 @@ static long op_setvcpucontext(struct domain *d, const struct xen_domctl_vcpucont
     spin_unlock(&d->lock);
     domain_unpause(d); /* wakes it if nothing else holds it */
     xfree(c);
-    return rc;
+    /* A large root tree is validated over continuations, as on Xen. */
+    return rc == -KEEL_ERESTART ? hypercall_continue(h) : rc;
 }
 
 static long op_getvcpucontext(struct domain *d, const struct xen_domctl_vcpucontext *vc)
@@ -482,7 +484,7 @@ static long domctl_op(struct xen_domctl *op, struct domain *d, struct hcall *h,
         memcpy(d->handle, op->u.setdomainhandle.handle, sizeof(d->handle));
         return 0;
     case XEN_DOMCTL_setvcpucontext:
-        return op_setvcpucontext(d, &op->u.vcpucontext);
+        return op_setvcpucontext(d, &op->u.vcpucontext, h);
     case XEN_DOMCTL_getvcpucontext:
         *copyback = true;
         return op_getvcpucontext(d, &op->u.vcpucontext);

@@ -151,7 +151,9 @@ static int get_free_port(struct evtchn_domain *d, evtchn_port_t *port)
         }
         chn->priority = EVTCHN_FIFO_PRIORITY_DEFAULT;
         *port = p;
-        d->free_hint = busy ? busy : p + 1;
+        /* Not past p: a caller may still fail and leave p free (a bind
+         * whose remote end is refused), and p is then the lowest. */
+        d->free_hint = busy ? busy : p;
         return 0;
     }
     return -XEN_ENOSPC;

@@ -213,10 +213,9 @@ static int validate(struct page_info *pg, unsigned long type, bool preemptible)
     return type_ops && type_ops->validate ? type_ops->validate(pg, type, preemptible) : 0;
 }
 
-static void release(struct page_info *pg, unsigned long type, bool partial)
+static int release(struct page_info *pg, unsigned long type, bool preemptible)
 {
-    if (type_ops && type_ops->release)
-        type_ops->release(pg, type, partial);
+    return type_ops && type_ops->release ? type_ops->release(pg, type, preemptible) : 0;
 }
 
 static bool should_yield(bool preemptible)
@@ -329,6 +328,14 @@ static int get_type(struct page_info *pg, unsigned long type, bool preemptible)
         __atomic_fetch_or(&pg->u.type_info, PGT_partial, __ATOMIC_RELEASE);
         return rc;
     }
+    if (rc < 0 && preemptible && pg->nr_validated) {
+        /* Refused with earlier entries still holding theirs (Xen's way):
+         * PGT_partial as for a stop; the caller parks its release. */
+        if (!resumed)
+            get_page_light(pg);
+        __atomic_fetch_or(&pg->u.type_info, PGT_partial, __ATOMIC_RELEASE);
+        return rc;
+    }
     if (rc < 0) {
         /* Nobody else changes the word while count > 0 and unvalidated
          * (validation undid any linear count it took): back to count 0,
@@ -355,21 +362,56 @@ int get_page_type_preemptible(struct page_info *pg, unsigned long type)
     return get_type(pg, type, true);
 }
 
-void page_drop_partial(struct page_info *pg)
+/*
+ * The caller owns pg's last type reference, PGT_validated already clear
+ * (others wait or, once PGT_partial is set, may take it over), and
+ * pg->nr_validated says which entries still hold references.  Releases
+ * them; when that stops part-way the frame becomes PGT_partial (the flag
+ * keeping the type reference and a general one: `flag_ref` says whether
+ * the caller came with that general reference already, from an earlier
+ * PGT_partial).
+ */
+static int finish_release(struct page_info *pg, unsigned long type, bool preemptible,
+                          bool flag_ref)
 {
-    unsigned long x = READ_ONCE(pg->u.type_info), busy;
+    unsigned long busy;
+    int rc = release(pg, type, preemptible);
+
+    if (rc == -KEEL_ERESTART) {
+        BUG_ON(!preemptible);
+        if (!flag_ref)
+            get_page_light(pg);
+        __atomic_fetch_or(&pg->u.type_info, PGT_partial, __ATOMIC_RELEASE);
+        return rc;
+    }
+    BUG_ON(rc);
+    /* The release dropped the table's linear entries: reread. */
+    WRITE_ONCE(pg->tlbflush_stamp, tlbclock_now());
+    busy = READ_ONCE(pg->u.type_info);
+    BUG_ON(busy & (PGT_linear_mask | PGT_partial | PGT_validated));
+    BUG_ON((busy & PGT_count_mask) != 1);
+    BUG_ON(!cas(&pg->u.type_info, &busy, busy - 1));
+    if (flag_ref)
+        put_page(pg);
+    return 0;
+}
+
+int page_release_partial(struct page_info *pg, bool preemptible)
+{
+    unsigned long x = READ_ONCE(pg->u.type_info);
 
     do {
         if (!(x & PGT_partial))
-            return;
+            return 0; /* finished, or taken over by a get of its type */
+        BUG_ON((x & PGT_count_mask) != 1 || (x & PGT_validated));
     } while (!cas(&pg->u.type_info, &x, x & ~PGT_partial));
-    /* Ours now, as for a resumed validation: undo what it checked. */
-    release(pg, x & PGT_type_mask, true);
-    pg->tlbflush_stamp = tlbclock_now();
-    busy = READ_ONCE(pg->u.type_info);
-    BUG_ON(busy & PGT_linear_mask);
-    BUG_ON(!cas(&pg->u.type_info, &busy, x & PGT_type_mask));
-    put_page(pg);
+    /* Ours now, as for a resumed validation: release what it holds. */
+    return finish_release(pg, x & PGT_type_mask, preemptible, true);
+}
+
+void page_drop_partial(struct page_info *pg)
+{
+    BUG_ON(page_release_partial(pg, false));
 }
 
 bool get_page_type(struct page_info *pg, unsigned long type)
@@ -426,7 +468,7 @@ void page_linear_dec_uses(struct page_info *pg)
     BUG_ON(!linear_step(pg, -1, true));
 }
 
-void put_page_type(struct page_info *pg)
+static int put_type(struct page_info *pg, bool preemptible)
 {
     unsigned long x = READ_ONCE(pg->u.type_info);
 
@@ -438,24 +480,83 @@ void put_page_type(struct page_info *pg)
         if (n == 1 && pgt_needs_validation(x & PGT_type_mask) && (x & PGT_validated)) {
             /* Last user of a table: clearing validated (count still 1)
              * makes others wait while its entries' references go. */
-            unsigned long busy = x & ~PGT_validated;
-            if (!cas(&pg->u.type_info, &x, busy))
+            if (!cas(&pg->u.type_info, &x, x & ~PGT_validated))
                 continue;
-            release(pg, x & PGT_type_mask, false);
-            WRITE_ONCE(pg->tlbflush_stamp, tlbclock_now());
-            /* The release dropped the table's linear entries: reread. */
-            busy = READ_ONCE(pg->u.type_info);
-            BUG_ON(busy & PGT_linear_mask);
-            BUG_ON(!cas(&pg->u.type_info, &busy, busy - 1));
-            return;
+            pg->nr_validated = PG_NR_ALL; /* the field is the release's now */
+            return finish_release(pg, x & PGT_type_mask, preemptible, false);
         }
         /* The last type user's mappings are gone: stamp before the count
          * says so, while nobody can retype the frame (a retry restamps). */
         if (n == 1)
             WRITE_ONCE(pg->tlbflush_stamp, tlbclock_now());
         if (cas(&pg->u.type_info, &x, x - 1))
-            return;
+            return 0;
     }
+}
+
+void put_page_type(struct page_info *pg)
+{
+    BUG_ON(put_type(pg, false));
+}
+
+int put_page_type_preemptible(struct page_info *pg)
+{
+    return put_type(pg, true);
+}
+
+void put_page_type_keep(struct page_info *pg)
+{
+    unsigned long x = READ_ONCE(pg->u.type_info);
+
+    if ((x & PGT_count_mask) == 1 && (x & PGT_validated) &&
+        (x & PGT_type_mask) >= PGT_l2_page_table && (x & PGT_type_mask) <= PGT_l4_page_table) {
+        /* The flag's general reference first (ours keeps the frame
+         * meanwhile); the field is unused while the table is in use. */
+        get_page_light(pg);
+        pg->nr_validated = PG_NR_ALL;
+        if (cas(&pg->u.type_info, &x, (x & ~PGT_validated) | PGT_partial))
+            return;
+        put_page(pg); /* someone else took a reference: an ordinary put */
+    }
+    put_type(pg, false);
+}
+
+/* ------------------------------------------------- releases for later */
+
+void page_put_later_set(struct page_put_later *l, struct page_info *pg, bool partial)
+{
+    BUG_ON(l->pg);
+    l->pg = pg;
+    l->partial = partial;
+}
+
+int page_put_later_run(struct page_put_later *l, bool preemptible)
+{
+    int rc;
+
+    if (!l->pg)
+        return 0;
+    rc = l->partial ? page_release_partial(l->pg, preemptible)
+                    : put_type(l->pg, preemptible);
+    if (rc == -KEEL_ERESTART) {
+        l->partial = true;
+        return rc;
+    }
+    put_page(l->pg);
+    l->pg = NULL;
+    return 0;
+}
+
+int put_page_and_type_later(struct page_info *pg, struct page_put_later *l)
+{
+    int rc = put_type(pg, true);
+
+    if (rc == -KEEL_ERESTART) {
+        page_put_later_set(l, pg, true); /* our general reference goes with it */
+        return rc;
+    }
+    put_page(pg);
+    return 0;
 }
 
 bool get_page_and_type(struct page_info *pg, const struct domain *owner,
@@ -476,8 +577,20 @@ void put_page_and_type(struct page_info *pg)
     put_page(pg);
 }
 
+bool page_park_partial(struct page_info *pg, struct page_put_later *l)
+{
+    if (!(READ_ONCE(pg->u.type_info) & PGT_partial))
+        return false;
+    if (!l || l->pg) {
+        page_drop_partial(pg); /* nowhere to park it: in one go */
+        return false;
+    }
+    page_put_later_set(l, pg, true);
+    return true;
+}
+
 static int pin(struct page_info *pg, const struct domain *owner, unsigned long type,
-               bool preemptible)
+               bool preemptible, struct page_put_later *l)
 {
     unsigned long x;
     int rc;
@@ -486,7 +599,10 @@ static int pin(struct page_info *pg, const struct domain *owner, unsigned long t
         return -XEN_EINVAL;
     rc = get_type(pg, type, preemptible);
     if (rc) {
-        put_page(pg);
+        /* A refusal may leave the table partial: its release is parked
+         * (with our general reference), or done now. */
+        if (rc == -KEEL_ERESTART || !page_park_partial(pg, l))
+            put_page(pg);
         return rc;
     }
     x = READ_ONCE(pg->u.type_info);
@@ -501,12 +617,18 @@ static int pin(struct page_info *pg, const struct domain *owner, unsigned long t
 
 int page_pin_err(struct page_info *pg, const struct domain *owner, unsigned long type)
 {
-    return pin(pg, owner, type, false);
+    return pin(pg, owner, type, false, NULL);
 }
 
 int page_pin_preemptible(struct page_info *pg, const struct domain *owner, unsigned long type)
 {
-    return pin(pg, owner, type, true);
+    return pin(pg, owner, type, true, NULL);
+}
+
+int page_pin_preemptible_later(struct page_info *pg, const struct domain *owner,
+                               unsigned long type, struct page_put_later *l)
+{
+    return pin(pg, owner, type, true, l);
 }
 
 bool page_pin(struct page_info *pg, const struct domain *owner, unsigned long type)
@@ -514,7 +636,7 @@ bool page_pin(struct page_info *pg, const struct domain *owner, unsigned long ty
     return page_pin_err(pg, owner, type) == 0;
 }
 
-bool page_unpin(struct page_info *pg)
+static bool clear_pinned(struct page_info *pg)
 {
     unsigned long x = READ_ONCE(pg->u.type_info);
 
@@ -522,7 +644,22 @@ bool page_unpin(struct page_info *pg)
         if (!(x & PGT_pinned))
             return false;
     } while (!cas(&pg->u.type_info, &x, x & ~PGT_pinned));
+    return true;
+}
+
+bool page_unpin(struct page_info *pg)
+{
+    if (!clear_pinned(pg))
+        return false;
     put_page_and_type(pg);
+    return true;
+}
+
+bool page_unpin_later(struct page_info *pg, struct page_put_later *l)
+{
+    if (!clear_pinned(pg))
+        return false;
+    (void)put_page_and_type_later(pg, l);
     return true;
 }
 

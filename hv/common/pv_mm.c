@@ -171,12 +171,17 @@ int pv_lnext_get(struct domain *d, u64 e, unsigned int level, mfn_t table)
     return lnext_get(d, e, level, table, false);
 }
 
-void pv_lnext_put(u64 e, unsigned int level, mfn_t table)
+/* later: the child's release may stop part-way (-KEEL_ERESTART): then it
+ * is PGT_partial, our references its flag's or, with `later`, parked
+ * there (0). */
+static int lnext_put(u64 e, unsigned int level, mfn_t table, bool preemptible,
+                     struct page_put_later *later)
 {
     struct page_info *pg;
+    int rc;
 
     if (!(e & PTE_P) || pte_mfn(e) == table || !(pg = ram_page(pte_mfn(e))))
-        return;
+        return 0;
     /* Our type reference pins the child's type: its own level means a
      * linear entry.  The counts go before the reference, while it still
      * keeps the type. */
@@ -184,7 +189,22 @@ void pv_lnext_put(u64 e, unsigned int level, mfn_t table)
         page_linear_dec_uses(pg);
         page_linear_dec_entries(mfn_to_page(table));
     }
-    put_page_and_type(pg);
+    if (later) {
+        (void)put_page_and_type_later(pg, later);
+        return 0;
+    }
+    if (!preemptible) {
+        put_page_and_type(pg);
+        return 0;
+    }
+    rc = put_page_type_preemptible(pg);
+    put_page(pg); /* on a stop the flag holds one of its own */
+    return rc;
+}
+
+void pv_lnext_put(u64 e, unsigned int level, mfn_t table)
+{
+    (void)lnext_put(e, level, table, false, NULL);
 }
 
 /* ---------------------------------------------------------- entry updates */
@@ -198,9 +218,35 @@ static int entry_get(struct domain *d, struct domain *pg_owner, u64 e, unsigned 
                      mfn_t table, bool preemptible);
 static void entry_put(u64 e, unsigned int level, mfn_t table);
 
+static bool child_partial(u64 e, unsigned int level);
+
+/* A new child refused may be left partial (its earlier entries holding
+ * theirs): its release is parked in `later`, or done now. */
+static void park_refused_child(struct domain *d, u64 e, unsigned int level,
+                               struct page_put_later *later)
+{
+    struct page_info *c;
+
+    if (!child_partial(e, level) || !(c = ram_page(pte_mfn(e))) || !get_page(c, d))
+        return;
+    if (!page_park_partial(c, later))
+        put_page(c);
+}
+
+/* The old entry's references: with `later`, a child table's release goes
+ * preemptibly, what is left of it parked there. */
+static void entry_put_old(u64 e, unsigned int level, mfn_t table,
+                          struct page_put_later *later)
+{
+    if (level == 1 || !later)
+        entry_put(e, level, table);
+    else
+        (void)lnext_put(e, level, table, true, later);
+}
+
 static int entry_replace(struct domain *d, struct domain *pg_owner, u64 *slot,
                          unsigned int level, unsigned int index, u64 old, u64 nval,
-                         bool preserve_ad, bool preemptible)
+                         bool preserve_ad, bool preemptible, struct page_put_later *later)
 {
     mfn_t table = virt_to_mfn(slot);
     int rc;
@@ -210,8 +256,11 @@ static int entry_replace(struct domain *d, struct domain *pg_owner, u64 *slot,
     if (level == 4 && l4_slot_is_keel(index))
         return -XEN_EINVAL; /* Keel's own slots: never the guest's */
     rc = entry_get(d, pg_owner, nval, level, table, preemptible);
-    if (rc)
+    if (rc) {
+        if (preemptible && rc != -KEEL_ERESTART)
+            park_refused_child(d, nval, level, later);
         return rc;
+    }
     nval = adjust(nval, level);
     if (preserve_ad)
         nval |= old & (PTE_A | PTE_D);
@@ -220,19 +269,19 @@ static int entry_replace(struct domain *d, struct domain *pg_owner, u64 *slot,
         entry_put(nval, level, table);
         return -XEN_EAGAIN;
     }
-    entry_put(old, level, table);
+    entry_put_old(old, level, table, later);
     return 0;
 }
 
 int pv_entry_replace(struct domain *d, u64 *slot, unsigned int level, unsigned int index,
                      u64 old, u64 nval, bool preserve_ad)
 {
-    return entry_replace(d, d, slot, level, index, old, nval, preserve_ad, false);
+    return entry_replace(d, d, slot, level, index, old, nval, preserve_ad, false, NULL);
 }
 
 static int entry_update(struct domain *d, struct domain *pg_owner, u64 *slot,
                         unsigned int level, unsigned int index, u64 nval, bool preserve_ad,
-                        bool preemptible)
+                        bool preemptible, struct page_put_later *later)
 {
     int rc;
 
@@ -241,7 +290,7 @@ static int entry_update(struct domain *d, struct domain *pg_owner, u64 *slot,
         return -XEN_EINVAL;
     do
         rc = entry_replace(d, pg_owner, slot, level, index, READ_ONCE(*slot), nval,
-                           preserve_ad, preemptible);
+                           preserve_ad, preemptible, later);
     while (rc == -XEN_EAGAIN);
     return rc;
 }
@@ -249,7 +298,7 @@ static int entry_update(struct domain *d, struct domain *pg_owner, u64 *slot,
 int pv_entry_update_foreign(struct domain *d, struct domain *pg_owner, u64 *slot,
                             unsigned int level, unsigned int index, u64 nval, bool preserve_ad)
 {
-    return entry_update(d, pg_owner, slot, level, index, nval, preserve_ad, false);
+    return entry_update(d, pg_owner, slot, level, index, nval, preserve_ad, false, NULL);
 }
 
 int pv_entry_update(struct domain *d, u64 *slot, unsigned int level, unsigned int index,
@@ -325,7 +374,7 @@ int pv_pt_write(struct pv_pt_writer *w, u64 maddr, u64 val, bool preserve_ad)
     if (w->translate && (rc = w->translate(w, &val)))
         return rc;
     return entry_update(w->pt_owner, w->pg_owner, slot, w->held_level, index, val, preserve_ad,
-                        w->preemptible);
+                        w->preemptible, w->preemptible ? w->later : NULL);
 }
 
 /* ------------------------------------------------------------ type hooks */
@@ -385,6 +434,18 @@ static void release_entries(u64 *t, unsigned int level, unsigned int upto)
     }
 }
 
+/* The child an Ln entry names is a partial table of level n-1 (a refusal
+ * or stop left it so). */
+static bool child_partial(u64 e, unsigned int level)
+{
+    struct page_info *c;
+
+    if (level < 2 || !(e & PTE_P) || !(c = ram_page(pte_mfn(e))))
+        return false;
+    unsigned long t = READ_ONCE(c->u.type_info);
+    return (t & PGT_partial) && (t & PGT_type_mask) == pgt_of_level(level - 1);
+}
+
 /*
  * The frame has no writable mapping and is reachable by no live table
  * (its type count was 0, or it is ours as PGT_partial's), so nothing but
@@ -399,7 +460,10 @@ static void release_entries(u64 *t, unsigned int level, unsigned int upto)
  */
 static int validate_table(struct page_info *pg, unsigned long type, bool preemptible)
 {
-    unsigned int level = pgt_level(type), start = pg->nr_validated;
+    unsigned int level = pgt_level(type), start = pg->nr_validated & ~PG_NR_PARTIAL_CHILD;
+
+    if (start == PG_NR_ALL)
+        start = PT_SLOTS; /* kept whole (put_page_type_keep) */
     struct domain *d = pg->owner;
     mfn_t mfn = page_to_mfn(pg);
     u64 *t;
@@ -419,18 +483,27 @@ static int validate_table(struct page_info *pg, unsigned long type, bool preempt
         /* Not present: accepted as it is (the adjustments leave it). */
         if (!(e & PTE_P) || !slot_is_guests(level, i))
             continue;
-        if (preemptible && level > 1 && i > start && pv_mm_arch_should_yield())
-            rc = -KEEL_ERESTART;
-        else
-            rc = entry_get(d, d, e, level, mfn, preemptible && level > 1);
-        if (rc == -KEEL_ERESTART) {
+        if (preemptible && level > 1 && i > start && pv_mm_arch_should_yield()) {
             pg->nr_validated = i;
+            return -KEEL_ERESTART;
+        }
+        rc = entry_get(d, d, e, level, mfn, preemptible && level > 1);
+        if (rc == -KEEL_ERESTART) {
+            pg->nr_validated = i | PG_NR_PARTIAL_CHILD; /* the child stopped */
             return rc;
         }
         if (rc) {
             printk(KLOG_DEBUG "pv_mm: mfn %lx as L%u: entry %u (%016lx) refused (%d)\n",
                    (unsigned long)mfn, level, i, (unsigned long)e, rc);
+            if (preemptible && level > 1) {
+                /* As Xen: the entries before keep theirs (a refusing
+                 * child may be partial too); the frame table makes this
+                 * table partial and its caller releases it preemptibly. */
+                pg->nr_validated = i | (child_partial(e, level) ? PG_NR_PARTIAL_CHILD : 0);
+                return rc;
+            }
             release_entries(t, level, i);
+            pg->nr_validated = 0;
             return rc;
         }
         a = adjust(e, level);
@@ -442,17 +515,67 @@ static int validate_table(struct page_info *pg, unsigned long type, bool preempt
     return 0;
 }
 
-static void release_table(struct page_info *pg, unsigned long type, bool partial)
+/* A child table left PGT_partial at entry n by this table's own stop:
+ * finish releasing it first (unless someone took it over meanwhile). */
+static int release_stopped_child(u64 *t, unsigned int level, unsigned int n, bool preemptible)
 {
-    unsigned int level = pgt_level(type);
+    u64 e = READ_ONCE(t[n]);
+    struct page_info *child;
+
+    if (!(e & PTE_P) || !slot_is_guests(level, n) || !(child = ram_page(pte_mfn(e))))
+        return 0;
+    if ((READ_ONCE(child->u.type_info) & PGT_type_mask) != pgt_of_level(level - 1))
+        return 0;
+    return page_release_partial(child, preemptible);
+}
+
+/*
+ * Drops what the first pg->nr_validated entries hold, last first (Xen's
+ * order).  Preemptible (L2-L4), it stops before an entry when work is
+ * pending, never before the first of this call (every call makes
+ * progress: an L1 is released whole), or when a child's release stopped;
+ * pg->nr_validated then says which entries still hold theirs.  CPUs may
+ * still walk through the table: the frame table stamps it after this, and
+ * flushes them before it can take another type.  (A partial one was never
+ * reachable.)
+ */
+static int release_table(struct page_info *pg, unsigned long type, bool preemptible)
+{
+    unsigned int level = pgt_level(type), nr = pg->nr_validated;
+    unsigned int n = nr & ~PG_NR_PARTIAL_CHILD;
+    mfn_t mfn = page_to_mfn(pg);
+    u64 *t = mfn_to_virt(mfn);
+    bool moved = false;
 
     if (!level)
-        return;
-    /* CPUs may still walk through it: the frame table stamps it after
-     * this, and flushes them before it can take another type.  (A
-     * partial one was never reachable: nothing walks through it.) */
-    release_entries(mfn_to_virt(page_to_mfn(pg)), level,
-                    partial ? pg->nr_validated : PT_SLOTS);
+        return 0;
+    if (n > PT_SLOTS)
+        n = PT_SLOTS;
+    preemptible = preemptible && level > 1;
+    if ((nr & PG_NR_PARTIAL_CHILD) && n < PT_SLOTS && level > 1) {
+        if (release_stopped_child(t, level, n, preemptible) == -KEEL_ERESTART)
+            return -KEEL_ERESTART;
+        pg->nr_validated = n;
+        moved = true;
+    }
+    for (unsigned int i = n; i-- > 0;) {
+        u64 e = READ_ONCE(t[i]);
+
+        if (!(e & PTE_P) || !slot_is_guests(level, i))
+            continue;
+        if (preemptible && moved && pv_mm_arch_should_yield()) {
+            pg->nr_validated = i + 1;
+            return -KEEL_ERESTART;
+        }
+        moved = true;
+        if (level == 1)
+            pv_l1e_put(e);
+        else if (lnext_put(e, level, mfn, preemptible, NULL) == -KEEL_ERESTART) {
+            pg->nr_validated = i | PG_NR_PARTIAL_CHILD;
+            return -KEEL_ERESTART;
+        }
+    }
+    return 0;
 }
 
 static const struct page_type_ops pv_type_ops = {

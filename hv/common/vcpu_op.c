@@ -17,7 +17,7 @@
 #include <keel/sched.h>
 #include <keel/vtime.h>
 
-static long vcpu_op(unsigned long cmd, struct vcpu *v, unsigned long arg);
+static long vcpu_op(struct hcall *h, unsigned long cmd, struct vcpu *v, unsigned long arg);
 
 long do_vcpu_op(struct hcall *h)
 {
@@ -26,7 +26,7 @@ long do_vcpu_op(struct hcall *h)
 
     if (id >= d->nr_vcpus || !d->vcpus[id])
         return -XEN_ENOENT;
-    return vcpu_op(h->arg[0], d->vcpus[id], h->arg[2]);
+    return vcpu_op(h, h->arg[0], d->vcpus[id], h->arg[2]);
 }
 
 static bool vcpu_is_down(const struct vcpu *v)
@@ -36,7 +36,7 @@ static bool vcpu_is_down(const struct vcpu *v)
 
 /* ------------------------------------------------------- bring-up */
 
-static long op_initialise(struct vcpu *v, unsigned long arg)
+static long op_initialise(struct hcall *h, struct vcpu *v, unsigned long arg)
 {
     struct vcpu_guest_context *c;
     struct domain *d = v->domain;
@@ -59,7 +59,8 @@ static long op_initialise(struct vcpu *v, unsigned long arg)
         rc = pv_vcpu_initialise(v, c);
     spin_unlock(&d->lock);
     xfree(c);
-    return rc;
+    /* A large root tree is validated over continuations, as on Xen. */
+    return rc == -KEEL_ERESTART ? hypercall_continue(h) : rc;
 }
 
 static long op_up(struct vcpu *v)
@@ -188,11 +189,11 @@ static long op_stop_singleshot(struct vcpu *v)
     return 0;
 }
 
-static long vcpu_op(unsigned long cmd, struct vcpu *v, unsigned long arg)
+static long vcpu_op(struct hcall *h, unsigned long cmd, struct vcpu *v, unsigned long arg)
 {
     switch (cmd) {
     case VCPUOP_initialise:
-        return op_initialise(v, arg);
+        return op_initialise(h, v, arg);
     case VCPUOP_up:
         return op_up(v);
     case VCPUOP_down:

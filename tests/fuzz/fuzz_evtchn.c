@@ -187,6 +187,10 @@ static void check_domain(struct evtchn_domain *d)
 {
     for (evtchn_port_t p = 1; p < d->valid_ports; p++) {
         const struct evtchn *c = evtchn_port(d, p);
+        /* No free port below the hint: the next port is Xen's, the lowest
+         * free one (a free port still on a FIFO queue is skipped). */
+        if (p < d->free_hint && c->state == ECS_FREE && !(d->fifo && evtchn_fifo_is_busy(d, p)))
+            abort();
         if (c->vcpu >= d->nr_vcpus || c->last_vcpu >= d->nr_vcpus ||
             c->priority > EVTCHN_FIFO_PRIORITY_MIN || c->last_prio > EVTCHN_FIFO_PRIORITY_MIN)
             abort();

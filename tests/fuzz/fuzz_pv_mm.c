@@ -7,18 +7,28 @@
  * taken and dropped as loaded page-table roots do.  Pins, references and
  * writes may validate preemptibly, stopping wherever the input says
  * (Xen's PGT_partial), and partial states may be dropped as domain
- * destruction does.  After every step:
+ * destruction does; a dropped root reference may keep its table whole
+ * as partial (put_page_type_keep).  Unpins, dropped root references, overwritten entries
+ * and refused validations may release preemptibly too, the rest parked as in a vCPU
+ * (page_put_later): while something is parked, a step either goes on
+ * with it (a continuation) or is another vCPU's, which parks nothing
+ * (and may take a half-released table over).  After every step:
  *  - a frame Keel writes (a Keel write reference) is writable, never a
  *    table or descriptor page;
  *  - every type reference sits on a general one (count >= type count,
  *    plus PGC_allocated's), and a frame with a type count has an owner;
- *  - a partially validated frame is a table of level 2-4 with exactly
- *    the flag's type reference, never validated, never usable (level 0);
+ *  - a partially validated or released frame is a table of level 2-4
+ *    with exactly the flag's type reference, never validated, never
+ *    usable (level 0), its stop point within the table;
+ *  - a parked release holds a general reference, and a type reference
+ *    on a validated table unless it is only a claim on a partial one;
  *  - every present entry of a validated table in use names a validated
  *    frame, never a partial one.
  * (The frame table's own BUG_ONs check the rest as it goes.)
- * At the end everything is undone (run ended, pins and references
- * dropped, partial states dropped) and every frame must be back where it began:
+ * At the end the parked release is finished, stopping at every look, in
+ * a bounded number of calls (each makes progress); then everything is
+ * undone (run ended, pins and references dropped, partial states
+ * dropped) and every frame must be back where it began:
  * only PGC_allocated's reference, no type count, no linear count, no
  * Keel write reference — so no step leaked or lost a reference.
  */
@@ -38,6 +48,7 @@ static struct {
 } refs[NREFS];
 static unsigned int nrefs;
 static unsigned int yield_mask, yield_looks;
+static struct page_put_later later; /* one vCPU's parked release */
 
 /* Stops preemptible validation at the looks the input chose. */
 bool pv_mm_arch_should_yield(void)
@@ -92,7 +103,16 @@ static void check_frame(mfn_t m)
     if (t & PGT_partial) {
         unsigned int level = pgt_level(t);
         if (level < 2 || tc != 1 || (t & PGT_validated) || pv_table_level(pg) ||
-            pg->nr_validated > PT_SLOTS)
+            ((pg->nr_validated & ~PG_NR_PARTIAL_CHILD) > PT_SLOTS &&
+             pg->nr_validated != PG_NR_ALL) ||
+            ((pg->nr_validated & PG_NR_PARTIAL_CHILD) &&
+             (pg->nr_validated & ~PG_NR_PARTIAL_CHILD) == PT_SLOTS))
+            abort();
+    }
+    if (later.pg == pg) {
+        if (c < 1 + !!(pg->count_info & PGC_allocated) + tc)
+            abort();
+        if (!later.partial && (!tc || !(t & PGT_validated) || !pgt_level(t)))
             abort();
     }
     /* Entries of a usable table name only usable tables below it. */
@@ -127,13 +147,16 @@ static void op_pin(struct input *in)
     unsigned int level = 1 + byte(in) % 4;
 
     if (pinned[m]) {
-        if (!page_unpin(&table[m]))
+        /* Preemptibly only by the vCPU with nothing parked. */
+        if (!later.pg && (byte(in) & 1) ? !page_unpin_later(&table[m], &later)
+                                        : !page_unpin(&table[m]))
             abort();
         pinned[m] = false;
         return;
     }
-    if (byte(in) & 1)
-        pinned[m] = page_pin_preemptible(&table[m], owner_of(m), pgt_of_level(level)) == 0;
+    if (byte(in) & 1) /* a refusal's undo may be parked (by the vCPU with room) */
+        pinned[m] = page_pin_preemptible_later(&table[m], owner_of(m), pgt_of_level(level),
+                                               later.pg ? NULL : &later) == 0;
     else
         pinned[m] = page_pin(&table[m], owner_of(m), pgt_of_level(level));
 }
@@ -145,14 +168,23 @@ static void op_ref(struct input *in)
 
     if (nrefs && (byte(in) & 1)) {
         nrefs--;
-        put_page_and_type(&table[refs[nrefs].m]);
+        unsigned int how = byte(in);
+        if (!later.pg && (how & 1))
+            (void)put_page_and_type_later(&table[refs[nrefs].m], &later);
+        else if (how & 2) { /* as a root kept for VCPUOP_initialise's next call */
+            put_page_type_keep(&table[refs[nrefs].m]);
+            put_page(&table[refs[nrefs].m]);
+        } else
+            put_page_and_type(&table[refs[nrefs].m]);
         return;
     }
     if (nrefs >= NREFS || !get_page(&table[m], owner_of(m)))
         return;
-    /* As a new root is loaded: preemptibly. */
-    if (get_page_type_preemptible(&table[m], type)) {
-        put_page(&table[m]);
+    /* As a new root is loaded: preemptibly (a refusal's undo parked). */
+    int rc = get_page_type_preemptible(&table[m], type);
+    if (rc) {
+        if (rc == -KEEL_ERESTART || !page_park_partial(&table[m], later.pg ? NULL : &later))
+            put_page(&table[m]);
         return;
     }
     refs[nrefs++] = (typeof(refs[0])){m, type};
@@ -178,9 +210,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         pinned[m] = false;
     }
     nrefs = 0;
+    later = (struct page_put_later){0};
     yield_mask = yield_looks = 0;
 
     while (in.n && steps++ < 300) {
+        /* The parked vCPU's continuation, or another vCPU's step. */
+        if (later.pg && (byte(&in) & 1)) {
+            pv_pt_writer_done(&w);
+            (void)page_put_later_run(&later, true);
+            goto check;
+        }
+        w.later = later.pg ? NULL : &later;
         switch (byte(&in) % 8) {
         case 0: case 1: case 2: op_write(&in, &w); break;
         case 3:
@@ -203,12 +243,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             w.pt_owner = w.pt_owner == dom_a ? dom_b : dom_a;
             break;
         }
+    check:
         for (mfn_t m = 0; m < NR; m++)
             check_frame(m);
     }
 
     /* Undo everything: nothing may be left over. */
     pv_pt_writer_done(&w);
+    yield_mask = 0xff;
+    for (unsigned int calls = 0; later.pg; calls++) {
+        if (calls > NR * PT_SLOTS)
+            abort(); /* a call that made no progress */
+        (void)page_put_later_run(&later, true);
+        for (mfn_t m = 0; m < NR; m++)
+            check_frame(m);
+    }
+    yield_mask = 0;
     while (nrefs) {
         nrefs--;
         put_page_and_type(&table[refs[nrefs].m]);

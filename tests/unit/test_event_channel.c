@@ -127,6 +127,28 @@ TEST(bind_interdomain_rejections)
     CHECK(kick.dom == NULL);
 }
 
+/* Found by the racing guest fuzzer: a bind that fails after picking its
+ * local port leaves that port free, and Xen hands it out next (the lowest
+ * free port), so the port numbers a guest sees stay Xen's. */
+TEST(failed_bind_interdomain_leaves_its_port_lowest_free)
+{
+    evtchn_port_t rp, lp, p;
+    setup();
+    CHECK_EQ(evtchn_alloc_unbound(&A, 2, &p), 0);
+    CHECK_EQ(p, 1);
+    CHECK_EQ(evtchn_alloc_unbound(&B, 7, &rp), 0); /* not for A */
+    CHECK_EQ(evtchn_bind_interdomain(&A, &B, rp, &lp, &kick), -XEN_EINVAL);
+    CHECK_EQ(evtchn_bind_interdomain(&A, &B, 99, &lp, &kick), -XEN_EINVAL);
+    CHECK_EQ(evtchn_alloc_unbound(&A, 2, &p), 0);
+    CHECK_EQ(p, 2);
+    CHECK_EQ(evtchn_bind_ipi(&A, 0, &p), 0);
+    CHECK_EQ(p, 3);
+    CHECK_EQ(evtchn_close(&A, 1), 0);
+    CHECK_EQ(evtchn_bind_interdomain(&A, &B, rp, &lp, &kick), -XEN_EINVAL);
+    CHECK_EQ(evtchn_bind_ipi(&A, 1, &p), 0);
+    CHECK_EQ(p, 1);
+}
+
 TEST(close_interdomain_leaves_peer_unbound)
 {
     evtchn_port_t rp, lp, lp2;

@@ -19,12 +19,13 @@ static int v_hook(struct page_info *pg, unsigned long type, bool preemptible)
     return fail_validation ? -1 : 0;
 }
 
-static void r_hook(struct page_info *pg, unsigned long type, bool partial)
+static int r_hook(struct page_info *pg, unsigned long type, bool preemptible)
 {
     (void)pg;
-    (void)partial;
+    (void)preemptible;
     releases++;
     last_type = type;
+    return 0;
 }
 
 static const struct page_type_ops ops = {v_hook, r_hook};

@@ -6,7 +6,7 @@
 
 #include "harness.h"
 
-#define NR 64
+#define NR 320
 #define IO_MFN 0x1000 /* past the frame table: "device memory" */
 #define KEEL_MARK 0xabc000UL
 static struct page_info table[NR];
@@ -614,4 +614,322 @@ TEST(entry_write_continues)
     CHECK(page_unpin(&table[root]));
     tree_n = 15; /* the L4 and the first L3's subtree */
     check_tree_clean();
+}
+
+/* ---- preemptible release (Xen's put_page_type_preemptible) */
+
+/* A big tree: an L4, one L3, two L2s of 64 L1s each (128 L1s), every L1
+ * mapping the same four data pages (two writable) at spread-out slots,
+ * and the second L2 also mapping itself read-only (a linear entry that
+ * holds nothing).  big[] lists its frames. */
+static mfn_t big[140];
+static unsigned int big_n;
+static mfn_t build_big_tree(void)
+{
+    mfn_t l4 = page_of(dom_a), l3 = page_of(dom_a), data[4];
+
+    big_n = 0;
+    big[big_n++] = l4;
+    big[big_n++] = l3;
+    for (unsigned int k = 0; k < 4; k++)
+        big[big_n++] = data[k] = page_of(dom_a);
+    tab(l4)[5] = ent(l3, PTE_P | PTE_RW);
+    for (unsigned int b = 0; b < 2; b++) {
+        mfn_t l2 = page_of(dom_a);
+        big[big_n++] = l2;
+        tab(l3)[b * 300] = ent(l2, PTE_P | PTE_RW);
+        if (b)
+            tab(l2)[511] = ent(l2, PTE_P);
+        for (unsigned int c = 0; c < 64; c++) {
+            mfn_t l1 = page_of(dom_a);
+            big[big_n++] = l1;
+            tab(l2)[c * 7] = ent(l1, PTE_P | PTE_RW);
+            for (unsigned int k = 0; k < 4; k++)
+                tab(l1)[k * 100 + c] = ent(data[k], PTE_P | (k < 2 ? PTE_RW : 0));
+        }
+    }
+    return l4;
+}
+
+static void check_big_clean(void)
+{
+    for (unsigned int i = 0; i < big_n; i++) {
+        mfn_t m = big[i];
+        CHECK_EQ(COUNT(m), 1);
+        CHECK_EQ(TCOUNT(m), 0);
+        CHECK(!PARTIAL(m));
+        CHECK(!(table[m].u.type_info & PGT_validated) || (i >= 2 && i < 6));
+        CHECK_EQ(LIN(m), 0);
+    }
+}
+
+/* Run a parked release to its end; the number of calls it took. */
+static unsigned int run_until_done(struct page_put_later *l)
+{
+    unsigned int calls = 1;
+
+    while (page_put_later_run(l, true) == -KEEL_ERESTART && calls < 100000)
+        calls++;
+    CHECK(!l->pg);
+    return calls;
+}
+
+TEST(release_of_big_tree_resumed_equals_one_go)
+{
+    static const unsigned int every[] = {1, 2, 3, 7, 50, 0};
+    unsigned long counts[140], types[140];
+
+    setup();
+    yield_every = 0;
+    mfn_t l4 = build_big_tree();
+    for (unsigned int i = 0; i < big_n; i++) {
+        counts[i] = table[big[i]].count_info;
+        types[i] = table[big[i]].u.type_info;
+    }
+    /* One go. */
+    CHECK_EQ(page_pin_err(&table[l4], dom_a, PGT_l4_page_table), 0);
+    CHECK_EQ(TCOUNT(big[2]), 128); /* a writable data page: one per L1 */
+    CHECK(page_unpin(&table[l4]));
+    check_big_clean();
+    for (unsigned int i = 0; i < big_n; i++) {
+        CHECK_EQ(table[big[i]].count_info, counts[i]);
+        types[i] = table[big[i]].u.type_info; /* the one go's end state */
+    }
+
+    /* Resumed: stopping at every look, every 2nd, ... and never. */
+    for (unsigned int r = 0; r < ARRAY_SIZE(every); r++) {
+        struct page_put_later later = {0};
+        unsigned int calls;
+
+        yield_every = 0;
+        CHECK_EQ(page_pin_err(&table[l4], dom_a, PGT_l4_page_table), 0);
+        yield_every = every[r];
+        yield_looks = 0;
+        CHECK(page_unpin_later(&table[l4], &later));
+        calls = later.pg ? 1 + run_until_done(&later) : 1;
+        if (every[r] == 1)
+            CHECK(calls > 128); /* at least one L1 per call */
+        if (!every[r])
+            CHECK_EQ(calls, 1);
+        check_big_clean();
+        for (unsigned int i = 0; i < big_n; i++) {
+            CHECK_EQ(table[big[i]].count_info, counts[i]);
+            CHECK_EQ(table[big[i]].u.type_info, types[i]);
+        }
+    }
+    yield_every = 0;
+}
+
+TEST(half_released_table_unusable_until_taken_over)
+{
+    struct page_put_later later = {0};
+    unsigned long types[140];
+
+    setup();
+    yield_every = 0;
+    mfn_t l4 = build_big_tree(), l3 = big[1], other = page_of(dom_a);
+    CHECK_EQ(page_pin_err(&table[l4], dom_a, PGT_l4_page_table), 0);
+    for (unsigned int i = 0; i < big_n; i++)
+        types[i] = table[big[i]].u.type_info;
+    yield_every = 1;
+    CHECK(page_unpin_later(&table[l4], &later));
+    CHECK(later.pg == &table[l4] && later.partial);
+    /* One L1 released; its L2, the L3 and the L4 stopped part-way. */
+    CHECK(PARTIAL(l4) && PARTIAL(l3));
+    CHECK_EQ(TCOUNT(l4), 1);
+    CHECK_EQ(COUNT(l4), 3); /* the domain's, the flag's, the parked one */
+    CHECK_EQ(pv_table_level(&table[l4]), 0);
+    CHECK_EQ(pv_table_level(&table[l3]), 0);
+    yield_every = 0;
+    /* Not pinned, not writable, no other type, not a linear target, not
+     * written by mmu_update. */
+    CHECK(!page_unpin(&table[l4]));
+    CHECK_EQ(pv_l1e_get(dom_a, ent(l4, PTE_P | PTE_RW)), -XEN_EBUSY);
+    CHECK_EQ(get_page_type_err(&table[l3], PGT_l2_page_table), -XEN_EINVAL);
+    CHECK_EQ(get_page_type_err(&table[l4], PGT_writable_page), -XEN_EINVAL);
+    CHECK_EQ(page_pin_err(&table[other], dom_a, PGT_l4_page_table), 0);
+    CHECK_EQ(pv_entry_update(dom_a, &tab(other)[3], 4, 3, ent(l4, PTE_P), false), -XEN_EINVAL);
+    struct pv_pt_writer w = {.pt_owner = dom_a, .pg_owner = dom_a, .preemptible = true};
+    CHECK_EQ(pv_pt_write(&w, (u64)l4 << PAGE_SHIFT, 0, false), -XEN_EINVAL);
+    pv_pt_writer_done(&w);
+    CHECK(page_unpin(&table[other]));
+    /* As Xen: a get of its own type takes it over and validates it again
+     * (here a pin); the parked claim is then void. */
+    CHECK_EQ(page_pin_err(&table[l4], dom_a, PGT_l4_page_table), 0);
+    for (unsigned int i = 0; i < big_n; i++)
+        CHECK_EQ(table[big[i]].u.type_info, types[i]);
+    CHECK_EQ(run_until_done(&later), 1);
+    CHECK_EQ(table[l4].u.type_info, types[0]);
+    CHECK(page_unpin(&table[l4]));
+    big[big_n++] = other;
+    check_big_clean();
+}
+
+/* mmu_update overwriting the entry that held a subtree's last reference:
+ * the write is done at once, the release parked and resumed. */
+TEST(overwritten_entry_releases_preemptibly)
+{
+    struct page_put_later later = {0};
+    struct pv_pt_writer w = {.pt_owner = dom_a, .pg_owner = dom_a, .preemptible = true,
+                             .later = &later};
+
+    setup();
+    yield_every = 0;
+    mfn_t l4 = build_big_tree();
+    CHECK_EQ(page_pin_err(&table[l4], dom_a, PGT_l4_page_table), 0);
+    yield_every = 1;
+    CHECK_EQ(pv_pt_write(&w, ((u64)l4 << PAGE_SHIFT) + 8 * 5, 0, false), 0);
+    pv_pt_writer_done(&w);
+    CHECK_EQ(tab(l4)[5], 0);
+    CHECK(later.pg == &table[big[1]] && PARTIAL(big[1]));
+    CHECK(run_until_done(&later) > 100);
+    yield_every = 0;
+    CHECK(page_unpin(&table[l4]));
+    check_big_clean();
+}
+
+/* NEW_BASEPTR's path: the old root's last reference. */
+TEST(old_root_release_parked)
+{
+    struct page_put_later later = {0};
+
+    setup();
+    yield_every = 0;
+    mfn_t l4 = build_big_tree();
+    CHECK(get_page_and_type(&table[l4], dom_a, PGT_l4_page_table));
+    yield_every = 5;
+    CHECK_EQ(put_page_and_type_later(&table[l4], &later), -KEEL_ERESTART);
+    CHECK(later.pg == &table[l4]);
+    run_until_done(&later);
+    yield_every = 0;
+    check_big_clean();
+    /* A small table goes at once, nothing parked. */
+    mfn_t l1 = big[8];
+    CHECK(get_page_and_type(&table[l1], dom_a, PGT_l1_page_table));
+    yield_every = 1;
+    CHECK_EQ(put_page_and_type_later(&table[l1], &later), 0);
+    CHECK(!later.pg);
+    yield_every = 0;
+    check_big_clean();
+}
+
+/* Domain destruction meets half-released tables in any order, and the
+ * parked claim is void afterwards. */
+TEST(half_released_tree_dropped_in_any_order)
+{
+    struct page_put_later later = {0};
+
+    setup();
+    yield_every = 0;
+    mfn_t l4 = build_big_tree();
+    CHECK_EQ(page_pin_err(&table[l4], dom_a, PGT_l4_page_table), 0);
+    yield_every = 1;
+    CHECK(page_unpin_later(&table[l4], &later));
+    CHECK_EQ(page_put_later_run(&later, true), -KEEL_ERESTART);
+    CHECK_EQ(page_put_later_run(&later, true), -KEEL_ERESTART);
+    yield_every = 0;
+    for (unsigned int i = big_n; i-- > 0;)
+        page_drop_partial(&table[big[i]]);
+    CHECK_EQ(run_until_done(&later), 1);
+    check_big_clean();
+}
+
+/* A validation stopped in a child, then given up (dropped): the child it
+ * stopped in is finished too, not left partial. */
+TEST(dropping_a_stopped_validation_finishes_its_child)
+{
+    setup();
+    yield_every = 1;
+    mfn_t l4 = build_tree(false);
+    CHECK_EQ(page_pin_preemptible(&table[l4], dom_a, PGT_l4_page_table), -KEEL_ERESTART);
+    CHECK(PARTIAL(tree[1]) && PARTIAL(tree[2]));
+    yield_every = 0;
+    page_drop_partial(&table[l4]);
+    check_tree_clean();
+}
+
+/* A refused validation keeps what the entries before the bad one took
+ * (Xen's promote does): the table is left partial and its undo parked,
+ * then released preemptibly like any other. */
+TEST(refused_validation_undone_through_the_park)
+{
+    struct page_put_later later = {0};
+    unsigned int calls;
+
+    setup();
+    yield_every = 0;
+    mfn_t l4 = build_tree(true);
+    CHECK_EQ(page_pin_preemptible_later(&table[l4], dom_a, PGT_l4_page_table, &later),
+             -XEN_EBUSY);
+    CHECK(later.pg == &table[l4] && PARTIAL(l4));
+    CHECK(!(table[l4].u.type_info & PGT_pinned));
+    yield_every = 1;
+    calls = run_until_done(&later);
+    CHECK(calls > 1);
+    yield_every = 0;
+    tree_n--; /* not the other domain's frame */
+    check_tree_clean();
+    CHECK(get_page_and_type(&table[l4], dom_a, PGT_writable_page));
+    put_page_and_type(&table[l4]);
+}
+
+/* The same for mmu_update naming a bad subtree: refused, nothing written,
+ * the half-validated child parked. */
+TEST(refused_entry_child_undone_through_the_park)
+{
+    struct page_put_later later = {0};
+    struct pv_pt_writer w = {.pt_owner = dom_a, .pg_owner = dom_a, .preemptible = true,
+                             .later = &later};
+
+    setup();
+    yield_every = 0;
+    mfn_t root = page_of(dom_a), l4 = build_tree(true);
+    mfn_t l3 = tree[23]; /* the last L3: its last L1 maps the other domain's frame */
+    CHECK_EQ(page_pin_err(&table[root], dom_a, PGT_l4_page_table), 0);
+    CHECK_EQ(pv_pt_write(&w, ((u64)root << PAGE_SHIFT) + 8 * 2, ent(l3, PTE_P | PTE_RW), false),
+             -XEN_EBUSY);
+    pv_pt_writer_done(&w);
+    CHECK_EQ(tab(root)[2], 0);
+    CHECK(later.pg == &table[l3] && PARTIAL(l3));
+    yield_every = 1;
+    run_until_done(&later);
+    yield_every = 0;
+    CHECK(page_unpin(&table[root]));
+    (void)l4;
+    tree_n--;
+    check_tree_clean();
+}
+
+/* VCPUOP_initialise's kernel root when the user root stopped: kept whole
+ * as partial, taken over at once by the next get, or dropped. */
+TEST(root_kept_whole_between_calls)
+{
+    unsigned long types[140];
+
+    setup();
+    yield_every = 0;
+    mfn_t l4 = build_big_tree();
+    CHECK(get_page_and_type(&table[l4], dom_a, PGT_l4_page_table));
+    for (unsigned int i = 0; i < big_n; i++)
+        types[i] = table[big[i]].u.type_info;
+    put_page_type_keep(&table[l4]);
+    put_page(&table[l4]);
+    CHECK(PARTIAL(l4));
+    CHECK_EQ(pv_table_level(&table[l4]), 0);
+    CHECK_EQ(TCOUNT(big[1]), 1); /* the L3 still held by the L4's entry */
+    yield_every = 1; /* nothing left to check: done in one call */
+    CHECK(get_page(&table[l4], dom_a));
+    CHECK_EQ(get_page_type_preemptible(&table[l4], PGT_l4_page_table), 0);
+    for (unsigned int i = 0; i < big_n; i++)
+        CHECK_EQ(table[big[i]].u.type_info, types[i]);
+    yield_every = 0;
+    /* Not the last reference: an ordinary put. */
+    CHECK(get_page_and_type(&table[l4], dom_a, PGT_l4_page_table));
+    put_page_type_keep(&table[l4]);
+    put_page(&table[l4]);
+    CHECK(!PARTIAL(l4));
+    put_page_type_keep(&table[l4]);
+    put_page(&table[l4]);
+    page_drop_partial(&table[l4]);
+    check_big_clean();
 }

@@ -23,13 +23,19 @@
  *  - When a page-table type's count falls to 0, the release hook drops what
  *    the table's entries held, and PGT_validated is cleared, so the next
  *    use validates again.
- *  - Preemptible validation (get_page_type_preemptible) may stop part-way:
- *    the frame is then PGT_partial, with a type count of exactly 1 and one
- *    general reference, both owned by the flag, and nr_validated entries
- *    checked (they hold their references).  A partial table is never
- *    usable: the next get of the same type (by anyone) takes the flag's
- *    type reference over and goes on from nr_validated; any other type is
- *    refused; page_drop_partial undoes it (domain destruction).
+ *  - Preemptible validation (get_page_type_preemptible) and preemptible
+ *    release (put_page_type_preemptible, dropping a table's last type
+ *    reference) may stop part-way: the frame is then PGT_partial, with a
+ *    type count of exactly 1 and one general reference, both owned by the
+ *    flag, and its first nr_validated entries holding their references
+ *    (the same state whichever way it was going, as Xen's).  A partial
+ *    table is never usable: the next get of the same type (by anyone)
+ *    takes the flag's type reference over and validates on from
+ *    nr_validated; any other type is refused; page_release_partial goes on
+ *    releasing it (a parked release, domain destruction).  With
+ *    PG_NR_PARTIAL_CHILD the entry at nr_validated names a child table
+ *    this one stopped in (itself PGT_partial, unless someone took it
+ *    over): it holds nothing here, but releasing this table finishes it.
  *  - Writable and "none" types need no validation: they are valid at once,
  *    unless the frame had another type before (see TLBs below): then it
  *    stays unvalidated, and other users wait, until the flush is done.
@@ -71,6 +77,9 @@ struct page_info {
 };
 
 #define PG_LIST_NONE 0xffffffffU
+/* nr_validated: see the invariants above; PG_NR_ALL: every entry. */
+#define PG_NR_PARTIAL_CHILD (1U << 31)
+#define PG_NR_ALL 0x7fffffffU
 
 /* count_info */
 #define PGC_count_mask 0xffffffffUL
@@ -114,13 +123,15 @@ static inline bool pgt_needs_validation(unsigned long type)
  * need; 0, < 0 (having dropped what it took, all entries), or, only when
  * `preemptible`, -KEEL_ERESTART with pg->nr_validated saying how far it
  * got (those entries keep what they hold).  release: undo what validate
- * took: every entry, or (partial) the first pg->nr_validated.  Without
+ * took for the first pg->nr_validated entries (PG_NR_ALL: all), last
+ * first; 0, or, only when `preemptible`, -KEEL_ERESTART with
+ * pg->nr_validated saying which entries still hold theirs.  Without
  * hooks everything validates.  should_yield: preemptible work should stop
  * now (other work is pending); NULL: never.
  */
 struct page_type_ops {
     int (*validate)(struct page_info *pg, unsigned long type, bool preemptible);
-    void (*release)(struct page_info *pg, unsigned long type, bool partial);
+    int (*release)(struct page_info *pg, unsigned long type, bool preemptible);
     bool (*should_yield)(void);
 };
 void page_type_set_ops(const struct page_type_ops *ops);
@@ -167,10 +178,14 @@ bool get_page_type(struct page_info *pg, unsigned long type);
 int get_page_type_err(struct page_info *pg, unsigned long type);
 /* The same, but validation stops when hypercall work should yield (the
  * type ops' preempt check): -KEEL_ERESTART means "call again" (the frame
- * may be left PGT_partial, keeping what was checked).  For callers that
- * can continue a hypercall. */
+ * may be left PGT_partial, keeping what was checked).  A refusal may also
+ * leave it PGT_partial (see page_park_partial).  For callers that can
+ * continue a hypercall. */
 int get_page_type_preemptible(struct page_info *pg, unsigned long type);
-/* Undo a PGT_partial frame's validation (no-op for any other frame). */
+/* Release what a PGT_partial frame holds (no-op for any other frame):
+ * 0, or (preemptible) -KEEL_ERESTART, the frame still partial. */
+int page_release_partial(struct page_info *pg, bool preemptible);
+/* The same, in one go (domain destruction). */
 void page_drop_partial(struct page_info *pg);
 /* A type reference on a frame that is a validated, in-use `type` right
  * now, with nothing else tried (no validation, no wait). */
@@ -186,6 +201,39 @@ static inline int page_linear_count(const struct page_info *pg)
     return (s16)((READ_ONCE(pg->u.type_info) & PGT_linear_mask) >> PGT_linear_shift);
 }
 void put_page_type(struct page_info *pg);
+/* The same, but releasing a table (its last type reference) stops when
+ * work should yield: -KEEL_ERESTART, the frame left PGT_partial (the type
+ * reference is the flag's now; finish with page_release_partial). */
+int put_page_type_preemptible(struct page_info *pg);
+/* Drop a type reference on a table (the caller keeps its general one)
+ * without releasing it: if it was the last on a validated L2-L4, the
+ * table becomes PGT_partial with every entry checked (nr_validated
+ * PG_NR_ALL), so the next get of its type takes it over at once.  For a
+ * call that validated a root and must continue before it can keep it. */
+void put_page_type_keep(struct page_info *pg);
+/*
+ * A release parked for later (Xen's old_guest_table): a general reference
+ * on pg, and either a type reference (partial false) or the claim to
+ * finish pg's PGT_partial release (partial true; void if someone took the
+ * frame over meanwhile).  One per vCPU: mmu_update and mmuext_op finish
+ * it before anything else, continuing the hypercall until it is done.
+ */
+struct page_put_later {
+    struct page_info *pg; /* NULL: nothing parked */
+    bool partial;
+};
+void page_put_later_set(struct page_put_later *l, struct page_info *pg, bool partial);
+/* Go on with it: 0 (nothing left; l empty) or -KEEL_ERESTART. */
+int page_put_later_run(struct page_put_later *l, bool preemptible);
+/* After get_page_type_preemptible refused: the refusal may have left pg
+ * PGT_partial (earlier entries holding theirs, as Xen's promote leaves
+ * them).  Parks its release in l, the caller's general reference going
+ * with it (true), or (false: the caller keeps its reference) finds it
+ * not partial, or releases it in one go when l is NULL or taken. */
+bool page_park_partial(struct page_info *pg, struct page_put_later *l);
+/* put_page_and_type, preemptibly: 0, or -KEEL_ERESTART with the rest
+ * parked in l (which must be empty). */
+int put_page_and_type_later(struct page_info *pg, struct page_put_later *l);
 bool get_page_and_type(struct page_info *pg, const struct domain *owner,
                        unsigned long type);
 void put_page_and_type(struct page_info *pg);
@@ -195,9 +243,15 @@ bool page_pin(struct page_info *pg, const struct domain *owner, unsigned long ty
 /* The same with Xen's answer: 0, -XEN_EINVAL (not the owner's, already
  * pinned, another type) or what validation said. */
 int page_pin_err(struct page_info *pg, const struct domain *owner, unsigned long type);
-/* ... validating preemptibly: also -KEEL_ERESTART (not pinned; call again). */
+/* ... validating preemptibly: also -KEEL_ERESTART (not pinned; call again).
+ * A refusal undoes what was validated in one go; with the _later variant
+ * (l empty) the undo may be parked in l instead, as Xen's. */
 int page_pin_preemptible(struct page_info *pg, const struct domain *owner, unsigned long type);
+int page_pin_preemptible_later(struct page_info *pg, const struct domain *owner,
+                               unsigned long type, struct page_put_later *l);
 bool page_unpin(struct page_info *pg);
+/* The same, releasing preemptibly (what is left parked in l). */
+bool page_unpin_later(struct page_info *pg, struct page_put_later *l);
 
 /*
  * Hand a frame (in use, unowned, no references) to a domain with

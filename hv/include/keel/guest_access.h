@@ -8,8 +8,21 @@
 #ifndef KEEL_GUEST_ACCESS_H
 #define KEEL_GUEST_ACCESS_H
 #include <keel/types.h>
+#include <asm/layout.h>
 
-bool guest_range_ok(unsigned long gva, size_t n);
+/* A PV guest's part of the address space: the lower half, and the upper
+ * half above Keel's reserved slots.  Core logic (host-built callers). */
+static inline bool guest_range_ok(unsigned long gva, size_t n)
+{
+    unsigned long end = gva + n; /* exclusive */
+
+    if (n == 0)
+        return true;
+    if (end < gva)
+        return false; /* wraps */
+    return end <= 0x0000800000000000UL || gva >= HV_VIRT_END;
+}
+
 int copy_from_guest(void *dst, unsigned long gva, size_t n);
 int copy_to_guest(unsigned long gva, const void *src, size_t n);
 

@@ -138,6 +138,10 @@ struct pv_pt_writer {
      * request then answering -KEEL_ERESTART (nothing written: re-issue it
      * later; the child keeps what it checked, keel/frametable.h). */
     bool preemptible;
+    /* With preemptible: an entry's old child table is released
+     * preemptibly, the rest parked here if it stops (the request still
+     * succeeds; the caller must finish it before its next request). */
+    struct page_put_later *later;
 };
 int pv_pt_write(struct pv_pt_writer *w, u64 maddr, u64 val, bool preserve_ad);
 void pv_pt_writer_done(struct pv_pt_writer *w);

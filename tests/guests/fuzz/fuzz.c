@@ -44,20 +44,38 @@
  * Besides hypercalls: wrmsr of the hypercall-page MSR at pool frames, our
  * grant frame, our page tables and bad values (tables must be refused),
  * and pins of frames the hypervisor writes into (must be refused).
+ *
+ * Built with -DFUZZ_RACE (../fuzz-race), vCPU 1 runs the same loop at the
+ * same time on the same state, with a PRNG stream of its own; vCPU 1 then
+ * is never taken down nor has its vcpu_info moved, and the end gives back
+ * whatever the domain may still own instead of trusting the bookkeeping
+ * (give_back_all).  Seed and length: "seed=<n> calls=<n>" on the command
+ * line (calls per vCPU).
  */
 #include <rt.h>
 #include <xen/grant_table.h>
 #include <xen/physdev.h>
 
-/* Other seeds find other paths: build with -DSEED=<n> to explore. */
+/* Other seeds find other paths: build with -DSEED=<n>, or boot with
+ * "seed=<n> calls=<n>" on the guest command line, to explore. */
 #ifndef SEED
 #define SEED 0x6b65656c66757a7aULL /* "keelfuzz" */
 #endif
+#ifndef NCALLS
 #define NCALLS 8000
+#endif
 #define NSCRATCH 4
 #define NWINDOW 4
 
-extern char __kernel_start[], __text_end[];
+extern char __kernel_start[], __rodata_end[];
+extern char rt_stack[], rt_stack_top[];
+static uint64_t seed = SEED;
+static unsigned long ncalls = NCALLS;
+#ifdef FUZZ_RACE
+static const bool race = true;
+#else
+static const bool race = false;
+#endif
 
 static char scratch[NSCRATCH][4096] __attribute__((aligned(4096)));
 /* Pages whose mappings update_va_mapping may replace: never touched. */
@@ -66,9 +84,6 @@ static char window[NWINDOW][4096] __attribute__((aligned(4096)));
 static char scratch_l1[4096] __attribute__((aligned(4096)));
 static const char junk[] = "fuzz: console junk\n";
 
-static struct mmu_update mmu_reqs[8];
-static struct mmuext_op ext_ops[8];
-static multicall_entry_t mc[6];
 
 static uint64_t scratch_mfn[NSCRATCH], l1_mfn, pt_mfn[8];
 static unsigned n_pt;
@@ -79,11 +94,48 @@ static unsigned n_pt;
 static uint64_t pool[NPOOL];
 static unsigned n_pool;
 static uint64_t shinfo_mfn, grant_mfn;
-static xen_pfn_t mem_in[8], mem_out[16];
+
+/*
+ * What each vCPU running the fuzzer keeps for itself (FUZZ_RACE runs it on
+ * vCPUs 0 and 1 at once): its PRNG stream, the request buffers of the call
+ * it is making and what it counts.  Everything else (pool, scratch pages,
+ * scratch L1, windows) is shared, so the two vCPUs' calls overlap on it.
+ */
+struct lane {
+    uint64_t rng;
+    struct mmu_update mmu_reqs[8];
+    struct mmuext_op ext_ops[8];
+    multicall_entry_t mc[6];
+    xen_pfn_t mem_in[8], mem_out[16];
+    struct xen_memory_reservation resv;
+    struct xen_memory_exchange xchg;
+    unsigned mem_n, mem_order, mem_out_order;
+    unsigned traps_taken, traps_now, msr_writes, msr_refused, mem_calls, mem_changed;
+    unsigned long made;
+    volatile uint64_t resume; /* where a guarded instruction continues */
+    unsigned hist[130];
+};
+static struct lane lanes[2];
+
+/* vCPU 0 runs on the runtime's boot stack, vCPU 1 on a stack of its own. */
+static struct lane *me(void)
+{
+    char here;
+    return &lanes[&here >= rt_stack && &here < rt_stack_top ? 0 : 1];
+}
+#define rng_state (me()->rng)
+#define mmu_reqs (me()->mmu_reqs)
+#define ext_ops (me()->ext_ops)
+#define mc (me()->mc)
+#define mem_in (me()->mem_in)
+#define mem_out (me()->mem_out)
+#define resv (me()->resv)
+#define xchg (me()->xchg)
+#define mem_n (me()->mem_n)
+#define mem_order (me()->mem_order)
+#define mem_out_order (me()->mem_out_order)
 
 /* ---- PRNG (xorshift64*) and the value pool */
-
-static uint64_t rng_state = SEED;
 
 static uint64_t rnd(void)
 {
@@ -95,18 +147,41 @@ static uint64_t rnd(void)
 
 static unsigned below(unsigned n) { return (unsigned)(rnd() % n); }
 
-static unsigned traps_taken, msr_writes, msr_refused;
-
 /* Exceptions the calls provoke (#NM after fpu_taskswitch...) resume; a
- * guarded instruction (RT_GUARD) resumes after itself. */
+ * guarded instruction (FUZZ_GUARD) resumes after itself.  Many traps in a
+ * row with no call in between: one that never stops. */
 static bool trap_hook(struct rt_frame *f)
 {
-    if (++traps_taken > 1000)
-        test_verdict(false, "trap storm: vector %lu at %lx (cr2 %lx)",
-                     (unsigned long)f->vector, (unsigned long)f->rip,
-                     (unsigned long)rt_last_trap.cr2);
+    struct lane *l = me();
+
+    l->traps_taken++;
+    if (++l->traps_now > 1000)
+        test_verdict(false, "trap storm on vCPU %u: vector %lu at %lx (cr2 %lx)",
+                     (unsigned)(l - lanes), (unsigned long)f->vector,
+                     (unsigned long)f->rip, (unsigned long)rt_last_trap.cr2);
+    if (l->resume) {
+        f->rip = l->resume;
+        l->resume = 0;
+        return true;
+    }
     return !rt_resume;
 }
+
+/* RT_GUARD with the resume address in this vCPU's lane (operand slot). */
+#define FUZZ_GUARD(insn) \
+    "leaq 9f(%%rip), %%r11\n\tmovq %%r11, (%[slot])\n\t" insn \
+    "\n9:\tmovq $0, (%[slot])"
+
+/* One lock for the pool's bookkeeping (never held across a fuzzed call). */
+static volatile int pool_lock;
+
+static void lock_pool(void)
+{
+    while (__atomic_exchange_n(&pool_lock, 1, __ATOMIC_ACQUIRE))
+        rt_hypercall_raw(__HYPERVISOR_sched_op, SCHEDOP_yield, 0, 0, 0, 0);
+}
+
+static void unlock_pool(void) { __atomic_store_n(&pool_lock, 0, __ATOMIC_RELEASE); }
 
 /* Pointers that no hypercall may read or write through. */
 static uint64_t bad_ptr(void)
@@ -287,12 +362,47 @@ static bool in_list(uint64_t v, const uint64_t *l, unsigned n)
 
 /* ---- memory_op on the pool */
 
-static struct xen_memory_reservation resv;
-static struct xen_memory_exchange xchg;
-static unsigned mem_n, mem_order, mem_out_order;
+/*
+ * Racing, the two vCPUs report what their calls did in either order: a
+ * frame one gave back may be reported before the other's report of getting
+ * it (again).  A release of a frame the pool does not hold yet is kept as a
+ * debt that the next report of that frame pays.  Every frame the pool ever
+ * held is also remembered (seen[]), so that the end can give back anything
+ * the bookkeeping still missed.
+ */
+#define NSEEN 8192
+static uint64_t debt[NPOOL], seen[NSEEN];
+static unsigned n_debt, n_seen, races;
+
+static bool take_from(uint64_t *l, unsigned *n, uint64_t mfn)
+{
+    for (unsigned i = 0; i < *n; i++)
+        if (l[i] == mfn) {
+            l[i] = l[--*n];
+            return true;
+        }
+    return false;
+}
+
+static void remember(uint64_t mfn)
+{
+    unsigned h = (unsigned)((mfn * 0x9e3779b97f4a7c15ULL) >> 51) % NSEEN;
+    for (unsigned i = 0; i < NSEEN && n_seen < NSEEN - 1; i++, h = (h + 1) % NSEEN) {
+        if (seen[h] == mfn)
+            return;
+        if (!seen[h]) {
+            seen[h] = mfn;
+            n_seen++;
+            return;
+        }
+    }
+}
 
 static void pool_add(uint64_t mfn)
 {
+    remember(mfn);
+    if (race && take_from(debt, &n_debt, mfn))
+        return;
     if (n_pool < NPOOL)
         pool[n_pool++] = mfn;
     else /* no room to track it: give it straight back */
@@ -304,12 +414,19 @@ static void pool_add(uint64_t mfn)
 
 static bool pool_take(uint64_t mfn)
 {
-    for (unsigned i = 0; i < n_pool; i++)
-        if (pool[i] == mfn) {
-            pool[i] = pool[--n_pool];
-            return true;
-        }
-    return false;
+    return take_from(pool, &n_pool, mfn);
+}
+
+/* A release the pool cannot match: alone, no hypervisor may report it;
+ * racing, the matching report may still be on its way. */
+static bool unmatched(uint64_t mfn)
+{
+    if (!race)
+        return false;
+    races++;
+    if (n_debt < NPOOL)
+        debt[n_debt++] = mfn;
+    return true;
 }
 
 /* n frames from the pool, a third of them repeats of earlier ones.  Any
@@ -378,7 +495,7 @@ static bool build_memory(struct call *c)
 
 /* Learn what the call did to the pool.  Returns false for an outcome no
  * hypervisor may give. */
-static unsigned mem_calls, mem_changed, reported_drift;
+static unsigned reported_drift;
 static unsigned long pool_base; /* our reservation without the pool */
 /* What each window maps (0: nothing of the pool's), and frames given back
  * while a window still maps them: they count until the window lets go. */
@@ -435,12 +552,12 @@ static long reservation(void)
     return HYPERVISOR_memory_op(XENMEM_current_reservation, &self);
 }
 
-static bool memory_done(const struct call *c, long r)
+static bool memory_done_locked(const struct call *c, long r)
 {
     unsigned op = (unsigned)c->a[0];
 
-    mem_calls++;
-    mem_changed += op == XENMEM_exchange ? xchg.nr_exchanged != 0 : r > 0;
+    me()->mem_calls++;
+    me()->mem_changed += op == XENMEM_exchange ? xchg.nr_exchanged != 0 : r > 0;
 
     if (op == XENMEM_exchange) {
         /* Keel does all or nothing; Xen may stop after whole chunks. */
@@ -460,8 +577,11 @@ static bool memory_done(const struct call *c, long r)
             unsigned k = 0;
             while (k < n_added && added[k] != mem_in[i])
                 k++;
-            if (k == n_added)
-                return false; /* a frame exchanged twice */
+            if (k == n_added) {
+                if (!unmatched(mem_in[i]))
+                    return false; /* a frame exchanged twice */
+                continue;
+            }
             added[k] = added[--n_added];
         }
         for (unsigned k = 0; k < n_added; k++)
@@ -478,9 +598,9 @@ static bool memory_done(const struct call *c, long r)
             /* Xen counts the repeat of a frame that is still mapped as
              * done (there is nothing left to drop); Keel stops there. */
             if (pool_take(mem_in[i])) {
-                if (in_a_window(mem_in[i]) && n_ghost < NPOOL)
+                if (!race && in_a_window(mem_in[i]) && n_ghost < NPOOL)
                     ghost[n_ghost++] = mem_in[i];
-            } else if (!repeat) {
+            } else if (!repeat && !unmatched(mem_in[i])) {
                 return false; /* released a frame that was not ours */
             }
             continue;
@@ -491,11 +611,20 @@ static bool memory_done(const struct call *c, long r)
     return true;
 }
 
+static bool memory_done(const struct call *c, long r)
+{
+    lock_pool();
+    bool ok = memory_done_locked(c, r);
+    unlock_pool();
+    return ok;
+}
+
 /* The hypercall-page MSR at a frame; tables must be refused (#GP). */
 static void fuzz_hypercall_msr(void)
 {
     uint64_t mfn = target_mfn(), val = mfn << 12;
-    unsigned before = traps_taken;
+    struct lane *l = me();
+    unsigned before = l->traps_taken;
 
     static const uint64_t junk_vals[] = {0, ~0ULL, 1ULL << 63, 0xffffffffff000ULL, 0x1000};
     if (below(4) == 0)
@@ -504,17 +633,17 @@ static void fuzz_hypercall_msr(void)
         val = junk_vals[below(sizeof(junk_vals) / sizeof(junk_vals[0]))];
     if (mfn == shinfo_mfn && (val >> 12) == shinfo_mfn)
         return; /* a writable page: it would take our event state */
-    __asm__ volatile(RT_GUARD("wrmsr")::"c"(0x40000000U), "a"((uint32_t)val),
-                     "d"((uint32_t)(val >> 32))
+    __asm__ volatile(FUZZ_GUARD("wrmsr")::"c"(0x40000000U), "a"((uint32_t)val),
+                     "d"((uint32_t)(val >> 32)), [slot] "r"(&l->resume)
                      : "r11", "memory");
-    bool refused = traps_taken != before;
+    bool refused = l->traps_taken != before;
     bool table = false; /* our live tables (the scratch L1 may be unpinned) */
     for (unsigned i = 0; i < n_pt; i++)
         table |= (val >> 12) == pt_mfn[i];
     if (table && !(val & 0xfff) && !refused)
         rt_check_failed(__FILE__, __LINE__, "hypercall page written into a table", 0, 13);
-    msr_writes++;
-    msr_refused += refused;
+    l->msr_writes++;
+    l->msr_refused += refused;
 }
 
 /* Rewrites c so that it cannot end or wreck us; false: skip it. */
@@ -590,6 +719,11 @@ static bool sanitize(struct call *c)
             /* ids are 32 bits: keep the low half away from 0 */
             static const uint64_t ids[] = {1, 2, 63, 4096, 0xffffffff, 0x80000000};
             a[1] = ids[below(6)];
+            /* Racing, vCPU 1 runs the fuzzer too: it must not go down, nor
+             * move its vcpu_info into a page the fuzzer scribbles on (junk
+             * there unmasks events it has no handler state for). */
+            if (race && IN(cmd, VCPUOP_down, VCPUOP_register_vcpu_info))
+                a[1] = 2;
         }
         return true;
     case __HYPERVISOR_set_debugreg:
@@ -633,16 +767,16 @@ static long raw_hypercall(const struct call *c)
 static uint64_t text_sum(void)
 {
     uint64_t h = 1469598103934665603ULL;
-    for (const char *p = __kernel_start; p < __text_end; p++)
+    for (const char *p = __kernel_start; p < __rodata_end; p++)
         h = (h ^ (uint8_t)*p) * 1099511628211ULL;
     return h;
 }
 
 /* Histogram: [0] = 0, [1..127] = -errno, [128] = positive, [129] = other. */
-static unsigned hist[130];
-
 static void count(long r)
 {
+    unsigned *hist = me()->hist;
+
     if (r == 0)
         hist[0]++;
     else if (r > 0)
@@ -658,11 +792,13 @@ static const uint64_t out_of_range[] = {
     (1ULL << 32) + __HYPERVISOR_sched_op, ~0ULL,
 };
 
-static unsigned fuzz(void)
+static void fuzz(void)
 {
-    unsigned made = 0;
-    for (unsigned i = 0; i < NCALLS; i++) {
+    struct lane *l = me();
+
+    for (unsigned long i = 0; i < ncalls; i++) {
         struct call c;
+        l->traps_now = 0;
         unsigned pick = below(70);
         c.nr = pick < 64 ? pick : out_of_range[below(sizeof(out_of_range) / 8)];
         for (unsigned k = 0; k < 5; k++)
@@ -682,13 +818,18 @@ static unsigned fuzz(void)
         if (!sanitize(&c))
             continue;
         long r = raw_hypercall(&c);
-        made++;
+        l->made++;
         count(r);
         if (c.nr == __HYPERVISOR_memory_op && c.a[1] == (uintptr_t)(c.a[0] == XENMEM_exchange
                                                                      ? (void *)&xchg
                                                                      : (void *)&resv) &&
             !memory_done(&c, r))
             rt_check_failed(__FILE__, __LINE__, "memory_op result", r, 0);
+        if (c.nr >= 64 && r != -XEN_ENOSYS)
+            rt_check_failed(__FILE__, __LINE__, "unknown hypercall is -ENOSYS", r,
+                            -XEN_ENOSYS);
+        if (race) /* the other vCPU's calls land in between: only the end counts */
+            continue;
         if (c.nr == __HYPERVISOR_update_va_mapping ||
             c.nr == __HYPERVISOR_update_va_mapping_otherdomain)
             windows_changed();
@@ -702,11 +843,7 @@ static unsigned fuzz(void)
                    (unsigned long)mem_in[3], (unsigned long)window_map[0],
                    (unsigned long)window_map[1], (unsigned long)window_map[2],
                    (unsigned long)window_map[3], n_ghost);
-        if (c.nr >= 64 && r != -XEN_ENOSYS)
-            rt_check_failed(__FILE__, __LINE__, "unknown hypercall is -ENOSYS", r,
-                            -XEN_ENOSYS);
     }
-    return made;
 }
 
 /* The pool, and the frames the hypervisor writes into. */
@@ -812,9 +949,216 @@ static void check_after(const struct known *before, uint64_t sum)
     printf("fuzz: unpin scratch L1 = %ld\n", r);
 }
 
-static void print_hist(unsigned made)
+/* ---- racing (FUZZ_RACE): vCPU 1 runs the fuzzer beside vCPU 0 */
+
+static char stack1[16384] __attribute__((aligned(16)));
+static volatile unsigned go, done1;
+static struct vcpu_guest_context ctxt1;
+extern char rt_event_entry[], rt_failsafe_entry[];
+
+/* What a vCPU (not the domain) may hold on pool frames: its user page-table
+ * root and its LDT. */
+static void drop_vcpu_refs(void)
 {
-    printf("fuzz: %u calls; return codes:", made);
+    struct mmuext_op drop[2] = {{.cmd = MMUEXT_NEW_USER_BASEPTR, .arg1.mfn = 0},
+                                {.cmd = MMUEXT_SET_LDT, .arg1.linear_addr = 0}};
+    hypercall4(__HYPERVISOR_mmuext_op, drop, 2, NULL, DOMID_SELF);
+}
+
+static void yield(void) { rt_hypercall_raw(__HYPERVISOR_sched_op, SCHEDOP_yield, 0, 0, 0, 0); }
+
+void fuzz_secondary(void);
+void fuzz_secondary(void)
+{
+    rt_install_traps(); /* trap tables are per vCPU */
+    while (!go)
+        yield();
+    fuzz();
+    drop_vcpu_refs();
+    done1 = 1;
+    for (;;)
+        HYPERVISOR_vcpu_op(VCPUOP_down, 1, NULL);
+}
+
+/* vCPU 1 with a stack of its own and our page tables; its events stay
+ * masked (it has no handler state of its own), traps are its own. */
+static void start_second(void)
+{
+    shared_info_t *s = rt_shared_info();
+
+    s->vcpu_info[1].evtchn_upcall_mask = 1;
+    ctxt1.flags = VGCF_in_kernel;
+    ctxt1.user_regs.rip = (uintptr_t)fuzz_secondary;
+    ctxt1.user_regs.rsp = (uintptr_t)(stack1 + sizeof(stack1) - 8);
+    ctxt1.user_regs.cs = FLAT_KERNEL_CS;
+    ctxt1.user_regs.ss = FLAT_KERNEL_SS;
+    ctxt1.user_regs.rflags = 0x202;
+    ctxt1.kernel_ss = FLAT_KERNEL_SS;
+    ctxt1.kernel_sp = (uintptr_t)(stack1 + sizeof(stack1));
+    ctxt1.ctrlreg[3] = xen_pfn_to_cr3(rt_virt_to_mfn((void *)rt_start_info->pt_base));
+    ctxt1.event_callback_eip = (uintptr_t)rt_event_entry;
+    ctxt1.failsafe_callback_eip = (uintptr_t)rt_failsafe_entry;
+    CHECK(HYPERVISOR_vcpu_op(VCPUOP_initialise, 1, &ctxt1) == 0);
+    CHECK(HYPERVISOR_vcpu_op(VCPUOP_up, 1, NULL) == 0);
+}
+
+static void wait_second(void)
+{
+    while (!done1 || HYPERVISOR_vcpu_op(VCPUOP_is_up, 1, NULL) != 0)
+        yield();
+}
+
+static bool is_grant_frame(uint64_t mfn, const xen_pfn_t *frames, unsigned n)
+{
+    for (unsigned i = 0; i < n; i++)
+        if (frames[i] == mfn)
+            return true;
+    return false;
+}
+
+static long give_one(uint64_t mfn)
+{
+    struct xen_memory_reservation r = {.nr_extents = 1, .domid = DOMID_SELF};
+    set_xen_guest_handle(r.extent_start, &mfn);
+    return HYPERVISOR_memory_op(XENMEM_decrease_reservation, &r);
+}
+
+/*
+ * After the race: whatever the bookkeeping says, give back every frame we
+ * may still own.  Each frame that is still ours must be writable again
+ * (no pin, no table type left behind) before it goes back.
+ */
+static void give_back_all(void)
+{
+    unsigned back = 0, gone = 0, stuck = 0, swept = 0;
+    struct gnttab_query_size qs = {.dom = DOMID_SELF};
+    xen_pfn_t gframes[64];
+    struct gnttab_setup_table st = {.dom = DOMID_SELF};
+    struct gnttab_set_version v1 = {.version = 1};
+
+    drop_vcpu_refs();
+    for (unsigned round = 0; round < 4; round++)
+        for (unsigned h = 0; h < NSEEN; h++)
+            if (seen[h]) {
+                struct mmuext_op op = {.cmd = MMUEXT_UNPIN_TABLE, .arg1.mfn = seen[h]};
+                hypercall4(__HYPERVISOR_mmuext_op, &op, 1, NULL, DOMID_SELF);
+            }
+    for (unsigned i = 0; i < NWINDOW; i++)
+        HYPERVISOR_update_va_mapping((uintptr_t)window[i], 0, UVMF_INVLPG);
+    for (unsigned i = 0; i < 512; i++) {
+        struct mmu_update u = {.ptr = (l1_mfn << 12) + 8 * i, .val = 0};
+        hypercall4(__HYPERVISOR_mmu_update, &u, 1, NULL, DOMID_SELF);
+    }
+    /* Grant state back to one v1 table: no status frames; and never give
+     * back a grant frame (a frame given back may come back as one). */
+    EXPECT_EQ(hypercall3(__HYPERVISOR_grant_table_op, GNTTABOP_set_version, &v1, 1), 0);
+    EXPECT_EQ(hypercall3(__HYPERVISOR_grant_table_op, GNTTABOP_query_size, &qs, 1), 0);
+    st.nr_frames = qs.nr_frames < 64 ? qs.nr_frames : 64;
+    set_xen_guest_handle(st.frame_list, gframes);
+    EXPECT_EQ(hypercall3(__HYPERVISOR_grant_table_op, GNTTABOP_setup_table, &st, 1), 0);
+    EXPECT_EQ(st.status, GNTST_okay);
+
+    /* The pool first (each frame once), then, if the reservation is still
+     * above what it was, every frame the pool ever held. */
+    for (unsigned pass = 0; pass < 2; pass++) {
+        if (pass && (unsigned long)reservation() == pool_base)
+            break;
+        for (unsigned i = 0; i < (pass ? NSEEN : n_pool); i++) {
+            uint64_t mfn = pass ? seen[i] : pool[i];
+            if (!mfn || mfn == shinfo_mfn || is_grant_frame(mfn, gframes, st.nr_frames))
+                continue;
+            if (!pass && in_list(mfn, pool, i))
+                continue;
+            long m = HYPERVISOR_update_va_mapping((uintptr_t)window[0], (mfn << 12) | 0x67,
+                                                  UVMF_INVLPG);
+            if (m == 0)
+                HYPERVISOR_update_va_mapping((uintptr_t)window[0], 0, UVMF_INVLPG);
+            long r = give_one(mfn);
+            if (r == 1 && m != 0) {
+                printf("fuzz: frame %lx was ours but not mappable writable (%ld)\n",
+                       (unsigned long)mfn, m);
+                stuck++;
+            }
+            back += r == 1 && !pass;
+            swept += r == 1 && pass;
+            gone += r != 1 && !pass;
+        }
+    }
+    printf("fuzz: end: %u pool frames given back, %u already gone, %u found by the sweep "
+           "(%u frames seen), %u unmatched releases\n", back, gone, swept, n_seen, races);
+    n_pool = 0;
+    EXPECT_EQ(stuck, 0);
+    EXPECT_EQ(reservation(), pool_base);
+}
+
+/* Every event channel closed: the lowest port is free again. */
+static void close_all_ports(void)
+{
+    for (unsigned p = 1; p < 1024; p++) {
+        struct evtchn_close cl = {.port = p};
+        rt_hypercall_raw(__HYPERVISOR_event_channel_op, EVTCHNOP_close, (uintptr_t)&cl, 0, 0,
+                         0);
+    }
+    for (unsigned p = 1; p < 64; p++) {
+        struct evtchn_status st = {.dom = DOMID_SELF, .port = p};
+        EXPECT_EQ(HYPERVISOR_event_channel_op(EVTCHNOP_status, &st), 0);
+        if (st.status != EVTCHNSTAT_closed)
+            printf("fuzz: port %u still in state %u\n", p, st.status);
+        EXPECT_EQ(st.status, EVTCHNSTAT_closed);
+    }
+    struct evtchn_alloc_unbound au = {.dom = DOMID_SELF, .remote_dom = DOMID_SELF};
+    EXPECT_EQ(HYPERVISOR_event_channel_op(EVTCHNOP_alloc_unbound, &au), 0);
+    EXPECT_EQ(au.port, 1);
+    struct evtchn_close cl = {.port = au.port};
+    EXPECT_EQ(HYPERVISOR_event_channel_op(EVTCHNOP_close, &cl), 0);
+}
+
+/* "seed=<n> calls=<n>" on the guest command line (decimal or 0x hex). */
+static void parse_cmdline(const char *p)
+{
+    for (; *p; p++) {
+        unsigned long long *dst = NULL, v = 0;
+        unsigned long long s64 = seed, c64 = ncalls;
+        if (!memcmp(p, "seed=", 5))
+            dst = &s64, p += 5;
+        else if (!memcmp(p, "calls=", 6))
+            dst = &c64, p += 6;
+        else
+            continue;
+        unsigned base = p[0] == '0' && p[1] == 'x' ? 16 : 10;
+        p += base == 16 ? 2 : 0;
+        for (; *p && *p != ' '; p++)
+            v = v * base + (unsigned)(*p <= '9' ? *p - '0' : (*p | 0x20) - 'a' + 10);
+        *dst = v;
+        seed = s64;
+        ncalls = (unsigned long)c64;
+        if (!*p)
+            break;
+    }
+}
+
+static void print_stats(void)
+{
+    unsigned hist[130] = {0}, traps = 0, msr = 0, refused = 0, calls = 0, changed = 0;
+    unsigned long made = 0;
+
+    for (unsigned i = 0; i < 2; i++) {
+        for (unsigned e = 0; e < 130; e++)
+            hist[e] += lanes[i].hist[e];
+        traps += lanes[i].traps_taken;
+        msr += lanes[i].msr_writes;
+        refused += lanes[i].msr_refused;
+        calls += lanes[i].mem_calls;
+        changed += lanes[i].mem_changed;
+        made += lanes[i].made;
+    }
+    printf("fuzz: hypercall-page MSR written %u times, %u refused\n", msr, refused);
+    printf("fuzz: %u reservation/exchange calls, %u changed the pool (%u frames now)\n",
+           calls, changed, n_pool);
+    printf("fuzz: %lu calls", made);
+    if (race)
+        printf(" (vCPU 0: %lu, vCPU 1: %lu)", lanes[0].made, lanes[1].made);
+    printf("; return codes:");
     if (hist[0])
         printf(" 0:%u", hist[0]);
     for (unsigned e = 1; e < 128; e++)
@@ -824,12 +1168,27 @@ static void print_hist(unsigned made)
         printf(" >0:%u", hist[128]);
     if (hist[129])
         printf(" other:%u", hist[129]);
-    printf("\nfuzz: traps taken %u\n", traps_taken);
+    printf("\nfuzz: traps taken %u\n", traps);
+}
+
+/* Memory of ours no call may touch: a page of known contents. */
+static uint64_t canary[512];
+
+static bool canary_intact(uint64_t tag)
+{
+    bool ok = true;
+    for (unsigned i = 0; i < 512; i++)
+        ok &= canary[i] == (tag ^ (i * 0x9e3779b97f4a7c15ULL));
+    return ok;
 }
 
 void test_main(start_info_t *si)
 {
-    (void)si;
+    parse_cmdline((const char *)si->cmd_line);
+    lanes[0].rng = seed;
+    lanes[1].rng = (seed ^ 0xa5a5a5a55a5a5a5aULL) * 0x2545f4914f6cdd1dULL | 1;
+    for (unsigned i = 0; i < 512; i++)
+        canary[i] = seed ^ (i * 0x9e3779b97f4a7c15ULL);
     rt_install_traps();
     rt_install_events();
     rt_trap_hook = trap_hook;
@@ -840,15 +1199,29 @@ void test_main(start_info_t *si)
     uint64_t sum = text_sum();
     struct known before = known_answers();
     setup_pool();
-    printf("fuzz: seed 0x%llx, %u rounds, text checksum %lx\n",
-           (unsigned long long)SEED, NCALLS, (unsigned long)sum);
-    unsigned made = fuzz();
-    printf("fuzz: hypercall-page MSR written %u times, %u refused\n", msr_writes, msr_refused);
-    printf("fuzz: %u reservation/exchange calls, %u changed the pool (%u frames now)\n",
-           mem_calls, mem_changed, n_pool);
-    EXPECT_EQ(reported_drift, 0);
-    give_back_pool();
-    check_after(&before, sum);
-    print_hist(made);
+    printf("fuzz: seed 0x%llx, %lu rounds%s, text checksum %lx\n", (unsigned long long)seed,
+           ncalls, race ? " on each of vCPUs 0 and 1 at once" : "", (unsigned long)sum);
+    uint64_t t0 = rt_system_time();
+    if (race) {
+        start_second();
+        go = 1;
+    }
+    fuzz();
+    if (race)
+        wait_second();
+    uint64_t ms = (rt_system_time() - t0) / 1000000;
+    if (race) {
+        print_stats();
+        printf("fuzz: %lu calls in %lu ms\n", lanes[0].made + lanes[1].made, (unsigned long)ms);
+        give_back_all();
+        close_all_ports();
+        check_after(&before, sum);
+    } else {
+        print_stats();
+        EXPECT_EQ(reported_drift, 0);
+        give_back_pool();
+        check_after(&before, sum);
+    }
+    EXPECT(canary_intact(seed));
     test_verdict(rt_failures == 0, "%u soft checks failed", rt_failures);
 }

@@ -5,8 +5,11 @@
  * call inside a one-entry multicall (how libxc issues every memory_op),
  * where the entry itself is rewritten and the multicall resumes at it,
  * and the validation of a large page-table tree (pinning its L4, or an
- * mmu_update linking its L3 in), which Xen does part by part (PGT_partial)
- * while the timer keeps ticking.
+ * mmu_update linking its L3 in, or loading it as CR3) and its release
+ * (unpinning, zeroing the entry, loading the old CR3 back), which Xen does
+ * part by part (PGT_partial) while the timer keeps ticking: an unpin
+ * succeeds at once and the release goes on before the next request of the
+ * batch, which sees the tree released.
  * Whether a call was preempted is invisible to the guest: every result
  * must be exactly what one uninterrupted call would give.  The system
  * tests run this guest with preempt_every=N too, so that every
@@ -134,6 +137,7 @@ static uint64_t l2[512] __attribute__((aligned(4096)));
 static uint64_t l3[512] __attribute__((aligned(4096)));
 static uint64_t l4[512] __attribute__((aligned(4096)));
 static uint64_t l4b[512] __attribute__((aligned(4096)));
+static uint64_t l4c[512] __attribute__((aligned(4096)));
 static char target[4096] __attribute__((aligned(4096)));
 static evtchn_port_t tport;
 static volatile bool in_call;
@@ -190,6 +194,14 @@ static void build_tree(void)
     CHECK(remap(l4b, PG_P | PG_US | PG_A) == 0);
 }
 
+static long mmuext2(unsigned cmd0, const void *va0, unsigned cmd1, const void *va1,
+                    unsigned *done)
+{
+    struct mmuext_op op[2] = {{.cmd = cmd0, .arg1.mfn = mfn_of(va0)},
+                              {.cmd = cmd1, .arg1.mfn = mfn_of(va1)}};
+    return hypercall4(__HYPERVISOR_mmuext_op, op, 2, done, DOMID_SELF);
+}
+
 /* Writable again: only possible once no table holds the frame. */
 static long unmade(void *va)
 {
@@ -207,7 +219,41 @@ static long timed(long (*fn)(void))
 }
 
 static long pin_l4(void) { return mmuext1(MMUEXT_PIN_L4_TABLE, l4); }
+static long unpin_l4(void) { return mmuext1(MMUEXT_UNPIN_TABLE, l4); }
 static long link_l3(void) { return mmu_update1(l4b, 7, (mfn_of(l3) << 12) | PG_TABLE); }
+static long unlink_l3(void) { return mmu_update1(l4b, 7, 0); }
+
+/* The running L4 copied (Keel's/Xen's own slots left to them), with the
+ * tree's L3 in slot 5, loaded as CR3 and then the old root back: the
+ * copy's last reference goes, and the whole tree with it. */
+static long to_copy(void) { return mmuext1(MMUEXT_NEW_BASEPTR, l4c); }
+static long to_old(void)
+{
+    struct mmuext_op op = {.cmd = MMUEXT_NEW_BASEPTR,
+                           .arg1.mfn = mfn_of((void *)rt_start_info->pt_base)};
+    return hypercall4(__HYPERVISOR_mmuext_op, &op, 1, NULL, DOMID_SELF);
+}
+
+static void new_root_with_tree(void)
+{
+    const uint64_t *cur = (const uint64_t *)rt_start_info->pt_base;
+
+    for (unsigned i = 0; i < 512; i++)
+        l4c[i] = (i >= 256 && i < 272) ? 0 : cur[i];
+    l4c[5] = (mfn_of(l3) << 12) | PG_TABLE;
+    CHECK(remap(l4c, PG_P | PG_US | PG_A) == 0);
+    EXPECT_EQ(timed(to_copy), 0);
+    EXPECT(unmade(l1s[N_L1 - 1]) != 0); /* in use under CR3 */
+    printf("preempt: running on a copied root with the tree in it\n");
+    EXPECT_EQ(timed(to_old), 0);
+    EXPECT_EQ(unmade(l4c), 0); /* the copy and the whole tree released */
+    EXPECT_EQ(unmade(l3), 0);
+    EXPECT_EQ(unmade(l2), 0);
+    EXPECT_EQ(unmade(l1s[N_L1 - 1]), 0);
+    CHECK(remap(l1s[N_L1 - 1], PG_P | PG_US | PG_A) == 0);
+    CHECK(remap(l2, PG_P | PG_US | PG_A) == 0);
+    CHECK(remap(l3, PG_P | PG_US | PG_A) == 0);
+}
 
 static void big_tree(void)
 {
@@ -225,15 +271,28 @@ static void big_tree(void)
     EXPECT_EQ(timed(pin_l4), 0);
     EXPECT_EQ(mmuext1(MMUEXT_PIN_L4_TABLE, l4), -XEN_EINVAL); /* pinned already */
     EXPECT(unmade(l1s[N_L1 - 1]) != 0);                      /* a table now */
-    EXPECT_EQ(mmuext1(MMUEXT_UNPIN_TABLE, l4), 0);
-    /* The L3 linked into another L4 by mmu_update: validated the same way. */
+    /* Unpinning releases all 65536 entries: 0, and done by the return. */
+    EXPECT_EQ(timed(unpin_l4), 0);
+    EXPECT_EQ(unmade(l1s[N_L1 - 1]), 0);
+    CHECK(remap(l1s[N_L1 - 1], PG_P | PG_US | PG_A) == 0);
+    /* Unpin and pin again in one batch: the second request finds the
+     * tree released and validates it anew; both count. */
+    EXPECT_EQ(timed(pin_l4), 0);
+    unsigned done = 0;
+    EXPECT_EQ(mmuext2(MMUEXT_UNPIN_TABLE, l4, MMUEXT_PIN_L4_TABLE, l4, &done), 0);
+    EXPECT_EQ(done, 2);
+    EXPECT(unmade(l1s[0]) != 0);
+    EXPECT_EQ(timed(unpin_l4), 0);
+    /* The L3 linked into another L4 by mmu_update: validated the same way,
+     * and zeroing that entry (its last reference) releases it. */
     EXPECT_EQ(mmuext1(MMUEXT_PIN_L4_TABLE, l4b), 0);
     EXPECT_EQ(timed(link_l3), 0);
     EXPECT(unmade(l1s[0]) != 0);
-    EXPECT_EQ(mmu_update1(l4b, 7, 0), 0);
-    EXPECT_EQ(mmuext1(MMUEXT_UNPIN_TABLE, l4b), 0);
+    EXPECT_EQ(timed(unlink_l3), 0);
     EXPECT_EQ(unmade(l1s[0]), 0); /* every table released */
+    EXPECT_EQ(mmuext1(MMUEXT_UNPIN_TABLE, l4b), 0);
     CHECK(remap(l1s[0], PG_P | PG_US | PG_A) == 0);
+    new_root_with_tree();
 
     /* The last entry of the last L1 is a writable mapping of the L4 being
      * pinned: refused at the very end, and everything checked before is

@@ -36,6 +36,7 @@ KEEL_READY = {
     "balloon",
     "gdt",
     "fuzz",
+    "fuzz-race",
     "irq",
     "grant",
     "nofeat",

@@ -131,6 +131,7 @@ void arch_vcpu_relinquish(struct vcpu *v)
 {
     mfn_t kernel = v->arch.guest_table, user = v->arch.guest_table_user;
 
+    (void)page_put_later_run(&v->arch.old_table, false); /* a parked release */
     v->arch.guest_table = v->arch.guest_table_user = 0;
     if (kernel)
         put_page_and_type(mfn_to_page(kernel));

@@ -6,18 +6,6 @@
 #include <keel/sched.h>
 #include <xen/errno.h>
 
-/* The lower half, and the upper half outside Keel's reserved slots. */
-bool guest_range_ok(unsigned long gva, size_t n)
-{
-    unsigned long end = gva + n; /* exclusive */
-
-    if (n == 0)
-        return true;
-    if (end < gva)
-        return false; /* wraps */
-    return end <= 0x0000800000000000UL || gva >= HV_VIRT_END;
-}
-
 /* Guest pages are user pages: with SMAP, Keel may touch them only inside
  * an stac/clac window, which covers exactly the copy. */
 static inline void user_access_begin(void)

@@ -84,10 +84,13 @@ static long pt_owner_of(unsigned long foreigndom, struct domain **out)
 
 long do_mmu_update(struct hcall *h)
 {
-    struct update_ctx ctx = {.d = current->domain, .w.preemptible = true};
+    struct update_ctx ctx = {.d = current->domain, .w.preemptible = true,
+                             .w.later = &current->arch.old_table};
     struct mmu_update req;
     long rc;
 
+    if (pv_batch_prologue(h, &rc))
+        return rc;
     if ((rc = pt_owner_of(h->arg[3], &ctx.w.pt_owner)))
         return rc;
     ctx.w.pg_owner = pv_pg_owner(h->arg[3] & 0xffff, &rc);

@@ -29,6 +29,8 @@ long do_mmuext_op(struct hcall *h)
     struct mmuext_op op;
     long rc = 0;
 
+    if (pv_batch_prologue(h, &rc))
+        return rc;
     pg_owner = pv_pg_owner(h->arg[3], &rc);
     if (!pg_owner)
         return rc;
@@ -54,7 +56,9 @@ static long pin(struct domain *pg_owner, mfn_t mfn, unsigned int level)
 
     if (!pg)
         return -XEN_EINVAL;
-    rc = page_pin_preemptible(pg, pg_owner, pgt_of_level(level));
+    /* A refusal's undo may be parked in the vCPU, as Xen's. */
+    rc = page_pin_preemptible_later(pg, pg_owner, pgt_of_level(level),
+                                    &current->arch.old_table);
     if (rc == -KEEL_ERESTART && pg_owner != current->domain &&
         READ_ONCE(pg_owner->is_dying)) {
         /* Relinquish may have passed this frame: no partial state left. */
@@ -70,11 +74,13 @@ static long pin(struct domain *pg_owner, mfn_t mfn, unsigned int level)
     return 0;
 }
 
-static long unpin(struct domain *pg_owner, mfn_t mfn)
+/* Succeeds at once, as on Xen; releasing a large tree goes on in
+ * continuations (the rest parked in the calling vCPU). */
+static long unpin(struct vcpu *v, struct domain *pg_owner, mfn_t mfn)
 {
     struct page_info *pg = pv_domain_page(mfn, pg_owner);
 
-    if (!pg || !pv_table_level(pg) || !page_unpin(pg))
+    if (!pg || !pv_table_level(pg) || !page_unpin_later(pg, &v->arch.old_table))
         return -XEN_EINVAL;
     return 0;
 }
@@ -83,7 +89,8 @@ static long unpin(struct domain *pg_owner, mfn_t mfn)
 
 /* Make *root point at L4 `mfn` (0: none, if allowed): take the new
  * reference before dropping the old, so re-loading the same root works.
- * Validating a new root may continue (-KEEL_ERESTART). */
+ * Validating a new root may continue (-KEEL_ERESTART); releasing the old
+ * one may be parked (the request succeeded). */
 static long set_root(struct vcpu *v, mfn_t *root, mfn_t mfn, bool zero_ok)
 {
     struct domain *d = v->domain;
@@ -98,14 +105,15 @@ static long set_root(struct vcpu *v, mfn_t *root, mfn_t mfn, bool zero_ok)
             return -XEN_EINVAL;
         rc = get_page_type_preemptible(pg, PGT_l4_page_table);
         if (rc) {
-            put_page(pg);
+            if (rc == -KEEL_ERESTART || !page_park_partial(pg, &v->arch.old_table))
+                put_page(pg);
             return rc == -KEEL_ERESTART ? rc : -XEN_EINVAL;
         }
     }
     *root = mfn;
     switch_cr3(pv_active_cr3(v));
     if (old)
-        put_page_and_type(mfn_to_page(old));
+        (void)put_page_and_type_later(mfn_to_page(old), &v->arch.old_table);
     return 0;
 }
 
@@ -181,7 +189,7 @@ static long one_op(struct vcpu *v, struct domain *pg_owner, const struct mmuext_
     case MMUEXT_PIN_L4_TABLE:
         return pin(pg_owner, a1, op->cmd - MMUEXT_PIN_L1_TABLE + 1);
     case MMUEXT_UNPIN_TABLE:
-        return unpin(pg_owner, a1);
+        return unpin(v, pg_owner, a1);
     case MMUEXT_NEW_BASEPTR:
         return set_root(v, &v->arch.guest_table, a1, false);
     case MMUEXT_NEW_USER_BASEPTR:

@@ -6,7 +6,7 @@
 #include <asm/cpu.h>
 #include <asm/pv.h>
 #include <asm/pv_vcpu.h>
-#include <keel/debugreg.h>
+#include <keel/pv_ctx.h>
 #include <keel/frametable.h>
 #include <keel/guest_access.h>
 #include <keel/vtime.h>
@@ -63,22 +63,29 @@ void pv_vcpu_switched_in(struct vcpu *v)
  * roots and GDT frames, then the state itself, which cannot fail.
  */
 
-static bool is_canonical(unsigned long va)
-{
-    return (unsigned long)((long)(va << 16) >> 16) == va;
-}
-
 /* A reference on a page-table root the vCPU will run on, as the running
  * CR3 of vCPU 0 holds one (dom0_build).  The toolstack pinned the L4
- * (MMUEXT_PIN_L4_TABLE with foreigndom) or the type is taken here. */
-static bool take_root(struct domain *d, unsigned long cr3, mfn_t *out)
+ * (MMUEXT_PIN_L4_TABLE with foreigndom) or the type is taken here,
+ * validating preemptibly (Xen's arch_set_info_guest): -KEEL_ERESTART
+ * means "call again", the tree kept partial meanwhile.  A refusal is
+ * undone in one go (no parked release is run on this path). */
+static long take_root(struct domain *d, unsigned long cr3, mfn_t *out)
 {
     mfn_t mfn = xen_cr3_to_pfn(cr3);
+    struct page_info *pg = mfn_valid(mfn) ? mfn_to_page(mfn) : NULL;
+    long rc;
 
-    if (!mfn_valid(mfn) || !get_page_and_type(mfn_to_page(mfn), d, PGT_l4_page_table))
-        return false;
+    if (!pg || !get_page(pg, d))
+        return -XEN_EINVAL;
+    rc = get_page_type_preemptible(pg, PGT_l4_page_table);
+    if (rc) {
+        if (rc != -KEEL_ERESTART)
+            (void)page_park_partial(pg, NULL);
+        put_page(pg);
+        return rc == -KEEL_ERESTART ? rc : -XEN_EINVAL;
+    }
     *out = mfn;
-    return true;
+    return 0;
 }
 
 static void put_root(mfn_t mfn)
@@ -87,32 +94,17 @@ static void put_root(mfn_t mfn)
         put_page_and_type(mfn_to_page(mfn));
 }
 
-/* Xen's checks on a 64-bit PV context (arch_set_info_guest), plus Keel's
- * own: a vCPU starts in its kernel, entry points are guest addresses. */
+/* The other root stopped: keep this one's validation for the next call
+ * instead of releasing it (which would undo the work every time). */
+static void keep_root(mfn_t mfn)
+{
+    put_page_type_keep(mfn_to_page(mfn));
+    put_page(mfn_to_page(mfn));
+}
+
 static long context_check(const struct vcpu *v, const struct vcpu_guest_context *c)
 {
-    if (!(c->flags & VGCF_in_kernel))
-        return -XEN_EINVAL; /* a 64-bit PV vCPU starts in its kernel */
-    if (!is_canonical(c->user_regs.rsp) || !is_canonical(c->kernel_sp) ||
-        (c->ldt_ents && !is_canonical(c->ldt_base)) || !is_canonical(c->fs_base) ||
-        !is_canonical(c->gs_base_kernel) || !is_canonical(c->gs_base_user))
-        return -XEN_EINVAL;
-    for (unsigned int i = 0; i < 256; i++)
-        if (!is_canonical(c->trap_ctxt[i].address))
-            return -XEN_EINVAL;
-    /* The LDT base must be the guest's even with no entries (Xen). */
-    if ((c->ldt_base & (PAGE_SIZE - 1)) || c->ldt_ents > 8192 ||
-        !guest_range_ok(c->ldt_base, c->ldt_ents ? c->ldt_ents * 8UL : 1))
-        return -XEN_EINVAL;
-    if (c->gdt_ents > 16 * 512)
-        return -XEN_EINVAL;
-    if (v->vcpu_id == 0 && (c->vm_assist & ~ARCH_VM_ASSISTS))
-        return -XEN_EINVAL;
-    if (!guest_range_ok(c->user_regs.rip, 1) || !guest_range_ok(c->event_callback_eip, 1) ||
-        !guest_range_ok(c->failsafe_callback_eip, 1) ||
-        !guest_range_ok(c->syscall_callback_eip, 1))
-        return -XEN_EINVAL;
-    return 0;
+    return pv_ctx_check(c, v->vcpu_id == 0);
 }
 
 static void load_regs(struct regs *r, const struct cpu_user_regs *u)
@@ -144,23 +136,6 @@ static void load_traps(struct vcpu *v, const struct trap_info *t)
     }
 }
 
-/* Reset values, then whatever set_debugreg would accept (Xen drops the
- * rest and the call still succeeds). */
-static void load_debugregs(struct vcpu *v, const unsigned long *dr)
-{
-    static const unsigned int regs[] = {0, 1, 2, 3, 6, 7};
-
-    memset(v->arch.debugreg, 0, sizeof(v->arch.debugreg));
-    v->arch.debugreg[6] = DR6_DEFAULT;
-    v->arch.debugreg[7] = DR7_DEFAULT;
-    for (unsigned int i = 0; i < ARRAY_SIZE(regs); i++) {
-        unsigned int reg = regs[i];
-        unsigned long val = dr[reg];
-        if (!debugreg_check(&reg, &val))
-            v->arch.debugreg[reg] = val;
-    }
-}
-
 /* Everything but the roots and descriptor tables; cannot fail. */
 static void load_state(struct vcpu *v, const struct vcpu_guest_context *c)
 {
@@ -182,7 +157,7 @@ static void load_state(struct vcpu *v, const struct vcpu_guest_context *c)
     v->arch.fs_base = c->fs_base;
     v->arch.gs_base_kernel = c->gs_base_kernel;
     v->arch.gs_base_user = c->gs_base_user;
-    load_debugregs(v, c->debugreg);
+    pv_ctx_debugregs(v->arch.debugreg, c->debugreg);
     v->arch.fpu_initialised = c->flags & VGCF_i387_valid;
     if (v->arch.fpu_initialised) {
         u32 mxcsr;
@@ -205,11 +180,14 @@ long pv_vcpu_initialise(struct vcpu *v, const struct vcpu_guest_context *c)
 
     if (rc)
         return rc;
-    if (!take_root(d, c->ctrlreg[3], &kroot))
-        return -XEN_EINVAL;
-    if (c->ctrlreg[1] && !take_root(d, c->ctrlreg[1], &uroot)) {
-        put_root(kroot);
-        return -XEN_EINVAL;
+    if ((rc = take_root(d, c->ctrlreg[3], &kroot)))
+        return rc;
+    if (c->ctrlreg[1] && (rc = take_root(d, c->ctrlreg[1], &uroot))) {
+        if (rc == -KEEL_ERESTART)
+            keep_root(kroot);
+        else
+            put_root(kroot);
+        return rc;
     }
     if (c->gdt_ents && pv_vcpu_set_gdt(v, c->gdt_frames, (unsigned)c->gdt_ents)) {
         put_root(kroot);

@@ -8,6 +8,7 @@
 #define ASM_DOMAIN_H
 #include <asm/pv_desc.h>
 #include <asm/regs.h>
+#include <keel/frametable.h>
 #include <keel/spinlock.h>
 #include <keel/types.h>
 #include <xen/xen.h>
@@ -46,6 +47,9 @@ struct arch_vcpu {
     bool kernel_mode;         /* guest kernel (true) or guest user */
     mfn_t guest_table;        /* kernel L4 (MMUEXT_NEW_BASEPTR) */
     mfn_t guest_table_user;   /* user L4 (0: none) */
+    /* A page-table release that stopped part-way (unpin, a new root, an
+     * entry overwritten): mmu_update and mmuext_op finish it first. */
+    struct page_put_later old_table;
     unsigned long kernel_ss, kernel_sp; /* stack_switch */
     unsigned long ldt_base;   /* MMUEXT_SET_LDT: guest linear address */
     unsigned int ldt_ents;    /* 0: no LDT */

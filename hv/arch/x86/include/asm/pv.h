@@ -78,6 +78,10 @@ void pv_set_wallclock(u64 wall_at_boot_ns);
 struct hcall;
 long pv_run_batch(struct hcall *h, size_t size, void *item,
                   long (*one)(void *ctx, const void *item), void *ctx);
+/* What mmu_update and mmuext_op do before looking at their arguments:
+ * true, with *rc the answer, when a parked page-table release is not done
+ * yet (a continuation) or the call only carries a final answer. */
+bool pv_batch_prologue(struct hcall *h, long *rc);
 /* Bring the shared time info of v up to date (on every switch to it). */
 void pv_update_vcpu_time(struct vcpu *v);
 #endif

@@ -7,11 +7,12 @@
 void pv_write_runstate(struct vcpu *v);
 /* context_switch, once v's state is loaded on this CPU. */
 void pv_vcpu_switched_in(struct vcpu *v);
-/* VCPUOP_initialise: 0, or -XEN_EINVAL with v unchanged. */
+/* VCPUOP_initialise: 0, or -XEN_EINVAL with v unchanged, or
+ * -KEEL_ERESTART (a root's validation stopped: call again). */
 long pv_vcpu_initialise(struct vcpu *v, const struct vcpu_guest_context *c);
-/* XEN_DOMCTL_setvcpucontext (v paused, off its CPU): initialise, or on an
- * initialised vCPU new registers with the same tables (else
- * -XEN_EOPNOTSUPP).  The caller applies VGCF_online. */
+/* XEN_DOMCTL_setvcpucontext (v paused, off its CPU): initialise (also
+ * -KEEL_ERESTART), or on an initialised vCPU new registers with the same
+ * tables (else -XEN_EOPNOTSUPP).  The caller applies VGCF_online. */
 long pv_vcpu_set_context(struct vcpu *v, const struct vcpu_guest_context *c);
 /* XEN_DOMCTL_getvcpucontext (v paused, off its CPU). */
 void pv_vcpu_get_context(struct vcpu *v, struct vcpu_guest_context *c);
