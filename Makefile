@@ -115,6 +115,7 @@ CORE_HOST_SRCS += hv/common/pirq.c
 CORE_HOST_SRCS += hv/common/x86_decode.c
 CORE_HOST_SRCS += hv/common/domain_mem.c
 CORE_HOST_SRCS += hv/common/domctl_worker.c
+CORE_HOST_SRCS += hv/common/cpupool.c
 CORE_HOST_SRCS += hv/common/cpu_policy.c
 CORE_HOST_SRCS += hv/common/tlbclock.c
 CORE_HOST_SRCS += hv/common/memory.c

@@ -183,14 +183,15 @@ static long op_createdomain(struct xen_domctl *op)
     rc = createdomain_check(c, MAX_VIRT_CPUS, &a);
     if (rc)
         return rc;
-    if (c->cpupool_id != KEEL_CPUPOOL0)
-        return -XEN_ESRCH; /* the only pool */
+    rc = sched_cpupool_check(c->cpupool_id);
+    if (rc)
+        return rc;
     cfg.max_vcpus = a.max_vcpus;
     cfg.nr_evtchn_ports = a.nr_evtchn_ports;
     cfg.max_grant_frames = a.max_grant_frames;
     cfg.max_maptrack_frames = a.max_maptrack_frames;
     cfg.max_grant_version = a.grant_version;
-    cfg.cpupool = KEEL_CPUPOOL0;
+    cfg.cpupool = c->cpupool_id;
     cfg.hvm = a.hvm;
     memcpy(cfg.handle, c->handle, sizeof(cfg.handle));
     rc = domain_create(id, &cfg, &d);
@@ -337,8 +338,9 @@ static long op_vcpuaffinity(struct domain *d, u32 cmd, struct xen_domctl_vcpuaff
      * the ones the scheduler has. */
     new_hard = v->affinity_hard;
     new_soft = v->affinity_soft;
-    rc = affinity_set(&new_hard, &new_soft, va->flags, hard, soft, online_mask(), &out_hard,
-                      &out_soft);
+    /* Xen checks against the CPUs of the domain's pool, not all of them. */
+    rc = affinity_set(&new_hard, &new_soft, va->flags, hard, soft,
+                      online_mask() & sched_dom_cpus(d), &out_hard, &out_soft);
     if (rc)
         return rc;
     vcpu_set_affinity(v, new_hard, new_soft); /* moves it if it must leave its CPU */
@@ -405,7 +407,7 @@ static long schedop_vcpus(struct domain *d, u32 id, struct xen_domctl_scheduler_
 
 static long op_scheduler(struct domain *d, struct xen_domctl_scheduler_op *s, struct hcall *h)
 {
-    unsigned int id = sched_id();
+    unsigned int id = sched_dom_id(d);
     struct sched_params p;
     bool put;
     long rc = schedop_check(s, schedop_ctl_id(id));

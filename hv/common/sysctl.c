@@ -5,9 +5,8 @@
  * the whole xen_sysctl is copied back after a sub-op that succeeded, and
  * the sub-ops that write single fields do so themselves.
  *
- * Keel has one CPU pool (0, every online CPU, scheduled by the sched=
- * policy; round-robin goes by credit2's name, keel/domctl.h) and one NUMA
- * node.
+ * CPU pools are hv/common/sched.c's (pool 0 runs the sched= policy;
+ * round-robin goes by credit2's name, keel/domctl.h); one NUMA node.
  */
 #define __XEN_TOOLS__ 1
 #include <asm/smp.h>
@@ -21,7 +20,6 @@
 #include <keel/sched_types.h>
 
 static spinlock_t sysctl_lock = SPINLOCK_INIT;
-static const u32 pool_ids[] = {KEEL_CPUPOOL0};
 
 static long sysctl_op(struct xen_sysctl *op, unsigned long arg, int *copyback);
 
@@ -99,43 +97,48 @@ static long op_getdomaininfolist(struct xen_sysctl_getdomaininfolist *l)
     return 0;
 }
 
-static u32 count_domains(void)
+/* Xen's rcu_lock_remote_domain_by_id: -ESRCH, or -EPERM for the
+ * caller's own domain. */
+static long op_movedomain(struct xen_sysctl_cpupool_op *c)
 {
-    u32 n = 0;
+    struct domain *d;
+    long rc;
 
-    for (struct domain *d = domain_get_next(0), *next; d; d = next) {
-        n++;
-        next = d->domid + 1U < MAX_DOMAINS ? domain_get_next((domid_t)(d->domid + 1)) : NULL;
-        domain_put(d);
-    }
-    return n;
+    if (c->domid >= DOMID_FIRST_RESERVED || !(d = domain_get((domid_t)c->domid)))
+        return -XEN_ESRCH;
+    rc = d == current->domain ? -XEN_EPERM : sched_cpupool_move_domain(d, c->cpupool_id);
+    domain_put(d);
+    return rc;
 }
 
 static long op_cpupool(struct xen_sysctl_cpupool_op *c)
 {
-    int idx;
+    struct sched_cpupool_info info;
+    long rc;
 
     switch (c->op) {
-    case XEN_SYSCTL_CPUPOOL_OP_INFO:
-        /* The first pool with id >= the one asked (xen-init-dom0 walks
-         * 0, 1, ... until -ENOENT). */
-        idx = cpupool_next(pool_ids, ARRAY_SIZE(pool_ids), c->cpupool_id);
-        if (idx < 0)
-            return idx;
-        c->cpupool_id = pool_ids[idx];
-        c->sched_id = schedop_ctl_id(sched_id());
-        c->n_dom = count_domains();
-        return xenctl_bitmap_write(&c->cpumap, __atomic_load_n(&cpu_online_mask, __ATOMIC_ACQUIRE),
-                            ctl_cpu_bits());
-    case XEN_SYSCTL_CPUPOOL_OP_FREEINFO:
-        return xenctl_bitmap_write(&c->cpumap, 0, ctl_cpu_bits()); /* every CPU is in pool 0 */
-    case XEN_SYSCTL_CPUPOOL_OP_MOVEDOMAIN:
-        return c->cpupool_id == KEEL_CPUPOOL0 ? 0 : -XEN_ENOENT;
     case XEN_SYSCTL_CPUPOOL_OP_CREATE:
+        return sched_cpupool_create(c->cpupool_id, c->sched_id, &c->cpupool_id);
     case XEN_SYSCTL_CPUPOOL_OP_DESTROY:
+        return sched_cpupool_destroy(c->cpupool_id);
+    case XEN_SYSCTL_CPUPOOL_OP_INFO:
+        /* The first pool with id >= the one asked (libxl walks 0, id + 1,
+         * ... until -ENOENT). */
+        rc = sched_cpupool_info(c->cpupool_id, &info);
+        if (rc)
+            return rc;
+        c->cpupool_id = info.id;
+        c->sched_id = schedop_ctl_id(info.sched_id);
+        c->n_dom = info.n_dom;
+        return xenctl_bitmap_write(&c->cpumap, info.cpus, ctl_cpu_bits());
     case XEN_SYSCTL_CPUPOOL_OP_ADDCPU:
+        return sched_cpupool_addcpu(c->cpupool_id, c->cpu);
     case XEN_SYSCTL_CPUPOOL_OP_RMCPU:
-        return -XEN_EOPNOTSUPP; /* one fixed pool */
+        return sched_cpupool_rmcpu(c->cpupool_id, c->cpu);
+    case XEN_SYSCTL_CPUPOOL_OP_MOVEDOMAIN:
+        return op_movedomain(c);
+    case XEN_SYSCTL_CPUPOOL_OP_FREEINFO:
+        return xenctl_bitmap_write(&c->cpumap, sched_cpupool_free_cpus(), ctl_cpu_bits());
     default:
         return -XEN_ENOSYS;
     }
@@ -146,9 +149,10 @@ static long op_cpupool(struct xen_sysctl_cpupool_op *c)
 static long op_schedop(struct xen_sysctl_scheduler_op *so)
 {
     static u32 rr_ratelimit_us = 1000; /* round-robin: stored, credit2's default */
-    unsigned int id = sched_id();
+    unsigned int id = 0;
     struct sched_global g;
-    long rc = sysctl_schedop_check(so, so->cpupool_id == KEEL_CPUPOOL0, schedop_ctl_id(id));
+    bool exists = !sched_pool_id(so->cpupool_id, &id);
+    long rc = sysctl_schedop_check(so, exists, schedop_ctl_id(id));
 
     if (rc)
         return rc;
@@ -158,7 +162,7 @@ static long op_schedop(struct xen_sysctl_scheduler_op *so)
     if (id != XEN_SCHEDULER_CREDIT2)
         return 0;
     g.ratelimit_us = so->u.sched_credit2.ratelimit_us;
-    rc = sched_adjust_global(&g, so->cmd == XEN_SYSCTL_SCHEDOP_putinfo);
+    rc = sched_adjust_global(so->cpupool_id, &g, so->cmd == XEN_SYSCTL_SCHEDOP_putinfo);
     if (!rc)
         so->u.sched_credit2.ratelimit_us = g.ratelimit_us;
     return rc;

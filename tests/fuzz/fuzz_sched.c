@@ -145,12 +145,22 @@ static void op(struct sim *sim, struct domain **doms, unsigned int ndoms, const 
         s = &sim->pools[(b[2] >> 7) % sim->npools];
         s->policy->global_params(s, &g, true);
         break;
-    case 8: /* waits so far count under the pool they happened in */
-        if (sim->npools > 1) {
+    case 8: /* waits so far count under the pool they happened in; a pool
+             * with no CPU takes no domain (-ENOENT in the hypervisor) */
+        if (sim->npools > 1 && sim->pools[s == &sim->pools[0]].cpus) {
             check_waits(sim);
             sim_move_domain(sim, d, &sim->pools[s == &sim->pools[0]]);
             for (unsigned int k = 0; k < d->nr_vcpus; k++)
                 sim_vcpu(sim, d->vcpus[k])->max_wait = 0;
+        }
+        break;
+    case 9: /* a CPU changes pools (never a pool's last): waits restart */
+        if (sim->npools > 1) {
+            unsigned int cpu = b[2] % sim->ncpus;
+            check_waits(sim);
+            if (sim_move_cpu(sim, cpu, &sim->pools[sim->cpu[cpu].s == &sim->pools[0]]))
+                for (unsigned int k = 0; k < sim->nvcpus; k++)
+                    sim->vcpus[k].max_wait = 0;
         }
         break;
     default:

@@ -4,7 +4,8 @@
 # 1/6, 2/6, 3/6 (each within 5% of its share), a cap of 25 holds the
 # heaviest one to at most 25% of the CPU, `xl vcpu-pin` moves a vCPU (as
 # `xl vcpu-list` shows), `xl sched-credit2` lists and sets the parameters,
-# and dom0 answers throughout.
+# dom0 answers throughout, and a CPU pool with one CPU isolates a domU
+# (cpupool.sh).
 #
 # Hogs are created pinned (cpus="1"); `xl vcpu-pin` then moves one.
 # Run times are the domains' cpu_time in nanoseconds (getdomaininfo, read
@@ -131,6 +132,9 @@ xl vcpu-pin hog1 0 all 1 >/dev/null 2>&1
 soft=$(vcpu_field hog1 0 9)
 check vcpu-pin-soft "xl vcpu-pin hog1 0 all 1: hard/soft $(vcpu_field hog1 0 7)/$soft" \
     '[ "$soft" = 1 ]'
+
+# -------------------------------------------------------------- CPU pools
+. /tests/toolstack/cpupool.sh
 
 # ------------------------------------------------------------------ cleanup
 for h in $HOGS; do xl destroy "$h" >/dev/null 2>&1; done

@@ -608,6 +608,63 @@ void sim_move_domain(struct sim *sim, struct domain *d, struct scheduler *to)
     }
 }
 
+/* Nothing of `s` is placed on, runs on, or is being saved on `cpu`. */
+static bool cpu_quiet(struct sim *sim, struct scheduler *s, unsigned int cpu)
+{
+    if (sim->cpu[cpu].curr)
+        return false;
+    for (unsigned int i = 0; i < sim->nvcpus; i++) {
+        struct sim_vcpu *sv = &sim->vcpus[i];
+        if (sched_of(sv->v) == s &&
+            (sv->v->processor == cpu || (sv->saving && sv->saving_cpu == cpu)))
+            return false;
+    }
+    return true;
+}
+
+bool sim_move_cpu(struct sim *sim, unsigned int cpu, struct scheduler *to)
+{
+    struct scheduler *from = sim->cpu[cpu].s;
+    sched_mask_t bit = 1ULL << cpu;
+
+    if (from == to)
+        return false;
+    for (unsigned int i = 0; from->cpus == bit && i < sim->ndoms; i++)
+        if (sim->doms[i]->sched.sched == from)
+            return false; /* the last CPU of a pool with domains */
+    TRACE(sim, "CPU %u leaves pool %d", cpu, (int)(from - sim->pools));
+    from->cpus &= ~bit;
+    for (unsigned int i = 0; i < sim->nvcpus; i++) {
+        struct vcpu *v = sim->vcpus[i].v;
+        sched_mask_t hard = v->affinity_hard;
+        if (sched_of(v) != from)
+            continue;
+        if ((hard & bit) && !(hard & from->cpus))
+            hard = SCHED_MASK_ALL;
+        /* Every vCPU of the pool: the policy re-homes what it kept for
+         * the CPU (RTDS reservations). */
+        sim_affinity(sim, v, hard, v->affinity_soft);
+    }
+    sim->cpu[cpu].tickled = true;
+    for (;;) {
+        settle(sim);
+        if (sim->error || cpu_quiet(sim, from, cpu))
+            break;
+        advance(sim, next_event(sim));
+    }
+    from->policy->remove_cpu(from, cpu);
+    sim->cpu[cpu].s = NULL;
+    pool_add_cpu(sim, to, cpu);
+    /* A hard affinity that missed `to` ("anywhere") may now name the new
+     * CPU only: its vCPUs are told, and move if they must. */
+    for (unsigned int i = 0; i < sim->nvcpus; i++) {
+        struct vcpu *v = sim->vcpus[i].v;
+        if (sched_of(v) == to)
+            sim_affinity(sim, v, v->affinity_hard, v->affinity_soft);
+    }
+    return true;
+}
+
 int sim_dom_params(struct sim *sim, struct domain *d, struct sched_params *p, bool put)
 {
     struct scheduler *s = d->sched.sched;

@@ -87,6 +87,12 @@ void sim_io(struct sim *sim, struct vcpu *v, s_time_t burst, s_time_t pause);
 void sim_stop(struct sim *sim, struct vcpu *v); /* block for good */
 void sim_yield(struct sim *sim, struct vcpu *v);
 void sim_affinity(struct sim *sim, struct vcpu *v, sched_mask_t hard, sched_mask_t soft);
+/* cpupool-cpu-remove + -add, as the hypervisor does it: the CPU leaves its
+ * pool's mask, vCPUs placed there move (a hard affinity left with none of
+ * the pool's CPUs is reset to all), time runs until nothing of the old pool
+ * is on it, then it joins `to`.  False (nothing done) when it is its
+ * pool's last CPU. */
+bool sim_move_cpu(struct sim *sim, unsigned int cpu, struct scheduler *to);
 /* cpupool-migrate: pause d, move it to pool `to`, unpause. */
 void sim_move_domain(struct sim *sim, struct domain *d, struct scheduler *to);
 int sim_dom_params(struct sim *sim, struct domain *d, struct sched_params *p, bool put);

@@ -54,6 +54,7 @@ struct vcpu {
     unsigned int processor;      /* the CPU it is placed on (keel/sched.h) */
     bool is_running;             /* on a CPU, or its registers not yet saved */
     bool ctx_saved;              /* off its CPU: registers saved, tables unused */
+    bool in_saved_hook;          /* context_saved is telling the policy (sched.c) */
     u64 affinity_hard, affinity_soft; /* CPU masks the toolstack set */
     unsigned long pause_flags;   /* VPF_* */
     int pause_count;             /* domain_pause and friends */

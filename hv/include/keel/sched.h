@@ -31,6 +31,13 @@
  *    may pick it.  vcpu_sleep_sync waits for that: only then may another
  *    CPU read or change the saved state, move the vCPU, or release its
  *    page tables.
+ *  - CPU pools: each CPU names its pool's instance (or none: free, covered
+ *    by its own lock).  Whoever changes that holds the lock the old value
+ *    names, with the CPU idle; lock_cpu re-checks after locking.  A domain
+ *    changes instance only while paused, its vCPUs saved and out of the
+ *    old one (sched_inserted cleared under their lock: wake/sleep/yield
+ *    re-check it).  Order: sysctl lock, cpupool_lock (brief), then the
+ *    rest as above.
  *  - pause_count and pause_flags are changed atomically by anyone;
  *    whoever makes a vCPU runnable or not calls vcpu_wake / vcpu_sleep.
  */
@@ -59,8 +66,8 @@ void vcpu_sleep(struct vcpu *v);  /* maybe not runnable any more */
 void vcpu_sleep_sync(struct vcpu *v);
 void vcpu_yield(void);
 /* The lock of the CPU v is placed on (returned; pass it back to unlock). */
-unsigned int vcpu_schedule_lock(struct vcpu *v, unsigned long *flags);
-void vcpu_schedule_unlock(unsigned int cpu, unsigned long flags);
+spinlock_t *vcpu_schedule_lock(struct vcpu *v, unsigned long *flags);
+void vcpu_schedule_unlock(spinlock_t *l, unsigned long flags);
 /* Move a paused, saved vCPU (its hard affinity already changed) to a CPU
  * its policy allows, `cpu` when it can: 0, -XEN_EINVAL (no such CPU) or
  * -XEN_EBUSY (it is running or runnable). */
@@ -74,12 +81,36 @@ void vcpu_runstate_get(struct vcpu *v, struct vcpu_runstate_info *out);
 void context_saved(struct vcpu *prev);
 
 /* For the domctl/sysctl scheduler_op layer: the policy's XEN_SCHEDULER_*
- * (0: round-robin, which has no parameters), and parameter workers that
- * return 0 or -XEN_E* (semantics in keel/sched_policy.h, docs/sched.md). */
+ * (0: round-robin, which has no parameters) of pool 0 (sysctl sched_id),
+ * of d's pool, of pool `poolid` (-XEN_ESRCH: none), and parameter workers
+ * that return 0 or -XEN_E* (semantics in keel/sched_policy.h,
+ * docs/sched.md). */
 unsigned int sched_id(void);
+unsigned int sched_dom_id(const struct domain *d);
+int sched_pool_id(u32 poolid, unsigned int *id);
+/* The CPUs of d's pool (what setvcpuaffinity checks masks against). */
+u64 sched_dom_cpus(const struct domain *d);
 int sched_adjust_dom(struct domain *d, struct sched_params *p, bool put);
 int sched_adjust_vcpu(struct vcpu *v, struct sched_params *p, bool put);
-int sched_adjust_global(struct sched_global *g, bool put);
+int sched_adjust_global(u32 poolid, struct sched_global *g, bool put);
+
+/* CPU pools (XEN_SYSCTL_cpupool_op; rules and codes in keel/cpupool.h).
+ * Called by sysctl, one at a time.  rmcpu answers -XEN_EAGAIN while a
+ * vCPU of the pool is still on the CPU (libxc retries); move_domain
+ * pauses d (not the caller's own domain) and resets its affinities. */
+struct sched_cpupool_info {
+    u32 id, sched_id, n_dom; /* sched_id: the policy's (0: round-robin) */
+    u64 cpus;
+};
+int sched_cpupool_create(u32 want, u32 sched_id, u32 *id_out);
+int sched_cpupool_destroy(u32 id);
+int sched_cpupool_info(u32 want, struct sched_cpupool_info *out); /* first id >= want */
+u64 sched_cpupool_free_cpus(void);
+int sched_cpupool_addcpu(u32 id, u32 cpu);
+int sched_cpupool_rmcpu(u32 id, u32 cpu);
+int sched_cpupool_move_domain(struct domain *d, u32 id);
+/* createdomain's pool: 0, -XEN_ESRCH (none), -XEN_ENODEV (no CPU). */
+int sched_cpupool_check(u32 id);
 
 #ifdef KEEL_HOST
 struct vcpu *current_vcpu(void);
