@@ -61,8 +61,8 @@ line=$(xl list 2>/dev/null | awk 'NR > 1 && $1 == "life"')
 read -r _ _ u_mem u_vcpus u_state _ <<EOF
 $line
 EOF
-check xl-list-domu "'$line' (want 128 MiB, 2 vCPUs, running or blocked)" \
-    '[ "$u_mem" = 128 ] && [ "$u_vcpus" = 2 ] && echo "$u_state" | grep -qE "^-*[rb]-*$"'
+check xl-list-domu "'$line' (want 128 MiB, 2 vCPUs, alive: running, blocked or runnable)" \
+    '[ "$u_mem" = 128 ] && [ "$u_vcpus" = 2 ] && echo "$u_state" | grep -qE "^[rb-]{6}$"'
 
 # xl console: xenconsole on the domU's pty, its stdin held open by a fifo.
 wait_console life '^DOMU: tick 1$' 60
