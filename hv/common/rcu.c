@@ -112,6 +112,12 @@ void rcu_quiescent(void)
         return;
     spin_lock(&rcu.lock); /* interrupts are off here, as in call_rcu */
     done = rcu.active ? gp_check(&restarted) : NULL;
+    /* A grace period this CPU starts here need not wait for it: it is at a
+     * quiescent point now, after every callback of that period was queued.
+     * Waiting for it would stall the period if the CPU went idle next, for
+     * nobody kicks the CPU that started one. */
+    if (restarted)
+        rcu.waiting &= ~(1ULL << cpu);
     spin_unlock(&rcu.lock);
     if (restarted)
         kick_others();
