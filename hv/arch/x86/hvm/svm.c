@@ -43,7 +43,7 @@ struct svm_vcpu {
     unsigned int asid_cpu;
     unsigned long p2m_gen;
     u64 exit_rip;        /* where the last exit left the guest */
-    bool window;         /* VINTR intercept armed */
+    bool window;         /* V_IRQ only asks for an exit (VINTR intercepted) */
 };
 
 static DEFINE_PER_CPU(struct svm_cpu, svm_cpu);
@@ -69,6 +69,59 @@ void svm_vmrun(struct regs *r, paddr_t vmcb);
 static struct svm_vcpu *svm(struct vcpu *v)
 {
     return v->arch.hvm->vendor;
+}
+
+/*
+ * External interrupts reach the guest as a virtual interrupt (V_IRQ with
+ * its vector), never through EVENTINJ.  Both are architectural; V_IRQ is
+ * taken by the CPU itself once the guest can take it.  EVENTINJ is what
+ * QEMU's TCG mishandles: its VMRUN delivers an injected interrupt at once
+ * but leaves the vector behind as the CPU's pending exception, and the
+ * next time the emulator leaves its execution loop (a round-robin kick
+ * under -icount, say) it delivers the same vector a second time, to
+ * whatever the guest runs then, interrupts disabled or not.  A Linux PVH
+ * guest deadlocks on that within a few dozen boots (a timer interrupt
+ * nested inside code holding its runqueue lock).  Exceptions still go by
+ * EVENTINJ: QEMU delivers those through its exception path, which
+ * consumes them.
+ */
+#define VIRQ_FIELDS (SVM_VINTR_V_IRQ | SVM_VINTR_IGN_TPR | (0xfULL << SVM_VINTR_PRIO_SHIFT) | \
+                     (0xffULL << SVM_VINTR_VECTOR_SHIFT))
+
+static void virq_set(struct svm_vcpu *s, u8 vector, bool window)
+{
+    struct vmcb *vm = s->vmcb;
+
+    vm->vintr = (vm->vintr & ~VIRQ_FIELDS) | SVM_VINTR_V_IRQ | SVM_VINTR_IGN_TPR |
+                (0xfULL << SVM_VINTR_PRIO_SHIFT) | ((u64)vector << SVM_VINTR_VECTOR_SHIFT);
+    if (window)
+        vm->intercepts1 |= SVM_INTERCEPT_VINTR;
+    else
+        vm->intercepts1 &= ~SVM_INTERCEPT_VINTR;
+    s->window = window;
+}
+
+static void virq_clear(struct svm_vcpu *s)
+{
+    s->vmcb->vintr &= ~VIRQ_FIELDS;
+    s->vmcb->intercepts1 &= ~SVM_INTERCEPT_VINTR;
+    s->window = false;
+}
+
+/* A vector waits in V_IRQ: the CPU delivers it when the guest allows. */
+static bool virq_pending(const struct svm_vcpu *s)
+{
+    return !s->window && (s->vmcb->vintr & SVM_VINTR_V_IRQ);
+}
+
+/* EXITINTINFO holds an external interrupt whose delivery an exit cut
+ * short: type INTR, or, from QEMU, a vector >= 32 typed as an exception
+ * (how it records deliveries it started itself, V_IRQ's included). */
+static bool exitint_is_irq(u64 e)
+{
+    u64 type = e & (7ULL << 8);
+
+    return type == SVM_EVT_TYPE_INTR || (type == SVM_EVT_TYPE_EXCEPTION && (e & 0xff) >= 32);
 }
 
 /* ------------------------------------------------------------ per CPU */
@@ -270,6 +323,7 @@ static void svm_set_state(struct vcpu *v, const struct hvm_cpu_state *st)
     vm->g_pat = st->pat;
     vm->eventinj = 0;
     vm->interrupt_shadow = 0;
+    virq_clear(svm(v));
 }
 
 static void svm_set_efer(struct vcpu *v, u64 efer)
@@ -353,15 +407,17 @@ static void svm_enter(struct vcpu *v, struct regs *r, struct hvm_exit *x)
     s->exit_rip = vm->rip;
     svm_decode_exit(vm->exitcode, vm->exitinfo1, vm->exitinfo2,
                     has_nrips ? vm->next_rip : 0, x);
+    if (x->reason == HVM_EXIT_INTR_WINDOW)
+        virq_clear(s);
     if (vm->exitintinfo & SVM_EVT_VALID) {
-        /* An event was being delivered when the exit came: deliver it again. */
-        vm->eventinj = vm->exitintinfo;
+        /* An event was being delivered when the exit came: deliver it
+         * again, an interrupt as V_IRQ (which QEMU may still hold: then
+         * it is delivered once, from there). */
+        if (!exitint_is_irq(vm->exitintinfo))
+            vm->eventinj = vm->exitintinfo;
+        else if (!virq_pending(s))
+            virq_set(s, (u8)vm->exitintinfo, false);
         vm->exitintinfo = 0;
-    }
-    if (x->reason == HVM_EXIT_INTR_WINDOW) {
-        vm->intercepts1 &= ~SVM_INTERCEPT_VINTR;
-        vm->vintr &= ~(SVM_VINTR_V_IRQ | (0xffULL << SVM_VINTR_VECTOR_SHIFT));
-        s->window = false;
     }
 }
 
@@ -376,12 +432,12 @@ static void svm_inject_exception(struct vcpu *v, u8 vector, bool has_ec, u32 ec)
 
 static void svm_inject_interrupt(struct vcpu *v, u8 vector)
 {
-    svm(v)->vmcb->eventinj = vector | SVM_EVT_TYPE_INTR | SVM_EVT_VALID;
+    virq_set(svm(v), vector, false);
 }
 
 static bool svm_event_pending(struct vcpu *v)
 {
-    return svm(v)->vmcb->eventinj & SVM_EVT_VALID;
+    return (svm(v)->vmcb->eventinj & SVM_EVT_VALID) || virq_pending(svm(v));
 }
 
 static bool svm_interruptible(struct vcpu *v, bool request_window)
@@ -389,16 +445,13 @@ static bool svm_interruptible(struct vcpu *v, bool request_window)
     struct svm_vcpu *s = svm(v);
     struct vmcb *vm = s->vmcb;
 
+    if (virq_pending(s))
+        return false;
     if ((vm->rflags & X86_EFLAGS_IF) && !(vm->interrupt_shadow & 1) &&
         !(vm->eventinj & SVM_EVT_VALID))
         return true;
-    if (request_window && !s->window) {
-        /* A virtual interrupt that only exists to make the CPU exit as
-         * soon as the guest could take one. */
-        vm->vintr |= SVM_VINTR_V_IRQ | SVM_VINTR_IGN_TPR | (0xfULL << SVM_VINTR_PRIO_SHIFT);
-        vm->intercepts1 |= SVM_INTERCEPT_VINTR;
-        s->window = true;
-    }
+    if (request_window && !s->window)
+        virq_set(s, 0, true); /* only there to make the CPU exit when it could take one */
     return false;
 }
 
