@@ -123,7 +123,7 @@ static void domain_free_rcu(struct rcu_head *h)
     domid_t id = d->domid;
 
     domain_free(d);
-    printk(KLOG_DEBUG "d%u: freed\n", id);
+    printk(KLOG_DEBUG "d%u: freed (%lu frames free)\n", id, heap_free_frames());
     send_guest_global_virq(hwdom, VIRQ_DOM_EXC);
 }
 

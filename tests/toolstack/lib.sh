@@ -12,9 +12,10 @@
 # has; default 2), ts_dom0_mb=N (dom0_mem; default 1024), ts_scale=N
 # (multiplies every timeout; default 1).
 
-TS_PASS=0
-TS_FAIL=0
-TS_FAILED=""
+# (Sourced again by a second script in the same boot: the counts go on.)
+TS_PASS=${TS_PASS:-0}
+TS_FAIL=${TS_FAIL:-0}
+TS_FAILED=${TS_FAILED:-}
 TS_DIR=/tmp/ts
 CONLOG=/var/log/xen/console
 mkdir -p "$TS_DIR"

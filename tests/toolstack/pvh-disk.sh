@@ -60,4 +60,4 @@ check loops-released "loop devices left: $loops" '[ "$loops" = 0 ]'
 free1=$(wait_value 60 "$free0" info_field free_memory)
 check memory-back "free memory $free0 MiB before, $free1 MiB after" '[ "$free1" = "$free0" ]'
 
-finish
+[ -n "${TS_NO_FINISH:-}" ] || finish

@@ -113,6 +113,10 @@ while [ "$i" -le "$cycles" ]; do
     id=$(xl domid "$n" 2>/dev/null)
     wait_console "$n" '^DOMU: ready' 600
     seen=$(fact "$n" domid)
+    if [ -z "$first_bad" ] && [ "$seen" != "$id" ]; then
+        # Why it never got ready: the domU's own last words.
+        console "$n" | tail -n 40 | sed "s/^/TOOLSTACK:   $n console: /"
+    fi
     xl destroy "$n"
     drc=$?
     wait_gone "$n" 60
@@ -135,4 +139,4 @@ check evtchns-back "dom0 event channels $ev0 before, $ev1 after" '[ "$ev1" = "$e
 gm1=$(wait_value 30 "$gm0" dom0_gntmaps)
 check grants-back "dom0 gntdev mappings $gm0 before, $gm1 after" '[ "$gm1" = "$gm0" ]'
 
-finish
+[ -n "${TS_NO_FINISH:-}" ] || finish

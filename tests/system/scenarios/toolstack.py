@@ -11,10 +11,10 @@ groups pass on Debian's Xen 4.17: tests/toolstack/run-on-xen.sh.
 
 Gates (the MANIFEST's second column): the toolstack-* groups (issue 7) and
 the split-driver ones (splitdrv-*: blkback/netback, the hotplug scripts,
-issue 8; under -icount, see ICOUNT) run in `make check` unless
-KEEL_TOOLSTACK=0 / KEEL_SPLITDRV=0; the PVH one (pvh-*, issue 11; QEMU's
-CPU gets SVM and nested paging) only with KEEL_PVH=1 until it passes on
-Keel.  All are skipped, with the reason, when the cached files are missing.
+issue 8; under -icount, see ICOUNT) and the PVH one (pvh-*, issue 11;
+QEMU's CPU gets SVM and nested paging) run in `make check` unless
+KEEL_TOOLSTACK=0 / KEEL_SPLITDRV=0 / KEEL_PVH=0.  All are skipped, with the
+reason, when the cached files are missing.
 """
 import os
 
@@ -63,7 +63,7 @@ NEEDS = {
 
 
 # Gates that run unless KEEL_<GATE>=0; the others only with KEEL_<GATE>=1.
-ON_BY_DEFAULT = {"toolstack", "splitdrv"}
+ON_BY_DEFAULT = {"toolstack", "splitdrv", "pvh"}
 
 
 def _skip(gate):
