@@ -866,7 +866,7 @@ void scheduler_start_cpu(unsigned cpu)
 static bool wake_pending(struct vcpu *v)
 {
     return READ_ONCE(v->vcpu_info->evtchn_upcall_pending) ||
-           (is_hvm_vcpu(v) && hvm_vlapic_pending(v) >= 0);
+           (is_hvm_vcpu(v) && (hvm_vlapic_pending(v) >= 0 || READ_ONCE(v->arch.hvm->nmi_pending)));
 }
 
 void vcpu_block(struct vcpu *v)

@@ -50,6 +50,7 @@ void svm_decode_exit(u64 code, u64 info1, u64 info2, u64 next_rip, struct hvm_ex
     case SVM_EXIT_SMI:
     case SVM_EXIT_INIT:
     case SVM_EXIT_PAUSE:
+    case SVM_EXIT_IRET: /* armed while an NMI is in service (svm.c) */
         x->reason = HVM_EXIT_NONE;
         return;
     case SVM_EXIT_VINTR:

@@ -165,6 +165,8 @@ TEST(svm_exit_decoding)
     CHECK_EQ(x.reason, HVM_EXIT_UD);
     svm_decode_exit(SVM_EXIT_RDPMC, 0, 0, 0, &x);
     CHECK_EQ(x.reason, HVM_EXIT_GP);
+    svm_decode_exit(SVM_EXIT_IRET, 0, 0, 0, &x);
+    CHECK_EQ(x.reason, HVM_EXIT_NONE); /* the end of an NMI: svm.c reopens NMIs */
     svm_decode_exit(SVM_EXIT_SHUTDOWN, 0, 0, 0, &x);
     CHECK_EQ(x.reason, HVM_EXIT_SHUTDOWN);
     svm_decode_exit(SVM_EXIT_INVALID, 0, 0, 0, &x);

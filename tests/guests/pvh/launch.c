@@ -349,6 +349,7 @@ void test_main(start_info_t *si)
         run_area("callback", SHUTDOWN_poweroff, pi.free_pages);
         run_area("timer", SHUTDOWN_poweroff, pi.free_pages);
         run_area("apic", SHUTDOWN_poweroff, pi.free_pages);
+        run_area("nmi", SHUTDOWN_poweroff, pi.free_pages);
         run_area("npf", SHUTDOWN_poweroff, pi.free_pages);
         run_area("hostile", SHUTDOWN_reboot, pi.free_pages);
         run_area("halt", SHUTDOWN_poweroff, pi.free_pages);

@@ -158,12 +158,22 @@ static void apic_write(unsigned int reg, uint32_t v)
     else
         APIC_MMIO[reg / 4] = v;
 }
+/* An NMI IPI to APIC id 0 (this vCPU), physical destination. */
+static void send_nmi_self(void)
+{
+    if (!x2apic_on)
+        APIC_MMIO[0x310 / 4] = 0;
+    apic_write(0x300, 4U << 8);
+}
+
 static volatile int last_vector = -1;
 static volatile unsigned int upcalls;
 static volatile uint32_t upcall_if_off_seen;
 static volatile uint32_t upcall_nested;
 static volatile int in_upcall;
 static volatile uint32_t upcall_spin; /* loop turns the handler spends with interrupts off */
+static volatile unsigned int nmis, nmis_nested, nmi_resend;
+static volatile int in_nmi;
 static shared_info_t *shinfo;
 
 void trap(struct frame *f);
@@ -187,6 +197,26 @@ void trap(struct frame *f)
             for (unsigned int i = 0; i < sizeof(shinfo->evtchn_pending) / 8; i++)
                 __atomic_store_n(&shinfo->evtchn_pending[i], 0, __ATOMIC_SEQ_CST);
         }
+        return;
+    }
+    if (f->vector == 2) {
+        unsigned int seen;
+
+        nmis++;
+        if (in_nmi)
+            nmis_nested++;
+        in_nmi = 1;
+        seen = nmis;
+        if (nmi_resend) {
+            /* A second NMI sent from inside the first waits for its IRET. */
+            nmi_resend = 0;
+            send_nmi_self();
+            for (volatile int i = 0; i < 200000; i++)
+                ;
+            if (nmis != seen)
+                nmis_nested++;
+        }
+        in_nmi = 0;
         return;
     }
     if (f->vector >= 0xe0 && f->vector < 0xf0) {
@@ -426,6 +456,27 @@ static void area_irqonce(void)
     CHECK(upcalls == n, upcalls);
     CHECK(upcall_if_off_seen == 0, upcall_if_off_seen);
     CHECK(upcall_nested == 0, upcall_nested);
+}
+
+/* NMI IPIs through the ICR (delivery mode NMI, to itself): taken with
+ * interrupts off, one at a time, a second one sent inside the handler
+ * right after the handler's IRET. */
+static void area_nmi(void)
+{
+    uint64_t end;
+
+    disable_irqs();
+    apic_write(0xf0, 0x1ff);
+    send_nmi_self();
+    for (end = rdtsc() + 3000000000ULL; nmis < 1 && rdtsc() < end;)
+        ;
+    CHECK(nmis == 1, nmis);
+    nmi_resend = 1;
+    send_nmi_self();
+    for (end = rdtsc() + 3000000000ULL; nmis < 3 && rdtsc() < end;)
+        ;
+    CHECK(nmis == 3, nmis);
+    CHECK(nmis_nested == 0, nmis_nested);
 }
 
 static void area_timer(void)
@@ -720,6 +771,8 @@ void pvh_main(uint32_t start_info)
         area_timer();
     else if (streq(cmd, "irqonce"))
         area_irqonce();
+    else if (streq(cmd, "nmi"))
+        area_nmi();
     else if (streq(cmd, "cpuid"))
         area_cpuid();
     else if (streq(cmd, "apic"))

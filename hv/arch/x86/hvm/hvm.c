@@ -171,6 +171,12 @@ static void deliver_interrupts(struct vcpu *v)
                                                 : v->domain->arch.hvm->callback_vector;
     int apic;
 
+    /* An NMI goes first, whatever IF says. */
+    if (READ_ONCE(v->arch.hvm->nmi_pending) && !hvm_backend->nmi_blocked(v)) {
+        WRITE_ONCE(v->arch.hvm->nmi_pending, false);
+        hvm_backend->inject_nmi(v);
+        v->arch.hvm->stat_intr_injected++;
+    }
     if (hvm_backend->event_pending(v))
         return;
     /* Xen's order: the callback vector first, then the local APIC. */

@@ -44,6 +44,7 @@ struct svm_vcpu {
     unsigned long p2m_gen;
     u64 exit_rip;        /* where the last exit left the guest */
     bool window;         /* V_IRQ only asks for an exit (VINTR intercepted) */
+    bool nmi_masked;     /* an NMI in service: IRET intercepted until it ends */
 };
 
 static DEFINE_PER_CPU(struct svm_cpu, svm_cpu);
@@ -324,6 +325,8 @@ static void svm_set_state(struct vcpu *v, const struct hvm_cpu_state *st)
     vm->eventinj = 0;
     vm->interrupt_shadow = 0;
     virq_clear(svm(v));
+    svm(v)->nmi_masked = false;
+    vm->intercepts1 &= ~SVM_INTERCEPT_IRET;
 }
 
 static void svm_set_efer(struct vcpu *v, u64 efer)
@@ -409,6 +412,13 @@ static void svm_enter(struct vcpu *v, struct regs *r, struct hvm_exit *x)
                     has_nrips ? vm->next_rip : 0, x);
     if (x->reason == HVM_EXIT_INTR_WINDOW)
         virq_clear(s);
+    if (vm->exitcode == SVM_EXIT_IRET) {
+        /* The NMI handler's IRET, about to run: NMIs are open again.  One
+         * injected before it retires finds the guest at that IRET, which
+         * a guest's NMI entry must take anyway (Xen's window is the same). */
+        s->nmi_masked = false;
+        vm->intercepts1 &= ~SVM_INTERCEPT_IRET;
+    }
     if (vm->exitintinfo & SVM_EVT_VALID) {
         /* An event was being delivered when the exit came: deliver it
          * again, an interrupt as V_IRQ (which QEMU may still hold: then
@@ -433,6 +443,23 @@ static void svm_inject_exception(struct vcpu *v, u8 vector, bool has_ec, u32 ec)
 static void svm_inject_interrupt(struct vcpu *v, u8 vector)
 {
     virq_set(svm(v), vector, false);
+}
+
+static bool svm_nmi_blocked(struct vcpu *v)
+{
+    struct svm_vcpu *s = svm(v);
+
+    return s->nmi_masked || (s->vmcb->eventinj & SVM_EVT_VALID) ||
+           (s->vmcb->interrupt_shadow & 1);
+}
+
+static void svm_inject_nmi(struct vcpu *v)
+{
+    struct svm_vcpu *s = svm(v);
+
+    s->vmcb->eventinj = 2 | SVM_EVT_TYPE_NMI | SVM_EVT_VALID;
+    s->nmi_masked = true;
+    s->vmcb->intercepts1 |= SVM_INTERCEPT_IRET;
 }
 
 static bool svm_event_pending(struct vcpu *v)
@@ -497,6 +524,8 @@ static const struct hvm_backend svm_backend = {
     .inject_interrupt = svm_inject_interrupt,
     .interruptible = svm_interruptible,
     .event_pending = svm_event_pending,
+    .nmi_blocked = svm_nmi_blocked,
+    .inject_nmi = svm_inject_nmi,
     .cpl = svm_cpl,
     .long_mode = svm_long_mode,
     .paging_regs = svm_paging_regs,

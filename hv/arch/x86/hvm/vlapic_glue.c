@@ -192,6 +192,11 @@ static void deliver_ipi(struct vcpu *v, const struct vlapic_ipi *ipi)
         case VLAPIC_DM_STARTUP:
             init_sipi(v, t, ipi);
             break;
+        case VLAPIC_DM_NMI: /* one pending at most, as on Xen */
+            WRITE_ONCE(t->arch.hvm->nmi_pending, true);
+            vcpu_kick(t);
+            vcpu_unblock(t);
+            break;
         default:
             printk(KLOG_WARN "d%uv%u: IPI delivery mode %u not emulated\n", d->domid,
                    v->vcpu_id, ipi->mode);

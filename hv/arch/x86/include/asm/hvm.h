@@ -102,6 +102,10 @@ struct hvm_backend {
      * HVM_EXIT_INTR_WINDOW exit when it can. */
     bool (*interruptible)(struct vcpu *v, bool request_window);
     bool (*event_pending)(struct vcpu *v);     /* an injection is queued */
+    /* NMIs: one in service (until the guest's IRET) or an injection
+     * queued holds the next back; inject_nmi delivers vector 2. */
+    bool (*nmi_blocked)(struct vcpu *v);
+    void (*inject_nmi)(struct vcpu *v);
     u32 (*cpl)(struct vcpu *v);
     bool (*long_mode)(struct vcpu *v);         /* 64-bit code (EFER.LMA and CS.L) */
     void (*paging_regs)(struct vcpu *v, u64 *cr0, u64 *cr3, u64 *cr4, u64 *efer);
@@ -137,6 +141,7 @@ struct hvm_vcpu {
     struct timer vlapic_timer;
     bool wait_for_sipi;           /* INIT received: only a STARTUP wakes it */
     bool init_pending;            /* INIT sent while it ran: taken by itself */
+    bool nmi_pending;             /* an NMI IPI waits for injection */
     u64 mtrr_def_type;            /* from sethvmcontext's MTRR record */
     /* hvm_stats: exits by reason since the last report (hvm.c). */
     u32 stat_exits[HVM_EXIT_NR];

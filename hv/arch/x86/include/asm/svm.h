@@ -87,6 +87,7 @@ struct vmcb {
 #define SVM_INTERCEPT_VINTR (1U << 4)
 #define SVM_INTERCEPT_RDPMC (1U << 15)
 #define SVM_INTERCEPT_CPUID (1U << 18)
+#define SVM_INTERCEPT_IRET (1U << 20)
 #define SVM_INTERCEPT_RSM (1U << 19)
 #define SVM_INTERCEPT_INVD (1U << 22)
 #define SVM_INTERCEPT_HLT (1U << 24)
@@ -119,6 +120,7 @@ struct vmcb {
 #define SVM_EXIT_VINTR 0x64
 #define SVM_EXIT_RDPMC 0x6f
 #define SVM_EXIT_CPUID 0x72
+#define SVM_EXIT_IRET 0x74
 #define SVM_EXIT_RSM 0x73
 #define SVM_EXIT_INVD 0x76
 #define SVM_EXIT_PAUSE 0x77
