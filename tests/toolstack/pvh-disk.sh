@@ -1,11 +1,17 @@
 #!/bin/sh
-# Issue 11 with issue 8: a PVH domU (type = "pvh", 2 vCPUs, 256 MiB) with a
-# disk served by Linux's blkback in the PV dom0.  Its blkfront grants its
-# pages by GFN; blkback maps them.  The domU makes ext4 on xvda, writes
-# 64 MiB with a checksum and powers off (keel_mode=disk-write, as in
-# disk.sh); dom0 reads the same checksum from the image on a loop mount.
+# Issue 11 with issue 8: PVH domUs (type = "pvh", 2 vCPUs, 256 MiB) served
+# by the split-driver back ends of the PV dom0, in one dom0 boot.
+#   - disk: Linux's blkback serves xvda.  The domU's blkfront grants its
+#     pages by GFN; blkback maps them.  The domU makes ext4 on xvda, writes
+#     64 MiB with a checksum and powers off (keel_mode=disk-write, as in
+#     disk.sh); dom0 reads the same checksum from the image on a loop mount.
+#   - network: Linux's netback serves the domU's netfront on the bridge
+#     xenbr0 (dom0 192.168.77.1), as net.sh does for PV domUs: netback
+#     grant-copies to and from the domU's pages by GFN.  dom0 and the domU
+#     ping each other, then 64 MiB over TCP each way with checksums
+#     (keel_mode=net); the domU's vif leaves the bridge when it is destroyed.
 # Runs under -icount like the split-driver groups (libxl's 40-second limit
-# on the block script).
+# on the hotplug scripts).
 . /tests/toolstack/lib.sh
 
 if ! toolstack_up; then
@@ -54,6 +60,82 @@ if dev=$($LOSETUP -f --show "$img"); then
     $LOSETUP -d "$dev"
 fi
 check pvh-disk-dom0 "dom0's loop mount read sha256 $dsum" '[ -n "$wsum" ] && [ "$dsum" = "$wsum" ]'
+
+# ---- network: a PVH domU's netfront on dom0's bridge (as net.sh's n1)
+brif() {
+    ls /sys/class/net/xenbr0/brif 2>/dev/null | tr '\n' ' '
+}
+# dom0 listens for the domU's 64 MiB from the start (busybox nc: its
+# standard input is a fifo held open, or it would stop at once).
+mkfifo "$TS_DIR/hold" "$TS_DIR/txsum"
+(sleep 100000 >"$TS_DIR/hold") &
+holder=$!
+(nc -l -p 5002 <"$TS_DIR/hold" | sha256sum | cut -d' ' -f1 >"$TS_DIR/rx.sum") &
+cat >"$TS_DIR/pvhn.cfg" <<CFG
+name = "pvhn"
+type = "pvh"
+kernel = "/boot/vmlinuz"
+ramdisk = "/boot/initrd-domu.gz"
+extra = "console=hvc0 keel_mode=net keel_ip=192.168.77.2"
+memory = 256
+vcpus = 2
+on_poweroff = "destroy"
+on_reboot = "destroy"
+on_crash = "destroy"
+vif = ['bridge=xenbr0']
+CFG
+domu_create pvhn
+rc=$?
+# Its console goes to dom0's as well, prefixed: a stall shows where it is.
+tail -f "$CONLOG/guest-pvhn.log" | sed 's/^/PVHN: /' >/dev/console &
+conpipe=$!
+# Where netfront and netback stand if eth0 is slow to come up (it takes
+# a few seconds): both ends' xenbus states and the domU's vCPUs.
+if ! wait_console pvhn '^DOMU: (eth0 |ready)' 60; then
+    idn=$(xl domid pvhn 2>/dev/null)
+    note "vif front end: $(xenstore-ls "/local/domain/${idn:-none}/device/vif/0" 2>&1 | grep -E '^ *(state|event-channel|tx-ring-ref|rx-ring-ref|multi-queue)' | tr -s ' \n' ' ' | cut -c1-300)"
+    note "vif back end: $(xenstore-ls "/local/domain/0/backend/vif/${idn:-none}/0" 2>&1 | grep -E '^ *(state|hotplug-status)' | tr -s ' \n' ' ')"
+    note "vCPUs: $(xl vcpu-list pvhn 2>&1 | tail -n +2 | tr -s ' \n' ' ')"
+    wait_console pvhn '^DOMU: (eth0 |ready)' 540
+fi
+idn=$(xl domid pvhn 2>/dev/null)
+check pvh-vif-up "xl create exit $rc; domU: '$(console pvhn | grep -m 1 '^DOMU: eth0')' $(console pvhn | grep -m 1 'Booting kernel on' | cut -c1-60); bridge ports: $(brif)" \
+    '[ "$rc" = 0 ] && console pvhn | grep -q "^DOMU: eth0 192.168.77.2" && brif | grep -q "vif$idn.0" && console pvhn | grep -q "Booting kernel on Xen PVH"'
+
+ping -c 3 -W 10 192.168.77.2 >"$TS_DIR/ping.out" 2>&1
+prc=$?
+check pvh-ping-dom0-to-domu "$(grep -o '[0-9]* packets received' "$TS_DIR/ping.out")" '[ "$prc" = 0 ]'
+wait_console pvhn '^DOMU: ping-dom0 ' 120
+line=$(console pvhn | grep -m 1 '^DOMU: ping-dom0 ')
+check pvh-ping-domu-to-dom0 "$line" 'echo "$line" | grep -q "ping-dom0 ok"'
+
+# dom0 -> domU, then domU -> dom0 (the domU's mode runs them in turn).
+wait_console pvhn '^DOMU: rx-listening' 120
+(sha256sum <"$TS_DIR/txsum" | cut -d' ' -f1 >"$TS_DIR/tx.sum") &
+dd if=/dev/urandom bs=1M count=64 2>/dev/null | tee "$TS_DIR/txsum" | nc 192.168.77.2 5001
+wait_console pvhn '^DOMU: rx sum=' 600
+sleep 1
+sent=$(cat "$TS_DIR/tx.sum")
+got=$(console pvhn | sed -n 's/^DOMU: rx sum=\([0-9a-f]*\)$/\1/p')
+check pvh-tcp-dom0-to-domu "64 MiB sent with sha256 $sent, the domU received $got" \
+    '[ -n "$sent" ] && [ "$got" = "$sent" ]'
+wait_console pvhn '^DOMU: tx sum=' 600
+end=$(($(now) + $(limit 60)))
+while [ ! -s "$TS_DIR/rx.sum" ] && [ "$(now)" -le "$end" ]; do sleep 0.5; done
+sent=$(console pvhn | sed -n 's/^DOMU: tx sum=\([0-9a-f]*\)$/\1/p')
+got=$(cat "$TS_DIR/rx.sum" 2>/dev/null)
+check pvh-tcp-domu-to-dom0 "the domU sent 64 MiB with sha256 $sent, dom0 received $got" \
+    '[ -n "$sent" ] && [ "$got" = "$sent" ]'
+kill "$holder" 2>/dev/null
+
+xl destroy pvhn
+wait_gone pvhn 60
+end=$(($(now) + $(limit 60)))
+while [ -n "$(brif | tr -d ' ')" ] && [ "$(now)" -le "$end" ]; do sleep 1; done
+left=$(backend_left "${idn:-none}")
+kill "$conpipe" 2>/dev/null
+check pvh-vif-gone "bridge ports left: '$(brif)'; back-end dirs left: '$left'" \
+    '[ -z "$(brif | tr -d " ")" ] && [ -z "$left" ]'
 
 loops=$($LOSETUP -a 2>/dev/null | wc -l)
 check loops-released "loop devices left: $loops" '[ "$loops" = 0 ]'
