@@ -121,11 +121,17 @@ void rcu_quiescent(void)
     spin_unlock(&rcu.lock);
     if (restarted)
         kick_others();
+    if (!done)
+        return;
     while (done) {
         struct rcu_head *n = done->next;
         done->fn(done);
         done = n;
     }
+    /* Still at a quiescent point: a grace period a callback started
+     * (call_rcu from one, a domain's last frame going, say) must not wait
+     * for this CPU, which may go idle now and be kicked by nobody. */
+    __atomic_store_n(&qs_count[cpu].n, qs_count[cpu].n + 1, __ATOMIC_RELEASE);
 }
 
 unsigned long rcu_completed(void)
