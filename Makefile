@@ -116,6 +116,7 @@ CORE_HOST_SRCS += hv/common/x86_decode.c
 CORE_HOST_SRCS += hv/common/domain_mem.c
 CORE_HOST_SRCS += hv/common/domctl_worker.c
 CORE_HOST_SRCS += hv/common/cpupool.c
+CORE_HOST_SRCS += hv/common/rcu_gp.c
 CORE_HOST_SRCS += hv/common/cpu_policy.c
 CORE_HOST_SRCS += hv/common/tlbclock.c
 CORE_HOST_SRCS += hv/common/memory.c

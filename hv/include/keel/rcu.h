@@ -17,7 +17,9 @@
  * with an event-check IPI, which always ends in one of the two places).
  * The CPU that sees the last counter move runs the callbacks, at its
  * quiescent point, with interrupts off: they may take irqsave locks, free
- * memory and queue further callbacks, but must not wait.
+ * memory and queue further callbacks, but must not wait, nor keep a
+ * pointer found without a reference past their return (the CPU counts
+ * another quiescent point after them).  The machine is hv/common/rcu_gp.c.
  *
  * Rules for readers: a pointer found without a reference may be used until
  * the reader's CPU next reaches a quiescent point, never kept past it.
