@@ -318,6 +318,59 @@ static void send_to_mask(u64 mask, u32 icr_low)
             lapic_send_icr(cpu_to_apic_id[c], icr_low);
 }
 
+/*
+ * A CPU that does not answer a cross-CPU call runs with interrupts off
+ * somewhere: an NMI asks it where, so the log names the loop it is stuck
+ * in.  The NMI handler only records (printing there could take a console
+ * lock the CPU already holds); the waiting CPU prints.
+ */
+#define STUCK_WORDS 24
+static u64 stuck_want;
+static struct {
+    u64 rip, rflags, rsp, stack[STUCK_WORDS];
+    bool guest, valid;
+} stuck[NR_CPUS];
+
+bool smp_nmi_stuck_check(const struct regs *r)
+{
+    unsigned int cpu = smp_processor_id();
+    const u64 *sp = (const u64 *)r->rsp;
+
+    if (!(__atomic_load_n(&stuck_want, __ATOMIC_ACQUIRE) & (1UL << cpu)))
+        return false;
+    stuck[cpu].rip = r->rip;
+    stuck[cpu].rflags = r->rflags;
+    stuck[cpu].rsp = r->rsp;
+    stuck[cpu].guest = regs_from_guest(r);
+    for (unsigned int i = 0; !stuck[cpu].guest && i < STUCK_WORDS; i++)
+        stuck[cpu].stack[i] = sp[i]; /* Keel's own stack: mapped */
+    __atomic_store_n(&stuck[cpu].valid, true, __ATOMIC_RELEASE);
+    __atomic_fetch_and(&stuck_want, ~(1UL << cpu), __ATOMIC_RELEASE);
+    return true;
+}
+
+static void report_stuck(u64 cpus)
+{
+    extern char __text_start[], __text_end[];
+
+    for (unsigned int c = 0; c < NR_CPUS; c++)
+        stuck[c].valid = false;
+    __atomic_store_n(&stuck_want, cpus, __ATOMIC_RELEASE);
+    send_to_mask(cpus, ICR_NMI);
+    WAIT_US(!__atomic_load_n(&stuck_want, __ATOMIC_ACQUIRE), 100000);
+    for (unsigned int c = 0; c < NR_CPUS; c++) {
+        if (!((cpus >> c) & 1) || !__atomic_load_n(&stuck[c].valid, __ATOMIC_ACQUIRE))
+            continue;
+        printk(KLOG_ERR "SMP: CPU %u is at %s rip %016lx rflags %lx rsp %016lx\n", c,
+               stuck[c].guest ? "guest" : "Keel", (unsigned long)stuck[c].rip,
+               (unsigned long)stuck[c].rflags, (unsigned long)stuck[c].rsp);
+        for (unsigned int i = 0; i < STUCK_WORDS; i++)
+            if (stuck[c].stack[i] >= (u64)__text_start && stuck[c].stack[i] < (u64)__text_end)
+                printk(KLOG_ERR "SMP:   [rsp+%#x] %016lx\n", i * 8,
+                       (unsigned long)stuck[c].stack[i]);
+    }
+}
+
 /* Waits until none of `targets` is left in *word (CPUs that went offline
  * drop out); complains and re-sends the IPI every CALL_TIMEOUT_US. */
 static void wait_for_cpus(u64 *word, u64 targets, const char *what)
@@ -332,6 +385,8 @@ static void wait_for_cpus(u64 *word, u64 targets, const char *what)
             continue;
         printk(KLOG_ERR "SMP: CPUs %#lx have not %s a cross-CPU call for %us; waiting\n",
                (unsigned long)left, what, ++seconds);
+        if (seconds == 2)
+            report_stuck(left);
         send_to_mask(left, VECTOR_IPI_CALL);
         deadline = tsc_deadline(CALL_TIMEOUT_US);
     }

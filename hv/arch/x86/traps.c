@@ -194,6 +194,8 @@ __noreturn void fatal_trap(const struct regs *r, const char *why)
 static void do_nmi(struct regs *r)
 {
     smp_nmi_stop_check(); /* machine_halt parks the other CPUs by NMI */
+    if (smp_nmi_stuck_check(r))
+        return; /* asked for by a CPU waiting on this one: no printk here */
     if (nmi_callback)
         nmi_callback(r);
     else

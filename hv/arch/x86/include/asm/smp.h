@@ -63,6 +63,9 @@ int smp_call_function_mask(u64 mask, void (*fn)(void *), void *data, bool wait);
 void smp_stop_others(void);
 /* For the NMI handler: parks this CPU if smp_stop_others asked for it. */
 void smp_nmi_stop_check(void);
+struct regs;
+/* Records where this CPU is if a stuck cross-CPU call asked (NMI). */
+bool smp_nmi_stuck_check(const struct regs *r);
 
 /* Busy-wait helpers (TSC calibrated against the PIT at smp_init). */
 void smp_udelay(unsigned long us);
