@@ -99,3 +99,47 @@ void svm_decode_exit(u64 code, u64 info1, u64 info2, u64 next_rip, struct hvm_ex
         return;
     }
 }
+
+/* ------------------------------------------------------- event state */
+
+#define VIRQ_FIELDS (SVM_VINTR_V_IRQ | SVM_VINTR_IGN_TPR | (0xfULL << SVM_VINTR_PRIO_SHIFT) | \
+                     (0xffULL << SVM_VINTR_VECTOR_SHIFT))
+
+/* Priority 15 and TPR ignored: the vLAPIC already decided this vector
+ * is the one to deliver; V_TPR and masking bits are left as they are. */
+u64 svm_vintr_set_virq(u64 vintr, u8 vector)
+{
+    return (vintr & ~VIRQ_FIELDS) | SVM_VINTR_V_IRQ | SVM_VINTR_IGN_TPR |
+           (0xfULL << SVM_VINTR_PRIO_SHIFT) | ((u64)vector << SVM_VINTR_VECTOR_SHIFT);
+}
+
+u64 svm_vintr_clear_virq(u64 vintr)
+{
+    return vintr & ~VIRQ_FIELDS;
+}
+
+/* EXITINTINFO holds an external interrupt whose delivery an exit cut
+ * short: type INTR, or, from QEMU, a vector >= 32 typed as an exception
+ * (how it records deliveries it started itself, V_IRQ's included). */
+bool svm_exitint_is_irq(u64 e)
+{
+    u64 type = e & (7ULL << 8);
+
+    return type == SVM_EVT_TYPE_INTR || (type == SVM_EVT_TYPE_EXCEPTION && (e & 0xff) >= 32);
+}
+
+/* An interrupt already in V_IRQ is the same one (QEMU may still hold it
+ * there): delivering it twice is what V_IRQ is there to prevent. */
+enum svm_redeliver svm_exitint_redeliver(u64 e, bool virq_pending)
+{
+    if (!(e & SVM_EVT_VALID))
+        return SVM_REDELIVER_NONE;
+    if (!svm_exitint_is_irq(e))
+        return SVM_REDELIVER_EVENTINJ;
+    return virq_pending ? SVM_REDELIVER_NONE : SVM_REDELIVER_VIRQ;
+}
+
+bool svm_can_take_irq(u64 rflags, u64 interrupt_shadow, u64 eventinj)
+{
+    return (rflags & X86_EFLAGS_IF) && !(interrupt_shadow & 1) && !(eventinj & SVM_EVT_VALID);
+}

@@ -128,6 +128,27 @@ static void fuzz_mmio(const u8 *data, size_t size)
             abort();
 }
 
+/* V_IRQ never loses the bits it does not own; an interrupt is never both
+ * re-injected by EVENTINJ and queued in V_IRQ, nor queued twice. */
+static void fuzz_event_state(u64 vintr, u64 exitint, bool pending)
+{
+    u64 set = svm_vintr_set_virq(vintr, (u8)exitint);
+    u64 own = SVM_VINTR_V_IRQ | SVM_VINTR_IGN_TPR | (0xfULL << SVM_VINTR_PRIO_SHIFT) |
+              (0xffULL << SVM_VINTR_VECTOR_SHIFT);
+    enum svm_redeliver r = svm_exitint_redeliver(exitint, pending);
+
+    if ((set & ~own) != (vintr & ~own) || ((set >> SVM_VINTR_VECTOR_SHIFT) & 0xff) != (u8)exitint)
+        abort();
+    if (svm_vintr_clear_virq(set) != (vintr & ~own))
+        abort();
+    if (!(exitint & SVM_EVT_VALID) && r != SVM_REDELIVER_NONE)
+        abort();
+    if (r == SVM_REDELIVER_VIRQ && (pending || !svm_exitint_is_irq(exitint)))
+        abort();
+    if (r == SVM_REDELIVER_EVENTINJ && svm_exitint_is_irq(exitint))
+        abort();
+}
+
 static void fuzz_exit(const u8 *data, size_t size)
 {
     u64 v[4] = {0};
@@ -139,6 +160,7 @@ static void fuzz_exit(const u8 *data, size_t size)
         abort();
     if (x.reason == HVM_EXIT_IO && (x.info1 > 0xffff || !(x.info2 & 7)))
         abort();
+    fuzz_event_state(v[1], v[2], (v[3] & 1) != 0);
 }
 
 int LLVMFuzzerTestOneInput(const u8 *data, size_t size)

@@ -527,3 +527,51 @@ TEST(context_mtrr_records)
     CHECK_EQ(hvmctx_parse((u8 *)&x, sizeof(x), 2, out, &why), -XEN_EINVAL);
     (void)n;
 }
+
+/* External interrupts go by V_IRQ (svm.c says why): the VINTR word. */
+TEST(svm_virq_fields)
+{
+    u64 tpr_and_masking = 0x5 | SVM_VINTR_MASKING;
+    u64 v = svm_vintr_set_virq(tpr_and_masking, 0xf3);
+
+    CHECK(v & SVM_VINTR_V_IRQ);
+    CHECK(v & SVM_VINTR_IGN_TPR);
+    CHECK_EQ((v >> SVM_VINTR_PRIO_SHIFT) & 0xf, 0xf);
+    CHECK_EQ((v >> SVM_VINTR_VECTOR_SHIFT) & 0xff, 0xf3);
+    CHECK_EQ(v & (0xf | SVM_VINTR_MASKING), tpr_and_masking); /* left alone */
+    CHECK_EQ((svm_vintr_set_virq(v, 0x20) >> SVM_VINTR_VECTOR_SHIFT) & 0xff, 0x20);
+    CHECK_EQ(svm_vintr_clear_virq(v), tpr_and_masking);
+}
+
+TEST(svm_exitintinfo_redelivery)
+{
+    u64 intr = SVM_EVT_VALID | SVM_EVT_TYPE_INTR | 0x30;
+    u64 qemu_irq = SVM_EVT_VALID | SVM_EVT_TYPE_EXCEPTION | 0xf3; /* QEMU's record */
+    u64 pf = SVM_EVT_VALID | SVM_EVT_TYPE_EXCEPTION | SVM_EVT_EV | 14 | (2ULL << 32);
+    u64 nmi = SVM_EVT_VALID | SVM_EVT_TYPE_NMI | 2;
+    u64 soft = SVM_EVT_VALID | SVM_EVT_TYPE_SOFT | 0x80;
+
+    CHECK(svm_exitint_is_irq(intr));
+    CHECK(svm_exitint_is_irq(qemu_irq));
+    CHECK(!svm_exitint_is_irq(pf));
+    CHECK(!svm_exitint_is_irq(nmi));
+    CHECK(!svm_exitint_is_irq(soft));
+    CHECK_EQ(svm_exitint_redeliver(0, false), SVM_REDELIVER_NONE);
+    CHECK_EQ(svm_exitint_redeliver(intr & ~SVM_EVT_VALID, false), SVM_REDELIVER_NONE);
+    CHECK_EQ(svm_exitint_redeliver(intr, false), SVM_REDELIVER_VIRQ);
+    CHECK_EQ(svm_exitint_redeliver(qemu_irq, false), SVM_REDELIVER_VIRQ);
+    /* Already waiting in V_IRQ: delivered once, from there. */
+    CHECK_EQ(svm_exitint_redeliver(qemu_irq, true), SVM_REDELIVER_NONE);
+    CHECK_EQ(svm_exitint_redeliver(pf, true), SVM_REDELIVER_EVENTINJ);
+    CHECK_EQ(svm_exitint_redeliver(nmi, false), SVM_REDELIVER_EVENTINJ);
+    CHECK_EQ(svm_exitint_redeliver(soft, false), SVM_REDELIVER_EVENTINJ);
+}
+
+TEST(svm_interrupt_window)
+{
+    CHECK(svm_can_take_irq(X86_EFLAGS_IF, 0, 0));
+    CHECK(!svm_can_take_irq(0, 0, 0));
+    CHECK(!svm_can_take_irq(X86_EFLAGS_IF, 1, 0)); /* STI / MOV SS shadow */
+    CHECK(!svm_can_take_irq(X86_EFLAGS_IF, 0, SVM_EVT_VALID | 14)); /* an exception first */
+    CHECK(svm_can_take_irq(X86_EFLAGS_IF, 2, 0)); /* bit 1 is GUEST_INTERRUPT_MASK */
+}

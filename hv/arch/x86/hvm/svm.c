@@ -86,15 +86,11 @@ static struct svm_vcpu *svm(struct vcpu *v)
  * EVENTINJ: QEMU delivers those through its exception path, which
  * consumes them.
  */
-#define VIRQ_FIELDS (SVM_VINTR_V_IRQ | SVM_VINTR_IGN_TPR | (0xfULL << SVM_VINTR_PRIO_SHIFT) | \
-                     (0xffULL << SVM_VINTR_VECTOR_SHIFT))
-
 static void virq_set(struct svm_vcpu *s, u8 vector, bool window)
 {
     struct vmcb *vm = s->vmcb;
 
-    vm->vintr = (vm->vintr & ~VIRQ_FIELDS) | SVM_VINTR_V_IRQ | SVM_VINTR_IGN_TPR |
-                (0xfULL << SVM_VINTR_PRIO_SHIFT) | ((u64)vector << SVM_VINTR_VECTOR_SHIFT);
+    vm->vintr = svm_vintr_set_virq(vm->vintr, vector);
     if (window)
         vm->intercepts1 |= SVM_INTERCEPT_VINTR;
     else
@@ -104,7 +100,7 @@ static void virq_set(struct svm_vcpu *s, u8 vector, bool window)
 
 static void virq_clear(struct svm_vcpu *s)
 {
-    s->vmcb->vintr &= ~VIRQ_FIELDS;
+    s->vmcb->vintr = svm_vintr_clear_virq(s->vmcb->vintr);
     s->vmcb->intercepts1 &= ~SVM_INTERCEPT_VINTR;
     s->window = false;
 }
@@ -113,16 +109,6 @@ static void virq_clear(struct svm_vcpu *s)
 static bool virq_pending(const struct svm_vcpu *s)
 {
     return !s->window && (s->vmcb->vintr & SVM_VINTR_V_IRQ);
-}
-
-/* EXITINTINFO holds an external interrupt whose delivery an exit cut
- * short: type INTR, or, from QEMU, a vector >= 32 typed as an exception
- * (how it records deliveries it started itself, V_IRQ's included). */
-static bool exitint_is_irq(u64 e)
-{
-    u64 type = e & (7ULL << 8);
-
-    return type == SVM_EVT_TYPE_INTR || (type == SVM_EVT_TYPE_EXCEPTION && (e & 0xff) >= 32);
 }
 
 /* ------------------------------------------------------------ per CPU */
@@ -419,16 +405,18 @@ static void svm_enter(struct vcpu *v, struct regs *r, struct hvm_exit *x)
         s->nmi_masked = false;
         vm->intercepts1 &= ~SVM_INTERCEPT_IRET;
     }
-    if (vm->exitintinfo & SVM_EVT_VALID) {
-        /* An event was being delivered when the exit came: deliver it
-         * again, an interrupt as V_IRQ (which QEMU may still hold: then
-         * it is delivered once, from there). */
-        if (!exitint_is_irq(vm->exitintinfo))
-            vm->eventinj = vm->exitintinfo;
-        else if (!virq_pending(s))
-            virq_set(s, (u8)vm->exitintinfo, false);
-        vm->exitintinfo = 0;
+    /* An event was being delivered when the exit came: deliver it again. */
+    switch (svm_exitint_redeliver(vm->exitintinfo, virq_pending(s))) {
+    case SVM_REDELIVER_EVENTINJ:
+        vm->eventinj = vm->exitintinfo;
+        break;
+    case SVM_REDELIVER_VIRQ:
+        virq_set(s, (u8)vm->exitintinfo, false);
+        break;
+    case SVM_REDELIVER_NONE:
+        break;
     }
+    vm->exitintinfo = 0;
 }
 
 static void svm_inject_exception(struct vcpu *v, u8 vector, bool has_ec, u32 ec)
@@ -473,9 +461,8 @@ static bool svm_interruptible(struct vcpu *v, bool request_window)
     struct vmcb *vm = s->vmcb;
 
     if (virq_pending(s))
-        return false;
-    if ((vm->rflags & X86_EFLAGS_IF) && !(vm->interrupt_shadow & 1) &&
-        !(vm->eventinj & SVM_EVT_VALID))
+        return false; /* one vector at a time: the vLAPIC keeps the rest */
+    if (svm_can_take_irq(vm->rflags, vm->interrupt_shadow, vm->eventinj))
         return true;
     if (request_window && !s->window)
         virq_set(s, 0, true); /* only there to make the CPU exit when it could take one */

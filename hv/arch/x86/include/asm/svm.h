@@ -182,4 +182,16 @@ struct vmcb {
 /* Decoding of an exit into the vendor-neutral form (svm_exit.c, host-testable). */
 struct hvm_exit;
 void svm_decode_exit(u64 code, u64 info1, u64 info2, u64 next_rip, struct hvm_exit *x);
+
+/* Event state rules (svm_exit.c, host-testable); see svm.c for why
+ * external interrupts go by V_IRQ. */
+u64 svm_vintr_set_virq(u64 vintr, u8 vector);  /* V_IRQ pending with this vector */
+u64 svm_vintr_clear_virq(u64 vintr);           /* nothing pending in V_IRQ */
+bool svm_exitint_is_irq(u64 exitintinfo);
+/* What an event cut short by an exit becomes: an interrupt waits in V_IRQ
+ * (unless one waits there already), anything else is injected again. */
+enum svm_redeliver { SVM_REDELIVER_NONE, SVM_REDELIVER_EVENTINJ, SVM_REDELIVER_VIRQ };
+enum svm_redeliver svm_exitint_redeliver(u64 exitintinfo, bool virq_pending);
+/* The guest can take an external interrupt now. */
+bool svm_can_take_irq(u64 rflags, u64 interrupt_shadow, u64 eventinj);
 #endif
