@@ -294,3 +294,51 @@ backend_left() {
 only_dom0() {
     [ "$(xl list 2>/dev/null | awk 'NR > 1 { printf "%s ", $1 }')" = "Domain-0 " ]
 }
+
+# ------------------------------------------------ network (net.sh, pvh-disk.sh)
+brif() {
+    ls /sys/class/net/xenbr0/brif 2>/dev/null | tr '\n' ' '
+}
+
+# net_listen: dom0 listens on port 5002 for a domU's 64 MiB from the start
+# (busybox nc: its standard input is a fifo held open, or it would stop at
+# once).  net_exchange ends it.
+net_listen() {
+    mkfifo "$TS_DIR/hold" "$TS_DIR/txsum"
+    (sleep 100000 >"$TS_DIR/hold") &
+    net_holder=$!
+    (nc -l -p 5002 <"$TS_DIR/hold" | sha256sum | cut -d' ' -f1 >"$TS_DIR/rx.sum") &
+}
+
+# net_exchange DOMU PREFIX: pings both ways, then 64 MiB of TCP each way,
+# checksums compared (the domU's keel_mode=net runs its side of each in
+# turn).  Checks PREFIXping-dom0-to-domu, PREFIXping-domu-to-dom0,
+# PREFIXtcp-dom0-to-domu and PREFIXtcp-domu-to-dom0.
+net_exchange() {
+    ping -c 3 -W 10 192.168.77.2 >"$TS_DIR/ping.out" 2>&1
+    _ne_rc=$?
+    check "$2ping-dom0-to-domu" "$(grep -o '[0-9]* packets received' "$TS_DIR/ping.out")" \
+        '[ "$_ne_rc" = 0 ]'
+    wait_console "$1" '^DOMU: ping-dom0 ' 120
+    _ne_line=$(console "$1" | grep -m 1 '^DOMU: ping-dom0 ')
+    check "$2ping-domu-to-dom0" "$_ne_line" 'echo "$_ne_line" | grep -q "ping-dom0 ok"'
+
+    wait_console "$1" '^DOMU: rx-listening' 120
+    (sha256sum <"$TS_DIR/txsum" | cut -d' ' -f1 >"$TS_DIR/tx.sum") &
+    dd if=/dev/urandom bs=1M count=64 2>/dev/null | tee "$TS_DIR/txsum" | nc 192.168.77.2 5001
+    wait_console "$1" '^DOMU: rx sum=' 600
+    sleep 1
+    _ne_sent=$(cat "$TS_DIR/tx.sum")
+    _ne_got=$(console "$1" | sed -n 's/^DOMU: rx sum=\([0-9a-f]*\)$/\1/p')
+    check "$2tcp-dom0-to-domu" "64 MiB sent with sha256 $_ne_sent, the domU received $_ne_got" \
+        '[ -n "$_ne_sent" ] && [ "$_ne_got" = "$_ne_sent" ]'
+
+    wait_console "$1" '^DOMU: tx sum=' 600
+    _ne_end=$(($(now) + $(limit 60)))
+    while [ ! -s "$TS_DIR/rx.sum" ] && [ "$(now)" -le "$_ne_end" ]; do sleep 0.5; done
+    _ne_sent=$(console "$1" | sed -n 's/^DOMU: tx sum=\([0-9a-f]*\)$/\1/p')
+    _ne_got=$(cat "$TS_DIR/rx.sum" 2>/dev/null)
+    check "$2tcp-domu-to-dom0" "the domU sent 64 MiB with sha256 $_ne_sent, dom0 received $_ne_got" \
+        '[ -n "$_ne_sent" ] && [ "$_ne_got" = "$_ne_sent" ]'
+    kill "$net_holder" 2>/dev/null
+}

@@ -62,15 +62,7 @@ fi
 check pvh-disk-dom0 "dom0's loop mount read sha256 $dsum" '[ -n "$wsum" ] && [ "$dsum" = "$wsum" ]'
 
 # ---- network: a PVH domU's netfront on dom0's bridge (as net.sh's n1)
-brif() {
-    ls /sys/class/net/xenbr0/brif 2>/dev/null | tr '\n' ' '
-}
-# dom0 listens for the domU's 64 MiB from the start (busybox nc: its
-# standard input is a fifo held open, or it would stop at once).
-mkfifo "$TS_DIR/hold" "$TS_DIR/txsum"
-(sleep 100000 >"$TS_DIR/hold") &
-holder=$!
-(nc -l -p 5002 <"$TS_DIR/hold" | sha256sum | cut -d' ' -f1 >"$TS_DIR/rx.sum") &
+net_listen
 cat >"$TS_DIR/pvhn.cfg" <<CFG
 name = "pvhn"
 type = "pvh"
@@ -102,31 +94,7 @@ idn=$(xl domid pvhn 2>/dev/null)
 check pvh-vif-up "xl create exit $rc; domU: '$(console pvhn | grep -m 1 '^DOMU: eth0')' $(console pvhn | grep -m 1 'Booting kernel on' | cut -c1-60); bridge ports: $(brif)" \
     '[ "$rc" = 0 ] && console pvhn | grep -q "^DOMU: eth0 192.168.77.2" && brif | grep -q "vif$idn.0" && console pvhn | grep -q "Booting kernel on Xen PVH"'
 
-ping -c 3 -W 10 192.168.77.2 >"$TS_DIR/ping.out" 2>&1
-prc=$?
-check pvh-ping-dom0-to-domu "$(grep -o '[0-9]* packets received' "$TS_DIR/ping.out")" '[ "$prc" = 0 ]'
-wait_console pvhn '^DOMU: ping-dom0 ' 120
-line=$(console pvhn | grep -m 1 '^DOMU: ping-dom0 ')
-check pvh-ping-domu-to-dom0 "$line" 'echo "$line" | grep -q "ping-dom0 ok"'
-
-# dom0 -> domU, then domU -> dom0 (the domU's mode runs them in turn).
-wait_console pvhn '^DOMU: rx-listening' 120
-(sha256sum <"$TS_DIR/txsum" | cut -d' ' -f1 >"$TS_DIR/tx.sum") &
-dd if=/dev/urandom bs=1M count=64 2>/dev/null | tee "$TS_DIR/txsum" | nc 192.168.77.2 5001
-wait_console pvhn '^DOMU: rx sum=' 600
-sleep 1
-sent=$(cat "$TS_DIR/tx.sum")
-got=$(console pvhn | sed -n 's/^DOMU: rx sum=\([0-9a-f]*\)$/\1/p')
-check pvh-tcp-dom0-to-domu "64 MiB sent with sha256 $sent, the domU received $got" \
-    '[ -n "$sent" ] && [ "$got" = "$sent" ]'
-wait_console pvhn '^DOMU: tx sum=' 600
-end=$(($(now) + $(limit 60)))
-while [ ! -s "$TS_DIR/rx.sum" ] && [ "$(now)" -le "$end" ]; do sleep 0.5; done
-sent=$(console pvhn | sed -n 's/^DOMU: tx sum=\([0-9a-f]*\)$/\1/p')
-got=$(cat "$TS_DIR/rx.sum" 2>/dev/null)
-check pvh-tcp-domu-to-dom0 "the domU sent 64 MiB with sha256 $sent, dom0 received $got" \
-    '[ -n "$sent" ] && [ "$got" = "$sent" ]'
-kill "$holder" 2>/dev/null
+net_exchange pvhn pvh-
 
 xl destroy pvhn
 wait_gone pvhn 60
