@@ -83,6 +83,23 @@ wait_console pvh "^DOMU: tick $((t2 + 2))\$" 120
 t3=$(last_tick pvh)
 check unpause "tick $t2 before, $t3 after" '[ "$t3" -ge $((t2 + 2)) ]'
 
+# Ballooning: xl mem-set writes the domU's memory/target; Linux's balloon
+# driver gives frames back (decrease_reservation on its physical space)
+# and takes them again (populate_physmap).  xl list shows what it holds.
+wait_mem() { # NAME TEST: waits up to a minute for `xl list`'s memory to pass TEST
+    _wm_end=$(($(now) + $(limit 60)))
+    while _wm=$(list_field "$1" 3) && ! [ "${_wm:-0}" $2 ] && [ "$(now)" -le "$_wm_end" ]; do
+        sleep 1
+    done
+    echo "${_wm:-none}"
+}
+xl mem-set pvh 192
+m_down=$(wait_mem pvh "-le 193")
+check balloon-down "xl mem-set pvh 192: xl list says $m_down MiB" '[ "$m_down" -le 193 ]'
+xl mem-set pvh 256
+m_up=$(wait_mem pvh "-ge 255")
+check balloon-up "xl mem-set pvh 256: xl list says $m_up MiB" '[ "$m_up" -ge 255 ]'
+
 xl shutdown -w pvh >"$TS_DIR/shutdown.out" 2>&1
 rc=$?
 wait_gone pvh 180
