@@ -37,6 +37,44 @@
 
 static long memop_domain_query(unsigned int op, unsigned long arg);
 static long memop_reservation(struct hcall *h, unsigned int op, unsigned long start);
+/*
+ * Populate-on-demand targets.  Keel has no PoD: every HVM domain is fully
+ * populated, which is Xen's "nothing to do" case (no PoD entries), so a
+ * set only checks; libxl's `xl mem-set` on a PVH domU calls it before
+ * writing memory/target for the balloon driver.  Xen's order of checks:
+ * the domain, HVM, the caller's privilege, the target's bound.
+ */
+static long memop_pod_target(unsigned int op, unsigned long arg)
+{
+    struct xen_pod_target t;
+    struct domain *d;
+    long rc = 0;
+
+    if (copy_from_guest_obj(&t, arg))
+        return -XEN_EFAULT;
+    if (t.domid == DOMID_SELF) {
+        d = current->domain;
+        domain_get_ref(d);
+    } else if (!(d = domain_get(t.domid))) {
+        return -XEN_ESRCH;
+    }
+    if (!is_hvm_domain(d))
+        rc = -XEN_EINVAL;
+    else if (!current->domain->is_privileged)
+        rc = -XEN_EPERM;
+    else if (op == XENMEM_set_pod_target && t.target_pages > READ_ONCE(d->max_pages))
+        rc = -XEN_EINVAL;
+    if (!rc) {
+        t.tot_pages = READ_ONCE(d->tot_pages);
+        t.pod_cache_pages = 0;
+        t.pod_entries = 0;
+        if (copy_to_guest_obj(arg, &t))
+            rc = -XEN_EFAULT;
+    }
+    domain_put(d);
+    return rc;
+}
+
 static long memop_machphys_mapping(unsigned long arg);
 static long memop_memory_map(unsigned long arg);
 static long memop_set_memory_map(unsigned long arg);
@@ -44,6 +82,7 @@ static long memop_machine_memory_map(unsigned long arg);
 static long memop_exchange(unsigned long arg);
 static long memop_add_to_physmap(unsigned long arg);
 static long memop_remove_from_physmap(unsigned long arg);
+static long memop_pod_target(unsigned int op, unsigned long arg);
 
 long do_memory_op(struct hcall *h)
 {
@@ -81,6 +120,10 @@ long do_memory_op(struct hcall *h)
         return start ? -XEN_EINVAL : memop_add_to_physmap(arg);
     case XENMEM_remove_from_physmap:
         return start ? -XEN_EINVAL : memop_remove_from_physmap(arg);
+    case XENMEM_set_pod_target:
+    case XENMEM_get_pod_target:
+        /* Xen matches these with the extent bits included: else ENOSYS. */
+        return start ? -XEN_ENOSYS : memop_pod_target(op, arg);
     default:
         return -XEN_ENOSYS;
     }
