@@ -181,9 +181,9 @@ __attribute__((weak)) s16 gnttab_arch_p2m_map(struct domain *ld, u64 gfn, mfn_t 
     (void)ld, (void)gfn, (void)mfn, (void)ro;
     return GNTST_general_error;
 }
-__attribute__((weak)) s16 gnttab_arch_p2m_unmap(struct domain *ld, u64 gfn, mfn_t mfn)
+__attribute__((weak)) s16 gnttab_arch_p2m_unmap(struct domain *ld, u64 gfn, mfn_t mfn, bool ro)
 {
-    (void)ld, (void)gfn, (void)mfn;
+    (void)ld, (void)gfn, (void)mfn, (void)ro;
     return GNTST_general_error;
 }
 __attribute__((weak)) struct page_info *gnttab_arch_va_l1(struct domain *ld, u64 va,
@@ -897,8 +897,8 @@ s16 gnttab_map(struct grant_table *lgt, struct grant_table *rgt,
 
 /* Clears the PTE at addr if it maps `mfn` with the mapping's present and
  * writable bits (Xen's check), or a translated mapper's p2m entry at GFN
- * addr >> 12 if it is the grant mapping of `mfn`; the references are the
- * caller's to drop. */
+ * addr >> 12 if it is the grant mapping of `mfn` with the mapping's
+ * access; the references are the caller's to drop. */
 static s16 host_map_remove(struct grant_table *lgt, u64 addr, unsigned int flags, mfn_t mfn,
                            struct gnttab_unmap_done *done)
 {
@@ -910,7 +910,7 @@ static s16 host_map_remove(struct grant_table *lgt, u64 addr, unsigned int flags
 
     if (lgt->translated) {
         done->p2m = true;
-        return gnttab_arch_p2m_unmap(ld, addr >> PAGE_SHIFT, mfn);
+        return gnttab_arch_p2m_unmap(ld, addr >> PAGE_SHIFT, mfn, flags & GNTMAP_readonly);
     }
     l1 = host_slot(ld, addr, flags, &slot);
     if (!l1)

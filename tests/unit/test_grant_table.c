@@ -42,11 +42,11 @@ s16 gnttab_arch_p2m_map(struct domain *ld, u64 gfn, mfn_t mfn, bool ro)
         b_crashed++;
     return rc ? GNTST_general_error : GNTST_okay;
 }
-s16 gnttab_arch_p2m_unmap(struct domain *ld, u64 gfn, mfn_t mfn)
+s16 gnttab_arch_p2m_unmap(struct domain *ld, u64 gfn, mfn_t mfn, bool ro)
 {
     CHECK(ld == dom_b);
-    return p2m_take(&b_p2m, gfn, P2M_GRANT_TYPES, mfn, NULL, NULL) ? GNTST_general_error
-                                                                    : GNTST_okay;
+    return p2m_take(&b_p2m, gfn, P2M_TYPE_BIT(ro ? p2m_grant_ro : p2m_grant_rw), mfn, NULL,
+                    NULL) ? GNTST_general_error : GNTST_okay;
 }
 
 #define COUNT(m) (table[m].count_info & PGC_count_mask)
@@ -901,6 +901,12 @@ TEST(translated_writable_mappings_keep_the_type)
     CHECK_EQ(TCOUNT(p), 1);
     /* A writable mapping's frame cannot be made a page table meanwhile. */
     CHECK(!get_page_type(&table[p], PGT_l1_page_table));
+    /* Each handle takes only an entry with its own access: the writable
+     * one's unmap at the read-only entry would leave a writable entry
+     * behind a read-only handle, without the type reference. */
+    CHECK_EQ(unmap(a.handle, 0x30001000, 0), GNTST_general_error);
+    CHECK_EQ(unmap(b.handle, 0x30000000, 0), GNTST_general_error);
+    CHECK_EQ(TCOUNT(p), 1);
     CHECK_EQ(unmap(a.handle, 0x30000000, 0), GNTST_okay);
     CHECK_EQ(entry(gta, 9)->flags, GTF_permit_access | GTF_reading);
     CHECK_EQ(TCOUNT(p), 0);

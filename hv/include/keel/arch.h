@@ -66,10 +66,14 @@ void gnttab_arch_flush_all(void);
  * it cannot be, and ld crashed when gfn already holds a grant (Xen). */
 s16 gnttab_arch_p2m_map(struct domain *ld, u64 gfn, mfn_t mfn, bool ro);
 /* Takes the grant mapping of `mfn` at `gfn` out of ld's physical map:
- * GNTST_okay, or GNTST_general_error when gfn maps anything else.  The
- * caller makes every CPU leave ld's guest before the frame's references
- * go (relinquish: ld never runs again). */
-s16 gnttab_arch_p2m_unmap(struct domain *ld, u64 gfn, mfn_t mfn);
+ * GNTST_okay, or GNTST_general_error when gfn maps anything else, or maps
+ * it writable for a read-only mapping's unmap or the other way round
+ * (Xen does not look: a read-only handle could take the writable entry
+ * away and leave a writable one behind the read-only handle, without the
+ * writable type reference that keeps the frame from being a page table).
+ * The caller makes every CPU leave ld's guest before the frame's
+ * references go. */
+s16 gnttab_arch_p2m_unmap(struct domain *ld, u64 gfn, mfn_t mfn, bool ro);
 /* A new grant frame: it has no guest-physical address (M2P). */
 void gnttab_arch_new_frame(mfn_t mfn);
 /* The grant table of domain `domid`, referenced (gnttab_put), for a

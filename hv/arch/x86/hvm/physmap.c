@@ -165,7 +165,7 @@ long hvm_remove_from_physmap(struct domain *d, u64 gpfn)
  * GFN its M2P entry names (Xen's p2m_add_page de-aliases it); RAM or a
  * Keel frame at the target GFN is replaced and stays the domain's; a grant
  * mapping there already crashes the domain, as on Xen.  Unmap leaves a
- * hole.  The grant core holds the frame's references meanwhile.
+ * hole; it takes only an entry with the mapping's own access (keel/arch.h).  The grant core holds the frame's references meanwhile.
  */
 s16 gnttab_arch_p2m_map(struct domain *ld, u64 gfn, mfn_t mfn, bool ro)
 {
@@ -192,9 +192,11 @@ s16 gnttab_arch_p2m_map(struct domain *ld, u64 gfn, mfn_t mfn, bool ro)
     return rc ? GNTST_general_error : GNTST_okay;
 }
 
-s16 gnttab_arch_p2m_unmap(struct domain *ld, u64 gfn, mfn_t mfn)
+s16 gnttab_arch_p2m_unmap(struct domain *ld, u64 gfn, mfn_t mfn, bool ro)
 {
-    if (p2m_take(&ld->arch.hvm->p2m, gfn, P2M_GRANT_TYPES, mfn, NULL, NULL))
+    enum p2m_type t = ro ? p2m_grant_ro : p2m_grant_rw;
+
+    if (p2m_take(&ld->arch.hvm->p2m, gfn, P2M_TYPE_BIT(t), mfn, NULL, NULL))
         return GNTST_general_error;
     return GNTST_okay;
 }
