@@ -165,7 +165,8 @@ long hvm_remove_from_physmap(struct domain *d, u64 gpfn)
  * GFN its M2P entry names (Xen's p2m_add_page de-aliases it); RAM or a
  * Keel frame at the target GFN is replaced and stays the domain's; a grant
  * mapping there already crashes the domain, as on Xen.  Unmap leaves a
- * hole; it takes only an entry with the mapping's own access (keel/arch.h).  The grant core holds the frame's references meanwhile.
+ * hole; it takes only an entry with the mapping's own access (keel/arch.h).
+ * The grant core holds the frame's references meanwhile.
  */
 s16 gnttab_arch_p2m_map(struct domain *ld, u64 gfn, mfn_t mfn, bool ro)
 {
