@@ -12,8 +12,9 @@
  * entries, device mappings, translated host mappings, allocations and
  * Keel's own references (shared and status frames) explain; the
  * translated domain's p2m holds exactly one grant entry per live host
- * mapping, of its frame, read-only exactly when the mapping is; pinned entries show GTF_reading (and GTF_writing exactly while
- * written through) where the version keeps them; every active entry of a
+ * mapping, of its frame, read-only exactly when the mapping is, and its
+ * RAM agrees with the M2P; pinned entries show GTF_reading (and
+ * GTF_writing exactly while written through) where the version keeps them; every active entry of a
  * sub-page or transitive pin is counted in nr_v2_ops; a transitive pin
  * holds a pin on its far end; handle counts match the live maptrack
  * entries.  At the end everything is torn down and every frame must be
