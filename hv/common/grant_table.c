@@ -176,6 +176,16 @@ __attribute__((weak)) struct grant_table *gnttab_arch_table_by_id(domid_t domid)
     return NULL;
 }
 __attribute__((weak)) void gnttab_arch_flush_all(void) {}
+__attribute__((weak)) s16 gnttab_arch_p2m_map(struct domain *ld, u64 gfn, mfn_t mfn, bool ro)
+{
+    (void)ld, (void)gfn, (void)mfn, (void)ro;
+    return GNTST_general_error;
+}
+__attribute__((weak)) s16 gnttab_arch_p2m_unmap(struct domain *ld, u64 gfn, mfn_t mfn, bool ro)
+{
+    (void)ld, (void)gfn, (void)mfn, (void)ro;
+    return GNTST_general_error;
+}
 __attribute__((weak)) struct page_info *gnttab_arch_va_l1(struct domain *ld, u64 va,
                                                           u64 **slot)
 {
@@ -792,11 +802,27 @@ static u64 grant_pte(mfn_t mfn, unsigned int flags)
     return pv_l1e_adjust(e);
 }
 
-/* Writes the grant PTE; the references it holds were taken already. */
-static s16 host_map_create(struct domain *ld, u64 addr, unsigned int flags, mfn_t mfn)
+/* A translated mapper's host map: the frame at GFN addr >> 12 of its
+ * physical map, and nothing but host_map and readonly asked for (Xen's
+ * create_grant_p2m_mapping; the low 12 bits of addr do not matter). */
+static s16 p2m_map_create(struct domain *ld, u64 addr, unsigned int flags, mfn_t mfn)
 {
+    if ((flags & ~GNTMAP_readonly) != GNTMAP_host_map)
+        return GNTST_general_error;
+    return gnttab_arch_p2m_map(ld, addr >> PAGE_SHIFT, mfn, flags & GNTMAP_readonly);
+}
+
+/* Writes the grant PTE (or p2m entry); the references it holds were taken
+ * already. */
+static s16 host_map_create(struct grant_table *lgt, u64 addr, unsigned int flags, mfn_t mfn)
+{
+    struct domain *ld = lgt->owner;
+    struct page_info *l1;
     u64 *slot, old;
-    struct page_info *l1 = host_slot(ld, addr, flags, &slot);
+
+    if (lgt->translated)
+        return p2m_map_create(ld, addr, flags, mfn);
+    l1 = host_slot(ld, addr, flags, &slot);
 
     if (!l1)
         return GNTST_general_error;
@@ -811,6 +837,16 @@ static s16 host_map_create(struct domain *ld, u64 addr, unsigned int flags, mfn_
     return GNTST_okay;
 }
 
+s16 gnttab_map_flags_check(bool translated, unsigned int flags)
+{
+    if (!(flags & MAPPING_BITS))
+        return GNTST_bad_gntref;
+    if (translated &&
+        (flags & (GNTMAP_device_map | GNTMAP_application_map | GNTMAP_contains_pte)))
+        return GNTST_general_error;
+    return GNTST_okay;
+}
+
 s16 gnttab_map(struct grant_table *lgt, struct grant_table *rgt,
                struct gnttab_map_grant_ref *op)
 {
@@ -821,8 +857,9 @@ s16 gnttab_map(struct grant_table *lgt, struct grant_table *rgt,
     u32 h;
     s16 rc;
 
-    if (!(flags & MAPPING_BITS))
-        return GNTST_bad_gntref;
+    rc = gnttab_map_flags_check(lgt->translated, flags);
+    if (rc)
+        return rc;
     h = mt_get(lgt);
     if (h == GNTTAB_MAPTRACK_END)
         return GNTST_no_space;
@@ -831,7 +868,7 @@ s16 gnttab_map(struct grant_table *lgt, struct grant_table *rgt,
     spin_unlock(&rgt->lock);
     pinned = !rc;
     if (!rc && (flags & GNTMAP_host_map))
-        rc = host_map_create(lgt->owner, op->host_addr, flags, mfn);
+        rc = host_map_create(lgt, op->host_addr, flags, mfn);
     if (rc) {
         if (pinned) { /* but the PTE could not be written */
             unpin(rgt, op->ref, flags);
@@ -859,15 +896,23 @@ s16 gnttab_map(struct grant_table *lgt, struct grant_table *rgt,
 /* --------------------------------------------------------------- unmap */
 
 /* Clears the PTE at addr if it maps `mfn` with the mapping's present and
- * writable bits (Xen's check); its references are the caller's to drop. */
-static s16 host_map_remove(struct domain *ld, u64 addr, unsigned int flags, mfn_t mfn,
+ * writable bits (Xen's check), or a translated mapper's p2m entry at GFN
+ * addr >> 12 if it is the grant mapping of `mfn` with the mapping's
+ * access; the references are the caller's to drop. */
+static s16 host_map_remove(struct grant_table *lgt, u64 addr, unsigned int flags, mfn_t mfn,
                            struct gnttab_unmap_done *done)
 {
     u64 want = PTE_P | ((flags & GNTMAP_readonly) ? 0 : PTE_RW);
-    u64 *slot, old;
-    struct page_info *l1 = host_slot(ld, addr, flags, &slot);
+    struct domain *ld = lgt->owner;
+    struct page_info *l1;
     s16 rc = GNTST_general_error;
+    u64 *slot, old;
 
+    if (lgt->translated) {
+        done->p2m = true;
+        return gnttab_arch_p2m_unmap(ld, addr >> PAGE_SHIFT, mfn, flags & GNTMAP_readonly);
+    }
+    l1 = host_slot(ld, addr, flags, &slot);
     if (!l1)
         return rc;
     old = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
@@ -920,10 +965,12 @@ s16 gnttab_unmap(struct grant_table *lgt, const struct gnttab_unmap_grant_ref *o
     spin_lock(&m.rgt->lock);
     mfn = active_of(m.rgt, m.ref)->mfn;
     spin_unlock(&m.rgt->lock);
-    if (op->dev_bus_addr && op->dev_bus_addr != (u64)mfn << PAGE_SHIFT)
-        rc = GNTST_bad_dev_addr; /* Xen 4.17's answer */
+    /* Xen 4.17 looks at the bus address only for a device mapping. */
+    if (op->dev_bus_addr && (m.flags & GNTMAP_device_map) &&
+        op->dev_bus_addr != (u64)mfn << PAGE_SHIFT)
+        rc = GNTST_bad_dev_addr;
     if (!rc && op->host_addr && (m.flags & GNTMAP_host_map)) {
-        rc = host_map_remove(lgt->owner, op->host_addr, m.flags, mfn, done);
+        rc = host_map_remove(lgt, op->host_addr, m.flags, mfn, done);
         if (!rc)
             what |= GNTMAP_host_map;
     }
@@ -1229,19 +1276,24 @@ s16 gnttab_copy_one(struct domain *self, domid_t self_id, struct grant_table *sr
 
 /* ----------------------------------------------------------- relinquish */
 
-/* A dying domain's mapping goes: pins and device references; a host
+/* A dying domain's mapping goes: pins and device references; a PV host
  * mapping's references belong to its PTE, which the page-table teardown
- * (or the update that already removed it) drops. */
-static void relinquish_one(const struct gnttab_maptrack *e)
+ * (or the update that already removed it) drops.  A translated domain's
+ * host mapping holds its own (as Xen's gnttab_release_host_mappings): they
+ * go now, its p2m entry with the p2m (the domain never runs again). */
+static void relinquish_one(const struct grant_table *gt, const struct gnttab_maptrack *e)
 {
+    unsigned int mask = GNTMAP_device_map | GNTMAP_readonly;
     mfn_t mfn;
 
     spin_lock(&e->rgt->lock);
     mfn = active_of(e->rgt, e->ref)->mfn;
     spin_unlock(&e->rgt->lock);
     unpin(e->rgt, e->ref, e->flags);
-    if (e->flags & GNTMAP_device_map)
-        drop_mapping_refs(mfn_to_page(mfn), e->flags & ~GNTMAP_host_map);
+    if (gt->translated)
+        mask |= GNTMAP_host_map;
+    if (e->flags & mask & MAPPING_BITS)
+        drop_mapping_refs(mfn_to_page(mfn), e->flags & mask);
     gnttab_put(e->rgt);
 }
 
@@ -1258,7 +1310,7 @@ int gnttab_relinquish(struct grant_table *gt, unsigned int budget)
         /* The owner is dying and paused: nobody else uses its handles. */
         m = *e;
         mt_put(gt, gt->relinquish_next);
-        relinquish_one(&m);
+        relinquish_one(gt, &m);
     }
     spin_lock(&gt->lock);
     release_frames_locked(gt);

@@ -35,12 +35,32 @@ static long gnttab_map_batch(struct hcall *h, unsigned long uop, unsigned int co
 static long gnttab_unmap_batch(struct hcall *h, unsigned long uop, unsigned int count);
 static long gnttab_copy_batch(struct hcall *h, unsigned long uop, unsigned int count);
 
+/* What Xen 4.17 lets an HVM guest ask for (the rest "needs auditing"). */
+static bool hvm_op_allowed(unsigned int cmd)
+{
+    switch (cmd) {
+    case GNTTABOP_query_size:
+    case GNTTABOP_setup_table:
+    case GNTTABOP_set_version:
+    case GNTTABOP_get_version:
+    case GNTTABOP_copy:
+    case GNTTABOP_map_grant_ref:
+    case GNTTABOP_unmap_grant_ref:
+    case GNTTABOP_swap_grant_ref:
+        return true;
+    default:
+        return false;
+    }
+}
+
 long do_grant_table_op(struct hcall *h)
 {
     unsigned int cmd = (unsigned int)h->arg[0];
     unsigned long uop = h->arg[1];
     unsigned int count = (unsigned int)h->arg[2];
 
+    if (is_hvm_domain(current->domain) && !hvm_op_allowed(cmd))
+        return -XEN_ENOSYS;
     if ((int)count < 0 || (cmd & ~CMD_MASK))
         return -XEN_EINVAL;
     switch (cmd) {
@@ -95,9 +115,12 @@ static struct grant_table *table_of(struct domain *d)
         return NULL;
     if (d->max_grant_version)
         gt->max_version = (u8)MIN(d->max_grant_version, (unsigned int)GNTTAB_MAX_VERSION);
-    /* A PVH guest's grant entries name guest frames. */
-    if (is_hvm_domain(d))
+    /* A PVH guest's grant entries name guest frames, and it maps grants
+     * into its physical space. */
+    if (is_hvm_domain(d)) {
         gt->gfn_to_mfn = hvm_gfn_to_ram;
+        gt->translated = true;
+    }
     if (!__atomic_compare_exchange_n(&d->grant_table, &expected, gt, false,
                                      __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
         gnttab_put(gt);
@@ -280,8 +303,9 @@ static s16 map_one(struct gnttab_map_grant_ref *op)
     struct domain *rd;
     s16 rc;
 
-    if (!(op->flags & MAPPING_BITS))
-        return GNTST_bad_gntref;
+    rc = gnttab_map_flags_check(is_hvm_domain(current->domain), op->flags);
+    if (rc)
+        return rc;
     rd = domain_by_id(op->dom);
     if (!rd)
         return GNTST_bad_domain;
@@ -316,16 +340,22 @@ static long gnttab_map_batch(struct hcall *h, unsigned long uop, unsigned int co
     return 0;
 }
 
-/* Completes the unmaps of one batch after one flush for all of them. */
+/* Completes the unmaps of one batch after one flush for all of them: the
+ * PV caller's TLB entries of the linear addresses (or all), or an HVM
+ * caller's guest translations (every CPU leaves its guest once). */
 static void unmap_finish(struct gnttab_unmap_done *done, unsigned int n)
 {
     u64 vas[UNMAP_BATCH];
     unsigned int nva = 0;
-    bool full = false, any = false;
+    bool full = false, any = false, p2m = false;
 
     for (unsigned int i = 0; i < n; i++) {
         if (!(done[i].what & GNTMAP_host_map))
             continue; /* a device mapping has no PTE to flush */
+        if (done[i].p2m) {
+            p2m = true;
+            continue;
+        }
         any = true;
         full |= done[i].full_flush;
         if (!done[i].full_flush)
@@ -333,6 +363,8 @@ static void unmap_finish(struct gnttab_unmap_done *done, unsigned int n)
     }
     if (any)
         pv_flush_list(full ? NULL : vas, nva);
+    if (p2m)
+        memop_arch_flush_released(current->domain);
     for (unsigned int i = 0; i < n; i++)
         gnttab_unmap_complete(&done[i]);
 }

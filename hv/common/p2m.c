@@ -115,55 +115,120 @@ static void report_old(u64 old, mfn_t *old_mfn, enum p2m_type *old_t)
         *old_t = (old & NPT_P) ? leaf_type(old) : p2m_none;
 }
 
-int p2m_set(struct p2m *p, u64 gfn, mfn_t mfn, enum p2m_type t, mfn_t *old_mfn,
-            enum p2m_type *old_t)
+/* Writes gfn's leaf (adding tables): 0 or -XEN_ENOMEM.  Under p->lock. */
+static int set_locked(struct p2m *p, u64 gfn, mfn_t mfn, enum p2m_type t, u64 *old)
 {
-    unsigned long f;
-    u64 *slot, old;
+    u64 *slot;
     int rc;
 
-    if (gfn >= P2M_MAX_GFN || t == p2m_none || t >= p2m_nr_types ||
-        ((u64)mfn << PAGE_SHIFT) & ~NPT_ADDR_MASK)
-        return -XEN_EINVAL;
-    f = spin_lock_irqsave(&p->lock);
     slot = leaf_slot(p, gfn, true, &rc);
-    if (!slot) {
-        spin_unlock_irqrestore(&p->lock, f);
+    if (!slot)
         return rc;
-    }
-    old = READ_ONCE(*slot);
+    *old = READ_ONCE(*slot);
     WRITE_ONCE(*slot, p2m_leaf(mfn, t));
-    if (!(old & NPT_P))
+    if (!(*old & NPT_P))
         p->nr_entries++;
     else
         p->generation++; /* a translation changed under the guest's TLB */
     if (gfn > p->max_gfn)
         p->max_gfn = gfn;
-    spin_unlock_irqrestore(&p->lock, f);
-    report_old(old, old_mfn, old_t);
     return 0;
+}
+
+static bool set_args_ok(u64 gfn, mfn_t mfn, enum p2m_type t)
+{
+    return gfn < P2M_MAX_GFN && t != p2m_none && t < p2m_nr_types &&
+           !(((u64)mfn << PAGE_SHIFT) & ~NPT_ADDR_MASK);
+}
+
+int p2m_set(struct p2m *p, u64 gfn, mfn_t mfn, enum p2m_type t, mfn_t *old_mfn,
+            enum p2m_type *old_t)
+{
+    unsigned long f;
+    u64 old = 0;
+    int rc;
+
+    if (!set_args_ok(gfn, mfn, t))
+        return -XEN_EINVAL;
+    f = spin_lock_irqsave(&p->lock);
+    rc = set_locked(p, gfn, mfn, t, &old);
+    spin_unlock_irqrestore(&p->lock, f);
+    if (!rc)
+        report_old(old, old_mfn, old_t);
+    return rc;
+}
+
+/* gfn's present leaf slot, or NULL.  Under p->lock. */
+static u64 *present_slot(struct p2m *p, u64 gfn, u64 *e)
+{
+    u64 *slot;
+    int rc;
+
+    *e = 0;
+    if (gfn >= P2M_MAX_GFN)
+        return NULL;
+    slot = leaf_slot(p, gfn, false, &rc);
+    if (slot)
+        *e = READ_ONCE(*slot);
+    return (*e & NPT_P) ? slot : NULL;
+}
+
+static void clear_locked(struct p2m *p, u64 *slot)
+{
+    WRITE_ONCE(*slot, 0);
+    p->nr_entries--;
+    p->generation++;
 }
 
 int p2m_clear(struct p2m *p, u64 gfn, mfn_t *old_mfn, enum p2m_type *old_t)
 {
-    unsigned long f;
-    u64 *slot, old = 0;
-    int rc;
+    return p2m_take(p, gfn, ~0U, P2M_INVALID_MFN, old_mfn, old_t);
+}
 
-    if (gfn >= P2M_MAX_GFN)
-        return -XEN_ENOENT;
+int p2m_take(struct p2m *p, u64 gfn, unsigned int types, mfn_t mfn, mfn_t *old_mfn,
+             enum p2m_type *old_t)
+{
+    unsigned long f;
+    u64 *slot, e;
+    int rc = -XEN_ENOENT;
+
     f = spin_lock_irqsave(&p->lock);
-    slot = leaf_slot(p, gfn, false, &rc);
-    if (slot)
-        old = READ_ONCE(*slot);
-    if (old & NPT_P) {
-        WRITE_ONCE(*slot, 0);
-        p->nr_entries--;
-        p->generation++;
+    slot = present_slot(p, gfn, &e);
+    if (slot) {
+        rc = -XEN_EINVAL;
+        if ((types & P2M_TYPE_BIT(leaf_type(e))) &&
+            (mfn == P2M_INVALID_MFN || entry_mfn(e) == mfn)) {
+            clear_locked(p, slot);
+            rc = 0;
+        }
     }
     spin_unlock_irqrestore(&p->lock, f);
+    report_old(e, old_mfn, old_t);
+    return rc;
+}
+
+int p2m_grant_place(struct p2m *p, u64 gfn, mfn_t mfn, bool ro, u64 alias, bool *dealiased,
+                    mfn_t *old_mfn, enum p2m_type *old_t)
+{
+    enum p2m_type t = ro ? p2m_grant_ro : p2m_grant_rw;
+    unsigned long f;
+    u64 *slot, e, old = 0;
+    int rc = 0;
+
+    *dealiased = false;
+    f = spin_lock_irqsave(&p->lock);
+    if (present_slot(p, gfn, &e) && (P2M_GRANT_TYPES & P2M_TYPE_BIT(leaf_type(e))))
+        rc = -XEN_EPERM;
+    if (!rc && alias != gfn && (slot = present_slot(p, alias, &e)) &&
+        leaf_type(e) == p2m_ram_rw && entry_mfn(e) == mfn) {
+        clear_locked(p, slot);
+        *dealiased = true;
+    }
+    if (!rc)
+        rc = set_args_ok(gfn, mfn, t) ? set_locked(p, gfn, mfn, t, &old) : -XEN_EINVAL;
+    spin_unlock_irqrestore(&p->lock, f);
     report_old(old, old_mfn, old_t);
-    return (old & NPT_P) ? 0 : -XEN_ENOENT;
+    return rc;
 }
 
 mfn_t p2m_lookup(struct p2m *p, u64 gfn, enum p2m_type *t)

@@ -5,17 +5,23 @@
  * sub-page and transitive ones), maps (by PTE address, by linear address,
  * device, read-only), unmaps, copies, growth, version switches, ordinary
  * page-table updates that drop grant PTEs or map shared and status frames,
- * and relinquish.  After every step: every frame's general and
- * writable-type counts equal what the L1 entries, device mappings,
- * allocations and Keel's own references (shared and status frames)
- * explain; pinned entries show GTF_reading (and GTF_writing exactly while
- * written through) where the version keeps them; every active entry of a
+ * and relinquish.  The last domain is translated (HVM): its host maps go
+ * into its p2m (where its own data frames are RAM, so maps over RAM and
+ * of its own frames move them, as Xen's p2m_add_page).  After every step:
+ * every frame's general and writable-type counts equal what the L1
+ * entries, device mappings, translated host mappings, allocations and
+ * Keel's own references (shared and status frames) explain; the
+ * translated domain's p2m holds exactly one grant entry per live host
+ * mapping, of its frame, read-only exactly when the mapping is, and its
+ * RAM agrees with the M2P; pinned entries show GTF_reading (and
+ * GTF_writing exactly while written through) where the version keeps them; every active entry of a
  * sub-page or transitive pin is counted in nr_v2_ops; a transitive pin
  * holds a pin on its far end; handle counts match the live maptrack
  * entries.  At the end everything is torn down and every frame must be
  * back in the allocator.
  */
 #include <keel/grant_table.h>
+#include <keel/p2m.h>
 #include <keel/page_alloc.h>
 #include <keel/pv_mm.h>
 
@@ -31,6 +37,39 @@ static struct grant_table *gt[ND];
 static mfn_t l1[ND], data[ND][NDATA];
 static bool dead[ND];
 static int cur; /* the domain running the operation */
+#define HVM (ND - 1)        /* the translated domain */
+#define RAM_GFN 0x10        /* its data frames' GFNs */
+#define HOLE_GFN 0x100
+static struct p2m hvm_p2m;
+static unsigned long m2p[NR]; /* its frames' GFNs (~0: none) */
+
+s16 gnttab_arch_p2m_map(struct domain *ld, u64 gfn, mfn_t mfn, bool ro)
+{
+    u64 alias = P2M_INVALID_GFN;
+    enum p2m_type ot;
+    bool moved;
+    mfn_t om;
+    int rc;
+
+    if (ld != dom[HVM])
+        abort();
+    if (table[mfn].owner == ld && m2p[mfn] != ~0UL)
+        alias = m2p[mfn];
+    rc = p2m_grant_place(&hvm_p2m, gfn, mfn, ro, alias, &moved, &om, &ot);
+    if (moved)
+        m2p[mfn] = ~0UL;
+    if (!rc && ot == p2m_ram_rw)
+        m2p[om] = ~0UL;
+    return rc ? GNTST_general_error : GNTST_okay;
+}
+
+s16 gnttab_arch_p2m_unmap(struct domain *ld, u64 gfn, mfn_t mfn, bool ro)
+{
+    if (ld != dom[HVM])
+        abort();
+    return p2m_take(&hvm_p2m, gfn, P2M_TYPE_BIT(ro ? p2m_grant_ro : p2m_grant_rw), mfn, NULL,
+                    NULL) ? GNTST_general_error : GNTST_okay;
+}
 
 struct page_info *gnttab_arch_va_l1(struct domain *ld, u64 va, u64 **slot)
 {
@@ -103,6 +142,50 @@ static void setup(void)
         if (!get_page_and_type(pg, dom[d], PGT_l1_page_table))
             abort();
     }
+    gt[HVM]->translated = true;
+    memset(m2p, 0xff, sizeof(m2p));
+    if (p2m_init(&hvm_p2m))
+        abort();
+    for (int i = 0; i < NDATA; i++) {
+        if (p2m_set(&hvm_p2m, RAM_GFN + i, data[HVM][i], p2m_ram_rw, NULL, NULL))
+            abort();
+        m2p[data[HVM][i]] = RAM_GFN + i;
+    }
+}
+
+/* The translated domain's p2m: grant entries (counted per frame, and
+ * per frame read-only) for the checks below. */
+static unsigned int p2m_grants[NR], p2m_grants_ro[NR];
+static void count_p2m(void *ctx, u64 gfn, mfn_t mfn, enum p2m_type t)
+{
+    (void)ctx;
+    if (t == p2m_ram_rw && m2p[mfn] != gfn)
+        abort(); /* RAM whose M2P entry went elsewhere */
+    if (t != p2m_grant_rw && t != p2m_grant_ro)
+        return;
+    if (mfn >= NR || page_state(&table[mfn]) != PGC_state_inuse)
+        abort(); /* a mapped frame was freed */
+    p2m_grants[mfn]++;
+    p2m_grants_ro[mfn] += t == p2m_grant_ro;
+}
+
+/* Walks the p2m without changing it: a drain into a copy would, so look
+ * GFN by GFN where maps can land. */
+static void scan_p2m(void)
+{
+    static const u64 bases[] = {RAM_GFN, HOLE_GFN};
+
+    memset(p2m_grants, 0, sizeof(p2m_grants));
+    memset(p2m_grants_ro, 0, sizeof(p2m_grants_ro));
+    for (unsigned int b = 0; b < 2; b++)
+        for (u64 g = bases[b]; g < bases[b] + 16; g++) {
+            enum p2m_type t;
+            mfn_t m = p2m_lookup(&hvm_p2m, g, &t);
+            if (t != p2m_none)
+                count_p2m(NULL, g, m, t);
+        }
+    if (p2m_verify(&hvm_p2m))
+        abort();
 }
 
 /* ------------------------------------------------------------ checks */
@@ -113,6 +196,7 @@ static void expect_refs(void)
 {
     memset(want_count, 0, sizeof(want_count));
     memset(want_type, 0, sizeof(want_type));
+    scan_p2m();
     for (int d = 0; d < ND; d++) {
         for (int i = 0; i < NDATA; i++)
             want_count[data[d][i]] += !!(table[data[d][i]].count_info & PGC_allocated);
@@ -145,11 +229,21 @@ static void expect_refs(void)
             if (!(e->flags & (GNTMAP_host_map | GNTMAP_device_map)))
                 continue;
             live++;
+            mfn_t m = e->rgt->active[e->ref / GNTTAB_ACTIVE_PER_CHUNK]
+                                    [e->ref % GNTTAB_ACTIVE_PER_CHUNK].mfn;
             if (e->flags & GNTMAP_device_map) {
-                mfn_t m = e->rgt->active[e->ref / GNTTAB_ACTIVE_PER_CHUNK]
-                                        [e->ref % GNTTAB_ACTIVE_PER_CHUNK].mfn;
                 want_count[m]++;
                 want_type[m] += !(e->flags & GNTMAP_readonly);
+            }
+            if ((e->flags & GNTMAP_host_map) && gt[d]->translated) {
+                /* Its own references, and exactly one p2m entry. */
+                want_count[m]++;
+                want_type[m] += !(e->flags & GNTMAP_readonly);
+                if (!p2m_grants[m] || ((e->flags & GNTMAP_readonly) && !p2m_grants_ro[m]) ||
+                    (!(e->flags & GNTMAP_readonly) && p2m_grants[m] == p2m_grants_ro[m]))
+                    abort();
+                p2m_grants[m]--;
+                p2m_grants_ro[m] -= !!(e->flags & GNTMAP_readonly);
             }
         }
         if (live != gt[d]->maptrack_used)
@@ -160,6 +254,11 @@ static void expect_refs(void)
 static void check(void)
 {
     expect_refs();
+    /* Every grant entry of the p2m was explained by a live mapping (a
+     * dead translated domain's entries wait for the p2m to go). */
+    for (mfn_t m = 0; m < NR && !dead[HVM]; m++)
+        if (p2m_grants[m] || p2m_grants_ro[m])
+            abort();
     for (mfn_t m = 1; m < NR; m++) {
         struct page_info *pg = &table[m];
         if (page_state(pg) != PGC_state_inuse)
@@ -217,6 +316,15 @@ static void check(void)
 
 static u64 addr_of(int d, u8 sel, u8 slot)
 {
+    /* The translated domain's GPAs: over its RAM, in a hole, beyond. */
+    if (gt[d] && gt[d]->translated) {
+        u64 low = (u64)(slot & 0xf0) << 4;
+        switch (sel & 3) {
+        case 0: return ((RAM_GFN + (slot % 16)) << PAGE_SHIFT) | low;
+        case 3: return (P2M_MAX_GFN + slot) << PAGE_SHIFT;
+        default: return ((HOLE_GFN + (slot % 16)) << PAGE_SHIFT) | low;
+        }
+    }
     switch (sel & 3) {
     case 0: return ((u64)l1[d] << PAGE_SHIFT) + (slot % 512) * 8;
     case 1: return ((u64)l1[d] << PAGE_SHIFT) + slot;           /* maybe misaligned */
@@ -276,7 +384,12 @@ static void op_map(int d, const u8 *a)
                                       .flags = flags, .ref = a[5] % 40, .dom = (domid_t)r};
     if (dead[d] || !gt[r])
         return;
-    gnttab_map(gt[d], gt[r], &op);
+    /* What the hypercall layer refuses before it finds the table, the
+     * core refuses the same way, touching nothing. */
+    s16 pre = gnttab_map_flags_check(gt[d]->translated, flags);
+    s16 rc = gnttab_map(gt[d], gt[r], &op);
+    if (pre && rc != pre)
+        abort();
 }
 
 static void op_unmap(int d, const u8 *a)
@@ -350,6 +463,12 @@ static void teardown(void)
         page_unassign(&table[l1[d]]);
         for (int i = 0; i < NDATA; i++)
             page_unassign(&table[data[d][i]]);
+    }
+    {
+        u64 cursor = 0;
+        while (p2m_drain(&hvm_p2m, &cursor, 5, NULL, NULL))
+            ;
+        p2m_destroy(&hvm_p2m);
     }
     for (int d = 0; d < ND; d++) {
         gnttab_put(gt[d]);

@@ -2,6 +2,7 @@
  * mappings and their references, copy, relinquish and zombie tables. */
 #include <pthread.h>
 #include <keel/grant_table.h>
+#include <keel/p2m.h>
 #include <keel/page_alloc.h>
 #include <keel/pv_mm.h>
 #include <xen/errno.h>
@@ -25,6 +26,27 @@ struct page_info *gnttab_arch_va_l1(struct domain *ld, u64 va, u64 **slot)
     CHECK(get_page_and_type(&table[va_l1], dom_b, PGT_l1_page_table));
     *slot = (u64 *)mfn_to_virt(va_l1) + ((va - VA_BASE) >> PAGE_SHIFT);
     return &table[va_l1];
+}
+
+/* B as a translated (HVM) mapper: its host maps go into this p2m. */
+static struct p2m b_p2m;
+static int b_crashed;
+s16 gnttab_arch_p2m_map(struct domain *ld, u64 gfn, mfn_t mfn, bool ro)
+{
+    bool moved;
+    int rc;
+
+    CHECK(ld == dom_b);
+    rc = p2m_grant_place(&b_p2m, gfn, mfn, ro, P2M_INVALID_GFN, &moved, NULL, NULL);
+    if (rc == -XEN_EPERM)
+        b_crashed++;
+    return rc ? GNTST_general_error : GNTST_okay;
+}
+s16 gnttab_arch_p2m_unmap(struct domain *ld, u64 gfn, mfn_t mfn, bool ro)
+{
+    CHECK(ld == dom_b);
+    return p2m_take(&b_p2m, gfn, P2M_TYPE_BIT(ro ? p2m_grant_ro : p2m_grant_rw), mfn, NULL,
+                    NULL) ? GNTST_general_error : GNTST_okay;
 }
 
 #define COUNT(m) (table[m].count_info & PGC_count_mask)
@@ -171,7 +193,9 @@ TEST(host_map_by_pte_and_unmap)
     CHECK_EQ(unmap(op.handle + 1, pte_maddr(va_l1, 9), 0), GNTST_bad_handle);
     CHECK_EQ(unmap(100000, pte_maddr(va_l1, 9), 0), GNTST_bad_handle);
     CHECK_EQ(unmap(op.handle, pte_maddr(va_l1, 10), 0), GNTST_general_error);
-    CHECK_EQ(unmap(op.handle, 0, 1), GNTST_bad_dev_addr); /* wrong bus address */
+    /* A bus address is looked at only for a device mapping (Xen 4.17). */
+    CHECK_EQ(unmap(op.handle, 0, 1), GNTST_okay);
+    CHECK_EQ(gta->refcnt, 2); /* nothing was unmapped */
     CHECK_EQ(unmap(op.handle, pte_maddr(va_l1, 9), 0), GNTST_okay);
     CHECK_EQ(*slot_of(va_l1, 9), 0);
     CHECK_EQ(entry(gta, 7)->flags, GTF_permit_access);
@@ -747,4 +771,148 @@ TEST(backend_patterns_and_a_domu_dying_mid_io)
     CHECK_EQ(*slot_of(va_l1, 200), 0);
     CHECK(FREE(pkt));
     CHECK_EQ(gtb->maptrack_used, 0);
+}
+
+/* B is an HVM guest: GNTMAP_host_map puts the frame at GFN host_addr >> 12
+ * of its p2m, with the same references a PTE would hold; unmap takes it
+ * out and tells the caller to flush B's guest TLBs; relinquish drops what
+ * B still maps. */
+static void translated_b(void)
+{
+    setup_tables(4);
+    gtb->translated = true;
+    b_crashed = 0;
+    CHECK(p2m_init(&b_p2m) == 0);
+}
+
+static void translated_b_done(void)
+{
+    u64 cursor = 0;
+
+    while (p2m_drain(&b_p2m, &cursor, 64, NULL, NULL))
+        ;
+    p2m_destroy(&b_p2m);
+}
+
+static s16 unmap_done(u32 handle, u64 host_addr, u64 dev, struct gnttab_unmap_done *done)
+{
+    struct gnttab_unmap_grant_ref op = {.host_addr = host_addr, .dev_bus_addr = dev,
+                                        .handle = handle};
+    s16 rc = gnttab_unmap(gtb, &op, done);
+    gnttab_unmap_complete(done);
+    return rc;
+}
+
+TEST(translated_flags_checked_as_xen)
+{
+    CHECK_EQ(gnttab_map_flags_check(true, GNTMAP_readonly), GNTST_bad_gntref);
+    CHECK_EQ(gnttab_map_flags_check(true, GNTMAP_host_map), GNTST_okay);
+    CHECK_EQ(gnttab_map_flags_check(true, GNTMAP_host_map | GNTMAP_readonly | (1U << 16)),
+             GNTST_okay); /* refused later, after the pin */
+    CHECK_EQ(gnttab_map_flags_check(true, GNTMAP_device_map), GNTST_general_error);
+    CHECK_EQ(gnttab_map_flags_check(true, GNTMAP_host_map | GNTMAP_application_map),
+             GNTST_general_error);
+    CHECK_EQ(gnttab_map_flags_check(true, GNTMAP_host_map | GNTMAP_contains_pte),
+             GNTST_general_error);
+    CHECK_EQ(gnttab_map_flags_check(false, GNTMAP_device_map | GNTMAP_contains_pte),
+             GNTST_okay);
+}
+
+TEST(translated_host_map_into_the_p2m)
+{
+    translated_b();
+    struct gnttab_map_grant_ref op, ro, bad;
+    struct gnttab_unmap_done done;
+    enum p2m_type t;
+    mfn_t p = page_of(dom_a), q = page_of(dom_a);
+    const u64 gpa = 0x20100123, gfn = 0x20100;
+
+    grant(7, DOMID_B, p, 0);
+    CHECK_EQ(map(7, GNTMAP_host_map, gpa, &op), GNTST_okay);
+    CHECK_EQ(op.dev_bus_addr, (u64)p << PAGE_SHIFT);
+    CHECK_EQ(p2m_lookup(&b_p2m, gfn, &t), p);
+    CHECK_EQ(t, p2m_grant_rw);
+    CHECK_EQ(COUNT(p), 2);  /* allocation + the mapping */
+    CHECK_EQ(TCOUNT(p), 1); /* writable: it cannot become a page table */
+    CHECK_EQ(entry(gta, 7)->flags, GTF_permit_access | GTF_reading | GTF_writing);
+    CHECK_EQ(gta->refcnt, 2);
+    CHECK_EQ(flushes, 0);
+
+    /* Refused after the pin: everything taken is given back. */
+    CHECK_EQ(map(7, GNTMAP_host_map | (1U << 16), gpa + PAGE_SIZE, &bad), GNTST_general_error);
+    CHECK_EQ(map(7, GNTMAP_host_map, 1ULL << 52, &bad), GNTST_general_error);
+    CHECK_EQ(map(7, GNTMAP_host_map | GNTMAP_device_map, gpa, &bad), GNTST_general_error);
+    CHECK_EQ(COUNT(p), 2);
+    CHECK_EQ(TCOUNT(p), 1);
+    CHECK_EQ(b_crashed, 0);
+    /* Over a grant mapping: the domain is crashed (the hook's job). */
+    grant(8, DOMID_B, q, GTF_readonly);
+    CHECK_EQ(map(8, GNTMAP_host_map | GNTMAP_readonly, gpa, &bad), GNTST_general_error);
+    CHECK_EQ(b_crashed, 1);
+    CHECK_EQ(COUNT(q), 1);
+    CHECK_EQ(entry(gta, 8)->flags, GTF_permit_access | GTF_readonly);
+    CHECK_EQ(p2m_lookup(&b_p2m, gfn, NULL), p);
+
+    /* Read-only: no type reference, a read-only entry. */
+    CHECK_EQ(map(8, GNTMAP_host_map | GNTMAP_readonly, gpa + PAGE_SIZE, &ro), GNTST_okay);
+    CHECK_EQ(p2m_lookup(&b_p2m, gfn + 1, &t), q);
+    CHECK_EQ(t, p2m_grant_ro);
+    CHECK_EQ(COUNT(q), 2);
+    CHECK_EQ(TCOUNT(q), 0);
+
+    /* Unmaps that do nothing: wrong GFN, another frame's GFN, no address. */
+    CHECK_EQ(unmap_done(op.handle, gpa + 2 * PAGE_SIZE, 0, &done), GNTST_general_error);
+    CHECK_EQ(unmap_done(op.handle, gpa + PAGE_SIZE, 0, &done), GNTST_general_error);
+    CHECK_EQ(p2m_lookup(&b_p2m, gfn + 1, NULL), q);
+    CHECK_EQ(unmap_done(op.handle, 0, 1, &done), GNTST_okay); /* no device half */
+    CHECK(!done.rgt);
+    CHECK_EQ(COUNT(p), 2);
+    /* The real one: the entry goes, B's guest TLBs are the caller's to
+     * flush, then the references and pins go. */
+    CHECK_EQ(unmap_done(op.handle, gfn << PAGE_SHIFT, 0, &done), GNTST_okay);
+    CHECK(done.p2m);
+    CHECK_EQ(p2m_lookup(&b_p2m, gfn, &t), P2M_INVALID_MFN);
+    CHECK_EQ(COUNT(p), 1);
+    CHECK_EQ(TCOUNT(p), 0);
+    CHECK_EQ(entry(gta, 7)->flags, GTF_permit_access);
+    CHECK_EQ(unmap_done(op.handle, gpa, 0, &done), GNTST_bad_handle);
+    CHECK_EQ(flushes, 0); /* never the PV flush */
+
+    /* B dies with the read-only one mapped: its references and pin go,
+     * the p2m entry with the p2m. */
+    CHECK_EQ(gnttab_relinquish(gtb, 100), 0);
+    CHECK_EQ(COUNT(q), 1);
+    CHECK_EQ(entry(gta, 8)->flags, GTF_permit_access | GTF_readonly);
+    CHECK_EQ(gta->refcnt, 1);
+    CHECK_EQ(gtb->maptrack_used, 0);
+    translated_b_done();
+}
+
+TEST(translated_writable_mappings_keep_the_type)
+{
+    translated_b();
+    struct gnttab_map_grant_ref a, b;
+    mfn_t p = page_of(dom_a);
+
+    grant(9, DOMID_B, p, 0);
+    CHECK_EQ(map(9, GNTMAP_host_map, 0x30000000, &a), GNTST_okay);
+    CHECK_EQ(map(9, GNTMAP_host_map | GNTMAP_readonly, 0x30001000, &b), GNTST_okay);
+    CHECK_EQ(COUNT(p), 3);
+    CHECK_EQ(TCOUNT(p), 1);
+    /* A writable mapping's frame cannot be made a page table meanwhile. */
+    CHECK(!get_page_type(&table[p], PGT_l1_page_table));
+    /* Each handle takes only an entry with its own access: the writable
+     * one's unmap at the read-only entry would leave a writable entry
+     * behind a read-only handle, without the type reference. */
+    CHECK_EQ(unmap(a.handle, 0x30001000, 0), GNTST_general_error);
+    CHECK_EQ(unmap(b.handle, 0x30000000, 0), GNTST_general_error);
+    CHECK_EQ(TCOUNT(p), 1);
+    CHECK_EQ(unmap(a.handle, 0x30000000, 0), GNTST_okay);
+    CHECK_EQ(entry(gta, 9)->flags, GTF_permit_access | GTF_reading);
+    CHECK_EQ(TCOUNT(p), 0);
+    CHECK_EQ(unmap(b.handle, 0x30001000, 0), GNTST_okay);
+    CHECK_EQ(COUNT(p), 1);
+    CHECK_EQ(entry(gta, 9)->flags, GTF_permit_access);
+    CHECK_EQ(b_p2m.nr_entries, 0);
+    translated_b_done();
 }

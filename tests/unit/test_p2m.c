@@ -161,3 +161,103 @@ TEST(generation_moves_on_removal)
     CHECK(p.generation != g);
     teardown();
 }
+
+TEST(take_only_what_was_asked_for)
+{
+    enum p2m_type t;
+    mfn_t old;
+
+    setup();
+    CHECK(p2m_set(&p, 9, 200, p2m_grant_rw, NULL, NULL) == 0);
+    CHECK(p2m_set(&p, 10, 201, p2m_ram_rw, NULL, NULL) == 0);
+    /* Wrong type, wrong frame: left alone, and reported. */
+    CHECK_EQ(p2m_take(&p, 10, P2M_GRANT_TYPES, 201, &old, &t), -XEN_EINVAL);
+    CHECK_EQ(old, 201);
+    CHECK_EQ(t, p2m_ram_rw);
+    CHECK_EQ(p2m_take(&p, 9, P2M_GRANT_TYPES, 999, NULL, NULL), -XEN_EINVAL);
+    CHECK_EQ(p2m_lookup(&p, 9, &t), 200);
+    CHECK_EQ(p2m_take(&p, 11, P2M_GRANT_TYPES, 200, &old, &t), -XEN_ENOENT);
+    CHECK_EQ(t, p2m_none);
+    CHECK_EQ(p2m_take(&p, P2M_MAX_GFN, ~0U, P2M_INVALID_MFN, NULL, NULL), -XEN_ENOENT);
+    unsigned long gen = p.generation;
+    CHECK_EQ(p2m_take(&p, 9, P2M_GRANT_TYPES, 200, &old, &t), 0);
+    CHECK_EQ(t, p2m_grant_rw);
+    CHECK(p.generation > gen); /* a translation went: guest TLBs go */
+    CHECK_EQ(p2m_lookup(&p, 9, &t), P2M_INVALID_MFN);
+    /* Any frame of a listed type. */
+    CHECK_EQ(p2m_take(&p, 10, P2M_TYPE_BIT(p2m_ram_rw), P2M_INVALID_MFN, NULL, NULL), 0);
+    CHECK_EQ(p.nr_entries, 0);
+    CHECK(p2m_verify(&p) == 0);
+    teardown();
+}
+
+TEST(grant_place_as_xens_p2m_add_page)
+{
+    enum p2m_type t;
+    bool moved;
+    mfn_t old;
+
+    setup();
+    /* Into a hole: read-only grants map without RW. */
+    CHECK(p2m_grant_place(&p, 0x100, 300, true, P2M_INVALID_GFN, &moved, &old, &t) == 0);
+    CHECK(!moved);
+    CHECK_EQ(t, p2m_none);
+    CHECK_EQ(p2m_lookup(&p, 0x100, &t), 300);
+    CHECK_EQ(t, p2m_grant_ro);
+    CHECK(!(p2m_leaf(300, p2m_grant_ro) & 2));
+    CHECK(p2m_leaf(300, p2m_grant_rw) & 2);
+    /* A grant there already: refused, nothing changes. */
+    CHECK_EQ(p2m_grant_place(&p, 0x100, 301, false, P2M_INVALID_GFN, &moved, &old, &t),
+             -XEN_EPERM);
+    CHECK_EQ(p2m_lookup(&p, 0x100, &t), 300);
+    /* Over RAM: replaced and reported. */
+    CHECK(p2m_set(&p, 0x20, 320, p2m_ram_rw, NULL, NULL) == 0);
+    CHECK(p2m_grant_place(&p, 0x20, 302, false, P2M_INVALID_GFN, &moved, &old, &t) == 0);
+    CHECK_EQ(old, 320);
+    CHECK_EQ(t, p2m_ram_rw);
+    CHECK_EQ(p2m_lookup(&p, 0x20, &t), 302);
+    CHECK_EQ(t, p2m_grant_rw);
+    /* The mapper's own frame leaves its GFN ... */
+    CHECK(p2m_set(&p, 0x30, 330, p2m_ram_rw, NULL, NULL) == 0);
+    CHECK(p2m_grant_place(&p, 0x101, 330, false, 0x30, &moved, &old, &t) == 0);
+    CHECK(moved);
+    CHECK_EQ(p2m_lookup(&p, 0x30, NULL), P2M_INVALID_MFN);
+    CHECK_EQ(p2m_lookup(&p, 0x101, NULL), 330);
+    /* ... only if that GFN still maps it as RAM ... */
+    CHECK(p2m_set(&p, 0x31, 999, p2m_ram_rw, NULL, NULL) == 0);
+    CHECK(p2m_set(&p, 0x32, 332, p2m_special, NULL, NULL) == 0);
+    CHECK(p2m_grant_place(&p, 0x102, 331, false, 0x31, &moved, &old, &t) == 0);
+    CHECK(!moved);
+    CHECK(p2m_grant_place(&p, 0x103, 332, false, 0x32, &moved, &old, &t) == 0);
+    CHECK(!moved);
+    CHECK_EQ(p2m_lookup(&p, 0x31, NULL), 999);
+    CHECK_EQ(p2m_lookup(&p, 0x32, NULL), 332);
+    /* ... even when the placement then fails (GFN out of range) ... */
+    CHECK(p2m_set(&p, 0x33, 333, p2m_ram_rw, NULL, NULL) == 0);
+    CHECK_EQ(p2m_grant_place(&p, P2M_MAX_GFN, 333, false, 0x33, &moved, &old, &t),
+             -XEN_EINVAL);
+    CHECK(moved);
+    CHECK_EQ(p2m_lookup(&p, 0x33, NULL), P2M_INVALID_MFN);
+    /* ... but not when the target holds a grant. */
+    CHECK(p2m_set(&p, 0x34, 334, p2m_ram_rw, NULL, NULL) == 0);
+    CHECK_EQ(p2m_grant_place(&p, 0x100, 334, false, 0x34, &moved, &old, &t), -XEN_EPERM);
+    CHECK(!moved);
+    CHECK_EQ(p2m_lookup(&p, 0x34, NULL), 334);
+    /* At its own GFN: the RAM entry becomes the grant entry. */
+    CHECK(p2m_grant_place(&p, 0x34, 334, true, 0x34, &moved, &old, &t) == 0);
+    CHECK(!moved);
+    CHECK_EQ(old, 334);
+    CHECK_EQ(t, p2m_ram_rw);
+    CHECK_EQ(p2m_lookup(&p, 0x34, &t), 334);
+    CHECK_EQ(t, p2m_grant_ro);
+    /* The highest GFN; a full pool is -ENOMEM and changes nothing. */
+    CHECK(p2m_grant_place(&p, P2M_MAX_GFN - 1, 335, false, P2M_INVALID_GFN, &moved, &old,
+                          &t) == 0);
+    CHECK(p2m_set_pool(&p, 0) == 0);
+    unsigned long entries = p.nr_entries;
+    CHECK_EQ(p2m_grant_place(&p, 1ULL << 30, 336, false, P2M_INVALID_GFN, &moved, &old, &t),
+             -XEN_ENOMEM);
+    CHECK_EQ(p.nr_entries, entries);
+    CHECK(p2m_verify(&p) == 0);
+    teardown();
+}

@@ -61,6 +61,19 @@ struct page_info *gnttab_arch_va_l1(struct domain *ld, u64 va, u64 **slot);
 /* An entry that mapped something was just replaced by a grant mapping:
  * flush it from every CPU before its references go. */
 void gnttab_arch_flush_all(void);
+/* A translated (HVM) mapper's host map: `mfn` placed at `gfn` of ld's
+ * physical map (p2m_grant_place), GNTST_okay; GNTST_general_error when
+ * it cannot be, and ld crashed when gfn already holds a grant (Xen). */
+s16 gnttab_arch_p2m_map(struct domain *ld, u64 gfn, mfn_t mfn, bool ro);
+/* Takes the grant mapping of `mfn` at `gfn` out of ld's physical map:
+ * GNTST_okay, or GNTST_general_error when gfn maps anything else, or maps
+ * it writable for a read-only mapping's unmap or the other way round
+ * (Xen does not look: a read-only handle could take the writable entry
+ * away and leave a writable one behind the read-only handle, without the
+ * writable type reference that keeps the frame from being a page table).
+ * The caller makes every CPU leave ld's guest before the frame's
+ * references go. */
+s16 gnttab_arch_p2m_unmap(struct domain *ld, u64 gfn, mfn_t mfn, bool ro);
 /* A new grant frame: it has no guest-physical address (M2P). */
 void gnttab_arch_new_frame(mfn_t mfn);
 /* The grant table of domain `domid`, referenced (gnttab_put), for a

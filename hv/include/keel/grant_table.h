@@ -28,6 +28,13 @@
  *    drops them (as Xen's release builds do), the mapping stays pinned and
  *    its handle's unmap later fails with GNTST_general_error; relinquish
  *    frees the handle without touching the frame.
+ *  - A host mapping by a translated (HVM/PVH) domain is an entry of its
+ *    p2m at GFN host_addr >> 12 (Xen's create_grant_p2m_mapping): the
+ *    same references, held by the mapping itself (a p2m entry owns
+ *    nothing); unmap takes the entry out, every CPU leaves the guest, then
+ *    they go.  Relinquish takes out what the domain still maps and drops
+ *    them (its vCPUs never run again; a new ASID generation or a fresh
+ *    ASID is all any CPU uses after it).
  *  - A device mapping holds its own general (+ writable type if writable)
  *    reference, dropped at unmap or relinquish.
  *  - A maptrack entry holds a reference on the granting table (struct
@@ -119,6 +126,7 @@ struct grant_table {
     struct domain *owner;      /* owns the frames (frame-table owner) */
     domid_t domid;
     bool dead;                 /* relinquished: nothing new is pinned or grown */
+    bool translated;           /* owner's host maps go into its p2m (HVM) */
     u8 version, max_version;   /* 1 or 2 */
     unsigned int nr_v2_ops;    /* pinned sub-page / in-flight transitive copies */
     unsigned int nr_frames, max_frames;
@@ -164,6 +172,11 @@ int gnttab_status_mfns(struct grant_table *gt, unsigned int first, unsigned int 
 unsigned int gnttab_nr_status(const struct grant_table *gt);
 
 /* ---- operations (ld's table lgt maps / copies from rgt) */
+/* The checks of a map's flags Xen makes before it looks the granting
+ * domain up: no host or device map → GNTST_bad_gntref; a translated
+ * mapper asking for a device, application or PTE mapping →
+ * GNTST_general_error. */
+s16 gnttab_map_flags_check(bool translated, unsigned int flags);
 s16 gnttab_map(struct grant_table *lgt, struct grant_table *rgt,
                struct gnttab_map_grant_ref *op);
 
@@ -175,6 +188,7 @@ struct gnttab_unmap_done {
     u16 what;          /* GNTMAP_host_map / device_map / readonly taken down */
     bool put_rgt;      /* the handle went free: drop its table reference */
     bool full_flush;   /* a PTE by machine address: the VA is unknown */
+    bool p2m;          /* a translated mapper's p2m entry: flush its guest TLBs */
     u64 va;            /* else the linear address unmapped */
 };
 s16 gnttab_unmap(struct grant_table *lgt, const struct gnttab_unmap_grant_ref *op,

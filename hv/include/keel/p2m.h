@@ -66,6 +66,33 @@ int p2m_set(struct p2m *p, u64 gfn, mfn_t mfn, enum p2m_type t, mfn_t *old_mfn,
             enum p2m_type *old_t);
 /* Remove gfn's entry: 0 and what it was, or -XEN_ENOENT when none. */
 int p2m_clear(struct p2m *p, u64 gfn, mfn_t *old_mfn, enum p2m_type *old_t);
+/* A set of types for p2m_take: P2M_TYPES(p2m_grant_rw) | ... */
+#define P2M_TYPE_BIT(t) (1U << (t))
+#define P2M_GRANT_TYPES (P2M_TYPE_BIT(p2m_grant_rw) | P2M_TYPE_BIT(p2m_grant_ro))
+/*
+ * Remove gfn's entry only if its type is one of `types` and, unless mfn
+ * is P2M_INVALID_MFN, it maps mfn: 0; -XEN_ENOENT when there is none;
+ * -XEN_EINVAL when something else is there (left alone).  What was there
+ * is reported through old_mfn/old_t in every case.
+ */
+int p2m_take(struct p2m *p, u64 gfn, unsigned int types, mfn_t mfn, mfn_t *old_mfn,
+             enum p2m_type *old_t);
+/*
+ * A granted frame placed in the physical map of the domain that mapped it
+ * (Xen's create_grant_p2m_mapping through p2m_add_page):
+ *  - gfn holding a grant mapping already: -XEN_EPERM, nothing changed
+ *    (Xen crashes the domain for it: the caller does);
+ *  - `alias` (not P2M_INVALID_GFN): the frame is the mapper's own and its
+ *    M2P entry names that GFN: if alias still maps mfn as RAM, that entry
+ *    goes first (*dealiased), even when the placement then fails, as on
+ *    Xen: a PVH guest mapping its own grant moves the frame;
+ *  - then gfn maps mfn as p2m_grant_rw/ro, replacing RAM or a Keel frame
+ *    (reported through old_mfn/old_t; the frame stays its owner's): 0, or
+ *    -XEN_EINVAL (gfn out of range), -XEN_ENOMEM (no table).
+ */
+#define P2M_INVALID_GFN (~0ULL)
+int p2m_grant_place(struct p2m *p, u64 gfn, mfn_t mfn, bool ro, u64 alias, bool *dealiased,
+                    mfn_t *old_mfn, enum p2m_type *old_t);
 /* gfn's frame and type; P2M_INVALID_MFN (type p2m_none) when unmapped. */
 mfn_t p2m_lookup(struct p2m *p, u64 gfn, enum p2m_type *t);
 /*

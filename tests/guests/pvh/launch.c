@@ -340,8 +340,10 @@ void test_main(start_info_t *si)
     printf("physinfo: caps 0x%x\n", pi.capabilities);
     if (!(pi.capabilities & XEN_SYSCTL_PHYSCAP_hvm) || !(pi.capabilities & XEN_SYSCTL_PHYSCAP_hap))
         test_verdict(false, "no HVM with HAP on this machine (run with -cpu qemu64,+svm,+npt)");
-    if (same(only, "bench") || same(only, "irqonce")) {
-        run_area(only, SHUTDOWN_poweroff, pi.free_pages);
+    if (*only) {
+        /* One area (bench, irqonce, or any other when debugging). */
+        run_area(only, same(only, "hostile") ? SHUTDOWN_reboot : SHUTDOWN_poweroff,
+                 pi.free_pages);
     } else {
         /* A domU that is done halts with interrupts off: powered off. */
         run_area("hypercall", SHUTDOWN_poweroff, pi.free_pages);
@@ -351,6 +353,7 @@ void test_main(start_info_t *si)
         run_area("apic", SHUTDOWN_poweroff, pi.free_pages);
         run_area("nmi", SHUTDOWN_poweroff, pi.free_pages);
         run_area("npf", SHUTDOWN_poweroff, pi.free_pages);
+        run_area("gntmap", SHUTDOWN_poweroff, pi.free_pages);
         run_area("hostile", SHUTDOWN_reboot, pi.free_pages);
         run_area("halt", SHUTDOWN_poweroff, pi.free_pages);
     }

@@ -15,6 +15,9 @@
  *              writes vanish; ballooning a frame out and back in
  *   hostile    port I/O (all-ones), unknown MSRs (#GP), SVM instructions
  *              (#UD), then a triple fault that ends only this guest
+ *   gntmap     grant maps into the guest's own physical space: its own grant
+ *              mapped at a GPA in a hole (GNTMAP_host_map), read-only grants,
+ *              Xen's answers to bad maps and unmaps, the hole after unmap
  *   halt       HLT with interrupts off: the domain powers off
  *   bench      null hypercalls and event round trips, timed with the TSC
  */
@@ -26,6 +29,7 @@
 #include <xen/xen.h>
 #include <xen/event_channel.h>
 #include <xen/features.h>
+#include <xen/grant_table.h>
 #include <xen/hvm/hvm_op.h>
 #include <xen/hvm/params.h>
 #include <xen/arch-x86/hvm/start_info.h>
@@ -704,6 +708,296 @@ static void area_hostile(void)
     }
 }
 
+/* ------------------------------------------------------------ gntmap */
+
+/*
+ * Grant maps by a PVH guest into its own physical space, the way a backend
+ * in a PVH domain maps its frontends' pages: GNTMAP_host_map with a
+ * guest-physical address.  The guest maps grants of its own (Xen lets a
+ * domain map what it granted itself), so the frames are its RAM, which
+ * shows what Xen 4.17 does with them: the frame moves to the new address
+ * (p2m_add_page takes the domain's own frame out of the GFN its M2P entry
+ * names), even when the map then fails, and unmap leaves a hole at both.
+ */
+#define GNT_GFN 0x3001UL        /* grant frame 0, in the hole above RAM */
+#define MAP_GFN 0x20100UL       /* where grants are mapped: a hole */
+#define MAP_ADDR (MAP_GFN << 12)
+#define ONES (~0ULL)
+
+static grant_entry_v1_t *gnt;
+static domid_t self_id;
+
+static long gnttab_op(unsigned int cmd, void *op, unsigned int count)
+{
+    return hcall(__HYPERVISOR_grant_table_op, cmd, (uint64_t)op, count);
+}
+
+static volatile uint64_t *at(uint64_t gfn, unsigned int off)
+{
+    return (volatile uint64_t *)((gfn << 12) + off);
+}
+
+/* Grant `ref` to `to`: frame `gfn`, with a word of data in it. */
+static void grant_page(grant_ref_t ref, domid_t to, uint64_t gfn, uint16_t flags)
+{
+    *at(gfn, 0) = 0x1000000 + gfn;
+    gnt[ref].frame = (uint32_t)gfn;
+    gnt[ref].domid = to;
+    __atomic_store_n(&gnt[ref].flags, GTF_permit_access | flags, __ATOMIC_SEQ_CST);
+}
+
+static int16_t gmap(grant_ref_t ref, domid_t dom, uint32_t flags, uint64_t addr,
+                    grant_handle_t *h)
+{
+    struct gnttab_map_grant_ref op = {.host_addr = addr, .flags = flags, .ref = ref,
+                                      .dom = dom, .handle = ~0U};
+    long rc = gnttab_op(GNTTABOP_map_grant_ref, &op, 1);
+
+    CHECK(rc == 0, rc);
+    if (h)
+        *h = op.handle;
+    return op.status;
+}
+
+static int16_t gunmap(grant_handle_t h, uint64_t addr, uint64_t bus)
+{
+    struct gnttab_unmap_grant_ref op = {.host_addr = addr, .dev_bus_addr = bus, .handle = h};
+    long rc = gnttab_op(GNTTABOP_unmap_grant_ref, &op, 1);
+
+    CHECK(rc == 0, rc);
+    return op.status;
+}
+
+#define GF(ref) (gnt[ref].flags)
+#define RW_IN_USE (GTF_permit_access | GTF_reading | GTF_writing)
+
+static void gntmap_own(void)
+{
+    grant_handle_t h = ~0U;
+    int16_t st;
+
+    grant_page(8, self_id, 0x310, 0);
+    *at(0x310, 0xff8) = 0x5555;
+    st = gmap(8, self_id, GNTMAP_host_map, MAP_ADDR, &h);
+    CHECK(st == GNTST_okay, st);
+    CHECK(GF(8) == RW_IN_USE, GF(8));
+    CHECK(*at(MAP_GFN, 0) == 0x1000310, *at(MAP_GFN, 0));
+    CHECK(*at(MAP_GFN, 0xff8) == 0x5555, *at(MAP_GFN, 0xff8));
+    *at(MAP_GFN, 8) = 0xabcdef;
+    CHECK(*at(MAP_GFN, 8) == 0xabcdef, *at(MAP_GFN, 8));
+    /* The frame moved: its old address is a hole now. */
+    CHECK(*at(0x310, 0) == ONES, *at(0x310, 0));
+    /* Unmaps that do nothing. */
+    st = gunmap(h, (MAP_GFN + 1) << 12, 0);    /* not where it is mapped */
+    CHECK(st == GNTST_general_error, st);
+    st = gunmap(h + 1, MAP_ADDR, 0);
+    CHECK(st == GNTST_bad_handle, st);
+    st = gunmap(0xffffff, MAP_ADDR, 0);
+    CHECK(st == GNTST_bad_handle, st);
+    CHECK(GF(8) == RW_IN_USE, GF(8));
+    /* A bus address is looked at only for a device mapping. */
+    st = gunmap(h, MAP_ADDR, 0x1000);
+    CHECK(st == GNTST_okay, st);
+    CHECK(GF(8) == GTF_permit_access, GF(8));
+    /* A hole again: reads all-ones, writes vanish; the handle is gone. */
+    CHECK(*at(MAP_GFN, 0) == ONES, *at(MAP_GFN, 0));
+    *at(MAP_GFN, 0) = 7;
+    CHECK(*at(MAP_GFN, 0) == ONES, *at(MAP_GFN, 0));
+    CHECK(*at(0x310, 0) == ONES, *at(0x310, 0));
+    st = gunmap(h, MAP_ADDR, 0);
+    CHECK(st == GNTST_bad_handle, st);
+    st = gunmap(h, 0, 0);
+    CHECK(st == GNTST_bad_handle, st);
+    /* The grant names a GFN with nothing behind it now. */
+    st = gmap(8, self_id, GNTMAP_host_map, MAP_ADDR, &h);
+    CHECK(st == GNTST_bad_page, st);
+    CHECK(GF(8) == GTF_permit_access, GF(8));
+}
+
+/* Maps Xen refuses, in its order; none leaves a trace in the entry. */
+static void gntmap_refused(void)
+{
+    grant_handle_t h = ~0U;
+    int16_t st;
+
+    grant_page(9, self_id, 0x311, 0);
+    st = gmap(9, self_id, GNTMAP_readonly, MAP_ADDR, 0);
+    CHECK(st == GNTST_bad_gntref, st);                  /* neither host nor device */
+    /* Device, application and PTE maps are not for an HVM guest, checked
+     * before the domain is looked up. */
+    st = gmap(9, self_id, GNTMAP_host_map | GNTMAP_device_map, MAP_ADDR, 0);
+    CHECK(st == GNTST_general_error, st);
+    st = gmap(9, 0x7000, GNTMAP_device_map, MAP_ADDR, 0);
+    CHECK(st == GNTST_general_error, st);
+    st = gmap(9, self_id, GNTMAP_host_map | GNTMAP_application_map, MAP_ADDR, 0);
+    CHECK(st == GNTST_general_error, st);
+    st = gmap(9, self_id, GNTMAP_host_map | GNTMAP_contains_pte, MAP_ADDR, 0);
+    CHECK(st == GNTST_general_error, st);
+    /* Any other flag: refused after the pin, which is undone. */
+    st = gmap(9, self_id, GNTMAP_host_map | (1U << _GNTMAP_guest_avail0), MAP_ADDR, 0);
+    CHECK(st == GNTST_general_error, st);
+    CHECK(GF(9) == GTF_permit_access, GF(9));
+    st = gmap(0xfffff, self_id, GNTMAP_host_map, MAP_ADDR, 0);
+    CHECK(st == GNTST_bad_gntref, st);
+    st = gmap(9, 0x7000, GNTMAP_host_map, MAP_ADDR, 0);   /* no such domain */
+    CHECK(st == GNTST_bad_domain, st);
+    st = gmap(9, DOMID_SELF, GNTMAP_host_map, MAP_ADDR, 0); /* ids only */
+    CHECK(st == GNTST_bad_domain, st);
+    st = gmap(10, self_id, GNTMAP_host_map, MAP_ADDR, 0);   /* not granted */
+    CHECK(st == GNTST_general_error, st);
+    grant_page(10, 0, 0x311, 0);                            /* granted to dom0 */
+    st = gmap(10, self_id, GNTMAP_host_map, MAP_ADDR, 0);
+    CHECK(st == GNTST_general_error, st);
+    grant_page(10, self_id, 0x20200, 0);                    /* a hole */
+    st = gmap(10, self_id, GNTMAP_host_map, MAP_ADDR, 0);
+    CHECK(st == GNTST_bad_page, st);
+    CHECK(GF(9) == GTF_permit_access && GF(10) == GTF_permit_access, GF(10));
+    /* Cache attributes in the entry do not matter for RAM. */
+    grant_page(10, self_id, 0x311, GTF_PCD);
+    st = gmap(10, self_id, GNTMAP_host_map, MAP_ADDR, &h);
+    CHECK(st == GNTST_okay, st);
+    CHECK(GF(10) == (RW_IN_USE | GTF_PCD), GF(10));
+    CHECK(*at(MAP_GFN, 0) == 0x1000311, *at(MAP_GFN, 0));
+    st = gunmap(h, MAP_ADDR, 0);
+    CHECK(st == GNTST_okay, st);
+    CHECK(GF(10) == (GTF_permit_access | GTF_PCD), GF(10));
+}
+
+/* host_addr >> 12 is the GFN: 36 bits of it (a 48-bit guest-physical
+ * space), the low 12 bits of the address do not matter. */
+static void gntmap_range(void)
+{
+    const uint64_t top = (1ULL << 48) - 4096, beyond = 1ULL << 48;
+    grant_handle_t h = ~0U;
+    int16_t st;
+
+    grant_page(9, self_id, 0x317, 0);
+    st = gmap(9, self_id, GNTMAP_host_map, 1ULL << 52, 0);
+    CHECK(st == GNTST_general_error, st);
+    CHECK(GF(9) == GTF_permit_access, GF(9));
+    /* Refused, yet the frame left its GFN first (Xen's p2m_add_page). */
+    CHECK(*at(0x317, 0) == ONES, *at(0x317, 0));
+    grant_page(9, self_id, 0x318, 0);
+    st = gmap(9, self_id, GNTMAP_host_map, beyond, 0);
+    CHECK(st == GNTST_general_error, st);
+    CHECK(*at(0x318, 0) == ONES, *at(0x318, 0));
+    grant_page(9, self_id, 0x319, 0);
+    st = gmap(9, self_id, GNTMAP_host_map, top, &h);
+    CHECK(st == GNTST_okay, st);
+    st = gunmap(h, top, 0);
+    CHECK(st == GNTST_okay, st);
+    grant_page(9, self_id, 0x31a, 0);
+    st = gmap(9, self_id, GNTMAP_host_map, MAP_ADDR + 0x123, &h);
+    CHECK(st == GNTST_okay, st);
+    CHECK(*at(MAP_GFN, 0) == 0x100031a, *at(MAP_GFN, 0));
+    st = gunmap(h, MAP_ADDR + 0x456, 0);
+    CHECK(st == GNTST_okay, st);
+    CHECK(*at(MAP_GFN, 0) == ONES, *at(MAP_GFN, 0));
+    CHECK(GF(9) == GTF_permit_access, GF(9));
+}
+
+static void gntmap_readonly(void)
+{
+    grant_handle_t h = ~0U;
+    int16_t st;
+    int vec;
+
+    grant_page(13, self_id, 0x314, GTF_readonly);
+    st = gmap(13, self_id, GNTMAP_host_map, MAP_ADDR, 0);
+    CHECK(st == GNTST_general_error, st);             /* a read-only grant */
+    CHECK(GF(13) == (GTF_permit_access | GTF_readonly), GF(13));
+    st = gmap(13, self_id, GNTMAP_host_map | GNTMAP_readonly, MAP_ADDR, &h);
+    CHECK(st == GNTST_okay, st);
+    CHECK(GF(13) == (GTF_permit_access | GTF_readonly | GTF_reading), GF(13));
+    CHECK(*at(MAP_GFN, 0) == 0x1000314, *at(MAP_GFN, 0));
+    /* A write is emulated and dropped (p2m_grant_map_ro discards writes):
+     * no fault, nothing changes. */
+    vec = PROBE("movq $0x99, 0x20100000");
+    CHECK(vec == -1, vec);
+    CHECK(*at(MAP_GFN, 0) == 0x1000314, *at(MAP_GFN, 0));
+    st = gunmap(h, MAP_ADDR, 0);
+    CHECK(st == GNTST_okay, st);
+    CHECK(GF(13) == (GTF_permit_access | GTF_readonly), GF(13));
+}
+
+/* Over RAM: the RAM leaves (it stays the domain's), the grant shows, and
+ * unmap leaves a hole. */
+static void gntmap_over_ram(void)
+{
+    grant_handle_t h = ~0U;
+    int16_t st;
+
+    *at(0x320, 0) = 0x320320;
+    grant_page(14, self_id, 0x315, 0);
+    st = gmap(14, self_id, GNTMAP_host_map, 0x320 << 12, &h);
+    CHECK(st == GNTST_okay, st);
+    CHECK(*at(0x320, 0) == 0x1000315, *at(0x320, 0));
+    st = gunmap(h, 0x320 << 12, 0);
+    CHECK(st == GNTST_okay, st);
+    CHECK(*at(0x320, 0) == ONES, *at(0x320, 0));
+}
+
+/* What Xen 4.17 does not let an HVM guest ask for. */
+static void gntmap_nosys(void)
+{
+    struct gnttab_unmap_and_replace u = {.host_addr = MAP_ADDR, .new_addr = 0, .handle = 0};
+    long rc;
+
+    rc = gnttab_op(GNTTABOP_unmap_and_replace, &u, 1);
+    CHECK(rc == -XEN_ENOSYS, rc);
+    rc = gnttab_op(GNTTABOP_get_status_frames, &u, 1);
+    CHECK(rc == -XEN_ENOSYS, rc);
+    rc = gnttab_op(GNTTABOP_transfer, &u, 1);
+    CHECK(rc == -XEN_ENOSYS, rc);
+    rc = gnttab_op(GNTTABOP_cache_flush, &u, 1);
+    CHECK(rc == -XEN_ENOSYS, rc);
+}
+
+/* One frame mapped twice; the read-only mapping stays when the domain
+ * ends: its destruction must release it (the launcher counts pages). */
+static void gntmap_left(void)
+{
+    grant_handle_t h = ~0U, h2 = ~0U;
+    int16_t st;
+
+    grant_page(15, self_id, 0x316, 0);
+    st = gmap(15, self_id, GNTMAP_host_map, MAP_ADDR, &h);
+    CHECK(st == GNTST_okay, st);
+    st = gmap(15, self_id, GNTMAP_host_map | GNTMAP_readonly, (MAP_GFN + 1) << 12, &h2);
+    CHECK(st == GNTST_okay, st);
+    CHECK(h2 != h, h2);
+    CHECK(*at(MAP_GFN + 1, 0) == 0x1000316, *at(MAP_GFN + 1, 0));
+    *at(MAP_GFN, 0) = 0x42;
+    CHECK(*at(MAP_GFN + 1, 0) == 0x42, *at(MAP_GFN + 1, 0));
+    CHECK(GF(15) == RW_IN_USE, GF(15));
+    st = gunmap(h, MAP_ADDR, 0);
+    CHECK(st == GNTST_okay, st);
+    CHECK(GF(15) == (GTF_permit_access | GTF_reading), GF(15));
+}
+
+static void area_gntmap(void)
+{
+    struct xen_add_to_physmap x = {.domid = DOMID_SELF, .space = XENMAPSPACE_grant_table,
+                                   .idx = 0, .gpfn = GNT_GFN};
+    struct cpuid c = cpuid(0x40000004, 0);
+    long rc;
+
+    hypercall_page_init();
+    /* Our own id: CPUID leaf 0x40000004 names it on Keel and Xen. */
+    CHECK(c.a & XEN_HVM_CPUID_DOMID_PRESENT, c.a);
+    self_id = (domid_t)c.c;
+    rc = memory_op(XENMEM_add_to_physmap, &x);
+    CHECK(rc == 0, rc);
+    gnt = (grant_entry_v1_t *)(GNT_GFN << 12);
+    gntmap_own();
+    gntmap_refused();
+    gntmap_range();
+    gntmap_readonly();
+    gntmap_over_ram();
+    gntmap_nosys();
+    gntmap_left();
+}
+
 static void area_halt(void)
 {
     finish();
@@ -781,6 +1075,8 @@ void pvh_main(uint32_t start_info)
         area_npf();
     else if (streq(cmd, "hostile"))
         area_hostile();
+    else if (streq(cmd, "gntmap"))
+        area_gntmap();
     else if (streq(cmd, "halt"))
         area_halt();
     else if (streq(cmd, "bench"))

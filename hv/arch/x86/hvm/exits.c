@@ -419,18 +419,26 @@ static void gpr_to_regs(const u64 g[16], struct regs *r)
  * writes are dropped, as Xen's null handler does for a PVH guest.  Only
  * plain MOVs in 64-bit code are emulated.
  */
-static bool emulate_mmio(struct vcpu *v, struct regs *r, u64 gpa)
+/* The MOV at rip, decoded (64-bit code only): false when it is not one. */
+static bool decode_access(struct vcpu *v, struct regs *r, struct x86_insn *in,
+                          struct mmio_access *a, u64 g[16])
 {
     u8 buf[X86_MAX_INSN_LEN];
     unsigned int n;
+
+    if (!hvm_backend->long_mode(v) || fetch_insn(v, r, buf, &n) || x86_decode(buf, n, in))
+        return false;
+    regs_to_gpr(r, g);
+    return !mmio_classify(in, g, a);
+}
+
+static bool emulate_mmio(struct vcpu *v, struct regs *r, u64 gpa)
+{
     struct x86_insn in;
     struct mmio_access a;
     u64 g[16], val = ~0ULL;
 
-    if (!hvm_backend->long_mode(v) || fetch_insn(v, r, buf, &n) || x86_decode(buf, n, &in))
-        return false;
-    regs_to_gpr(r, g);
-    if (mmio_classify(&in, g, &a))
+    if (!decode_access(v, r, &in, &a, g))
         return false;
     if (hvm_vlapic_mmio(v, gpa)) {
         if (a.write)
@@ -448,6 +456,19 @@ static bool emulate_mmio(struct vcpu *v, struct regs *r, u64 gpa)
     return true;
 }
 
+/* A plain MOV store at rip goes nowhere: skipped. */
+static bool discard_write(struct vcpu *v, struct regs *r)
+{
+    struct x86_insn in;
+    struct mmio_access a;
+    u64 g[16];
+
+    if (!decode_access(v, r, &in, &a, g) || !a.write)
+        return false;
+    r->rip += in.len;
+    return true;
+}
+
 HVM_EXIT_HANDLER(hvm_exit_npf)
 {
     struct p2m *p = &v->domain->arch.hvm->p2m;
@@ -456,8 +477,11 @@ HVM_EXIT_HANDLER(hvm_exit_npf)
 
     p2m_lookup(p, gpa >> PAGE_SHIFT, &t);
     if (t == p2m_grant_ro && (x->info1 & HVM_NPF_WRITE)) {
-        /* Xen: a write to a read-only grant mapping is the guest's #GP. */
-        hvm_inject_exception(v, TRAP_GP, true, 0);
+        /* Xen 4.17 emulates a write to a read-only grant mapping and
+         * drops it (p2m_grant_map_ro discards writes); what Keel cannot
+         * emulate is the guest's #GP, as Xen's failed emulation is. */
+        if (!discard_write(v, r))
+            hvm_inject_exception(v, TRAP_GP, true, 0);
         return;
     }
     if (t == p2m_none && emulate_mmio(v, r, gpa))

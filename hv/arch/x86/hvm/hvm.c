@@ -61,25 +61,16 @@ int hvm_domain_init(struct domain *d)
     return 0;
 }
 
-static void drop_entry(void *ctx, u64 gfn, mfn_t mfn, enum p2m_type t)
-{
-    (void)ctx;
-    (void)gfn;
-    /* RAM and Keel's shared frames are released through the domain's own
-     * frame list; grant mappings belong to the grant code, which has
-     * already unmapped them (gnttab relinquish runs first). */
-    if (t == p2m_grant_rw || t == p2m_grant_ro)
-        printk(KLOG_WARN "HVM: grant mapping of mfn %lx left in a dying p2m\n",
-               (unsigned long)mfn);
-}
-
 int hvm_domain_relinquish(struct domain *d)
 {
     struct hvm_domain *h = d->arch.hvm;
 
     if (!h)
         return 0;
-    return p2m_drain(&h->p2m, &h->p2m_drain_cursor, 4096, drop_entry, NULL);
+    /* RAM and Keel's shared frames are released through the domain's own
+     * frame list; the references of grant mappings were dropped by the
+     * grant code's relinquish, which runs first: the entries just go. */
+    return p2m_drain(&h->p2m, &h->p2m_drain_cursor, 4096, NULL, NULL);
 }
 
 void hvm_domain_destroy(struct domain *d)

@@ -128,17 +128,27 @@ long hvm_add_to_physmap(struct domain *d, unsigned int space, unsigned long idx,
     return 0;
 }
 
+static bool is_grant(enum p2m_type t)
+{
+    return P2M_GRANT_TYPES & P2M_TYPE_BIT(t);
+}
+
 /* XENMEM_remove_from_physmap: whatever is at gpfn leaves the map; RAM is
- * given back as by decrease_reservation. */
+ * given back as by decrease_reservation.  A grant mapping of another
+ * domain's frame is not the guest's to remove (Xen: -ENXIO); its M2P
+ * entry is its owner's. */
 long hvm_remove_from_physmap(struct domain *d, u64 gpfn)
 {
     struct p2m *p = &d->arch.hvm->p2m;
     enum p2m_type t;
-    mfn_t m;
+    mfn_t m = p2m_lookup(p, gpfn, &t);
 
-    if (p2m_clear(p, gpfn, &m, &t))
+    if (is_grant(t) && READ_ONCE(mfn_to_page(m)->owner) != d)
+        return -XEN_ENXIO;
+    /* Exactly what was looked at, or nothing (it changed meanwhile). */
+    if (t == p2m_none || p2m_take(p, gpfn, P2M_TYPE_BIT(t), m, NULL, NULL))
         return -XEN_ENOENT;
-    if (t != p2m_special)
+    if (t == p2m_ram_rw)
         m2p_set(m, INVALID_M2P_ENTRY);
     else if (m2p_get(m) == gpfn)
         m2p_set(m, INVALID_M2P_ENTRY);
@@ -146,6 +156,50 @@ long hvm_remove_from_physmap(struct domain *d, u64 gpfn)
     if (t == p2m_ram_rw)
         memop_release_frame(d, m);
     return 0;
+}
+
+/*
+ * Grant maps by an HVM guest (the grant core's hooks, keel/arch.h): the
+ * granted frame at a GFN of the mapper's physical map, as Xen 4.17's
+ * create/replace_grant_p2m_mapping.  The mapper's own frame leaves the
+ * GFN its M2P entry names (Xen's p2m_add_page de-aliases it); RAM or a
+ * Keel frame at the target GFN is replaced and stays the domain's; a grant
+ * mapping there already crashes the domain, as on Xen.  Unmap leaves a
+ * hole; it takes only an entry with the mapping's own access (keel/arch.h).
+ * The grant core holds the frame's references meanwhile.
+ */
+s16 gnttab_arch_p2m_map(struct domain *ld, u64 gfn, mfn_t mfn, bool ro)
+{
+    struct p2m *p = &ld->arch.hvm->p2m;
+    u64 alias = P2M_INVALID_GFN;
+    bool dealiased;
+    enum p2m_type ot;
+    mfn_t om;
+    int rc;
+
+    /* Referenced by the caller: its owner cannot change. */
+    if (READ_ONCE(mfn_to_page(mfn)->owner) == ld && m2p_get(mfn) != INVALID_M2P_ENTRY)
+        alias = m2p_get(mfn);
+    rc = p2m_grant_place(p, gfn, mfn, ro, alias, &dealiased, &om, &ot);
+    if (dealiased)
+        m2p_set(mfn, INVALID_M2P_ENTRY);
+    if (!rc && (ot == p2m_ram_rw || (ot == p2m_special && m2p_get(om) == gfn)))
+        m2p_set(om, INVALID_M2P_ENTRY);
+    if (rc == -XEN_EPERM)
+        domain_crash(ld, "grant map over a grant mapping");
+    /* Translations changed (the frames stay the domain's): as Xen. */
+    if (dealiased || (!rc && ot != p2m_none))
+        memop_arch_flush_released(ld);
+    return rc ? GNTST_general_error : GNTST_okay;
+}
+
+s16 gnttab_arch_p2m_unmap(struct domain *ld, u64 gfn, mfn_t mfn, bool ro)
+{
+    enum p2m_type t = ro ? p2m_grant_ro : p2m_grant_rw;
+
+    if (p2m_take(&ld->arch.hvm->p2m, gfn, P2M_TYPE_BIT(t), mfn, NULL, NULL))
+        return GNTST_general_error;
+    return GNTST_okay;
 }
 
 /*
