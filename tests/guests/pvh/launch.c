@@ -46,7 +46,7 @@ static bool same(const char *a, const char *b)
     return *a == *b;
 }
 
-static long create_pvh(void)
+static long create_pvh(unsigned int vcpus)
 {
     static struct xen_domctl op;
     long rc;
@@ -54,7 +54,7 @@ static long create_pvh(void)
     memset(&op, 0, sizeof(op));
     op.cmd = XEN_DOMCTL_createdomain;
     op.u.createdomain.flags = XEN_DOMCTL_CDF_hvm | XEN_DOMCTL_CDF_hap;
-    op.u.createdomain.max_vcpus = 1;
+    op.u.createdomain.max_vcpus = vcpus;
     op.u.createdomain.max_evtchn_port = 1023;
     op.u.createdomain.max_grant_frames = -1;
     op.u.createdomain.max_maptrack_frames = -1;
@@ -69,7 +69,7 @@ static long create_pvh(void)
     memset(&op, 0, sizeof(op));
     op.cmd = XEN_DOMCTL_max_vcpus;
     op.domain = dom;
-    op.u.max_vcpus.max = 1;
+    op.u.max_vcpus.max = vcpus;
     return domctl(&op);
 }
 
@@ -299,7 +299,8 @@ static bool run_area(const char *area, int expect_shutdown, uint64_t free_before
     unsigned int fails = rt_failures;
     bool ok;
 
-    CHECK(create_pvh() == 0);
+    /* The upcall area starts a second vCPU (INIT/STARTUP) itself. */
+    CHECK(create_pvh(same(area, "upcall") ? 2 : 1) == 0);
     EXPECT_EQ(setup_memory(), 0);
     EXPECT_EQ(load_elf(&entry), 0);
     EXPECT_EQ(write_start_info(area), 0);
@@ -347,6 +348,7 @@ void test_main(start_info_t *si)
         run_area("hypercall", SHUTDOWN_poweroff, pi.free_pages);
         run_area("cpuid", SHUTDOWN_poweroff, pi.free_pages);
         run_area("callback", SHUTDOWN_poweroff, pi.free_pages);
+        run_area("upcall", SHUTDOWN_poweroff, pi.free_pages);
         run_area("timer", SHUTDOWN_poweroff, pi.free_pages);
         run_area("apic", SHUTDOWN_poweroff, pi.free_pages);
         run_area("npf", SHUTDOWN_poweroff, pi.free_pages);
