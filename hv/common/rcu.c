@@ -104,28 +104,36 @@ void rcu_quiescent(void)
 {
     unsigned int cpu = smp_processor_id();
     struct rcu_head *done;
-    bool restarted = false;
+    bool restarted;
 
-    /* Only this CPU writes its counter: a release store is enough. */
-    __atomic_store_n(&qs_count[cpu].n, qs_count[cpu].n + 1, __ATOMIC_RELEASE);
-    if (!__atomic_load_n(&rcu.active, __ATOMIC_ACQUIRE))
-        return;
-    spin_lock(&rcu.lock); /* interrupts are off here, as in call_rcu */
-    done = rcu.active ? gp_check(&restarted) : NULL;
-    /* A grace period this CPU starts here need not wait for it: it is at a
-     * quiescent point now, after every callback of that period was queued.
-     * Waiting for it would stall the period if the CPU went idle next, for
-     * nobody kicks the CPU that started one. */
-    if (restarted)
-        rcu.waiting &= ~(1ULL << cpu);
-    spin_unlock(&rcu.lock);
-    if (restarted)
-        kick_others();
-    while (done) {
-        struct rcu_head *n = done->next;
-        done->fn(done);
-        done = n;
-    }
+    /* A callback run here may queue another (a domain's last frame freed
+     * by one queues the domain's own release) and so start a grace period
+     * that waits for this CPU: it is at a quiescent point again once the
+     * callbacks are done, and passes it, or the period would wait for a
+     * CPU that goes idle next and that nobody kicks. */
+    do {
+        restarted = false;
+        /* Only this CPU writes its counter: a release store is enough. */
+        __atomic_store_n(&qs_count[cpu].n, qs_count[cpu].n + 1, __ATOMIC_RELEASE);
+        if (!__atomic_load_n(&rcu.active, __ATOMIC_ACQUIRE))
+            return;
+        spin_lock(&rcu.lock); /* interrupts are off here, as in call_rcu */
+        done = rcu.active ? gp_check(&restarted) : NULL;
+        /* A grace period this CPU starts here need not wait for it: it is
+         * at a quiescent point now, after every callback of that period was
+         * queued.  Waiting for it would stall the period if the CPU went
+         * idle next, for nobody kicks the CPU that started one. */
+        if (restarted)
+            rcu.waiting &= ~(1ULL << cpu);
+        spin_unlock(&rcu.lock);
+        if (restarted)
+            kick_others();
+        for (struct rcu_head *h = done; h;) {
+            struct rcu_head *n = h->next;
+            h->fn(h);
+            h = n;
+        }
+    } while (done);
 }
 
 unsigned long rcu_completed(void)
