@@ -139,7 +139,9 @@ static long hvmop_upcall_vector(unsigned long arg)
     v = d->vcpus[u.vcpu];
     if (!v)
         return -XEN_ENOENT;
-    printk(KLOG_INFO "d%uv%u: upcall vector %#x\n", d->domid, v->vcpu_id, u.vector);
+    /* Said once per vCPU (a guest must not flood the console). */
+    if (!v->arch.hvm->upcall_vector)
+        printk(KLOG_INFO "d%uv%u: upcall vector %#x\n", d->domid, v->vcpu_id, u.vector);
     WRITE_ONCE(v->arch.hvm->upcall_vector, u.vector);
     hvm_assert_upcall(v);
     return 0;
