@@ -129,6 +129,7 @@ CORE_HOST_SRCS += hv/common/hvm_mmio.c
 CORE_HOST_SRCS += hv/common/hvm_param.c
 CORE_HOST_SRCS += hv/common/hvm_context.c
 CORE_HOST_SRCS += hv/common/vlapic.c
+CORE_HOST_SRCS += hv/common/hvm_upcall.c
 
 HOST_CFLAGS := $(XEN_ABI) -std=gnu11 -O1 -g -DKEEL_HOST -fsanitize=address,undefined \
 	-fno-sanitize-recover=all -fno-omit-frame-pointer \

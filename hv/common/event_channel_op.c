@@ -166,8 +166,16 @@ void evtchn_do_kick(const struct evtchn_kick *k)
     if (!k->dom)
         return;
     struct domain *d = dom_of(k->dom);
-    if (k->vcpu < d->nr_vcpus && d->vcpus[k->vcpu])
-        vcpu_kick(d->vcpus[k->vcpu]);
+    struct vcpu *v = k->vcpu < d->nr_vcpus ? d->vcpus[k->vcpu] : NULL;
+
+    if (!v)
+        return;
+    /* An upcall just became pending: an HVM vCPU may take it through its
+     * local APIC (Xen's hvm_assert_evtchn_irq). */
+    if (is_hvm_vcpu(v))
+        hvm_assert_upcall(v);
+    else
+        vcpu_kick(v);
 }
 
 /*

@@ -93,9 +93,10 @@ int hvm_param_check_get(bool self, unsigned int index)
     return self && !guest_may_get(index) ? -XEN_EPERM : 0;
 }
 
-u8 hvm_param_callback_vector(u64 value)
+bool hvm_param_callback_vector(u64 value, u8 *vector)
 {
     if ((value >> 56) != HVM_PARAM_CALLBACK_TYPE_VECTOR)
-        return 0;
-    return (u8)value;
+        return false;
+    *vector = (u8)value;
+    return true;
 }

@@ -865,8 +865,9 @@ void scheduler_start_cpu(unsigned cpu)
  * only if it was already blocked), as Xen's hvm_vcpu_has_pending_irq. */
 static bool wake_pending(struct vcpu *v)
 {
-    return READ_ONCE(v->vcpu_info->evtchn_upcall_pending) ||
-           (is_hvm_vcpu(v) && (hvm_vlapic_pending(v) >= 0 || READ_ONCE(v->arch.hvm->nmi_pending)));
+    if (is_hvm_vcpu(v))
+        return hvm_wake_pending(v);
+    return READ_ONCE(v->vcpu_info->evtchn_upcall_pending);
 }
 
 void vcpu_block(struct vcpu *v)

@@ -97,6 +97,7 @@ static long op_register_vcpu_info(struct vcpu *v, unsigned long arg)
     struct page_info *pg;
     struct vcpu_info *ni;
     unsigned long f;
+    u8 was_pending;
 
     if (copy_from_guest_obj(&r, arg))
         return -XEN_EFAULT;
@@ -124,12 +125,17 @@ static long op_register_vcpu_info(struct vcpu *v, unsigned long arg)
         return -XEN_EINVAL;
     }
     memcpy(ni, v->vcpu_info, sizeof(*ni));
+    was_pending = ni->evtchn_upcall_pending;
     v->vcpu_info = ni;
     v->vcpu_info_mfn = r.mfn;
     v->vcpu_info_registered = true;
     evtchn_set_vcpu_info(&d->evtchn, v->vcpu_id, ni);
     pv_update_vcpu_time(v);
     spin_unlock_irqrestore(&d->evtchn_lock, f);
+    /* The upcall the move marked pending is news (Xen's
+     * vcpu_mark_events_pending): an HVM vCPU's upcall vector is raised. */
+    if (!was_pending)
+        evtchn_do_kick(&(struct evtchn_kick){&d->evtchn, v->vcpu_id});
     return 0;
 }
 

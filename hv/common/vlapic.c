@@ -335,6 +335,21 @@ void vlapic_ack(struct vlapic *a, u8 vector)
     set_bit(a->isr, vector);
 }
 
+static bool test_bit(const u32 *bits, unsigned int v)
+{
+    return bits[v / 32] & (1U << (v % 32));
+}
+
+bool vlapic_irr_test(const struct vlapic *a, u8 vector)
+{
+    return test_bit(a->irr, vector);
+}
+
+bool vlapic_isr_test(const struct vlapic *a, u8 vector)
+{
+    return test_bit(a->isr, vector);
+}
+
 s64 vlapic_timer_deadline(const struct vlapic *a)
 {
     u64 ticks;

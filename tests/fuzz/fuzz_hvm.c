@@ -10,13 +10,22 @@
  *  - instruction bytes and registers: MMIO classification only accepts
  *    memory operands of 1/2/4/8 bytes, and completion only touches the
  *    destination register;
- *  - a raw SVM exit: decoding yields a known reason.
+ *  - a raw SVM exit: decoding yields a known reason;
+ *  - a run of upcall events, guest APIC writes, deliveries and EOIs with
+ *    a per-vCPU upcall vector and a callback: the upcall vector enters
+ *    the IRR only while the APIC is enabled, nothing below 16 ever does,
+ *    the callback is chosen only while an upcall is pending, an APIC
+ *    vector only from the IRR and above the processor priority.
  */
 #include <asm/hvm.h>
 #include <asm/svm.h>
 #include <keel/guest_walk.h>
 #include <keel/hvm_context.h>
 #include <keel/hvm_mmio.h>
+#include <keel/hvm_param.h>
+#include <keel/hvm_upcall.h>
+#include <xen/errno.h>
+#include <xen/hvm/params.h>
 
 #include <stdlib.h>
 #include <string.h>
@@ -163,10 +172,98 @@ static void fuzz_exit(const u8 *data, size_t size)
     fuzz_event_state(v[1], v[2], (v[3] & 1) != 0);
 }
 
+static void raise_checked(struct vlapic *a, u8 vec)
+{
+    u32 before[8];
+
+    memcpy(before, a->irr, sizeof(before));
+    if (hvm_upcall_raise(a, vec) && (!vec || !vlapic_enabled(a) || !vlapic_irr_test(a, vec)))
+        abort();
+    if (!vlapic_enabled(a) && memcmp(before, a->irr, sizeof(before)))
+        abort(); /* a disabled APIC drops the upcall */
+}
+
+static void fuzz_upcall(const u8 *data, size_t size)
+{
+    struct vlapic a;
+    struct vlapic_ipi ipi;
+    struct hvm_intr n;
+    u8 cb = 0, vec = 0;
+    bool pending = false, tc;
+    u32 ppr;
+    int rc;
+
+    vlapic_reset(&a, 0);
+    for (size_t i = 0; i + 1 < size; i += 2) {
+        u8 op = data[i], arg = data[i + 1];
+
+        switch (op & 7) {
+        case 0: /* HVMOP_set_evtchn_upcall_vector for vCPU op >> 6 of 2 */
+            rc = hvm_upcall_vector_check(op >> 6, arg, 2);
+            if (rc != (arg < 0x10 ? -XEN_EINVAL : (op >> 6) >= 2 ? -XEN_ENOENT : 0))
+                abort();
+            if (!rc) {
+                vec = arg;
+                raise_checked(&a, vec);
+            }
+            break;
+        case 1: /* an event: the upcall goes pending */
+            if (!pending && vec)
+                raise_checked(&a, vec);
+            pending = true;
+            break;
+        case 2:
+            pending = false;
+            break;
+        case 3: /* SPIV */
+            vlapic_write(&a, VLAPIC_SPIV, arg & 1 ? 0x1ff : 0xff, 0, &ipi, &tc);
+            if ((arg & 1) && pending)
+                raise_checked(&a, vec);
+            break;
+        case 4:
+            vlapic_write(&a, VLAPIC_TASKPRI, arg, 0, &ipi, &tc);
+            break;
+        case 5: /* the run loop delivers */
+            n = hvm_intr_select(cb, pending, cb && pending ? -1 : vlapic_pending(&a));
+            if (n.source == HVM_INTR_CALLBACK && !(cb && pending && n.vector == cb))
+                abort();
+            if (n.source == HVM_INTR_LAPIC) {
+                vlapic_read(&a, VLAPIC_PROCPRI, 0, &ppr);
+                if (n.vector < 16 || !vlapic_irr_test(&a, n.vector) ||
+                    (n.vector & 0xf0) <= (ppr & 0xf0) || !vlapic_enabled(&a))
+                    abort();
+                vlapic_ack(&a, n.vector);
+            }
+            break;
+        case 6:
+            vlapic_write(&a, VLAPIC_EOI, 0, 0, &ipi, &tc);
+            break;
+        default: { /* HVM_PARAM_CALLBACK_IRQ: type from op, vector arg */
+            u8 v = cb;
+            if (hvm_param_callback_vector(((u64)(op >> 3) << 56) | arg, &v)) {
+                if ((op >> 3) != HVM_PARAM_CALLBACK_TYPE_VECTOR)
+                    abort();
+                cb = v;
+                raise_checked(&a, vec);
+            } else if (v != cb) {
+                abort();
+            }
+            break;
+        }
+        }
+        if (a.irr[0] & 0xffff)
+            abort();
+    }
+}
+
 int LLVMFuzzerTestOneInput(const u8 *data, size_t size)
 {
     if (!size)
         return 0;
+    if ((data[0] & 7) == 4) {
+        fuzz_upcall(data + 1, size - 1);
+        return 0;
+    }
     switch (data[0] & 3) {
     case 0:
         fuzz_context(data + 1, size - 1);

@@ -63,6 +63,11 @@ check domu-hypervisor "/sys/hypervisor/type=$hv" '[ "$hv" = xen ]'
 check domu-cpus "cpus=$cpus (want 2)" '[ "$cpus" = 2 ]'
 check domu-xenbus "xenstore-read domid in the domU: '$seen_id', xl domid: '$id'" \
     '[ -n "$id" ] && [ "$seen_id" = "$id" ]'
+# Each CPU has taken event upcalls (its timer at least): with Xen 4.17's
+# per-vCPU upcall vectors each arrives through that CPU's own local APIC.
+hyp=$(console pvh | grep -m 1 '^DOMU: hyp ' | cut -d' ' -f3-)
+hyp_ok=$(echo "$hyp" | awk '{ print ($2 > 0 && $3 > 0) ? "yes" : "no" }')
+check domu-upcalls "HYP line: '$hyp'" '[ "$hyp_ok" = yes ]'
 line=$(xl list 2>/dev/null | awk 'NR > 1 && $1 == "pvh"')
 read -r _ _ u_mem u_vcpus _ <<LIST
 $line

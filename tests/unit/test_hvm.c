@@ -10,6 +10,7 @@
 #include <keel/hvm_context.h>
 #include <keel/hvm_mmio.h>
 #include <keel/hvm_param.h>
+#include <keel/hvm_upcall.h>
 #include <xen/errno.h>
 #define __XEN_TOOLS__ 1
 #include <xen/hvm/params.h>
@@ -252,8 +253,93 @@ TEST(param_rules)
     CHECK_EQ(hvm_param_check_set(false, HVM_PARAM_IOREQ_SERVER_PFN, 7, 8), -XEN_EEXIST);
     CHECK_EQ(hvm_param_check_set(false, HVM_PARAM_IOREQ_SERVER_PFN, 7, 7), 0);
     CHECK_EQ(hvm_param_check_set(false, HVM_PARAM_BUFIOREQ_EVTCHN, 0, 1), -XEN_EINVAL);
-    CHECK_EQ(hvm_param_callback_vector((2ULL << 56) | 0xf3), 0xf3);
-    CHECK_EQ(hvm_param_callback_vector(5), 0); /* a GSI: no vector */
+}
+
+TEST(param_callback_types)
+{
+    u8 vec = 0x77;
+
+    CHECK(hvm_param_callback_vector((2ULL << 56) | 0xf3, &vec) && vec == 0xf3);
+    /* A GSI (Linux's "1" beside per-vCPU vectors), a PCI INTx, an unknown
+     * type, none: a PVH domain's callback is left as it was. */
+    vec = 0x77;
+    CHECK(!hvm_param_callback_vector(1, &vec) && vec == 0x77);
+    CHECK(!hvm_param_callback_vector(1ULL << 56, &vec) && vec == 0x77);
+    CHECK(!hvm_param_callback_vector(3ULL << 56, &vec) && vec == 0x77);
+    CHECK(!hvm_param_callback_vector(0, &vec) && vec == 0x77);
+}
+
+/* ---------------------------------------------------------- upcalls */
+
+TEST(upcall_vector_checks)
+{
+    /* Xen's order: the vector first, then the vCPU. */
+    CHECK_EQ(hvm_upcall_vector_check(0, 0xf3, 2), 0);
+    CHECK_EQ(hvm_upcall_vector_check(1, 0x10, 2), 0);
+    CHECK_EQ(hvm_upcall_vector_check(0, 0x0f, 2), -XEN_EINVAL);
+    CHECK_EQ(hvm_upcall_vector_check(0, 0, 2), -XEN_EINVAL);
+    CHECK_EQ(hvm_upcall_vector_check(2, 0xf3, 2), -XEN_ENOENT);
+    CHECK_EQ(hvm_upcall_vector_check(~0U, 0xf3, 2), -XEN_ENOENT);
+    CHECK_EQ(hvm_upcall_vector_check(5, 0x0f, 2), -XEN_EINVAL);
+}
+
+TEST(upcall_through_the_apic)
+{
+    struct vlapic a;
+    struct vlapic_ipi ipi;
+    bool tc;
+    struct hvm_intr n;
+
+    vlapic_reset(&a, 1);
+    /* Software-disabled at reset: the raise is dropped. */
+    CHECK(!hvm_upcall_raise(&a, 0xd3));
+    CHECK(!vlapic_irr_test(&a, 0xd3));
+    vlapic_write(&a, VLAPIC_SPIV, 0x1ff, 0, &ipi, &tc);
+    CHECK(hvm_upcall_raise(&a, 0xd3));
+    CHECK(!hvm_upcall_raise(&a, 0xd3)); /* already waiting: no second kick */
+    CHECK(!hvm_upcall_raise(&a, 0));    /* no vector configured */
+    n = hvm_intr_select(0, true, vlapic_pending(&a));
+    CHECK(n.source == HVM_INTR_LAPIC && n.vector == 0xd3);
+    vlapic_ack(&a, 0xd3);
+    CHECK(vlapic_isr_test(&a, 0xd3) && !vlapic_irr_test(&a, 0xd3));
+    /* In service: a new upcall waits for the EOI. */
+    CHECK(hvm_upcall_raise(&a, 0xd3));
+    CHECK_EQ(vlapic_pending(&a), -1);
+    vlapic_write(&a, VLAPIC_EOI, 0, 0, &ipi, &tc);
+    CHECK_EQ(vlapic_pending(&a), 0xd3);
+    vlapic_ack(&a, 0xd3);
+    vlapic_write(&a, VLAPIC_EOI, 0, 0, &ipi, &tc);
+    /* TPR at or above its class holds it back. */
+    vlapic_write(&a, VLAPIC_TASKPRI, 0xd0, 0, &ipi, &tc);
+    CHECK(hvm_upcall_raise(&a, 0xd3));
+    CHECK_EQ(vlapic_pending(&a), -1);
+    n = hvm_intr_select(0, true, vlapic_pending(&a));
+    CHECK(n.source == HVM_INTR_NONE);
+    vlapic_write(&a, VLAPIC_TASKPRI, 0xc0, 0, &ipi, &tc);
+    CHECK_EQ(vlapic_pending(&a), 0xd3);
+}
+
+TEST(upcall_callback_and_wakeups)
+{
+    struct hvm_intr n;
+
+    /* The callback vector goes first while an upcall is pending, the
+     * APIC's vector (the per-vCPU one included) after it. */
+    n = hvm_intr_select(0xf3, true, 0xd3);
+    CHECK(n.source == HVM_INTR_CALLBACK && n.vector == 0xf3);
+    n = hvm_intr_select(0xf3, false, 0xd3);
+    CHECK(n.source == HVM_INTR_LAPIC && n.vector == 0xd3);
+    n = hvm_intr_select(0, true, -1);
+    CHECK(n.source == HVM_INTR_NONE);
+    /* Blocking: with a per-vCPU vector only, a pending upcall that is not
+     * in the APIC (being handled, or never cleared) does not wake. */
+    CHECK(!hvm_upcall_wakes(0, 0xd3, true, -1));
+    CHECK(hvm_upcall_wakes(0, 0xd3, true, 0xd3));
+    CHECK(hvm_upcall_wakes(0xf3, 0xd3, true, -1));
+    CHECK(!hvm_upcall_wakes(0xf3, 0, false, -1));
+    CHECK(hvm_upcall_wakes(0xf3, 0, true, -1));
+    CHECK(hvm_upcall_wakes(0, 0, true, -1));   /* nothing set up: Keel's old rule */
+    CHECK(!hvm_upcall_wakes(0, 0, false, -1));
 }
 
 /* ------------------------------------------------------------ context */

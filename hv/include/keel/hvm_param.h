@@ -17,7 +17,10 @@
 int hvm_param_check_set(bool self, unsigned int index, u64 old, u64 value);
 int hvm_param_check_get(bool self, unsigned int index);
 
-/* HVM_PARAM_CALLBACK_IRQ: the vector to raise for events, 0 for none
- * (other delivery types need an emulated interrupt controller). */
-u8 hvm_param_callback_vector(u64 value);
+/* HVM_PARAM_CALLBACK_IRQ: whether the value names a vector (type 2),
+ * and which.  A PVH domain has no emulated IO-APIC or PIC, so Xen's
+ * hvm_set_callback_via takes only those: any other value is stored as
+ * the parameter but leaves the callback as it was (Linux writes 1, "GSI
+ * 1", on purpose when it uses per-vCPU upcall vectors). */
+bool hvm_param_callback_vector(u64 value, u8 *vector);
 #endif

@@ -101,6 +101,9 @@ void vlapic_set_irq(struct vlapic *a, u8 vector);
 int vlapic_pending(const struct vlapic *a);
 /* The CPU takes it: IRR -> ISR. */
 void vlapic_ack(struct vlapic *a, u8 vector);
+/* Whether a vector waits in the IRR / is in service. */
+bool vlapic_irr_test(const struct vlapic *a, u8 vector);
+bool vlapic_isr_test(const struct vlapic *a, u8 vector);
 
 /* The timer: when it fires next (0 = not armed), and firing it (sets the
  * vector in the IRR unless masked; periodic timers reload). */

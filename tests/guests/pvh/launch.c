@@ -46,7 +46,7 @@ static bool same(const char *a, const char *b)
     return *a == *b;
 }
 
-static long create_pvh(void)
+static long create_pvh(unsigned int vcpus)
 {
     static struct xen_domctl op;
     long rc;
@@ -54,7 +54,7 @@ static long create_pvh(void)
     memset(&op, 0, sizeof(op));
     op.cmd = XEN_DOMCTL_createdomain;
     op.u.createdomain.flags = XEN_DOMCTL_CDF_hvm | XEN_DOMCTL_CDF_hap;
-    op.u.createdomain.max_vcpus = 1;
+    op.u.createdomain.max_vcpus = vcpus;
     op.u.createdomain.max_evtchn_port = 1023;
     op.u.createdomain.max_grant_frames = -1;
     op.u.createdomain.max_maptrack_frames = -1;
@@ -69,7 +69,7 @@ static long create_pvh(void)
     memset(&op, 0, sizeof(op));
     op.cmd = XEN_DOMCTL_max_vcpus;
     op.domain = dom;
-    op.u.max_vcpus.max = 1;
+    op.u.max_vcpus.max = vcpus;
     return domctl(&op);
 }
 
@@ -269,11 +269,19 @@ static uint32_t wait_domu(struct pvh_comm *c, uint32_t *flags)
     return __atomic_load_n(&c->state, __ATOMIC_SEQ_CST);
 }
 
-static void destroy_and_check(uint64_t free_before)
+/* Xen 4.17 does not give back a page or two of each PVH domain with a
+ * second vCPU (whatever the domain did: seen with areas that never start
+ * it), Keel every page.  On Xen such a domain may leave up to XEN_KEPT_MAX
+ * pages behind, said in the log, and later areas count from there. */
+#define XEN_KEPT_MAX 4
+static bool on_xen;        /* XENVER_compile_info: not built by "keel" */
+static uint64_t xen_kept;  /* pages Xen kept so far */
+
+static void destroy_and_check(uint64_t free_before, unsigned int vcpus)
 {
     struct xen_domctl_getdomaininfo info;
     struct xen_sysctl_physinfo pi;
-    uint64_t end;
+    uint64_t end, want = free_before - xen_kept;
     long rc;
 
     EXPECT_EQ(simple(XEN_DOMCTL_destroydomain), 0);
@@ -284,10 +292,16 @@ static void destroy_and_check(uint64_t free_before)
         HYPERVISOR_sched_op(SCHEDOP_yield, NULL);
     EXPECT(rc == -XEN_ESRCH || (rc == 0 && info.domain != dom));
     end = rt_system_time() + 10 * SECOND;
-    while (physinfo(&pi) == 0 && pi.free_pages != free_before && rt_system_time() < end)
+    while (physinfo(&pi) == 0 && pi.free_pages != want && rt_system_time() < end)
         HYPERVISOR_sched_op(SCHEDOP_yield, NULL);
     rt_hlog_quiet_end();
-    EXPECT_EQ(pi.free_pages, free_before);
+    if (on_xen && vcpus > 1 && pi.free_pages < want && pi.free_pages + XEN_KEPT_MAX >= want) {
+        printf("pvh: Xen kept %lu pages of this %u-vCPU domain\n",
+               (unsigned long)(want - pi.free_pages), vcpus);
+        xen_kept += want - pi.free_pages;
+        return;
+    }
+    EXPECT_EQ(pi.free_pages, want);
 }
 
 /* One area: build, run, judge.  expect_shutdown: -1 none, else the code. */
@@ -297,9 +311,11 @@ static bool run_area(const char *area, int expect_shutdown, uint64_t free_before
     uint64_t entry = 0;
     uint32_t flags, st;
     unsigned int fails = rt_failures;
+    /* The upcall area starts a second vCPU (INIT/STARTUP) itself. */
+    unsigned int vcpus = same(area, "upcall") ? 2 : 1;
     bool ok;
 
-    CHECK(create_pvh() == 0);
+    CHECK(create_pvh(vcpus) == 0);
     EXPECT_EQ(setup_memory(), 0);
     EXPECT_EQ(load_elf(&entry), 0);
     EXPECT_EQ(write_start_info(area), 0);
@@ -321,7 +337,7 @@ static bool run_area(const char *area, int expect_shutdown, uint64_t free_before
         printf("pvh bench: null hypercall %lu ticks, event round trip %lu ticks\n",
                (unsigned long)c->bench[0], (unsigned long)c->bench[1]);
     EXPECT_EQ(unmap_slot(1), 0);
-    destroy_and_check(free_before);
+    destroy_and_check(free_before, vcpus);
     ok = rt_failures == fails;
     printf("pvh %s: %s\n", area, ok ? "PASS" : "FAIL");
     return ok;
@@ -330,12 +346,15 @@ static bool run_area(const char *area, int expect_shutdown, uint64_t free_before
 void test_main(start_info_t *si)
 {
     struct xen_sysctl_physinfo pi;
+    static xen_compile_info_t ci;
     const char *only = (const char *)si->cmd_line;
 
     rt_install_traps();
     rt_install_events();
     rt_events_enable();
     window_init();
+    CHECK(HYPERVISOR_xen_version(XENVER_compile_info, &ci) == 0);
+    on_xen = !same(ci.compile_by, "keel");
     CHECK(physinfo(&pi) == 0);
     printf("physinfo: caps 0x%x\n", pi.capabilities);
     if (!(pi.capabilities & XEN_SYSCTL_PHYSCAP_hvm) || !(pi.capabilities & XEN_SYSCTL_PHYSCAP_hap))
@@ -349,6 +368,7 @@ void test_main(start_info_t *si)
         run_area("hypercall", SHUTDOWN_poweroff, pi.free_pages);
         run_area("cpuid", SHUTDOWN_poweroff, pi.free_pages);
         run_area("callback", SHUTDOWN_poweroff, pi.free_pages);
+        run_area("upcall", SHUTDOWN_poweroff, pi.free_pages);
         run_area("timer", SHUTDOWN_poweroff, pi.free_pages);
         run_area("apic", SHUTDOWN_poweroff, pi.free_pages);
         run_area("nmi", SHUTDOWN_poweroff, pi.free_pages);

@@ -69,6 +69,53 @@ long_mode:
         hlt
         jmp     1b
 
+/*
+ * An AP's way in (area upcall): the vCPU wakes from a STARTUP IPI in real
+ * mode at CS = vector << 8, IP 0, where pvh_main copied this code (it
+ * must sit below 1 MiB).  It turns on PAE, long mode and paging with the
+ * BSP's tables and jumps straight to the 64-bit code segment.
+ */
+        .text
+        .code16
+        .globl  ap_tramp_start, ap_tramp_end
+ap_tramp_start:
+        cli
+        mov     %cs, %ax
+        mov     %ax, %ds
+        lgdtl   (ap_gdt_desc - ap_tramp_start)
+        mov     %cr4, %eax
+        or      $0x20, %eax             /* PAE */
+        mov     %eax, %cr4
+        movl    $pml4, %eax
+        mov     %eax, %cr3
+        mov     $0xc0000080, %ecx       /* EFER.LME */
+        rdmsr
+        or      $0x100, %eax
+        wrmsr
+        mov     %cr0, %eax
+        or      $0x80000001, %eax       /* PG, PE */
+        mov     %eax, %cr0
+        ljmpl   $0x08, $ap_long_mode
+ap_gdt_desc:
+        .word   gdt_desc - gdt - 1
+        .long   gdt
+ap_tramp_end:
+
+        .code64
+ap_long_mode:
+        mov     $0x10, %eax
+        mov     %eax, %ds
+        mov     %eax, %es
+        mov     %eax, %ss
+        xor     %eax, %eax
+        mov     %eax, %fs
+        mov     %eax, %gs
+        mov     $ap_stack_top, %rsp
+        call    ap_main
+1:      cli
+        hlt
+        jmp     1b
+
         .section .rodata
         .balign 8
 gdt:
@@ -89,6 +136,9 @@ hypercall_page:
         .fill   4096, 1, 0
 stack:  .fill   16384, 1, 0
 stack_top:
+ap_stack:
+        .fill   16384, 1, 0
+ap_stack_top:
 
         .section .note.Xen, "a"
         .balign 4

@@ -9,6 +9,13 @@
  *              callback vector, only with interrupts on
  *   timer      VIRQ_TIMER from a singleshot timer, through the callback
  *   cpuid      the leaves and bits a PVH guest sees
+ *   upcall     per-vCPU upcall vectors (HVMOP_set_evtchn_upcall_vector) on
+ *              both vCPUs (the second started by INIT/STARTUP): the CPUID
+ *              bit, error codes, the vector through the local APIC (in
+ *              service in the handler, held back until EOI, by TPR, raised
+ *              again after EOI for an event that came meanwhile, not for
+ *              an upcall left pending), raised when the APIC is enabled,
+ *              and the domain-wide callback taking precedence when set
  *   apic       the local APIC: xAPIC MMIO registers, its timer (one-shot and
  *              periodic), self-IPIs and EOI, then the same in x2APIC mode
  *   npf        reads from unpopulated guest-physical space give all-ones,
@@ -40,6 +47,8 @@
 #include <xen/version.h>
 
 #define CALLBACK_VECTOR 0xf3
+#define UPCALL_VECTOR 0xd3             /* per-vCPU (area upcall) */
+#define AP_TRAMP_PAGE 0x8UL            /* an AP's STARTUP vector: code at 32 KiB */
 #define SHINFO_GFN 0x3000UL            /* in the hole above RAM */
 #define HOLE_ADDR 0x20000000UL         /* 512 MiB: never populated */
 
@@ -180,9 +189,23 @@ static volatile unsigned int nmis, nmis_nested, nmi_resend;
 static volatile int in_nmi;
 static shared_info_t *shinfo;
 
+/* Area upcall: what the per-vCPU vector's handler saw, per vCPU, and how
+ * it behaves (clear the upcall, EOI, send the event again inside). */
+struct upcall_state {
+    volatile unsigned int count, nested, isr_seen, irr_seen;
+    volatile int in, clear, eoi, resend;
+    evtchn_port_t port;
+};
+static struct upcall_state ups[2];
+static void upcall_handler(void);
+
 void trap(struct frame *f);
 void trap(struct frame *f)
 {
+    if (f->vector == UPCALL_VECTOR) {
+        upcall_handler();
+        return;
+    }
     if (f->vector == CALLBACK_VECTOR) {
         upcalls++;
         /* An interrupt gate: a callback can only arrive where interrupts
@@ -284,6 +307,13 @@ static long vmmcall(unsigned int nr, uint64_t a1, uint64_t a2)
     __asm__ volatile("vmmcall" : "=a"(ret), "+D"(a1), "+S"(a2) : "a"((uint64_t)nr)
                      : "memory", "rdx", "r8", "r10");
     return ret;
+}
+
+static void idt_load(void)
+{
+    struct { uint16_t limit; uint64_t base; } __attribute__((packed)) d = {sizeof(idt) - 1,
+                                                                          (uint64_t)idt};
+    __asm__ volatile("lidt %0" ::"m"(d));
 }
 
 static void hypercall_page_init(void)
@@ -481,6 +511,284 @@ static void area_nmi(void)
         ;
     CHECK(nmis == 3, nmis);
     CHECK(nmis_nested == 0, nmis_nested);
+}
+
+/* ------------------------------------------------------ area upcall */
+
+extern uint8_t ap_tramp_start[], ap_tramp_end[];
+void ap_main(void);
+static volatile int ap_alive, ap_go, ap_done;
+
+static unsigned int this_vcpu(void)
+{
+    return (APIC_MMIO[0x20 / 4] >> 24) / 2; /* APIC id = 2 * vCPU id */
+}
+
+static int apic_bit(unsigned int base, unsigned int vec)
+{
+    return (APIC_MMIO[(base + (vec / 32) * 0x10) / 4] >> (vec % 32)) & 1;
+}
+#define IRR_SET(v) apic_bit(0x200, (v))
+#define ISR_SET(v) apic_bit(0x100, (v))
+
+static void send_port(evtchn_port_t port)
+{
+    struct evtchn_send s = {.port = port};
+    long rc = evtchn_op(EVTCHNOP_send, &s);
+
+    CHECK(rc == 0, rc);
+}
+
+/* What a guest does with an upcall: clear it, then the port's event. */
+static void clear_upcall(unsigned int cpu)
+{
+    evtchn_port_t p = ups[cpu].port;
+
+    shinfo->vcpu_info[cpu].evtchn_upcall_pending = 0;
+    __atomic_store_n(&shinfo->vcpu_info[cpu].evtchn_pending_sel, 0, __ATOMIC_SEQ_CST);
+    __atomic_and_fetch(&shinfo->evtchn_pending[p / 64], ~(1ULL << (p % 64)), __ATOMIC_SEQ_CST);
+}
+
+static void upcall_handler(void)
+{
+    unsigned int cpu = this_vcpu() & 1;
+    struct upcall_state *u = &ups[cpu];
+
+    u->count++;
+    if (u->in)
+        u->nested++;
+    u->in = 1;
+    if (ISR_SET(UPCALL_VECTOR))
+        u->isr_seen++;
+    if (u->clear)
+        clear_upcall(cpu);
+    if (u->resend) {
+        /* An event while this one is in service: it waits in the IRR. */
+        u->resend = 0;
+        send_port(u->port);
+        if (IRR_SET(UPCALL_VECTOR))
+            u->irr_seen++;
+    }
+    u->in = 0;
+    if (u->eoi)
+        apic_write(0xb0, 0);
+}
+
+/* Interrupts on until cond holds or about three seconds of TSC pass. */
+#define WAIT_IRQ(cond)                                                           \
+    do {                                                                         \
+        uint64_t end_ = rdtsc() + 9000000000ULL;                                 \
+        while (!(cond) && rdtsc() < end_)                                        \
+            __asm__ volatile("sti; nop; nop; cli" ::: "memory");                 \
+    } while (0)
+/* Interrupts on for a while: nothing that is held back may arrive. */
+static void irq_window(void)
+{
+    enable_irqs();
+    for (volatile int i = 0; i < 200000; i++)
+        ;
+    disable_irqs();
+}
+
+/* The per-vCPU vector through this vCPU's local APIC (interrupts off,
+ * the vector set, nothing pending or in service). */
+static void upcall_delivery(unsigned int cpu)
+{
+    struct upcall_state *u = &ups[cpu];
+    unsigned int c = u->count;
+
+    /* In service in the handler; with no EOI it stays so and holds the
+     * next upcall back. */
+    u->clear = 1;
+    u->eoi = 0;
+    send_port(u->port);
+    CHECK(IRR_SET(UPCALL_VECTOR), cpu);
+    CHECK(u->count == c, u->count);
+    WAIT_IRQ(u->count == c + 1);
+    CHECK(u->count == c + 1, u->count);
+    CHECK(u->isr_seen == c + 1, u->isr_seen);
+    CHECK(ISR_SET(UPCALL_VECTOR), cpu);
+    send_port(u->port);
+    irq_window();
+    CHECK(u->count == c + 1, u->count);
+    CHECK(IRR_SET(UPCALL_VECTOR), cpu);
+    u->eoi = 1;
+    apic_write(0xb0, 0);
+    WAIT_IRQ(u->count == c + 2);
+    CHECK(u->count == c + 2, u->count);
+    CHECK(!ISR_SET(UPCALL_VECTOR) && !IRR_SET(UPCALL_VECTOR), cpu);
+    /* TPR above its priority class holds it back.  (Not equal to it:
+     * QEMU's TCG takes a virtual interrupt whose priority equals V_TPR,
+     * and Xen 4.17, which holds it back, asks for the interrupt window
+     * again at once, for ever: the vCPU makes no progress.) */
+    apic_write(0x80, (UPCALL_VECTOR & 0xf0) + 0x10);
+    send_port(u->port);
+    irq_window();
+    CHECK(u->count == c + 2, u->count);
+    apic_write(0x80, 0);
+    WAIT_IRQ(u->count == c + 3);
+    CHECK(u->count == c + 3, u->count);
+    /* An event sent from inside the handler, after it cleared the upcall:
+     * raised in the IRR, taken right after the handler's EOI and IRET. */
+    u->resend = 1;
+    send_port(u->port);
+    WAIT_IRQ(u->count == c + 5);
+    CHECK(u->count == c + 5, u->count);
+    CHECK(u->irr_seen == 1, u->irr_seen);
+    /* An upcall the handler leaves pending is not raised again, not on
+     * EOI and not by more events: only a new 0 -> 1 of the flag raises. */
+    u->clear = 0;
+    send_port(u->port);
+    WAIT_IRQ(u->count == c + 6);
+    CHECK(u->count == c + 6, u->count);
+    CHECK(shinfo->vcpu_info[cpu].evtchn_upcall_pending == 1, cpu);
+    __atomic_store_n(&shinfo->vcpu_info[cpu].evtchn_pending_sel, 0, __ATOMIC_SEQ_CST);
+    __atomic_and_fetch(&shinfo->evtchn_pending[u->port / 64], ~(1ULL << (u->port % 64)),
+                       __ATOMIC_SEQ_CST);
+    send_port(u->port);
+    irq_window();
+    CHECK(u->count == c + 6, u->count);
+    CHECK(!IRR_SET(UPCALL_VECTOR), cpu);
+    u->clear = 1;
+    clear_upcall(cpu);
+    send_port(u->port);
+    WAIT_IRQ(u->count == c + 7);
+    CHECK(u->count == c + 7, u->count);
+    CHECK(u->nested == 0, u->nested);
+}
+
+/* vCPU 1, from the trampoline: its APIC is off until it turns it on. */
+void ap_main(void)
+{
+    struct cpuid h4 = cpuid(0x40000004, 0);
+
+    idt_load();
+    ap_alive = 1;
+    while (!ap_go)
+        ;
+    CHECK(h4.a & XEN_HVM_CPUID_UPCALL_VECTOR, h4.a);
+    CHECK((h4.a & XEN_HVM_CPUID_VCPU_ID_PRESENT) && h4.b == 1, h4.b);
+    CHECK(this_vcpu() == 1, APIC_MMIO[0x20 / 4]);
+    /* The upcall pending since before it ran was dropped by the disabled
+     * APIC; enabling the APIC raises it. */
+    CHECK(!IRR_SET(UPCALL_VECTOR), 1);
+    apic_write(0xf0, 0x1ff);
+    CHECK(IRR_SET(UPCALL_VECTOR), 1);
+    ups[1].clear = 1;
+    ups[1].eoi = 1;
+    WAIT_IRQ(ups[1].count == 1);
+    CHECK(ups[1].count == 1, ups[1].count);
+    upcall_delivery(1);
+    ap_done = 1;
+}
+
+static long set_upcall_vector(uint32_t vcpu, uint8_t vector)
+{
+    struct xen_hvm_evtchn_upcall_vector u = {.vcpu = vcpu, .vector = vector};
+
+    return hvm_op(HVMOP_set_evtchn_upcall_vector, &u);
+}
+
+static long set_callback_irq(uint64_t value)
+{
+    struct xen_hvm_param p = {.domid = DOMID_SELF, .index = HVM_PARAM_CALLBACK_IRQ,
+                              .value = value};
+
+    return hvm_op(HVMOP_set_param, &p);
+}
+
+/* INIT then STARTUP to APIC id 2 (vCPU 1), starting it at the trampoline. */
+static void start_ap(void)
+{
+    uint8_t *dst = (uint8_t *)(AP_TRAMP_PAGE << 12);
+
+    for (uint8_t *p = ap_tramp_start; p < ap_tramp_end; p++)
+        *dst++ = *p;
+    APIC_MMIO[0x310 / 4] = 2U << 24;
+    APIC_MMIO[0x300 / 4] = 0x4500;
+    APIC_MMIO[0x310 / 4] = 2U << 24;
+    APIC_MMIO[0x300 / 4] = 0x4600 | AP_TRAMP_PAGE;
+}
+
+static void area_upcall(void)
+{
+    struct evtchn_bind_ipi b0 = {.vcpu = 0}, b1 = {.vcpu = 1};
+    struct xen_hvm_param p = {.domid = DOMID_SELF, .index = HVM_PARAM_CALLBACK_IRQ};
+    struct cpuid h4 = cpuid(0x40000004, 0);
+    unsigned int c;
+    long rc;
+
+    hypercall_page_init();
+    place_shared_info();
+    CHECK(h4.a & XEN_HVM_CPUID_UPCALL_VECTOR, h4.a);
+    apic_write(0xf0, 0x1ff);
+    /* Xen's checks: the vector first, then the vCPU; a bad pointer. */
+    CHECK(set_upcall_vector(0, 0x0f) == -XEN_EINVAL, set_upcall_vector(0, 0x0f));
+    CHECK(set_upcall_vector(2, UPCALL_VECTOR) == -XEN_ENOENT, set_upcall_vector(2, UPCALL_VECTOR));
+    CHECK(set_upcall_vector(~0U, UPCALL_VECTOR) == -XEN_ENOENT, 0);
+    CHECK(set_upcall_vector(5, 0) == -XEN_EINVAL, set_upcall_vector(5, 0));
+    rc = hvm_op(HVMOP_set_evtchn_upcall_vector, (void *)HOLE_ADDR);
+    CHECK(rc == -XEN_EFAULT, rc);
+    CHECK(!IRR_SET(UPCALL_VECTOR), 0);
+    CHECK(evtchn_op(EVTCHNOP_bind_ipi, &b0) == 0, b0.port);
+    CHECK(evtchn_op(EVTCHNOP_bind_ipi, &b1) == 0, b1.port);
+    ups[0].port = b0.port;
+    ups[1].port = b1.port;
+    clear_upcall(0);
+    clear_upcall(1);
+    ups[0].clear = ups[0].eoi = 1;
+    /* Set, the vector is raised once whatever is pending; then Linux's
+     * "GSI 1" callback, which a PVH domain's callback ignores. */
+    rc = set_upcall_vector(0, UPCALL_VECTOR);
+    CHECK(rc == 0, rc);
+    CHECK(IRR_SET(UPCALL_VECTOR), 0);
+    rc = set_callback_irq(1);
+    CHECK(rc == 0, rc);
+    rc = hvm_op(HVMOP_get_param, &p);
+    CHECK(rc == 0 && p.value == 1, p.value);
+    WAIT_IRQ(ups[0].count == 1);
+    CHECK(ups[0].count == 1, ups[0].count);
+    put("vCPU 0: the vector through its APIC\n");
+    upcall_delivery(0);
+
+    /* vCPU 1's vector set and an event sent before it runs. */
+    rc = set_upcall_vector(1, UPCALL_VECTOR);
+    CHECK(rc == 0, rc);
+    send_port(b1.port);
+    CHECK(shinfo->vcpu_info[1].evtchn_upcall_pending == 1,
+          shinfo->vcpu_info[1].evtchn_upcall_pending);
+    put("vCPU 1: started by INIT/STARTUP\n");
+    start_ap();
+    for (uint64_t end = rdtsc() + 30000000000ULL; !ap_alive && rdtsc() < end;)
+        ;
+    CHECK(ap_alive, ap_alive);
+    ap_go = 1;
+    for (uint64_t end = rdtsc() + 90000000000ULL; ap_alive && !ap_done && rdtsc() < end;)
+        ;
+    CHECK(ap_done, ap_done);
+
+    /* The domain-wide callback as well: setting it raises the vector once;
+     * then, while an upcall is pending, the callback is injected first,
+     * straight (nothing in service), the APIC's vector after it. */
+    put("both: the callback vector first\n");
+    c = ups[0].count;
+    rc = set_callback_irq((2ULL << 56) | CALLBACK_VECTOR);
+    CHECK(rc == 0, rc);
+    CHECK(IRR_SET(UPCALL_VECTOR), 0);
+    WAIT_IRQ(ups[0].count == c + 1);
+    CHECK(ups[0].count == c + 1 && upcalls == 0, upcalls);
+    send_port(b0.port);
+    WAIT_IRQ(upcalls == 1 && ups[0].count == c + 2);
+    CHECK(upcalls == 1, upcalls);
+    CHECK(ups[0].count == c + 2, ups[0].count);
+    CHECK(!ISR_SET(CALLBACK_VECTOR) && !ISR_SET(UPCALL_VECTOR), 0);
+    /* "GSI 1" again: the callback stays. */
+    rc = set_callback_irq(1);
+    CHECK(rc == 0, rc);
+    send_port(b0.port);
+    WAIT_IRQ(upcalls == 2 && ups[0].count == c + 3);
+    CHECK(upcalls == 2, upcalls);
+    CHECK(ups[0].count == c + 3, ups[0].count);
 }
 
 static void area_timer(void)
@@ -1069,6 +1377,8 @@ void pvh_main(uint32_t start_info)
         area_nmi();
     else if (streq(cmd, "cpuid"))
         area_cpuid();
+    else if (streq(cmd, "upcall"))
+        area_upcall();
     else if (streq(cmd, "apic"))
         area_apic();
     else if (streq(cmd, "npf"))

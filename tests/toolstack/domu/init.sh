@@ -46,6 +46,9 @@ domid=$(xenstore-read domid 2>&1)
 evtchn=2l
 busybox dmesg 2>/dev/null | grep -q 'Using FIFO-based ABI' && evtchn=fifo
 echo "DOMU: hypervisor=${hv:-none} cpus=$cpus memtotal_kb=$mem domid=$domid evtchn=$evtchn"
+# Event upcalls taken per CPU so far (the "Hypervisor callback" vector,
+# per-vCPU or domain-wide alike).
+echo "DOMU: hyp $(grep '^ *HYP:' /proc/interrupts | tr -s ' ')"
 
 mode=counter
 ipaddr=

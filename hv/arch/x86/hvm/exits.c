@@ -117,7 +117,10 @@ static void xen_leaves(struct vcpu *v, u32 idx, struct cpuid_regs *c)
         c->ebx = XEN_CPUID_FIRST_LEAF; /* the MSR that places it */
         break;
     case 4:
-        c->eax = XEN_HVM_CPUID_VCPU_ID_PRESENT | XEN_HVM_CPUID_DOMID_PRESENT;
+        /* Per-vCPU upcall vectors (HVMOP_set_evtchn_upcall_vector): Linux
+         * takes them when offered, as it does on Xen 4.17. */
+        c->eax = XEN_HVM_CPUID_VCPU_ID_PRESENT | XEN_HVM_CPUID_DOMID_PRESENT |
+                 XEN_HVM_CPUID_UPCALL_VECTOR;
         c->ebx = v->vcpu_id;
         c->ecx = v->domain->domid;
         break;

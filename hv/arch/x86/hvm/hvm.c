@@ -9,6 +9,7 @@
 #include <asm/pv.h>
 #include <keel/console.h>
 #include <keel/domain.h>
+#include <keel/hvm_upcall.h>
 #include <keel/mm.h>
 #include <keel/options.h>
 #include <keel/time.h>
@@ -154,13 +155,36 @@ void hvm_load_vcpu(struct vcpu *v)
 
 /* ---------------------------------------------------------- run loop */
 
-/* The event-channel upcall is an interrupt vector for an HVM guest: as on
- * Xen, it is asserted for as long as evtchn_upcall_pending is set. */
+/* ------------------------------------------------------ interrupts */
+
+/* Xen's hvm_assert_evtchn_irq: the per-vCPU vector goes into the IRR
+ * (the APIC then delivers it); the domain-wide callback is injected by
+ * deliver_interrupts for as long as the upcall is pending: a kick. */
+void hvm_assert_upcall(struct vcpu *v)
+{
+    u8 vec = READ_ONCE(v->arch.hvm->upcall_vector);
+
+    if (!vec || hvm_vlapic_raise_upcall(v, vec))
+        vcpu_kick(v);
+}
+
+bool hvm_wake_pending(struct vcpu *v)
+{
+    if (READ_ONCE(v->arch.hvm->nmi_pending))
+        return true; /* an NMI IPI wakes a halted vCPU, IF or not */
+    return hvm_upcall_wakes(READ_ONCE(v->domain->arch.hvm->callback_vector),
+                            READ_ONCE(v->arch.hvm->upcall_vector),
+                            READ_ONCE(v->vcpu_info->evtchn_upcall_pending),
+                            hvm_vlapic_pending(v));
+}
+
+/* Xen's order: the callback vector while an upcall is pending, then the
+ * local APIC (where a per-vCPU upcall vector waits like any other). */
 static void deliver_interrupts(struct vcpu *v)
 {
-    u8 vec = v->arch.hvm->pending_upcall_vector ? v->arch.hvm->pending_upcall_vector
-                                                : v->domain->arch.hvm->callback_vector;
-    int apic;
+    u8 cb = READ_ONCE(v->domain->arch.hvm->callback_vector);
+    bool pending = READ_ONCE(v->vcpu_info->evtchn_upcall_pending);
+    struct hvm_intr n;
 
     /* An NMI goes first, whatever IF says. */
     if (READ_ONCE(v->arch.hvm->nmi_pending) && !hvm_backend->nmi_blocked(v)) {
@@ -170,20 +194,13 @@ static void deliver_interrupts(struct vcpu *v)
     }
     if (hvm_backend->event_pending(v))
         return;
-    /* Xen's order: the callback vector first, then the local APIC. */
-    if (vec && READ_ONCE(v->vcpu_info->evtchn_upcall_pending)) {
-        if (hvm_backend->interruptible(v, true)) {
-            hvm_backend->inject_interrupt(v, vec);
-            v->arch.hvm->stat_intr_injected++;
-        }
+    n = hvm_intr_select(cb, pending, cb && pending ? -1 : hvm_vlapic_pending(v));
+    if (n.source == HVM_INTR_NONE || !hvm_backend->interruptible(v, true))
         return;
-    }
-    apic = hvm_vlapic_pending(v);
-    if (apic >= 0 && hvm_backend->interruptible(v, true)) {
-        hvm_vlapic_ack(v, (u8)apic);
-        hvm_backend->inject_interrupt(v, (u8)apic);
-        v->arch.hvm->stat_intr_injected++;
-    }
+    if (n.source == HVM_INTR_LAPIC)
+        hvm_vlapic_ack(v, n.vector);
+    hvm_backend->inject_interrupt(v, n.vector);
+    v->arch.hvm->stat_intr_injected++;
 }
 
 static void (*const exit_handlers[HVM_EXIT_NR])(struct vcpu *, struct regs *,
@@ -229,7 +246,7 @@ static void count_exit(struct vcpu *v, const struct regs *r, const struct hvm_ex
            n[HVM_EXIT_SHUTDOWN] + n[HVM_EXIT_UD] + n[HVM_EXIT_GP] + n[HVM_EXIT_INVALID] +
                n[HVM_EXIT_UNHANDLED],
            h->stat_intr_injected, READ_ONCE(v->vcpu_info->evtchn_upcall_pending),
-           h->pending_upcall_vector, (unsigned int)v->domain->arch.hvm->callback_vector,
+           h->upcall_vector, (unsigned int)v->domain->arch.hvm->callback_vector,
            timer_is_active(&v->singleshot_timer) ? "set" : "off",
            (long)((v->singleshot_timer.expires - now) / 1000000), h->stat_last_hcall >> 8,
            h->stat_last_hcall & 0xff, h->stat_last_ret,

@@ -5,8 +5,10 @@
  */
 #include <asm/hvm.h>
 #include <keel/domain.h>
+#include <keel/console.h>
 #include <keel/guest_access.h>
 #include <keel/hvm_param.h>
+#include <keel/hvm_upcall.h>
 #include <keel/hypercall.h>
 #include <keel/sched.h>
 #include <keel/time.h>
@@ -61,15 +63,17 @@ static long target(domid_t id, struct domain **out)
 static void param_set(struct domain *d, unsigned int index, u64 value)
 {
     struct hvm_domain *h = d->arch.hvm;
+    u8 vec;
 
     h->params[index] = value;
-    if (index == HVM_PARAM_CALLBACK_IRQ) {
-        h->callback_vector = hvm_param_callback_vector(value);
-        /* Events already pending are delivered at once. */
-        for (unsigned int i = 0; i < d->nr_vcpus; i++)
-            if (READ_ONCE(d->vcpus[i]->vcpu_info->evtchn_upcall_pending))
-                vcpu_kick(d->vcpus[i]);
-    }
+    if (index != HVM_PARAM_CALLBACK_IRQ || !hvm_param_callback_vector(value, &vec))
+        return;
+    WRITE_ONCE(h->callback_vector, vec);
+    /* As Xen's hvm_set_callback_via: every online vCPU is asserted, which
+     * raises a per-vCPU vector whether or not an upcall is pending. */
+    for (unsigned int i = 0; i < d->nr_vcpus; i++)
+        if (d->vcpus[i] && !(READ_ONCE(d->vcpus[i]->pause_flags) & (1UL << VPF_down)))
+            hvm_assert_upcall(d->vcpus[i]);
 }
 
 static long hvmop_param(unsigned int op, unsigned long arg)
@@ -115,23 +119,31 @@ static long hvmop_param(unsigned int op, unsigned long arg)
     return rc;
 }
 
+/* The guest's own vCPUs only, any of them, up or down (a Linux sets an
+ * AP's before starting it); the vector is raised once at once, pending
+ * upcall or not, as on Xen. */
 static long hvmop_upcall_vector(unsigned long arg)
 {
     struct xen_hvm_evtchn_upcall_vector u;
     struct domain *d = current->domain;
     struct vcpu *v;
+    int rc;
 
     if (!is_hvm_domain(d))
         return -XEN_EINVAL;
     if (copy_from_guest_obj(&u, arg))
         return -XEN_EFAULT;
-    if (u.vector < 0x10)
-        return -XEN_EINVAL;
-    if (u.vcpu >= d->nr_vcpus || !(v = d->vcpus[u.vcpu]))
+    rc = hvm_upcall_vector_check(u.vcpu, u.vector, d->nr_vcpus);
+    if (rc)
+        return rc;
+    v = d->vcpus[u.vcpu];
+    if (!v)
         return -XEN_ENOENT;
-    v->arch.hvm->pending_upcall_vector = u.vector;
-    if (READ_ONCE(v->vcpu_info->evtchn_upcall_pending))
-        vcpu_kick(v);
+    /* Said once per vCPU (a guest must not flood the console). */
+    if (!v->arch.hvm->upcall_vector)
+        printk(KLOG_INFO "d%uv%u: upcall vector %#x\n", d->domid, v->vcpu_id, u.vector);
+    WRITE_ONCE(v->arch.hvm->upcall_vector, u.vector);
+    hvm_assert_upcall(v);
     return 0;
 }
 

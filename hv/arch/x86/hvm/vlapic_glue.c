@@ -9,6 +9,7 @@
 #include <asm/hvm.h>
 #include <keel/console.h>
 #include <keel/domain.h>
+#include <keel/hvm_upcall.h>
 #include <keel/sched.h>
 
 static struct vlapic *apic(struct vcpu *v)
@@ -70,6 +71,15 @@ void hvm_vlapic_ack(struct vcpu *v, u8 vector)
 
     vlapic_ack(apic(v), vector);
     spin_unlock_irqrestore(&v->arch.hvm->vlapic_lock, f);
+}
+
+bool hvm_vlapic_raise_upcall(struct vcpu *v, u8 vector)
+{
+    unsigned long f = spin_lock_irqsave(&v->arch.hvm->vlapic_lock);
+    bool raised = hvm_upcall_raise(apic(v), vector);
+
+    spin_unlock_irqrestore(&v->arch.hvm->vlapic_lock, f);
+    return raised;
 }
 
 /* ------------------------------------------------------------ IPIs */
@@ -225,6 +235,12 @@ static bool reg_write(struct vcpu *v, unsigned int off, u32 val)
     ok = vlapic_write(apic(v), off, val, NOW(), &ipi, &timer);
     if (ok && timer)
         rearm(v);
+    /* An upcall raised while the APIC was disabled was dropped: enabling
+     * it raises the vector again if one is pending (as Xen; a Linux AP
+     * registers its vcpu_info and upcall vector before its APIC is on). */
+    if (ok && off == VLAPIC_SPIV && (val & VLAPIC_SPIV_ENABLED) &&
+        READ_ONCE(v->vcpu_info->evtchn_upcall_pending))
+        hvm_upcall_raise(apic(v), READ_ONCE(v->arch.hvm->upcall_vector));
     spin_unlock_irqrestore(&v->arch.hvm->vlapic_lock, f);
     if (ok && ipi.valid)
         deliver_ipi(v, &ipi);

@@ -133,7 +133,7 @@ struct hvm_vcpu {
     bool initialised;             /* has state (sethvmcontext or VCPUOP_initialise) */
     u64 xcr0;
     u64 tsc_aux;
-    u8 pending_upcall_vector;     /* HVMOP_set_evtchn_upcall_vector, 0: none */
+    u8 upcall_vector;             /* HVMOP_set_evtchn_upcall_vector, 0: none */
     /* The local APIC (vlapic_glue.c); the lock guards it against IPIs
      * from other vCPUs and the timer callback. */
     spinlock_t vlapic_lock;
@@ -167,6 +167,9 @@ void hvm_vlapic_take_init(struct vcpu *v);
 /* The vector the APIC wants delivered now (-1: none), and taking it. */
 int hvm_vlapic_pending(struct vcpu *v);
 void hvm_vlapic_ack(struct vcpu *v, u8 vector);
+/* The per-vCPU upcall vector into the IRR if the APIC is enabled; true
+ * when newly set. */
+bool hvm_vlapic_raise_upcall(struct vcpu *v, u8 vector);
 
 struct cpuid_regs;
 /* CPUID as an HVM vCPU sees it before its domain's policy (v NULL: the
@@ -189,6 +192,11 @@ void hvm_set_cpu_state(struct vcpu *v, const struct hvm_cpu_state *s);
 void hvm_get_cpu_state(struct vcpu *v, struct hvm_cpu_state *s);
 /* Inject #vector into the current guest (from hypercalls and exits). */
 void hvm_inject_exception(struct vcpu *v, u8 vector, bool has_ec, u32 ec);
+/* An upcall became pending for v (or its delivery changed): raise its
+ * per-vCPU vector, or kick it to take the callback (keel/hvm_upcall.h). */
+void hvm_assert_upcall(struct vcpu *v);
+/* Whether v, about to block, has an interrupt or upcall to take. */
+bool hvm_wake_pending(struct vcpu *v);
 
 /* The physical map as the memory hypercalls change it (physmap.c). */
 int hvm_physmap_add_ram(struct domain *d, u64 gfn, mfn_t mfn, unsigned long n);
